@@ -1,0 +1,55 @@
+# Yibao: one command to run, one to test. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_RESIDENTS ?= 3000
+PYTEST_ARGS ?=
+
+.PHONY: setup run test test-fast bench migrate demo worker chromium clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更新版本")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/yibao demo --residents $(DEMO_RESIDENTS) --if-empty
+
+run: demo
+	@$(BIN)/yibao demo-logins
+	@echo "后台任务进程已启动；打开 http://$(HOST):$(PORT)/ 登录。按 Ctrl+C 停止。"
+	@$(BIN)/python manage.py db_worker --queue-name '*' >var/worker.log 2>&1 & \
+	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+worker: setup
+	$(BIN)/python manage.py db_worker --queue-name '*'
+
+# Browser tests drive Debian's chromium; install it when the machine lacks it.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "安装 Debian chromium（浏览器测试需要）……"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: setup chromium
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m 'not browser' $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 db.sqlite3-wal db.sqlite3-shm

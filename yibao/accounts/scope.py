@@ -1,0 +1,90 @@
+"""A user's reach: which region they see, what they may do, whether they see whole ID numbers.
+
+Every selector, API operation, page and export takes a Scope. Tables that hold people or money
+carry county_code, township_code and village_code, so a scope is one equality filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+from yibao.accounts.roles import CAPABILITIES, FULL_ID_ROLES, ROLE_CAPABILITIES, Role
+from yibao.core.idnumber import mask_id_number
+
+LEVEL_FIELD = {6: "county_code", 9: "township_code", 12: "village_code"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str
+    region_code: str  # "" only for a superuser: every county
+    department: str = ""
+    username: str = ""
+    user_id: int | None = None
+    superuser: bool = False
+
+    @property
+    def county_code(self) -> str:
+        return self.region_code[:6]
+
+    @property
+    def level(self) -> int | None:
+        return len(self.region_code) if self.region_code else None
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        if self.superuser:
+            return frozenset(CAPABILITIES)
+        return ROLE_CAPABILITIES.get(self.role, frozenset())
+
+    @property
+    def full_id(self) -> bool:
+        return self.superuser or self.role in FULL_ID_ROLES
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == Role.AUDITOR and not self.superuser
+
+    def can(self, capability: str) -> bool:
+        if capability not in CAPABILITIES:
+            raise KeyError(f"unknown capability {capability}")
+        return capability in self.capabilities
+
+    def require(self, capability: str) -> None:
+        if not self.can(capability):
+            raise PermissionDenied(f"当前账号无权{CAPABILITIES[capability]}。")
+
+    def contains(self, region_code: str) -> bool:
+        """Whether a county, township or village code lies inside this scope."""
+        if not self.region_code:
+            return True
+        return (region_code or "").startswith(self.region_code)
+
+    def require_region(self, region_code: str) -> None:
+        if not self.contains(region_code):
+            raise PermissionDenied(f"区划 {region_code} 不在当前账号的管辖范围内。")
+
+    def filter(self, queryset, prefix: str = ""):
+        """Limit a queryset to this scope; `prefix` reaches the codes through a relation ('resident__')."""
+        if not self.region_code:
+            return queryset
+        field = LEVEL_FIELD[len(self.region_code)]
+        return queryset.filter(**{prefix + field: self.region_code})
+
+    def show_id(self, number: str) -> str:
+        return number if self.full_id else mask_id_number(number)
+
+
+def scope_for(user) -> Scope:
+    if user is None or not user.is_authenticated:
+        raise PermissionDenied("请先登录。")
+    return Scope(
+        role=user.role,
+        region_code="" if user.is_superuser and not user.region_code else user.region_code,
+        department=user.department,
+        username=user.get_username(),
+        user_id=user.pk,
+        superuser=user.is_superuser,
+    )

@@ -1,0 +1,40 @@
+"""The HTTP API (django-ninja). OpenAPI at /api/docs. Each app contributes one router."""
+
+from django.core.exceptions import PermissionDenied
+from ninja import NinjaAPI
+
+from yibao.core.api_auth import session_scope
+
+api = NinjaAPI(
+    title="医保征缴 API",
+    version="1",
+    description="城乡居民基本医疗保险参保征缴：政策测算、户籍与名单、参保核定、征收、对账与进度。",
+    urls_namespace="api",
+    auth=session_scope,
+)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "无权访问。"}, status=403)
+
+
+def _mount():
+    from yibao.accounts.api import router as accounts_router
+    from yibao.collection.api import router as collection_router
+    from yibao.enrollment.api import router as enrollment_router
+    from yibao.imports.api import router as imports_router
+    from yibao.policy.api import router as policy_router
+    from yibao.progress.api import router as progress_router
+    from yibao.reconciliation.api import router as reconciliation_router
+    from yibao.regions.api import router as regions_router
+    from yibao.registry.api import router as registry_router
+
+    for router in (
+        policy_router, regions_router, accounts_router, registry_router, imports_router,
+        enrollment_router, collection_router, reconciliation_router, progress_router,
+    ):
+        api.add_router("", router)
+
+
+_mount()

@@ -1,0 +1,7 @@
+"""CLI commands of the campaign area."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

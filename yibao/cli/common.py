@@ -1,0 +1,59 @@
+"""Helpers for the thin CLI: Django setup, JSON output, Chinese errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+from decimal import Decimal
+from typing import NoReturn
+
+import typer
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yibao.settings")
+    import django
+
+    django.setup()
+
+
+def cli_actor() -> str:
+    """The actor name written into event rows for work done from the command line."""
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return f"命令行:{user}"
+
+
+def to_jsonable(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(obj), ensure_ascii=False) + "\n")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} 日期格式应为 YYYY-MM-DD，收到：{value}")

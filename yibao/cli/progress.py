@@ -1,0 +1,7 @@
+"""CLI commands of the progress area."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""CLI commands of the registry area."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,18 @@
+from yibao.accounts.roles import Role
+from yibao.core.navigation import nav_for
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    from yibao.accounts.scope import scope_for
+    from yibao.regions.selectors import region_name
+
+    scope = getattr(request, "scope", None) or scope_for(user)
+    return {
+        "nav_items": nav_for(scope),
+        "current_scope": scope,
+        "role_label": Role(scope.role).label if scope.role in Role.values else scope.role,
+        "region_label": region_name(scope.region_code) if scope.region_code else "全部地区",
+    }

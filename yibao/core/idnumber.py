@@ -1,0 +1,74 @@
+"""居民身份证号码 (GB 11643) checks on top of python-stdnum.
+
+stdnum's birth-place check rejects area codes that no longer exist, but a number keeps the
+code in force when it was issued, so an unknown area code is only a warning here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from stdnum import exceptions as stdnum_errors
+from stdnum.cn import ric
+
+
+class InvalidIdNumber(ValueError):
+    """A number that cannot be a 居民身份证号码; the message is Chinese and names the fault."""
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    number: str  # 18 characters, upper-case X
+    birth_date: dt.date
+    sex: str  # "M" or "F"
+    area_code: str
+    warnings: tuple[str, ...] = field(default=())
+
+
+def upgrade_15_to_18(number: str) -> str:
+    """Old 15-digit numbers (GB 11643-1989) become 18: insert the century 19 and add a check."""
+    body = number[:6] + "19" + number[6:]
+    return body + ric.calc_check_digit(body)
+
+
+def normalize(raw) -> str:
+    return "".join(str(raw or "").split()).upper()
+
+
+def check_id_number(raw) -> IdNumber:
+    number = normalize(raw)
+    if not number:
+        raise InvalidIdNumber("身份证号码为空")
+    if len(number) == 15:
+        if not number.isdigit():
+            raise InvalidIdNumber(f"15位身份证号码只能由数字组成：{number}")
+        number = upgrade_15_to_18(number)
+    if len(number) != 18:
+        raise InvalidIdNumber(f"身份证号码应为18位，实际为{len(number)}位：{number}")
+    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise InvalidIdNumber(f"身份证号码含有非法字符：{number}")
+    expected = ric.calc_check_digit(number[:17])
+    if number[17] != expected:
+        raise InvalidIdNumber(f"身份证号码校验位错误：{number}（末位应为 {expected}）")
+    try:
+        birth = ric.get_birth_date(number)
+    except stdnum_errors.ValidationError:
+        raise InvalidIdNumber(f"身份证号码中的出生日期无效：{number[6:14]}") from None
+    if birth > dt.date.today():
+        raise InvalidIdNumber(f"身份证号码中的出生日期晚于今天：{birth.isoformat()}")
+    warnings = []
+    try:
+        ric.get_birth_place(number)
+    except stdnum_errors.ValidationError:
+        warnings.append(f"地址码 {number[:6]} 不在现行区划代码表中（可能是已撤销的旧代码）")
+    sex = "M" if int(number[16]) % 2 == 1 else "F"
+    return IdNumber(number=number, birth_date=birth, sex=sex, area_code=number[:6], warnings=tuple(warnings))
+
+
+def mask_id_number(number: str) -> str:
+    """421223********1234: area code and last four stay, birth date and sequence are hidden."""
+    number = number or ""
+    if len(number) < 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]

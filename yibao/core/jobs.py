@@ -1,0 +1,97 @@
+"""Job runners: each app registers the long work it can do, keyed by Job.kind.
+
+    @job_runner("import_residents")
+    def run_resident_import(*, job, progress) -> dict: ...
+
+`job_run` runs one synchronously (the CLI and tests); `job_enqueue` hands it to the
+django-tasks database worker (pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from yibao.core.models import Job
+from yibao.core.progress import JobProgress, Progress
+from yibao.core.services import job_fail, job_start, job_succeed
+
+Runner = Callable[..., dict]
+RUNNERS: dict[str, Runner] = {}
+KIND_LABELS: dict[str, str] = {}
+
+# Chinese names of the counts that job results carry, for pages and reports.
+RESULT_LABELS = {
+    "rows": "总行数",
+    "imported": "新增",
+    "updated": "更新",
+    "unchanged": "未变",
+    "rejected": "拒绝",
+    "warnings": "警告",
+    "flagged": "标记",
+    "booked": "入账",
+    "assessed": "核定",
+    "skipped": "跳过",
+    "mismatches": "差异",
+}
+
+
+def job_runner(kind: str, label: str):
+    def register(func: Runner) -> Runner:
+        RUNNERS[kind] = func
+        KIND_LABELS[kind] = label
+        return func
+
+    return register
+
+
+def result_summary(result: dict) -> list[tuple[str, object]]:
+    return [(RESULT_LABELS[k], v) for k, v in (result or {}).items() if k in RESULT_LABELS]
+
+
+class JobFailed(Exception):
+    """Raised by a runner to fail a job with a Chinese message and a partial result (e.g. a report)."""
+
+    def __init__(self, message: str, result: dict | None = None):
+        super().__init__(message)
+        self.result = result or {}
+
+
+def job_run(job: Job, progress: Progress | None = None) -> Job:
+    runner = RUNNERS.get(job.kind)
+    if runner is None:
+        return job_fail(job=job, error=f"未知的任务类型：{job.kind}")
+    job_start(job=job)
+    tracker = JobProgress(job)
+
+    class _Both:
+        """Reports to the job file and, from the CLI, to a rich bar as well."""
+
+        def start(self, total, message=""):
+            tracker.start(total, message)
+            progress and progress.start(total, message)
+
+        def advance(self, n=1):
+            tracker.advance(n)
+            progress and progress.advance(n)
+
+        def step(self, message):
+            tracker.step(message)
+            progress and progress.step(message)
+
+    try:
+        result = runner(job=job, progress=_Both())
+    except JobFailed as exc:
+        tracker.finish()
+        return job_fail(job=job, error=str(exc), result=exc.result)
+    except Exception as exc:  # the job row must say what went wrong, whatever it was
+        tracker.finish()
+        return job_fail(job=job, error=exc)
+    tracker.finish()
+    return job_succeed(job=job, result=result, report_path=result.get("report") or "")
+
+
+def job_enqueue(job: Job) -> Job:
+    from yibao.core.tasks import run_job_task
+
+    run_job_task.enqueue(job.pk)
+    return job

@@ -1,0 +1,35 @@
+from yibao.core.models import Event, Job
+from yibao.core.progress import job_progress_read
+
+
+def job_progress(job: Job) -> dict:
+    """Figures for a job's progress bar: the live file while it runs, the row once it is done."""
+    live = job_progress_read(job.pk) if job.status == Job.Status.RUNNING else None
+    total, done, message = (live["total"], live["done"], live["message"]) if live else (job.total, job.done, job.message)
+    if job.status == Job.Status.SUCCEEDED:
+        percent = 100
+    else:
+        percent = min(100, int(done * 100 / total)) if total else 0
+    return {"total": total, "done": done, "message": message, "percent": percent}
+
+
+def job_list(*, scope, kinds: list[str] | None = None):
+    jobs = Job.objects.all()
+    if scope.region_code:
+        jobs = jobs.filter(county_code=scope.county_code)
+    if scope.role == "department_clerk":
+        jobs = jobs.filter(created_by_id=scope.user_id)
+    if kinds:
+        jobs = jobs.filter(kind__in=kinds)
+    return jobs
+
+
+def event_list(*, scope, entity: str | None = None, entity_id: str | None = None):
+    events = Event.objects.all().order_by("-at")
+    if scope.region_code:
+        events = events.filter(county_code=scope.county_code)
+    if entity:
+        events = events.filter(entity=entity)
+    if entity_id:
+        events = events.filter(entity_id=entity_id)
+    return events

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from yibao.core import views
+
+app_name = "core"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("jobs/<int:pk>/progress", views.job_progress_partial, name="job_progress"),
+    path("jobs/<int:pk>/report", views.job_report, name="job_report"),
+    path("events/", views.events, name="events"),
+]

@@ -1,0 +1,121 @@
+"""YAML test cases that sit beside each policy file (<policy-id>.cases.yaml).
+
+Each case names the rule it shows, gives a person and a payment date, and states what the
+quote must say. pytest runs them, and so does `yibao policy check FILE`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from yibao.policy.engine import Person, Policy, PolicyInputError, quote
+from yibao.policy.vocabulary import UnknownTerm, group_code, identity_code
+
+
+class CasePerson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    birth_date: dt.date
+    identities: list[str] = []
+    group: str | None = None
+    groups: list[str] = []
+    event_date: dt.date | None = None
+    tier: int = 1
+    gap_years: int = 0
+    backpaid_years: int = 0
+    household_role: str | None = None
+
+    def to_person(self) -> Person:
+        groups = set(self.groups) | ({self.group} if self.group else set())
+        return Person(
+            birth_date=self.birth_date,
+            identities=frozenset(identity_code(i) for i in self.identities),
+            groups=frozenset(group_code(g) for g in groups),
+            event_date=self.event_date,
+            tier=self.tier,
+            gap_years=self.gap_years,
+            backpaid_years=self.backpaid_years,
+            household_role=self.household_role,
+        )
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accepted: bool | None = None
+    standard: Decimal | None = None
+    subsidy: Decimal | None = None
+    payable: Decimal | None = None
+    refund_later: Decimal | None = None
+    subsidy_identity: str | None = Field(None)
+    benefit_start: dt.date | None = None
+    benefit_end: dt.date | None = None
+    rule: str | None = None
+    waiting_months: int | None = None
+    reason_contains: str | None = None
+    explanation_contains: list[str] = []
+    input_error_contains: str | None = None
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    person: CasePerson
+    paid_on: dt.date
+    expect: Expect
+
+
+class CaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass
+class CaseResult:
+    name: str
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_cases(path: str | Path) -> CaseFile:
+    return CaseFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def run_case(policy: Policy, case: Case) -> CaseResult:
+    expect = case.expect
+    failures: list[str] = []
+    try:
+        result = quote(policy, case.person.to_person(), case.paid_on)
+    except (PolicyInputError, UnknownTerm) as exc:
+        if expect.input_error_contains and expect.input_error_contains in str(exc):
+            return CaseResult(case.name, [])
+        return CaseResult(case.name, [f"输入错误：{exc}"])
+    if expect.input_error_contains:
+        return CaseResult(case.name, [f"应报输入错误“{expect.input_error_contains}”，实际受理了"])
+    fields = expect.model_fields_set - {"reason_contains", "explanation_contains", "input_error_contains"}
+    for name in sorted(fields):
+        wanted, actual = getattr(expect, name), getattr(result, name)
+        if wanted != actual:
+            failures.append(f"{name}: 应为 {wanted}，实际 {actual}")
+    if expect.reason_contains and (result.reason is None or expect.reason_contains not in result.reason):
+        failures.append(f"reason 应包含“{expect.reason_contains}”，实际：{result.reason}")
+    text = "\n".join(result.explanation)
+    for fragment in expect.explanation_contains:
+        if fragment not in text:
+            failures.append(f"explanation 应包含“{fragment}”，实际：\n{text}")
+    return CaseResult(case.name, failures)
+
+
+def run_cases(policy: Policy, path: str | Path) -> list[CaseResult]:
+    case_file = load_cases(path)
+    if case_file.policy != policy.id:
+        return [CaseResult(str(path), [f"用例文件属于政策 {case_file.policy}，不是 {policy.id}"])]
+    return [run_case(policy, case) for case in case_file.cases]

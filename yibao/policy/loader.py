@@ -1,0 +1,98 @@
+"""Finding and loading policy files: yibao/policy/rules/<policy-id>.yaml, plus any folder in
+YIBAO_POLICY_DIRS (os.pathsep-separated) where a county keeps next year's file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from yibao.policy.engine import Policy
+from yibao.policy.schema import PolicyFile
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
+CASES_SUFFIX = ".cases.yaml"
+
+
+class PolicyFileError(ValueError):
+    """A policy file that cannot be read or does not validate; the message is Chinese."""
+
+
+class PolicyNotFound(LookupError):
+    pass
+
+
+def policy_dirs() -> list[Path]:
+    dirs = [BUILTIN_DIR]
+    for extra in os.environ.get("YIBAO_POLICY_DIRS", "").split(os.pathsep):
+        if extra:
+            dirs.append(Path(extra))
+    return dirs
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(文件)"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyFileError(f"无法读取政策文件 {path}：{exc.strerror}") from None
+    try:
+        document = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PolicyFileError(f"政策文件 {path.name} 不是合法的 YAML：{exc}") from None
+    if not isinstance(document, dict):
+        raise PolicyFileError(f"政策文件 {path.name} 的内容应为一个映射（键: 值）")
+    try:
+        data = PolicyFile.model_validate(document)
+    except ValidationError as exc:
+        raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n{_describe(exc)}") from None
+    if path.name.endswith(".yaml") and path.stem != data.id:
+        raise PolicyFileError(f"政策文件名 {path.name} 应与政策编号一致：{data.id}.yaml")
+    return Policy(data=data, version=hashlib.sha256(raw).hexdigest()[:16], path=str(path))
+
+
+def _policy_paths() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in policy_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            if path.name.endswith(CASES_SUFFIX):
+                continue
+            found.setdefault(path.stem, path)
+    return found
+
+
+@lru_cache(maxsize=64)
+def _load_cached(path: str, mtime_ns: int) -> Policy:
+    return load_policy_file(path)
+
+
+def load_policy(policy_id: str) -> Policy:
+    path = _policy_paths().get(policy_id)
+    if path is None:
+        known = "、".join(sorted(_policy_paths())) or "（无）"
+        raise PolicyNotFound(f"未找到政策 {policy_id}。已有政策：{known}")
+    return _load_cached(str(path), path.stat().st_mtime_ns)
+
+
+def list_policies() -> list[Policy]:
+    return [load_policy(policy_id) for policy_id in sorted(_policy_paths())]
+
+
+def cases_path_for(policy_path: str | Path) -> Path:
+    path = Path(policy_path)
+    return path.with_name(path.stem + CASES_SUFFIX)

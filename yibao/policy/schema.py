@@ -1,0 +1,360 @@
+"""The shape of a locality-year policy file, validated by pydantic on load.
+
+Every value that comes from a notice carries `reference`: the sentence it was read from.
+`source` says where the value comes from: the locality's notice, the national rule
+(国办发〔2024〕38号 and the national yearly standards), or our interpretation where the
+notice is silent or ambiguous (then `note` says why we chose it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from yibao.policy.vocabulary import GROUPS, IDENTITY_BY_CODE
+
+Source = Literal["notice", "national", "interpretation"]
+POLICY_ID = re.compile(r"^[a-z]+-[a-z]+(-[a-z]+)?-(\d{4})$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cited(Strict):
+    reference: str = Field(min_length=2)
+    source: Source = "notice"
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _interpretations_say_why(self):
+        if self.source == "interpretation" and not self.note:
+            raise ValueError("source: interpretation 必须在 note 中说明理由")
+        return self
+
+
+def _check_identities(codes: list[str]) -> list[str]:
+    unknown = [c for c in codes if c not in IDENTITY_BY_CODE]
+    if unknown:
+        raise ValueError(f"未知的身份代码：{', '.join(unknown)}")
+    return codes
+
+
+def _check_groups(codes: list[str]) -> list[str]:
+    unknown = [c for c in codes if c not in GROUPS]
+    if unknown:
+        raise ValueError(f"未知的参保群体代码：{', '.join(unknown)}")
+    return codes
+
+
+class Locality(Strict):
+    province: str
+    city: str | None = None
+    county: str | None = None
+    township: str | None = None
+    region_prefix: str = Field(pattern=r"^\d{4}(\d{2})?$", description="区划代码前缀：市4位或县6位")
+
+
+class Standard(Cited):
+    """A yearly personal contribution (个人缴费标准) for a tier, optionally for some groups only."""
+
+    tier: int = Field(1, ge=1, le=2)
+    amount: Decimal = Field(gt=0)
+    groups: list[str] = []
+    label: str
+
+    _groups = field_validator("groups")(_check_groups)
+
+
+class FiscalSubsidy(Cited):
+    amount: Decimal = Field(gt=0)
+    split: dict[str, Decimal] = {}
+
+    @model_validator(mode="after")
+    def _split_adds_up(self):
+        if self.split and sum(self.split.values()) != self.amount:
+            raise ValueError(f"财政补助分项之和 {sum(self.split.values())} 不等于 {self.amount}")
+        return self
+
+
+class Amount(Cited):
+    amount: Decimal
+
+
+class Contribution(Strict):
+    standards: list[Standard] = Field(min_length=1)
+    fiscal_subsidy: FiscalSubsidy | None = None
+    total: Amount | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        general = [s for s in self.standards if not s.groups]
+        if not any(s.tier == 1 for s in general):
+            raise ValueError("缺少一档（tier 1）个人缴费标准")
+        seen = set()
+        for s in self.standards:
+            key = (s.tier, tuple(sorted(s.groups)))
+            if key in seen:
+                raise ValueError(f"重复的缴费标准：{s.label}")
+            seen.add(key)
+        if self.total is not None:
+            if self.fiscal_subsidy is None:
+                raise ValueError("给出筹资总额时必须给出财政补助标准")
+            tier1 = next(s.amount for s in general if s.tier == 1)
+            if tier1 + self.fiscal_subsidy.amount != self.total.amount:
+                raise ValueError(
+                    f"筹资总额 {self.total.amount} 不等于个人缴费 {tier1} 与财政补助 {self.fiscal_subsidy.amount} 之和"
+                )
+        return self
+
+    def tiers(self) -> set[int]:
+        return {s.tier for s in self.standards}
+
+
+class AgeBand(Strict):
+    """Age in full years: `min` inclusive (60岁以上 → min 60), `below` exclusive (未成年 → below 18)."""
+
+    min: int | None = Field(None, ge=0)
+    below: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.min is None and self.below is None:
+            raise ValueError("年龄条件至少要有 min 或 below")
+        return self
+
+
+class SubsidyItem(Cited):
+    """One subsidy by identity: full (全额), a fixed amount (定额) or a percent of the standard."""
+
+    identities: list[str] = Field(min_length=1)
+    label: str
+    kind: Literal["full", "fixed", "percent"]
+    amount: Decimal | None = None
+    percent: Decimal | None = Field(None, gt=0, le=100)
+    base: Decimal | None = Field(None, gt=0, description="按此基数计算百分比，而不是当年缴费标准")
+    stated_amount: Decimal | None = Field(None, description="通知中写明的金额，用于核对计算结果")
+    timing: Literal["now", "refund_later"] = "now"
+    age_any_of: list[AgeBand] = []
+    age_applies_to_role: Literal["child"] | None = None
+
+    _identities = field_validator("identities")(_check_identities)
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        if self.kind == "fixed" and self.amount is None:
+            raise ValueError(f"{self.label}：定额资助需要 amount")
+        if self.kind == "percent" and self.percent is None:
+            raise ValueError(f"{self.label}：按比例资助需要 percent")
+        if self.kind != "fixed" and self.amount is not None:
+            raise ValueError(f"{self.label}：只有定额资助写 amount")
+        if self.kind != "percent" and (self.percent is not None or self.base is not None):
+            raise ValueError(f"{self.label}：只有按比例资助写 percent / base")
+        if self.age_applies_to_role and not self.age_any_of:
+            raise ValueError(f"{self.label}：age_applies_to_role 需要 age_any_of")
+        return self
+
+
+class Subsidies(Strict):
+    single_highest: Cited
+    items: list[SubsidyItem] = []
+    age_reference: Literal["paid_on", "year_start"] = "paid_on"
+    age_reference_note: str | None = None
+    deferred: Cited | None = Field(None, description="通知未列明资助标准、另按相关文件执行时的原文")
+
+    @model_validator(mode="after")
+    def _each_identity_once(self):
+        seen: dict[str, str] = {}
+        for item in self.items:
+            for code in item.identities:
+                if code in seen:
+                    raise ValueError(f"身份 {code} 同时出现在“{seen[code]}”和“{item.label}”中")
+                seen[code] = item.label
+        return self
+
+
+class DayRange(Strict):
+    first: int = Field(ge=1, le=31)
+    last: int = Field(ge=1, le=31)
+
+
+class Window(Cited):
+    start: dt.date
+    end: dt.date
+    days_of_month: DayRange | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.start > self.end:
+            raise ValueError(f"征缴期起始日 {self.start} 晚于截止日 {self.end}")
+        return self
+
+
+class Refusal(Cited):
+    reason: str
+
+
+class Collection(Strict):
+    main_window: Window
+    late_refusal: Refusal
+
+
+class IntRange(Strict):
+    min: int | None = None
+    max: int | None = None
+
+
+class Condition(Strict):
+    """All given fields must hold (AND); `any_of` holds when one of its conditions does."""
+
+    paid_from: dt.date | None = None
+    paid_to: dt.date | None = None
+    paid_in_main_window: bool | None = None
+    groups: list[str] | None = None
+    identities: list[str] | None = None
+    born_in_benefit_year: bool | None = None
+    days_since_birth: IntRange | None = None
+    age_below_years: int | None = None
+    has_event_date: bool | None = None
+    days_since_event: IntRange | None = None
+    gap_years: IntRange | None = None
+    any_of: list[Condition] | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, v):
+        return None if v is None else _check_groups(v)
+
+    @field_validator("identities")
+    @classmethod
+    def _identities(cls, v):
+        return None if v is None else _check_identities(v)
+
+
+class BenefitStart(Strict):
+    anchor: Literal["year_start", "paid_on", "birth_date", "event_date", "next_month_first"]
+    days: int = 0
+    months: int = 0
+
+
+class Rule(Cited):
+    """An enrollment rule. Rules are tried in order; the first whose `when` holds decides."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    when: Condition
+    outcome: Literal["accept", "refuse"] = "accept"
+    refuse_reason: str | None = None
+    start: BenefitStart | None = None
+    allow_before_year_start: bool = False
+    charge: Literal["standard", "exempt", "standard_plus_fiscal"] = "standard"
+    waiting_period: Literal["none", "always", "if_gap"] = "none"
+
+    @model_validator(mode="after")
+    def _outcome_fields(self):
+        if self.outcome == "refuse" and not self.refuse_reason:
+            raise ValueError(f"规则 {self.id}：拒绝规则需要 refuse_reason")
+        if self.outcome == "accept" and self.start is None:
+            raise ValueError(f"规则 {self.id}：受理规则需要 start（待遇起始日）")
+        return self
+
+
+class WaitingPeriod(Cited):
+    """国办发〔2024〕38号: a fixed waiting period, plus a month per extra year of broken coverage."""
+
+    fixed_months: int = Field(ge=0)
+    extra_months_per_gap_year: int = Field(ge=0)
+    reduce_months_per_backpaid_year: int = Field(ge=0)
+    floor_gap_years: int | None = Field(None, ge=1)
+    floor_months: int | None = Field(None, ge=0)
+    max_months: int | None = Field(None, ge=0)
+    exempt_groups: list[str] = []
+
+    _groups = field_validator("exempt_groups")(_check_groups)
+
+
+RefundReason = Literal["death", "duplicate_payment", "joined_employee_insurance", "joined_other_city_insurance"]
+
+
+class Refunds(Cited):
+    allowed_reasons: list[RefundReason] = Field(min_length=1)
+    before_benefit_start_only: bool = True
+
+
+class Targets(Cited):
+    enrollment_rate: Decimal | None = Field(None, gt=0, le=1)
+    special_groups_rate: Decimal | None = Field(None, gt=0, le=1)
+    deadline: dt.date | None = None
+    reconcile_per_month: int | None = Field(None, ge=1)
+    publish_every_days: int | None = Field(None, ge=1)
+    report_every_days: int | None = Field(None, ge=1)
+
+
+class Note(Cited):
+    """A sentence of the notice that is not a quote rule; `used_by` says which part of Yibao acts on it."""
+
+    topic: str
+    used_by: str | None = None
+
+
+class PolicyFile(Strict):
+    id: str
+    title: str
+    locality: Locality
+    benefit_year: int = Field(ge=2020, le=2100)
+    notice_year: int = Field(ge=2019, le=2100)
+    issued_by: str
+    issued_on: dt.date
+    seed: str | None = None
+    contribution: Contribution
+    subsidies: Subsidies
+    collection: Collection
+    rules: list[Rule] = Field(min_length=1)
+    waiting_period: WaitingPeriod | None = None
+    refunds: Refunds | None = None
+    targets: Targets | None = None
+    notes: list[Note] = []
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        match = POLICY_ID.match(self.id)
+        if not match:
+            raise ValueError(f"政策编号 {self.id} 应为 <省>-<县>[-<乡镇>]-<待遇年度>，拼音小写")
+        if int(match.group(2)) != self.benefit_year:
+            raise ValueError(f"政策编号 {self.id} 的年度与 benefit_year {self.benefit_year} 不一致")
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("规则 id 重复")
+        if any(r.waiting_period != "none" for r in self.rules) and self.waiting_period is None:
+            raise ValueError("有规则使用等待期，但文件没有 waiting_period")
+        for item in self.subsidies.items:
+            if item.stated_amount is not None:
+                base = item.base if item.base is not None else self.tier1_standard()
+                computed = subsidy_amount(item, base)
+                if computed != item.stated_amount:
+                    raise ValueError(f"{item.label}：按规则计算为 {computed} 元，通知写明 {item.stated_amount} 元")
+        return self
+
+    def tier1_standard(self) -> Decimal:
+        return next(s.amount for s in self.contribution.standards if s.tier == 1 and not s.groups)
+
+
+CENT = Decimal("0.01")
+
+
+def subsidy_amount(item: SubsidyItem, standard: Decimal) -> Decimal:
+    """The subsidy an item gives against a personal standard, never more than the standard."""
+    from decimal import ROUND_HALF_UP
+
+    if item.kind == "full":
+        value = standard
+    elif item.kind == "fixed":
+        value = item.amount
+    else:
+        base = item.base if item.base is not None else standard
+        value = (base * item.percent / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return min(value, standard)

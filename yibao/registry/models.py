@@ -1,0 +1,171 @@
+"""The registry: households, residents, their subsidy identities, group facts and flags.
+
+Every table carries county_code (the shard key); residents also carry township and village
+codes so a user's scope is one equality filter.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+
+class RegionCodes(models.Model):
+    county_code = models.CharField("县级区划代码", max_length=6)
+    township_code = models.CharField("乡镇区划代码", max_length=9)
+    village_code = models.CharField("村（社区）区划代码", max_length=12)
+
+    class Meta:
+        abstract = True
+
+
+class Household(RegionCodes):
+    """户: a head and members, registered with a village."""
+
+    number = models.CharField("户号", max_length=40)
+    head = models.ForeignKey(
+        "registry.Resident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    address = models.CharField("住址", max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "家庭户"
+        constraints = [models.UniqueConstraint(fields=["county_code", "number"], name="household_number_per_county")]
+        indexes = [models.Index(fields=["village_code"]), models.Index(fields=["township_code"])]
+
+    def __str__(self):
+        return self.number
+
+
+class Resident(RegionCodes):
+    """A person. village_code is where the person is managed (参保地); it starts as the 户籍 village."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", "男"
+        FEMALE = "F", "女"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "正常"
+        MOVED_AWAY = "moved_away", "已迁出"
+        DECEASED = "deceased", "已死亡"
+
+    id_number = models.CharField("身份证号码", max_length=18)
+    name = models.CharField("姓名", max_length=50)
+    sex = models.CharField("性别", max_length=1, choices=Sex.choices)
+    birth_date = models.DateField("出生日期")
+    hukou_region_code = models.CharField("户籍区划代码", max_length=12, blank=True)
+    residence_region_code = models.CharField("居住地区划代码", max_length=12, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", db_constraint=False
+    )
+    relation_to_head = models.CharField("与户主关系", max_length=20, blank=True)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    row_hash = models.CharField("导入行摘要", max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "参保人"
+        constraints = [models.UniqueConstraint(fields=["county_code", "id_number"], name="resident_id_per_county")]
+        indexes = [
+            models.Index(fields=["village_code"]),
+            models.Index(fields=["township_code"]),
+            models.Index(fields=["id_number"]),
+            models.Index(fields=["county_code", "name"]),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.id_number[:6]}…）"
+
+
+class Identity(models.Model):
+    """A subsidy identity (glossary code) certified by a department, with its validity."""
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="identities", db_constraint=False)
+    code = models.CharField("身份代码", max_length=32)
+    department = models.CharField("认定部门", max_length=16)
+    valid_from = models.DateField("起始日期", null=True, blank=True)
+    valid_to = models.DateField("终止日期", null=True, blank=True)
+    source_job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    source_name = models.CharField("来源名单", max_length=255, blank=True)
+    row_hash = models.CharField("导入行摘要", max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "资助身份"
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "resident", "code"], name="identity_once_per_resident")
+        ]
+        indexes = [models.Index(fields=["county_code", "code"])]
+
+    def active_on(self, day) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
+class GroupFact(models.Model):
+    """An enrollment-group fact (newborn, student, migrant worker, released prisoner ...) with its event date."""
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="group_facts", db_constraint=False)
+    group = models.CharField("参保群体", max_length=32)
+    event_date = models.DateField("事件日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "参保群体"
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "resident", "group"], name="group_fact_once_per_resident")
+        ]
+
+
+class EmployeeInsuranceRecord(models.Model):
+    """A line of the 职工医保 list: a resident may not hold both."""
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    id_number = models.CharField("身份证号码", max_length=18)
+    name = models.CharField("姓名", max_length=50, blank=True)
+    employer = models.CharField("单位", max_length=200, blank=True)
+    insured_from = models.DateField("参保日期", null=True, blank=True)
+    source_job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "职工医保名单"
+        constraints = [
+            models.UniqueConstraint(fields=["county_code", "id_number"], name="employee_record_once_per_county")
+        ]
+        indexes = [models.Index(fields=["id_number"])]
+
+
+class Flag(models.Model):
+    """A reason a resident may not enroll until someone resolves it (重复参保清理)."""
+
+    class Kind(models.TextChoices):
+        OTHER_COUNTY = "other_county", "已在其他县（区）登记"
+        EMPLOYEE_INSURANCE = "employee_insurance", "已参加职工医保"
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="flags", db_constraint=False)
+    kind = models.CharField("类型", max_length=24, choices=Kind.choices)
+    detail = models.CharField("详情", max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
+    resolved_by_name = models.CharField("处理人", max_length=150, blank=True)
+    resolution = models.CharField("处理结果", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "重复参保标记"
+        indexes = [models.Index(fields=["county_code", "resolved_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "kind"], condition=models.Q(resolved_at__isnull=True), name="one_open_flag_per_kind"
+            )
+        ]
