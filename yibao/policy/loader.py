@@ -96,3 +96,9 @@ def list_policies() -> list[Policy]:
 def cases_path_for(policy_path: str | Path) -> Path:
     path = Path(policy_path)
     return path.with_name(path.stem + CASES_SUFFIX)
+
+
+def policies_for_region(region_code: str) -> list[Policy]:
+    """Policies whose locality covers a county/township/village code, newest benefit year first."""
+    matching = [p for p in list_policies() if region_code.startswith(p.data.locality.region_prefix)]
+    return sorted(matching, key=lambda p: p.data.benefit_year, reverse=True)
