@@ -26,10 +26,18 @@ class IdNumber:
     warnings: tuple[str, ...] = field(default=())
 
 
+def check_character(body: str) -> str:
+    """The MOD 11-2 check character of the first 17 digits.
+
+    stdnum's calc_check_digit expects the whole number and ignores its last character.
+    """
+    return ric.calc_check_digit(body[:17] + "0")
+
+
 def upgrade_15_to_18(number: str) -> str:
     """Old 15-digit numbers (GB 11643-1989) become 18: insert the century 19 and add a check."""
     body = number[:6] + "19" + number[6:]
-    return body + ric.calc_check_digit(body)
+    return body + check_character(body)
 
 
 def normalize(raw) -> str:
@@ -48,7 +56,7 @@ def check_id_number(raw) -> IdNumber:
         raise InvalidIdNumber(f"身份证号码应为18位，实际为{len(number)}位：{number}")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise InvalidIdNumber(f"身份证号码含有非法字符：{number}")
-    expected = ric.calc_check_digit(number[:17])
+    expected = check_character(number)
     if number[17] != expected:
         raise InvalidIdNumber(f"身份证号码校验位错误：{number}（末位应为 {expected}）")
     try:

@@ -5,12 +5,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from yibao.core.idnumber import InvalidIdNumber, check_id_number, mask_id_number, upgrade_15_to_18
+from yibao.core.idnumber import InvalidIdNumber, check_character, check_id_number, mask_id_number, upgrade_15_to_18
 
 
 def make_id(area="421223", birth=dt.date(1980, 5, 17), seq="123"):
     body = f"{area}{birth:%Y%m%d}{seq}"
-    return body + ric.calc_check_digit(body)
+    return body + check_character(body)
+
+
+def test_stdnum_documented_number_is_valid():
+    # the example in stdnum.cn.ric's docstring; ISO 7064 MOD 11-2 over all 17 digits
+    assert ric.is_valid("360426199101010071")
+    assert check_id_number("360426199101010071").number == "360426199101010071"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    body = "11010519491231002"
+    assert check_character(body) == "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11] == "X"
 
 
 def test_valid_number_gives_birth_date_and_sex():
@@ -34,7 +43,7 @@ def test_wrong_check_digit_names_the_expected_one():
 def test_impossible_birth_date_is_rejected():
     body = "42122319801332123"
     with pytest.raises(InvalidIdNumber, match="出生日期无效"):
-        check_id_number(body + ric.calc_check_digit(body))
+        check_id_number(body + check_character(body))
 
 
 def test_unknown_area_code_is_only_a_warning():
