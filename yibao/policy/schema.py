@@ -308,7 +308,7 @@ class PolicyFile(Strict):
     benefit_year: int = Field(ge=2020, le=2100)
     notice_year: int = Field(ge=2019, le=2100)
     issued_by: str
-    issued_on: dt.date
+    issued_on: dt.date | None = None
     seed: str | None = None
     contribution: Contribution
     subsidies: Subsidies
