@@ -59,6 +59,7 @@ CAPABILITIES: dict[str, str] = {
     "reconcile.view": "查看对账结果",
     "audit.view": "查看变更记录",
     "jobs.view": "查看后台任务",
+    "accounts.manage": "管理本县账号（创建、修改、停用、重置密码）",
 }
 
 _READ = {c for c in CAPABILITIES if c.endswith(".view")}
@@ -97,7 +98,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 FULL_ID_ROLES = frozenset({Role.COUNTY_ADMIN, Role.TAX_OFFICER, Role.TOWNSHIP_OFFICER, Role.VILLAGE_COLLECTOR})
 
 # The level of region each role is bound to (a county is 6 digits, a township 9, a village 12).
-ROLE_REGION_LEVEL = {
+ROLE_REGION_LEVEL: dict[str, int | None] = {
     Role.COUNTY_ADMIN: 6,
     Role.TAX_OFFICER: 6,
     Role.TOWNSHIP_OFFICER: 9,
@@ -105,3 +106,22 @@ ROLE_REGION_LEVEL = {
     Role.DEPARTMENT_CLERK: 6,
     Role.AUDITOR: None,  # any level
 }
+
+LEVEL_LABELS = {6: "县（区）", 9: "乡镇（街道）", 12: "村（社区）"}
+
+
+def role_label(role: str) -> str:
+    return Role(role).label if role in Role.values else role
+
+
+def department_label(department: str) -> str:
+    """民政 for 'minzheng'; a name that is already Chinese stays as it is."""
+    return Department(department).label if department in Department.values else department
+
+
+def department_values(department: str) -> list[str]:
+    """Both spellings a stored department may have: the code ('minzheng') and its name ('民政')."""
+    if department in Department.values:
+        return [department, Department(department).label]
+    by_label = {label: value for value, label in Department.choices}
+    return [by_label[department], department] if department in by_label else [department]

@@ -88,3 +88,10 @@ def scope_for(user) -> Scope:
         user_id=user.pk,
         superuser=user.is_superuser,
     )
+
+
+def actor_scope(actor) -> Scope | None:
+    """The scope a service checks for its actor: a User's scope, or None for the command line (unrestricted)."""
+    if actor is None or isinstance(actor, str):
+        return None
+    return scope_for(actor)

@@ -1,5 +1,8 @@
 from django.db import models
 
+# Digits 7-9 of a township code name its kind (统计用区划代码编制规则).
+TOWNSHIP_KINDS = (("0", "街道"), ("1", "镇"), ("2", "乡"), ("3", "乡"), ("4", "农场、林场等"), ("5", "农场、林场等"))
+
 
 class Region(models.Model):
     """行政区划: a county (6 digits), township (9) or village/community (12). The parent follows from the code."""
@@ -27,3 +30,12 @@ class Region(models.Model):
     @staticmethod
     def parent_code_of(code: str) -> str | None:
         return {9: code[:6], 12: code[:9]}.get(len(code))
+
+    @property
+    def kind_label(self) -> str:
+        """街道/镇/乡/农场 for a township, 居委会/村委会 for a village, from the code itself."""
+        if self.level == self.Level.TOWNSHIP:
+            return dict(TOWNSHIP_KINDS).get(self.code[6], "乡镇")
+        if self.level == self.Level.VILLAGE:
+            return "社区（居委会）" if self.code[9] in "01" else "村（村委会）"
+        return "县（区）"

@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yibao.regions import views
 
 app_name = "regions"
-urlpatterns = []
+urlpatterns = [
+    path("", views.tree, name="tree"),
+    path("<str:code>/", views.node, name="node"),
+]

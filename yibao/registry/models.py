@@ -152,6 +152,10 @@ class Flag(models.Model):
         OTHER_COUNTY = "other_county", "已在其他县（区）登记"
         EMPLOYEE_INSURANCE = "employee_insurance", "已参加职工医保"
 
+    class Outcome(models.TextChoices):
+        CLEARED = "cleared", "核实无重复，可以参保"
+        CONFIRMED = "confirmed", "确认重复，不在本县参加居民医保"
+
     county_code = models.CharField("县级区划代码", max_length=6)
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="flags", db_constraint=False)
     kind = models.CharField("类型", max_length=24, choices=Kind.choices)
@@ -160,6 +164,7 @@ class Flag(models.Model):
     resolved_at = models.DateTimeField("处理时间", null=True, blank=True)
     resolved_by_name = models.CharField("处理人", max_length=150, blank=True)
     resolution = models.CharField("处理结果", max_length=300, blank=True)
+    outcome = models.CharField("处理结论", max_length=12, choices=Outcome.choices, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = "重复参保标记"
@@ -169,3 +174,7 @@ class Flag(models.Model):
                 fields=["resident", "kind"], condition=models.Q(resolved_at__isnull=True), name="one_open_flag_per_kind"
             )
         ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
