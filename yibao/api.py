@@ -2,8 +2,10 @@
 
 from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
 
 from yibao.core.api_auth import session_scope
+from yibao.core.api_errors import describe_errors
 
 api = NinjaAPI(
     title="医保征缴 API",
@@ -17,6 +19,17 @@ api = NinjaAPI(
 @api.exception_handler(PermissionDenied)
 def permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or "无权访问。"}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def not_logged_in(request, exc):
+    return api.create_response(request, {"detail": "请先登录。"}, status=401)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request, exc):
+    errors = describe_errors(exc.errors)
+    return api.create_response(request, {"detail": "；".join(e["message"] for e in errors), "errors": errors}, status=422)
 
 
 def _mount():

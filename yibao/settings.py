@@ -106,6 +106,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "yibao" / "static"]
 
 MEDIA_ROOT = VAR_DIR / "files"
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)

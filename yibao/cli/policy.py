@@ -1,7 +1,191 @@
-"""CLI commands of the policy area."""
+"""`yibao quote` and `yibao policy list|show|check|install`: the policy engine from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
+from yibao.cli.common import emit_json, fail, parse_date, to_jsonable
+
+policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装政策文件", no_args_is_help=True)
+
+
+def _money(value) -> str:
+    value = to_jsonable(value)
+    return f"{value}元"
+
+
+def quote_command(
+    policy: str = typer.Option(..., "--policy", help="政策编号，如 anhui-huaiyuan-2025"),
+    birth_date: str = typer.Option(..., "--birth-date", help="出生日期 YYYY-MM-DD"),
+    paid_on: str = typer.Option(..., "--paid-on", help="缴费日期 YYYY-MM-DD"),
+    identity: Optional[list[str]] = typer.Option(None, "--identity", help="资助身份代码或名称，可重复"),
+    group: Optional[str] = typer.Option(None, "--group", help="参保群体代码，如 newborn、migrant_worker"),
+    event_date: Optional[str] = typer.Option(None, "--event-date", help="事件日期（刑满释放、退役、职工医保停保、毕业）"),
+    tier: int = typer.Option(1, "--tier", help="缴费档次 1 或 2"),
+    gap_years: int = typer.Option(0, "--gap-years", help="参保前连续断保年数（国办发〔2024〕38号等待期）"),
+    backpaid_years: int = typer.Option(0, "--backpaid-years", help="补缴的断保年数"),
+    role: Optional[str] = typer.Option(None, "--role", help="家庭角色：child（子女）或 parent（父母）"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """测算个人缴费、资助、先缴后补退补和待遇享受期，并说明依据。"""
+    from yibao.policy.engine import PolicyInputError
+    from yibao.policy.loader import PolicyFileError, PolicyNotFound
+    from yibao.policy.selectors import quote_for, quote_json
+    from yibao.policy.vocabulary import UnknownTerm
+
+    try:
+        result = quote_for(
+            policy_id=policy,
+            birth_date=parse_date(birth_date, "--birth-date"),
+            paid_on=parse_date(paid_on, "--paid-on"),
+            identities=identity or [],
+            group=group,
+            event_date=parse_date(event_date, "--event-date"),
+            tier=tier,
+            gap_years=gap_years,
+            backpaid_years=backpaid_years,
+            household_role=role,
+        )
+    except (PolicyNotFound, PolicyFileError, UnknownTerm, PolicyInputError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        emit_json(quote_json(result))
+        return
+    typer.echo(f"政策：{result.policy_id}（版本 {result.policy_version}）")
+    if result.accepted:
+        typer.echo("结果：受理")
+    else:
+        typer.echo(f"结果：不予受理。{result.reason}")
+    typer.echo(f"个人缴费标准：{_money(result.standard)}")
+    if result.subsidy_identity:
+        typer.echo(f"资助身份：{result.subsidy_identity}，资助 {_money(result.subsidy)}")
+    typer.echo(f"本次应缴：{_money(result.payable)}")
+    if result.refund_later:
+        typer.echo(f"先缴后补，日后退补：{_money(result.refund_later)}")
+    if result.benefit_start:
+        typer.echo(f"待遇享受期：{result.benefit_start} 至 {result.benefit_end}")
+    typer.echo("说明：")
+    for line in result.explanation:
+        typer.echo(f"  · {line}")
+
+
+@policy_app.command("list")
+def policy_list_command(as_json: bool = typer.Option(False, "--json", help="输出 JSON")):
+    """列出已载入的政策。"""
+    from yibao.policy.selectors import policy_list
+
+    rows = policy_list()
+    if as_json:
+        emit_json({"policies": rows})
+        return
+    for row in rows:
+        days = f"，{row['days_of_month']}" if row["days_of_month"] else ""
+        typer.echo(
+            f"{row['id']}\t{row['locality']}\t{row['benefit_year']}年度\t"
+            f"征缴期 {row['collection_start']} 至 {row['collection_end']}{days}\t版本 {row['version']}"
+        )
+
+
+@policy_app.command("show")
+def policy_show_command(
+    policy_id: str = typer.Argument(..., help="政策编号"),
+    as_json: bool = typer.Option(False, "--json", help="输出完整政策内容（JSON）"),
+):
+    """查看一项政策：缴费标准、资助、征缴期、规则及其依据。"""
+    from yibao.policy.loader import PolicyNotFound, load_policy
+    from yibao.policy.vocabulary import identity_name
+
+    try:
+        policy = load_policy(policy_id)
+    except PolicyNotFound as exc:
+        fail(str(exc).strip("'\""))
+    data = policy.data
+    if as_json:
+        emit_json({"version": policy.version, **data.model_dump(mode="json")})
+        return
+    typer.echo(f"{data.title}")
+    typer.echo(f"编号 {data.id}，{data.benefit_year}年度，版本 {policy.version}")
+    typer.echo("缴费标准：")
+    for s in data.contribution.standards:
+        who = f"（{'、'.join(s.groups)}）" if s.groups else ""
+        typer.echo(f"  {s.label}{who}：{_money(s.amount)}")
+    if data.contribution.fiscal_subsidy:
+        typer.echo(f"  财政补助：{_money(data.contribution.fiscal_subsidy.amount)}")
+    typer.echo("资助（就高不就低，不重复资助）：")
+    for item in data.subsidies.items:
+        names = "、".join(identity_name(c) for c in item.identities)
+        if item.kind == "full":
+            how = "全额"
+        elif item.kind == "fixed":
+            how = f"定额 {_money(item.amount)}"
+        else:
+            how = f"{to_jsonable(item.percent)}%" + (f"（基数 {_money(item.base)}）" if item.base else "")
+        later = "，先缴后补" if item.timing == "refund_later" else ""
+        typer.echo(f"  {names}：{how}{later}")
+    if not data.subsidies.items and data.subsidies.deferred:
+        typer.echo(f"  {data.subsidies.deferred.reference}")
+    window = data.collection.main_window
+    typer.echo(f"征缴期：{window.start} 至 {window.end}")
+    typer.echo("规则（依次判断，先符合者适用）：")
+    for rule in data.rules:
+        outcome = "不予受理" if rule.outcome == "refuse" else "受理"
+        typer.echo(f"  {rule.id}：{rule.label}（{outcome}）")
+
+
+@policy_app.command("check")
+def policy_check_command(
+    file: Path = typer.Argument(..., help="政策文件 <政策编号>.yaml；同目录下须有 <政策编号>.cases.yaml"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+):
+    """校验一份新的政策文件，并运行它旁边的用例。"""
+    from yibao.policy.services import policy_check
+
+    report = policy_check(path=file)
+    if as_json:
+        emit_json({
+            "policy": report.policy.id if report.policy else None,
+            "version": report.policy.version if report.policy else None,
+            "valid": report.policy is not None,
+            "error": report.error,
+            "cases": len(report.results),
+            "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
+        })
+    elif report.error:
+        typer.echo(f"错误：{report.error}", err=True)
+    else:
+        policy = report.policy
+        typer.echo(
+            f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，失败 {len(report.failed)} 个。"
+        )
+        for r in report.failed:
+            typer.echo(f"  ✗ {r.name}")
+            for line in r.failures:
+                typer.echo(f"      {line}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@policy_app.command("install")
+def policy_install_command(
+    file: Path = typer.Argument(..., help="已校验的政策文件"),
+    replace: bool = typer.Option(False, "--replace", help="覆盖已安装的同名政策"),
+):
+    """校验通过后把政策文件及其用例安装到本机政策目录（var/policies）。"""
+    from yibao.cli.common import cli_actor, django_setup
+
+    django_setup()
+    from yibao.policy.services import PolicyInstallError, policy_install
+
+    try:
+        policy = policy_install(path=file, replace=replace, actor=cli_actor())
+    except PolicyInstallError as exc:
+        fail(str(exc), code=1)
+    typer.echo(f"已安装政策 {policy.id}（版本 {policy.version}）。")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("quote")(quote_command)
+    app.add_typer(policy_app, name="policy")

@@ -1,3 +1,105 @@
-from ninja import Router
+"""Policy operations: the quote (open to anyone: it needs no personal data) and the policy list."""
+
+import datetime as dt
+
+from ninja import Field, Router, Schema, Status
+
+from yibao.core.api_errors import FIELD_NAMES
+from yibao.core.api_types import Money
+from yibao.policy.engine import PolicyInputError
+from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy
+from yibao.policy.selectors import policy_list, policy_summary, quote_for, quote_json
+from yibao.policy.vocabulary import UnknownTerm
 
 router = Router(tags=["缴费政策"])
+
+FIELD_NAMES.update({
+    "policy": "政策编号", "birth_date": "出生日期", "paid_on": "缴费日期", "identities": "资助身份",
+    "group": "参保群体", "event_date": "事件日期", "tier": "缴费档次", "gap_years": "断保年数",
+    "backpaid_years": "补缴年数", "household_role": "家庭角色",
+})
+
+
+class QuoteIn(Schema):
+    policy: str = Field(..., description="政策编号，如 anhui-huaiyuan-2025", examples=["anhui-huaiyuan-2025"])
+    birth_date: dt.date = Field(..., description="出生日期")
+    paid_on: dt.date = Field(..., description="缴费日期")
+    identities: list[str] = Field([], description="资助身份：词汇表代码或名称，如 dibao、低保对象")
+    group: str | None = Field(None, description="参保群体代码，如 newborn、migrant_worker")
+    event_date: dt.date | None = Field(None, description="事件日期：刑满释放、退役、职工医保停保、毕业")
+    tier: int = Field(1, description="缴费档次 1 或 2")
+    gap_years: int = Field(0, ge=0, description="参保前连续断保年数")
+    backpaid_years: int = Field(0, ge=0, description="补缴的断保年数")
+    household_role: str | None = Field(None, description="家庭角色 child 或 parent")
+
+
+class QuoteOut(Schema):
+    policy: str
+    accepted: bool
+    reason: str | None
+    standard: Money
+    subsidy: Money
+    payable: Money
+    refund_later: Money
+    subsidy_identity: str | None
+    benefit_start: dt.date | None
+    benefit_end: dt.date | None
+    explanation: list[str]
+    policy_version: str
+    rule: str | None
+    waiting_months: int
+
+
+class Problem(Schema):
+    detail: str
+
+
+class PolicyOut(Schema):
+    id: str
+    title: str
+    locality: str
+    region_prefix: str
+    benefit_year: int
+    collection_start: dt.date
+    collection_end: dt.date
+    days_of_month: str | None
+    tiers: list[int]
+    version: str
+
+
+@router.post("/quote", auth=None, response={200: QuoteOut, 400: Problem, 404: Problem}, summary="缴费测算")
+def quote_endpoint(request, payload: QuoteIn):
+    """该缴多少、资助多少、先缴后补退多少、何时起享受待遇，逐条说明依据。不予受理时 accepted 为 false 并给出原因。"""
+    try:
+        result = quote_for(
+            policy_id=payload.policy,
+            birth_date=payload.birth_date,
+            paid_on=payload.paid_on,
+            identities=payload.identities,
+            group=payload.group,
+            event_date=payload.event_date,
+            tier=payload.tier,
+            gap_years=payload.gap_years,
+            backpaid_years=payload.backpaid_years,
+            household_role=payload.household_role,
+        )
+    except PolicyNotFound as exc:
+        return Status(404, {"detail": str(exc).strip("'\"")})
+    except (UnknownTerm, PolicyInputError, PolicyFileError) as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(200, quote_json(result))
+
+
+@router.get("/policies", auth=None, response=list[PolicyOut], summary="政策列表")
+def policies_endpoint(request):
+    return policy_list()
+
+
+@router.get("/policies/{policy_id}", auth=None, response={200: dict, 404: Problem}, summary="政策详情")
+def policy_endpoint(request, policy_id: str):
+    """完整的政策内容：每个数值都附通知原文（reference）。"""
+    try:
+        policy = load_policy(policy_id)
+    except PolicyNotFound as exc:
+        return Status(404, {"detail": str(exc).strip("'\"")})
+    return Status(200, {"summary": policy_summary(policy), "policy": policy.data.model_dump(mode="json")})

@@ -1,5 +1,6 @@
 """Finding and loading policy files: yibao/policy/rules/<policy-id>.yaml, plus any folder in
-YIBAO_POLICY_DIRS (os.pathsep-separated) where a county keeps next year's file."""
+YIBAO_POLICY_DIRS (os.pathsep-separated), and var/policies where `yibao policy install` puts a
+county's next-year file after checking it."""
 
 from __future__ import annotations
 
@@ -26,11 +27,18 @@ class PolicyNotFound(LookupError):
     pass
 
 
+def installed_dir() -> Path:
+    """Where `yibao policy install` puts a county's own files (var/policies by default)."""
+    var = os.environ.get("YIBAO_VAR_DIR") or str(Path(__file__).resolve().parents[2] / "var")
+    return Path(var) / "policies"
+
+
 def policy_dirs() -> list[Path]:
     dirs = [BUILTIN_DIR]
     for extra in os.environ.get("YIBAO_POLICY_DIRS", "").split(os.pathsep):
         if extra:
             dirs.append(Path(extra))
+    dirs.append(installed_dir())
     return dirs
 
 

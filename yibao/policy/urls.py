@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yibao.policy import views
 
 app_name = "policy"
-urlpatterns = []
+urlpatterns = [
+    path("", views.policy_list_page, name="list"),
+    path("quote/", views.quote_page, name="quote"),
+    path("upload/", views.policy_upload_page, name="upload"),
+    path("<str:policy_id>/", views.policy_detail_page, name="detail"),
+]

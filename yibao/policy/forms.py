@@ -1,0 +1,42 @@
+from django import forms
+
+from yibao.policy.selectors import policy_list
+from yibao.policy.vocabulary import GROUPS, IDENTITIES
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class QuoteForm(forms.Form):
+    policy = forms.ChoiceField(label="政策")
+    birth_date = forms.DateField(label="出生日期", widget=DATE, error_messages={"invalid": "请输入有效日期"})
+    paid_on = forms.DateField(label="缴费日期", widget=DATE, error_messages={"invalid": "请输入有效日期"})
+    identities = forms.MultipleChoiceField(
+        label="资助身份（可多选）",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(i.code, i.name) for i in IDENTITIES],
+    )
+    group = forms.ChoiceField(label="参保群体", required=False, choices=[("", "（无）")] + list(GROUPS.items()))
+    event_date = forms.DateField(
+        label="事件日期（刑满释放、退役、职工医保停保、毕业）", required=False, widget=DATE,
+        error_messages={"invalid": "请输入有效日期"},
+    )
+    tier = forms.TypedChoiceField(label="缴费档次", choices=[(1, "一档"), (2, "二档")], coerce=int, initial=1)
+    household_role = forms.ChoiceField(
+        label="家庭角色", required=False, choices=[("", "不区分"), ("child", "子女"), ("parent", "父母")]
+    )
+    gap_years = forms.IntegerField(label="参保前连续断保年数", min_value=0, max_value=50, initial=0, required=False)
+    backpaid_years = forms.IntegerField(label="补缴断保年数", min_value=0, max_value=50, initial=0, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["policy"].choices = [
+            (p["id"], f"{p['locality']} {p['benefit_year']}年度") for p in policy_list()
+        ]
+
+
+class PolicyUploadForm(forms.Form):
+    policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）")
+    cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）")
+    replace = forms.BooleanField(label="覆盖已安装的同名政策", required=False)
+    install = forms.BooleanField(label="校验通过后安装", required=False)

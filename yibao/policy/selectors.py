@@ -1,0 +1,85 @@
+"""Reads of the policy area: quotes asked by people (codes or Chinese names), and policy summaries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from yibao.policy.engine import Person, Policy, Quote, quote
+from yibao.policy.loader import list_policies, load_policy
+from yibao.policy.vocabulary import group_code, identity_code
+
+
+def quote_for(
+    *,
+    policy_id: str,
+    birth_date: dt.date,
+    paid_on: dt.date,
+    identities: list[str] | tuple[str, ...] = (),
+    group: str | None = None,
+    event_date: dt.date | None = None,
+    tier: int = 1,
+    gap_years: int = 0,
+    backpaid_years: int = 0,
+    household_role: str | None = None,
+) -> Quote:
+    """A quote from the words a person uses: identities and group by glossary code or alias.
+
+    Raises PolicyNotFound, UnknownTerm or PolicyInputError, each with a Chinese message.
+    """
+    policy = load_policy(policy_id)
+    person = Person(
+        birth_date=birth_date,
+        identities=frozenset(identity_code(i) for i in identities if i and i.strip()),
+        groups=frozenset({group_code(group)} if group else ()),
+        event_date=event_date,
+        tier=tier,
+        gap_years=gap_years,
+        backpaid_years=backpaid_years,
+        household_role=household_role or None,
+    )
+    return quote(policy, person, paid_on)
+
+
+def quote_json(result: Quote) -> dict:
+    """The one JSON shape of a quote, shared by the CLI (--json) and POST /api/quote."""
+    return {
+        "policy": result.policy_id,
+        "accepted": result.accepted,
+        "reason": result.reason,
+        "standard": result.standard,
+        "subsidy": result.subsidy,
+        "payable": result.payable,
+        "refund_later": result.refund_later,
+        "subsidy_identity": result.subsidy_identity,
+        "benefit_start": result.benefit_start,
+        "benefit_end": result.benefit_end,
+        "explanation": list(result.explanation),
+        "policy_version": result.policy_version,
+        "rule": result.rule,
+        "waiting_months": result.waiting_months,
+    }
+
+
+def policy_summary(policy: Policy) -> dict:
+    data = policy.data
+    window = data.collection.main_window
+    locality = data.locality
+    place = "".join(x for x in (locality.province, locality.city, locality.county, locality.township) if x)
+    return {
+        "id": data.id,
+        "title": data.title,
+        "locality": place,
+        "region_prefix": locality.region_prefix,
+        "benefit_year": data.benefit_year,
+        "collection_start": window.start,
+        "collection_end": window.end,
+        "days_of_month": (
+            f"每月{window.days_of_month.first}日至{window.days_of_month.last}日" if window.days_of_month else None
+        ),
+        "tiers": sorted(data.contribution.tiers()),
+        "version": policy.version,
+    }
+
+
+def policy_list() -> list[dict]:
+    return [policy_summary(p) for p in list_policies()]

@@ -1,0 +1,98 @@
+"""Writes of the policy area: checking a county's new policy file and installing it.
+
+The engine itself stays pure; installing only copies a validated file (and its cases) into the
+policy folder and records who did it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from yibao.policy.cases import CaseResult, run_cases
+from yibao.policy.engine import Policy
+from yibao.policy.loader import BUILTIN_DIR, PolicyFileError, cases_path_for, installed_dir, load_policy_file
+
+
+class PolicyInstallError(ValueError):
+    """The file may not be installed; the message is Chinese."""
+
+
+@dataclass
+class CheckReport:
+    policy: Policy | None
+    error: str | None = None
+    results: list[CaseResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.passed]
+
+    @property
+    def ok(self) -> bool:
+        return self.policy is not None and self.error is None and bool(self.results) and not self.failed
+
+
+def policy_check(*, path: str | Path, cases_path: str | Path | None = None) -> CheckReport:
+    """Validate a policy file and run its cases (by default <id>.cases.yaml beside it)."""
+    try:
+        policy = load_policy_file(path)
+    except PolicyFileError as exc:
+        return CheckReport(policy=None, error=str(exc))
+    cases = Path(cases_path) if cases_path else cases_path_for(path)
+    if not cases.exists():
+        return CheckReport(policy=policy, error=f"政策文件校验通过，但缺少用例文件 {cases.name}（与政策文件放在同一目录）")
+    try:
+        results = run_cases(policy, cases)
+    except Exception as exc:  # a broken case file is a finding of the check, not a crash
+        return CheckReport(policy=policy, error=f"用例文件 {cases.name} 无法读取：{exc}")
+    if not results:
+        return CheckReport(policy=policy, error="用例文件没有用例")
+    return CheckReport(policy=policy, results=results)
+
+
+def policy_check_uploaded(*, policy_bytes: bytes, cases_bytes: bytes, policy_name: str) -> tuple[CheckReport, Path]:
+    """Check uploaded files in a scratch folder; returns the report and the folder."""
+    folder = Path(tempfile.mkdtemp(prefix="yibao-policy-"))
+    name = Path(policy_name).name
+    if not name.endswith(".yaml"):
+        name += ".yaml"
+    path = folder / name
+    path.write_bytes(policy_bytes)
+    cases_path_for(path).write_bytes(cases_bytes)
+    return policy_check(path=path), path
+
+
+def policy_install(*, path: str | Path, replace: bool = False, actor=None) -> Policy:
+    """Install a checked policy file and its cases into var/policies."""
+    report = policy_check(path=path)
+    if report.error:
+        raise PolicyInstallError(report.error)
+    if report.failed:
+        raise PolicyInstallError(f"有 {len(report.failed)} 个用例未通过，不予安装")
+    policy = report.policy
+    if (BUILTIN_DIR / f"{policy.id}.yaml").exists():
+        raise PolicyInstallError(f"政策 {policy.id} 是系统内置政策，不能覆盖；新年度请使用新的政策编号")
+    target = installed_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    destination = target / f"{policy.id}.yaml"
+    previous = load_policy_file(destination).version if destination.exists() else None
+    if previous and not replace:
+        raise PolicyInstallError(f"政策 {policy.id} 已安装；如要覆盖请选择“覆盖已安装的同名政策”")
+    shutil.copyfile(path, destination)
+    shutil.copyfile(cases_path_for(path), cases_path_for(destination))
+    from yibao.core.services import event_record
+
+    event_record(
+        county_code=policy.data.locality.region_prefix,
+        entity="policy",
+        entity_id=policy.id,
+        action="installed",
+        actor=actor,
+        before={"version": previous} if previous else None,
+        after={"version": policy.version, "cases": len(report.results)},
+        reason="安装政策文件",
+    )
+    return policy

@@ -1,0 +1,68 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from yibao.policy.loader import BUILTIN_DIR
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def collector(client, make_user):
+    client.force_login(make_user("collector", role="village_collector", region_code="340321100001"))
+    return client
+
+
+def test_quote_page_needs_login(client):
+    response = client.get("/policy/quote/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_quote_page_preselects_the_users_county_policy(collector):
+    response = collector.get("/policy/quote/")
+    assert response.status_code == 200
+    assert 'value="anhui-huaiyuan-2025" selected' in response.content.decode()
+
+
+def test_quote_page_shows_amounts_and_explanation(collector):
+    response = collector.post("/policy/quote/", {
+        "policy": "anhui-huaiyuan-2025", "birth_date": "1955-08-01", "paid_on": "2024-10-08",
+        "identities": ["dibao", "entitled_group"], "tier": "1",
+    })
+    html = response.content.decode()
+    assert 'data-field="payable">400元' in html
+    assert 'data-field="refund_later">400元' in html
+    assert "先缴后补" in html and "重点优抚对象" in html
+
+
+def test_quote_page_htmx_returns_only_the_result(collector):
+    response = collector.post(
+        "/policy/quote/",
+        {"policy": "shanxi-shuozhou-2024", "birth_date": "1960-01-01", "paid_on": "2023-09-26", "tier": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "<html" not in html and "不予受理" in html and "每月1日至25日" in html
+
+
+def test_quote_page_reports_bad_input(collector):
+    response = collector.post("/policy/quote/", {"policy": "anhui-huaiyuan-2025", "birth_date": "1980-01-01", "paid_on": "2024-10-01", "tier": "2"})
+    assert "没有2档" in response.content.decode()
+
+
+def test_policy_list_and_detail_pages_quote_the_notice(collector):
+    assert "anhui-huaiyuan-2025" in collector.get("/policy/").content.decode()
+    detail = collector.get("/policy/anhui-huaiyuan-2025/").content.decode()
+    assert "对低保对象给予340元定额资助" in detail and "国家规定" in detail
+    assert collector.get("/policy/nowhere-2030/").status_code == 404
+
+
+def test_only_policy_managers_may_upload(collector, client, make_user):
+    assert collector.get("/policy/upload/").status_code == 403
+    client.force_login(make_user("admin", role="county_admin", region_code="140602"))
+    files = {
+        "policy_file": SimpleUploadedFile("shanxi-shuozhou-2024.yaml", (BUILTIN_DIR / "shanxi-shuozhou-2024.yaml").read_bytes()),
+        "cases_file": SimpleUploadedFile("shanxi-shuozhou-2024.cases.yaml", (BUILTIN_DIR / "shanxi-shuozhou-2024.cases.yaml").read_bytes()),
+    }
+    response = client.post("/policy/upload/", files)
+    html = response.content.decode()
+    assert "通过" in html and "用例 20 个，失败 0 个" in html

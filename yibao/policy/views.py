@@ -1,0 +1,88 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import render
+
+from yibao.accounts.decorators import scoped_view
+from yibao.policy.engine import PolicyInputError
+from yibao.policy.forms import PolicyUploadForm, QuoteForm
+from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy, policies_for_region
+from yibao.policy.selectors import policy_list, policy_summary, quote_for
+from yibao.policy.services import PolicyInstallError, policy_check_uploaded, policy_install
+from yibao.policy.vocabulary import UnknownTerm, identity_name
+
+
+@scoped_view("policy.view")
+def quote_page(request):
+    result, error = None, None
+    if request.method == "POST":
+        form = QuoteForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = quote_for(
+                    policy_id=data["policy"],
+                    birth_date=data["birth_date"],
+                    paid_on=data["paid_on"],
+                    identities=data["identities"],
+                    group=data["group"] or None,
+                    event_date=data["event_date"],
+                    tier=data["tier"],
+                    gap_years=data["gap_years"] or 0,
+                    backpaid_years=data["backpaid_years"] or 0,
+                    household_role=data["household_role"] or None,
+                )
+            except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
+                error = str(exc).strip("'\"")
+    else:
+        local = policies_for_region(request.scope.county_code) if request.scope.region_code else []
+        form = QuoteForm(initial={"policy": local[0].id} if local else None)
+    context = {
+        "form": form,
+        "result": result,
+        "error": error,
+        "subsidy_name": identity_name(result.subsidy_identity) if result and result.subsidy_identity else None,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "policy/_quote_result.html", context)
+    return render(request, "policy/quote.html", context)
+
+
+@scoped_view("policy.view")
+def policy_list_page(request):
+    return render(request, "policy/list.html", {"policies": policy_list(), "can_manage": request.scope.can("policy.manage")})
+
+
+@scoped_view("policy.view")
+def policy_detail_page(request, policy_id: str):
+    try:
+        policy = load_policy(policy_id)
+    except PolicyNotFound:
+        raise Http404("未找到该政策") from None
+    return render(
+        request,
+        "policy/detail.html",
+        {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name},
+    )
+
+
+@scoped_view("policy.manage")
+def policy_upload_page(request):
+    report, installed = None, None
+    if request.method == "POST":
+        form = PolicyUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["policy_file"]
+            report, path = policy_check_uploaded(
+                policy_bytes=upload.read(),
+                cases_bytes=form.cleaned_data["cases_file"].read(),
+                policy_name=upload.name,
+            )
+            if report.ok and form.cleaned_data["install"]:
+                try:
+                    installed = policy_install(path=path, replace=form.cleaned_data["replace"], actor=request.user)
+                    messages.success(request, f"已安装政策 {installed.id}（版本 {installed.version}）。")
+                except PolicyInstallError as exc:
+                    messages.error(request, str(exc))
+    else:
+        form = PolicyUploadForm()
+    return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed})
