@@ -68,7 +68,7 @@ def check_id_number(raw) -> IdNumber:
     warnings = []
     try:
         ric.get_birth_place(number)
-    except stdnum_errors.ValidationError:
+    except (stdnum_errors.ValidationError, KeyError):  # KeyError: known province, unknown county (stdnum 2.2)
         warnings.append(f"地址码 {number[:6]} 不在现行区划代码表中（可能是已撤销的旧代码）")
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdNumber(number=number, birth_date=birth, sex=sex, area_code=number[:6], warnings=tuple(warnings))

@@ -51,6 +51,11 @@ def test_unknown_area_code_is_only_a_warning():
     assert result.warnings and "999999" in result.warnings[0]
 
 
+def test_unknown_county_of_a_known_province_is_only_a_warning():
+    result = check_id_number(make_id(area="349999"))
+    assert result.warnings and "349999" in result.warnings[0]
+
+
 def test_code_assigned_after_the_birth_year_is_only_a_warning():
     # stdnum dates 崇阳县 421223 from 1998; a person born in 1980 may still carry it
     result = check_id_number(make_id(area="421223", birth=dt.date(1980, 5, 17)))
