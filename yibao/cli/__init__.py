@@ -16,9 +16,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from yibao.cli import campaign, policy, progress, registry
+    import importlib
 
-    for module in (policy, registry, campaign, progress):
+    for name in ("policy", "accounts", "registry", "campaign", "collection", "progress"):
+        try:
+            module = importlib.import_module(f"yibao.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"yibao.cli.{name}":
+                raise
+            continue
         module.register(app)
 
 
