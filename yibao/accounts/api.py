@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from yibao.accounts import selectors, services
 from yibao.regions.selectors import region_labels
@@ -15,10 +15,10 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] = {}
 
 
-def error_response(exc: ValidationError) -> tuple[int, dict]:
+def error_response(exc: ValidationError) -> Status:
     """A service's ValidationError as a 400 answer: one Chinese sentence plus the messages by field."""
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return 400, {"detail": "；".join(m for ms in errors.values() for m in ms), "errors": errors}
+    return Status(400, {"detail": "；".join(m for ms in errors.values() for m in ms), "errors": errors})
 
 
 class MeOut(Schema):
@@ -99,7 +99,7 @@ def user_create(request, payload: UserIn):
         user = services.user_create(actor=request.user, **payload.dict())
     except ValidationError as exc:
         return error_response(exc)
-    return 201, _user_out(user)
+    return Status(201, _user_out(user))
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, 400: ErrorOut}, summary="修改账号（角色、区划、部门、停用）")
@@ -117,4 +117,4 @@ def user_update(request, user_id: int, payload: UserPatch):
                 services.user_activate(actor=request.user, user=user, reason=reason)
     except ValidationError as exc:
         return error_response(exc)
-    return 200, _user_out(user)
+    return Status(200, _user_out(user))

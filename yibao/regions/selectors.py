@@ -58,7 +58,7 @@ def region_get(*, scope, code: str) -> Region:
     if region is None:
         raise Http404(f"区划代码 {code} 不存在。")
     if not scope.contains(code):
-        raise PermissionDenied(f"区划 {region.name}（{code}）不在当前账号的管辖范围内。")
+        raise PermissionDenied(f"区划 {code} 不在当前账号的管辖范围内。")
     return region
 
 

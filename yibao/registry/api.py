@@ -1,3 +1,319 @@
-from ninja import Router
+"""API of the registry. Every operation takes request.auth (the Scope) and checks capability and region."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.utils import timezone
+from ninja import Router, Schema, Status
+
+from yibao.accounts.api import ErrorOut, error_response
+from yibao.policy.vocabulary import identity_name
+from yibao.regions.selectors import region_labels
+from yibao.registry import selectors, services
+from yibao.registry.models import Identity, Resident
 
 router = Router(tags=["户籍与参保人"])
+
+MAX_PAGE_SIZE = 200
+
+
+class ResidentItem(Schema):
+    id: int
+    name: str
+    id_number: str
+    sex: str
+    birth_date: dt.date
+    county_code: str
+    township_code: str
+    village_code: str
+    village_label: str
+    household_id: int | None
+    household_number: str
+    relation_to_head: str
+    phone: str
+    status: str
+    identities: list[str]
+    open_flags: int
+
+
+class ResidentPage(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[ResidentItem]
+
+
+class IdentityOut(Schema):
+    id: int
+    code: str
+    name: str
+    department: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    source_name: str
+    active: bool
+
+
+class GroupFactOut(Schema):
+    group: str
+    name: str
+    event_date: dt.date | None
+    note: str
+
+
+class FlagOut(Schema):
+    id: int
+    resident_id: int
+    resident_name: str
+    id_number: str
+    village_code: str
+    kind: str
+    kind_label: str
+    detail: str
+    created_at: dt.datetime
+    open: bool
+    outcome: str
+    resolution: str
+    resolved_by: str
+    resolved_at: dt.datetime | None
+
+
+class ResidentDetail(ResidentItem):
+    hukou_region_code: str
+    residence_region_code: str
+    identity_list: list[IdentityOut]
+    group_facts: list[GroupFactOut]
+    flags: list[FlagOut]
+    enrollment_block: str | None
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    county_code: str
+    township_code: str
+    village_code: str
+    village_label: str
+    address: str
+    head_id: int | None
+    members: list[ResidentItem]
+    warnings: list[str] = []
+
+
+class MemberIn(Schema):
+    name: str
+    id_number: str
+    relation: str
+    sex: str | None = None
+    birth_date: dt.date | None = None
+    phone: str = ""
+
+
+class HouseholdIn(Schema):
+    village_code: str
+    number: str = ""
+    address: str = ""
+    members: list[MemberIn]
+
+
+class ReviewIdentity(Schema):
+    code: str
+    name: str
+    department: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+
+
+class ReviewItem(Schema):
+    resident_id: int
+    name: str
+    id_number: str
+    village_code: str
+    village_label: str
+    identities: list[ReviewIdentity]
+    applied: str | None
+    applied_name: str
+    subsidy: Decimal | None
+    note: str
+
+
+class ReviewPage(Schema):
+    count: int
+    page: int
+    pages: int
+    policy_id: str | None
+    window_start: dt.date
+    window_end: dt.date
+    items: list[ReviewItem]
+
+
+class FlagPage(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[FlagOut]
+
+
+class ResolveIn(Schema):
+    outcome: str
+    resolution: str
+
+
+def _page(queryset, page: int, page_size: int):
+    paginator = Paginator(queryset, max(1, min(page_size, MAX_PAGE_SIZE)))
+    return paginator, paginator.get_page(page)
+
+
+def _resident_items(scope, residents: list[Resident]) -> list[dict]:
+    badges = selectors.resident_badges(residents)
+    labels = region_labels(r.village_code for r in residents)
+    codes = {}
+    for i in Identity.objects.filter(resident_id__in=[r.pk for r in residents]).order_by("code"):
+        codes.setdefault(i.resident_id, []).append(i)
+    today = timezone.localdate()
+    return [
+        {
+            "id": r.pk, "name": r.name, "id_number": scope.show_id(r.id_number), "sex": r.sex, "birth_date": r.birth_date,
+            "county_code": r.county_code, "township_code": r.township_code, "village_code": r.village_code,
+            "village_label": labels.get(r.village_code, r.village_code), "household_id": r.household_id,
+            "household_number": r.household.number if r.household_id and r.household else "",
+            "relation_to_head": r.relation_to_head, "phone": r.phone, "status": r.status,
+            "identities": [i.code for i in codes.get(r.pk, []) if i.active_on(today)],
+            "open_flags": badges[r.pk]["flags"],
+        }
+        for r in residents
+    ]
+
+
+def _flag_out(scope, flag) -> dict:
+    return {
+        "id": flag.pk, "resident_id": flag.resident_id, "resident_name": flag.resident.name,
+        "id_number": scope.show_id(flag.resident.id_number), "village_code": flag.resident.village_code,
+        "kind": flag.kind, "kind_label": flag.get_kind_display(), "detail": flag.detail, "created_at": flag.created_at,
+        "open": flag.resolved_at is None, "outcome": flag.outcome, "resolution": flag.resolution,
+        "resolved_by": flag.resolved_by_name, "resolved_at": flag.resolved_at,
+    }
+
+
+def _household_out(scope, household, warnings=()) -> dict:
+    members = selectors.household_members(household=household)
+    return {
+        "id": household.pk, "number": household.number, "county_code": household.county_code,
+        "township_code": household.township_code, "village_code": household.village_code,
+        "village_label": region_labels([household.village_code]).get(household.village_code, ""),
+        "address": household.address, "head_id": household.head_id,
+        "members": _resident_items(scope, members), "warnings": list(warnings),
+    }
+
+
+@router.get("/residents", response=ResidentPage, summary="查找参保人（身份证号码、后几位或姓名）")
+def resident_list(
+    request, q: str | None = None, region: str | None = None, status: str | None = Resident.Status.ACTIVE,
+    flagged: bool = False, page: int = 1, page_size: int = 50,
+):
+    scope = request.auth
+    scope.require("registry.view")
+    rows = selectors.resident_search(scope=scope, q=q, region=region, status=status or None, flagged=flagged)
+    paginator, current = _page(rows, page, page_size)
+    return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
+            "items": _resident_items(scope, list(current))}
+
+
+@router.get("/residents/{resident_id}", response=ResidentDetail, summary="参保人详情：身份、参保群体、标记")
+def resident_detail(request, resident_id: int):
+    scope = request.auth
+    scope.require("registry.view")
+    detail = selectors.resident_detail(scope=scope, pk=resident_id)
+    r = detail["resident"]
+    return {
+        **_resident_items(scope, [r])[0],
+        "hukou_region_code": r.hukou_region_code, "residence_region_code": r.residence_region_code,
+        "identity_list": [
+            {"id": row.identity.pk, "code": row.identity.code, "name": row.name, "department": row.department,
+             "valid_from": row.identity.valid_from, "valid_to": row.identity.valid_to,
+             "source_name": row.identity.source_name, "active": row.active}
+            for row in detail["identities"]
+        ],
+        "group_facts": [
+            {"group": g["fact"].group, "name": g["name"], "event_date": g["fact"].event_date, "note": g["fact"].note}
+            for g in detail["group_facts"]
+        ],
+        "flags": [_flag_out(scope, f) for f in detail["flags"]],
+        "enrollment_block": detail["block"],
+    }
+
+
+@router.get("/households/{household_id}", response=HouseholdOut, summary="家庭户及其成员")
+def household_detail(request, household_id: int):
+    scope = request.auth
+    scope.require("registry.view")
+    return _household_out(scope, selectors.household_get(scope=scope, pk=household_id))
+
+
+@router.post("/households", response={201: HouseholdOut, 400: ErrorOut}, summary="登记家庭户（户主及成员）")
+def household_register(request, payload: HouseholdIn):
+    scope = request.auth
+    scope.require("registry.edit")
+    scope.require_region(payload.village_code)
+    try:
+        result = services.household_register(
+            actor=request.user, village_code=payload.village_code, number=payload.number, address=payload.address,
+            members=[m.dict() for m in payload.members],
+        )
+    except ValidationError as exc:
+        return error_response(exc)
+    return Status(201, _household_out(scope, result.household, result.warnings))
+
+
+@router.get("/identity-review", response=ReviewPage, summary="多重身份审核：每人的全部身份与适用身份（就高不就低）")
+def identity_review(request, township: str | None = None, page: int = 1, page_size: int = 50):
+    scope = request.auth
+    scope.require("identities.view")
+    policy = selectors.review_policy(scope.county_code)
+    paginator, current = _page(selectors.identity_review(scope=scope, township=township, policy=policy), page, page_size)
+    rows = selectors.identity_review_rows(residents=list(current), policy=policy)
+    labels = region_labels(r.resident.village_code for r in rows)
+    start, end = selectors.review_window(policy)
+    return {
+        "count": paginator.count, "page": current.number, "pages": paginator.num_pages,
+        "policy_id": policy.id if policy else None, "window_start": start, "window_end": end,
+        "items": [
+            {
+                "resident_id": row.resident.pk, "name": row.resident.name, "id_number": scope.show_id(row.resident.id_number),
+                "village_code": row.resident.village_code,
+                "village_label": labels.get(row.resident.village_code, row.resident.village_code),
+                "identities": [
+                    {"code": i.identity.code, "name": identity_name(i.identity.code), "department": i.department,
+                     "valid_from": i.identity.valid_from, "valid_to": i.identity.valid_to}
+                    for i in row.identities
+                ],
+                "applied": row.applied, "applied_name": row.applied_name, "subsidy": row.subsidy, "note": row.note,
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.get("/flags", response=FlagPage, summary="重复参保标记（其他县已登记、职工医保）")
+def flag_list(
+    request, kind: str | None = None, state: str = "open", region: str | None = None, page: int = 1, page_size: int = 50
+):
+    scope = request.auth
+    scope.require("registry.resolve_flags")
+    paginator, current = _page(selectors.flag_list(scope=scope, kind=kind, state=state, region=region), page, page_size)
+    return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
+            "items": [_flag_out(scope, f) for f in current]}
+
+
+@router.post("/flags/{flag_id}/resolve", response={200: FlagOut, 400: ErrorOut}, summary="处理重复参保标记")
+def flag_resolve(request, flag_id: int, payload: ResolveIn):
+    scope = request.auth
+    scope.require("registry.resolve_flags")
+    flag = selectors.flag_get(scope=scope, pk=flag_id)
+    try:
+        flag = services.flag_resolve(actor=request.user, flag=flag, outcome=payload.outcome, resolution=payload.resolution)
+    except ValidationError as exc:
+        return error_response(exc)
+    return Status(200, _flag_out(scope, flag))
