@@ -58,9 +58,10 @@ def read_task_table(key: str) -> tuple[list[dict], dict]:
     with open(table.path, encoding="utf-8", newline="") as fh:
         for raw in csv.DictReader(fh):
             row = {k: (v or "").strip() for k, v in raw.items()}
+            is_total = _is_total(row)
             for column in table.number_columns:
                 row[column] = int(row[column])
-            if _is_total(row):
+            if is_total:
                 total = row
             else:
                 rows.append(row)

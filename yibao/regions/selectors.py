@@ -94,7 +94,7 @@ def _counts_by(field: str, **filters) -> tuple[dict, dict]:
 def region_counts(*, code: str) -> dict:
     """Residents on the register (正常) and households in one region."""
     field = LEVEL_FIELD[len(code)]
-    residents, households = _counts_by(field, county_code=code[:6], **{field: code})
+    residents, households = _counts_by(field, **{"county_code": code[:6], field: code})
     return {"residents": residents.get(code, 0), "households": households.get(code, 0)}
 
 
@@ -106,7 +106,7 @@ def region_children(*, scope, code: str) -> list[dict]:
         return []
     child_field = LEVEL_FIELD[len(children[0].code)]
     parent_field = LEVEL_FIELD[len(code)]
-    residents, households = _counts_by(child_field, county_code=code[:6], **{parent_field: code})
+    residents, households = _counts_by(child_field, **{"county_code": code[:6], parent_field: code})
     return [
         {"region": c, "residents": residents.get(c.code, 0), "households": households.get(c.code, 0)}
         for c in children

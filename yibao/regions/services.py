@@ -22,6 +22,7 @@ class RegionDataError(ValueError):
 
 def _check_rows(rows: list[tuple[str, str]], known: set[str]) -> list[str]:
     errors, seen = [], {}
+    batch = {code for code, _ in rows}
     for line, (code, name) in enumerate(rows, start=1):
         where = f"第{line}行"
         if not (code.isdigit() and len(code) in (6, 9, 12)):
@@ -35,7 +36,7 @@ def _check_rows(rows: list[tuple[str, str]], known: set[str]) -> list[str]:
             errors.append(f"{where}：区划代码 {code} 与第{seen[code]}行重复")
         seen[code] = line
         parent = Region.parent_code_of(code)
-        if parent and parent not in known and parent not in seen:
+        if parent and parent not in known and parent not in batch:
             errors.append(f"{where}：{name or code}（{code}）的上级 {parent} 不存在，请先导入上级区划")
     return errors
 
@@ -44,11 +45,11 @@ def _check_rows(rows: list[tuple[str, str]], known: set[str]) -> list[str]:
 def region_upsert_many(*, rows: Iterable[tuple[str, str]], actor=None, reason: str = "") -> dict:
     """Create or rename regions (code, name); all rows or none. Parents may come earlier in the same rows."""
     rows = [(str(code).strip(), str(name or "").strip()) for code, name in rows]
-    rows.sort(key=lambda r: (len(r[0]), r[0]))  # parents first
     existing = dict(Region.objects.values_list("code", "name"))
-    errors = _check_rows(rows, set(existing))
+    errors = _check_rows(rows, set(existing))  # row numbers as given
     if errors:
         raise RegionDataError(errors)
+    rows.sort(key=lambda r: (len(r[0]), r[0]))  # parents first
     created, renamed, unchanged = [], [], 0
     by_county: dict[str, dict] = defaultdict(lambda: {"created": 0, "renamed": 0})
     for code, name in rows:

@@ -15,8 +15,10 @@ _seq = itertools.count(101)
 def make_id(area: str = "421223", birth: dt.date = dt.date(1980, 5, 17), seq: str | None = None, sex: str = "M") -> str:
     """A valid 18-character ID number; the 17th digit is odd for men, even for women."""
     if seq is None:
-        n = next(_seq) % 1000
-        seq = f"{n:03d}"
+        n = next(_seq)
+        while (n % 2 == 1) != (sex == "M"):
+            n = next(_seq)
+        seq = f"{n % 1000:03d}"
     last = int(seq[-1])
     if (sex == "M") != (last % 2 == 1):
         seq = seq[:-1] + str((last + 1) % 10)
