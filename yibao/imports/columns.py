@@ -1,0 +1,99 @@
+"""The columns each kind of list may carry: a key, its Chinese header and the synonyms counties use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    synonyms: tuple[str, ...]
+    required: bool = False
+
+
+ID_SYNONYMS = (
+    "身份证号码", "公民身份号码", "证件号码", "身份证号", "居民身份证号码", "身份证件号码", "证件号", "身份证",
+    "公民身份证号码", "社会保障号码", "个人身份证号码",
+)
+NAME_SYNONYMS = ("姓名", "参保人姓名", "人员姓名", "名字", "户主姓名及成员姓名")
+
+KIND_LABELS = {
+    "regions": "行政区划",
+    "residents": "户籍名单",
+    "identities": "部门资助身份名单",
+    "employees": "职工医保名单",
+}
+
+KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "regions": (
+        Column("code", "区划代码", ("区划代码", "行政区划代码", "统计用区划代码", "代码", "区划编码", "编码"), True),
+        Column("name", "名称", ("名称", "区划名称", "单位名称", "行政区划名称", "地名"), True),
+    ),
+    "residents": (
+        Column("id_number", "身份证号码", ID_SYNONYMS, True),
+        Column("name", "姓名", NAME_SYNONYMS, True),
+        Column("sex", "性别", ("性别",)),
+        Column("birth_date", "出生日期", ("出生日期", "出生年月日", "出生年月", "生日")),
+        Column("household", "户号", ("户号", "户编号", "户口簿编号", "户口本编号", "家庭编号")),
+        Column(
+            "head_id_number", "户主身份证号码",
+            ("户主身份证号码", "户主公民身份号码", "户主证件号码", "户主身份证号", "户主身份证"),
+        ),
+        Column("relation", "与户主关系", ("与户主关系", "与户主的关系", "家庭关系", "关系")),
+        Column(
+            "region", "村（社区）",
+            (
+                "村（社区）", "区划代码", "村代码", "村（社区）代码", "村（社区）区划代码", "户籍地区划代码",
+                "户籍所在村", "户籍村（社区）", "所在村（社区）", "村（居）委会", "村委会", "村", "社区",
+                "村居", "所属村（社区）",
+            ),
+            True,
+        ),
+        Column("residence", "居住地", ("居住地", "居住地区划代码", "现居住地", "常住地", "居住地村（社区）")),
+        Column("phone", "联系电话", ("联系电话", "电话", "手机号码", "手机号", "联系方式", "手机", "电话号码")),
+    ),
+    "identities": (
+        Column("id_number", "身份证号码", ID_SYNONYMS, True),
+        Column("name", "姓名", NAME_SYNONYMS),
+        Column(
+            "identity", "身份类别",
+            ("身份类别", "身份", "资助类别", "人员类别", "资助身份", "身份类型", "资助对象类别", "救助类别", "对象类别",
+             "补贴类别", "类别"),
+            True,
+        ),
+        Column("department", "认定部门", ("认定部门", "认定单位", "部门", "认定机关")),
+        Column("valid_from", "起始日期", ("起始日期", "开始日期", "认定日期", "生效日期", "起始时间", "开始时间")),
+        Column("valid_to", "终止日期", ("终止日期", "结束日期", "截止日期", "失效日期", "终止时间", "结束时间")),
+    ),
+    "employees": (
+        Column("id_number", "身份证号码", ID_SYNONYMS, True),
+        Column("name", "姓名", NAME_SYNONYMS),
+        Column("employer", "单位", ("单位", "单位名称", "工作单位", "参保单位", "用人单位")),
+        Column("insured_from", "参保日期", ("参保日期", "参保时间", "参保开始日期", "参保起始日期", "首次参保日期")),
+    ),
+}
+
+_PARENS = str.maketrans({"(": "（", ")": "）", "：": "", ":": "", "*": "", "＊": ""})
+_NOTE = re.compile(r"（(必填|选填|可选|必须|非必填)[^）]*）")
+
+
+def normalize_header(text) -> str:
+    """'村(社区) *' and ' 村（社区）' compare equal; notes like （必填） are dropped."""
+    cleaned = "".join(str(text or "").split()).translate(_PARENS).lstrip("\ufeff")
+    return _NOTE.sub("", cleaned)
+
+
+def header_lookup(kind: str) -> dict[str, str]:
+    """Every accepted (normalised) header of a kind mapped to its column key."""
+    lookup: dict[str, str] = {}
+    for column in KIND_COLUMNS[kind]:
+        for synonym in (column.label, *column.synonyms):
+            lookup.setdefault(normalize_header(synonym), column.key)
+    return lookup
+
+
+def column(kind: str, key: str) -> Column:
+    return next(c for c in KIND_COLUMNS[kind] if c.key == key)

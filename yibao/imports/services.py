@@ -1,0 +1,339 @@
+"""Imports of lists: read, validate every row, write the valid ones in ONE transaction, report the rest.
+
+Semantics (docs/imports.md):
+- Row level: rows that fail validation are left out and listed in an xlsx report (行号, 列, 值, 原因);
+  the valid rows are imported.
+- All or nothing per file: the writes of one file are one transaction; a crash leaves the
+  database as it was.
+- Idempotent: importing the same file again changes nothing (row_hash / field comparison).
+- A changed row updates the record and writes an event with before/after.
+- The Job row is the import history: who, when, file name and sha256, parameters and counts.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from yibao.accounts.roles import Department, Role
+from yibao.accounts.scope import actor_scope
+from yibao.core.jobs import JobFailed
+from yibao.core.models import Job
+from yibao.core.progress import NullProgress, Progress
+from yibao.core.services import event_bulk_record, job_create
+from yibao.imports import writers
+from yibao.imports.columns import KIND_LABELS
+from yibao.imports.readers import ImportFileError, read_table
+from yibao.imports.reports import report_path, report_write
+from yibao.imports.validation import (
+    VALIDATORS, Checked, Context, department_code, department_name, row_hashes,
+)
+from yibao.regions.models import Region
+from yibao.registry.models import Resident
+
+JOB_KINDS = {
+    "regions": "import_regions",
+    "residents": "import_residents",
+    "identities": "import_identities",
+    "employees": "import_employees",
+}
+KIND_OF_JOB = {v: k for k, v in JOB_KINDS.items()}
+CAPABILITIES = {
+    "regions": "regions.import",
+    "residents": "residents.import",
+    "identities": "identities.import",
+    "employees": "employees.import",
+}
+NEEDS_COUNTY = {"residents", "identities", "employees"}
+UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
+
+
+# ---- authorisation and jobs ---------------------------------------------------------------------
+
+
+def import_authorize(*, actor, kind: str, county_code: str = "", department: str = "") -> None:
+    """Whether this actor may run this import (the command line may run any)."""
+    scope = actor_scope(actor)
+    if scope is None:
+        return
+    scope.require(CAPABILITIES[kind])
+    if county_code:
+        if scope.region_code and not county_code.startswith(scope.county_code):
+            raise PermissionDenied(f"县 {county_code} 不在当前账号的管辖范围内。")
+    if kind == "identities" and scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
+        if department != scope.department:
+            raise PermissionDenied(f"部门名单报送员只能导入本部门（{department_name(scope.department)}）的名单。")
+
+
+def import_params_check(*, kind: str, county_code: str = "", department: str = "") -> tuple[str, str]:
+    """Normalised (county_code, department); a ValidationError with a Chinese message otherwise."""
+    if kind not in JOB_KINDS:
+        raise ValidationError(f"未知的导入类型：{kind}（应为 {'、'.join(JOB_KINDS)}）")
+    county_code = (county_code or "").strip()
+    if kind in NEEDS_COUNTY:
+        if not county_code:
+            raise ValidationError("请指定县级区划代码。")
+        if not (county_code.isdigit() and len(county_code) == 6):
+            raise ValidationError(f"县级区划代码应为6位数字：{county_code}")
+        if not Region.objects.filter(code=county_code).exists():
+            raise ValidationError(f"未知的县级区划代码：{county_code}（请先导入行政区划）")
+    dept = ""
+    if kind == "identities":
+        dept = department_code(department) or ""
+        if not department:
+            raise ValidationError("请指定名单的认定部门（如 民政、残联、卫健、乡村振兴、退役军人事务，或 医保 表示汇总名单）。")
+        if not dept:
+            raise ValidationError(f"未知的部门：{department}（应为 {'、'.join(Department.labels)} 之一）")
+    return county_code, dept
+
+
+def upload_store(*, uploaded) -> Path:
+    """Keep an uploaded file under MEDIA_ROOT/imports/ (nothing is lost: the job points at it)."""
+    name = Path(uploaded.name or "upload.csv").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationError(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
+    folder = Path(settings.MEDIA_ROOT) / "imports" / timezone.localtime().strftime("%Y%m")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
+    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
+    with open(path, "wb") as fh:
+        for chunk in uploaded.chunks():
+            fh.write(chunk)
+    return path
+
+
+def import_job_create(
+    *, kind: str, path: str | Path, file_name: str = "", county_code: str = "", department: str = "", actor=None
+) -> Job:
+    """Check the parameters and the actor's scope, then record the job (the import history row)."""
+    county_code, dept = import_params_check(kind=kind, county_code=county_code, department=department)
+    import_authorize(actor=actor, kind=kind, county_code=county_code, department=dept)
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError(f"找不到文件：{path}")
+    return job_create(
+        kind=JOB_KINDS[kind],
+        county_code=county_code,
+        params={"kind": kind, "county_code": county_code, "department": dept},
+        input_name=(file_name or path.name)[:255],
+        input_path=str(path.resolve()),
+        actor=actor,
+    )
+
+
+def import_run(*, job: Job, progress: Progress) -> dict:
+    """The body of every import job runner (tasks.py)."""
+    kind = KIND_OF_JOB[job.kind]
+    params = job.params or {}
+    actor = job.created_by or job.created_by_name or None
+    options = {"path": job.input_path, "actor": actor, "job": job, "progress": progress, "file_name": job.input_name}
+    try:
+        import_authorize(actor=job.created_by, kind=kind, county_code=params.get("county_code", ""),
+                         department=params.get("department", ""))
+        if kind == "regions":
+            return regions_import(**options)
+        if kind == "residents":
+            return residents_import(county_code=params["county_code"], **options)
+        if kind == "identities":
+            return identities_import(county_code=params["county_code"], department=params["department"], **options)
+        return employees_import(county_code=params["county_code"], **options)
+    except (ImportFileError, PermissionDenied) as exc:
+        raise JobFailed(str(exc)) from None
+
+
+# ---- the pipeline -------------------------------------------------------------------------------
+
+
+def _reason(kind: str, file_name: str, job: Job | None) -> str:
+    return f"{KIND_LABELS[kind]}导入：{file_name}" + (f"（任务 #{job.pk}）" if job else "")
+
+
+def _read_and_check(kind: str, path, ctx_for, progress: Progress) -> Checked:
+    progress.step("读取文件")
+    table = read_table(path, kind)
+    progress.step(f"校验 {table.df.height} 行")
+    ctx = ctx_for(table)
+    return VALIDATORS[kind](table, ctx)
+
+
+def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str) -> dict:
+    report = None
+    if checked.issues.height:
+        path = report_path(job_id=job.pk if job else None, kind=kind)
+        report = str(report_write(issues=checked.issues, path=path, title=f"{KIND_LABELS[kind]}导入报告：{file_name}"))
+    result = {
+        "rows": checked.total,
+        "imported": counts.get("imported", 0),
+        "updated": counts.get("updated", 0),
+        "unchanged": counts.get("unchanged", 0),
+        "rejected": checked.rejected,
+        "warnings": checked.warned,
+    }
+    for extra in ("flagged", "households"):
+        if extra in counts:
+            result[extra] = counts[extra]
+    result["report"] = report
+    return result
+
+
+def regions_import(*, path, actor=None, job=None, progress: Progress | None = None, file_name: str = "") -> dict:
+    """区划代码 + 名称; the level and parent follow from the code. New codes are added, names updated."""
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+    scope = actor_scope(actor)
+
+    def ctx_for(table):
+        return Context(
+            file_format=table.file_format,
+            known_regions=set(Region.objects.values_list("code", flat=True)),
+            allowed_prefix=scope.county_code if scope and scope.region_code else "",
+        )
+
+    checked = _read_and_check("regions", path, ctx_for, progress)
+    rows = checked.rows
+    progress.start(rows.height, "写入行政区划")
+    with transaction.atomic():
+        existing = dict(Region.objects.filter(code__in=rows["code"].to_list()).values_list("code", "name"))
+        new = rows.filter(~pl.col("code").is_in(list(existing))).sort(pl.col("code").str.len_chars(), "code")
+        renamed = [
+            (code, existing[code], name) for code, name in rows.select("code", "name").iter_rows()
+            if code in existing and existing[code] != name
+        ]
+        Region.objects.bulk_create(
+            [Region(code=c, name=n, level=len(c), parent_id=p, county_code=c[:6])
+             for c, n, p in new.select("code", "name", "parent_code").iter_rows()],
+            batch_size=writers.BATCH,
+        )
+        if renamed:
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {Region._meta.db_table} SET name = %s WHERE code = %s", [(n, c) for c, _o, n in renamed]
+                )
+            event_bulk_record(
+                rows=(
+                    {"county_code": c[:6], "entity": "region", "entity_id": c, "action": "import_update",
+                     "before": {"name": o}, "after": {"name": n}, "reason": _reason("regions", file_name, job)}
+                    for c, o, n in renamed
+                ),
+                actor=actor,
+            )
+        progress.advance(rows.height)
+    counts = {"imported": new.height, "updated": len(renamed), "unchanged": rows.height - new.height - len(renamed)}
+    return _finish("regions", checked, counts, job, file_name)
+
+
+def _villages(county_code: str) -> list[tuple[str, str, str]]:
+    townships = dict(Region.objects.filter(county_code=county_code, level=9).values_list("code", "name"))
+    return [
+        (code, name, townships.get(code[:9], ""))
+        for code, name in Region.objects.filter(county_code=county_code, level=12).values_list("code", "name")
+    ]
+
+
+def residents_import(
+    *, path, county_code: str, actor=None, job=None, progress: Progress | None = None, file_name: str = ""
+) -> dict:
+    """The household register (户籍): residents with their household, head and relation."""
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+    villages = _villages(county_code)
+    if not villages:
+        raise ImportFileError(f"县 {county_code} 还没有村（社区）区划：请先导入行政区划。")
+
+    def ctx_for(table):
+        return Context(county_code=county_code, file_format=table.file_format, villages=villages)
+
+    checked = _read_and_check("residents", path, ctx_for, progress)
+    rows = checked.rows
+    progress.step("计算行摘要")
+    rows = rows.with_columns(row_hashes(rows, list(checked.present)))
+    reason = _reason("residents", file_name, job)
+    progress.start(rows.height, "写入数据库")
+    with transaction.atomic():
+        writers.lock_county(county_code)
+        counts = writers.residents_write(
+            rows=rows, fields=checked.present, county_code=county_code, actor=actor, reason=reason, progress=progress
+        )
+        progress.step("核查外县重复登记")
+        counts["flagged"] = writers.flags_other_county(
+            county_code=county_code, numbers=rows["id_number"].to_list(), actor=actor, reason=reason
+        )
+    counts["households"] = counts.pop("households_created", 0)
+    return _finish("residents", checked, counts, job, file_name)
+
+
+def resident_lookup(county_code: str):
+    """id numbers → (id_number, resident_id, resident_name) of this county's residents."""
+
+    def lookup(numbers: list[str]) -> pl.DataFrame:
+        return writers.fetch_by_keys(
+            f"SELECT id_number, id, name FROM {Resident._meta.db_table} WHERE county_code = %s AND id_number IN ({{keys}})",
+            numbers,
+            {"id_number": pl.String, "resident_id": pl.Int64, "resident_name": pl.String},
+            [county_code],
+        )
+
+    return lookup
+
+
+def identities_import(
+    *, path, county_code: str, department: str, actor=None, job=None, progress: Progress | None = None,
+    file_name: str = "",
+) -> dict:
+    """A department's list of subsidised people; every identity a person holds is kept."""
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+    dept = department_code(department)
+    if not dept:
+        raise ImportFileError(f"未知的部门：{department}")
+
+    def ctx_for(table):
+        return Context(
+            county_code=county_code, department=dept, file_format=table.file_format,
+            resident_lookup=resident_lookup(county_code),
+        )
+
+    checked = _read_and_check("identities", path, ctx_for, progress)
+    progress.start(checked.rows.height, "写入资助身份")
+    with transaction.atomic():
+        writers.lock_county(county_code)
+        counts = writers.identities_write(
+            rows=checked.rows, county_code=county_code, job=job, source_name=f"{department_name(dept)}：{file_name}",
+            actor=actor, reason=_reason("identities", file_name, job), progress=progress,
+        )
+    return _finish("identities", checked, counts, job, file_name)
+
+
+def employees_import(
+    *, path, county_code: str, actor=None, job=None, progress: Progress | None = None, file_name: str = ""
+) -> dict:
+    """The 职工医保 list: kept per county, and every resident found on it (any county) is flagged."""
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+
+    def ctx_for(table):
+        return Context(county_code=county_code, file_format=table.file_format)
+
+    checked = _read_and_check("employees", path, ctx_for, progress)
+    reason = _reason("employees", file_name, job)
+    progress.start(checked.rows.height, "写入职工医保名单")
+    with transaction.atomic():
+        writers.lock_county(county_code)
+        counts = writers.employees_write(
+            rows=checked.rows, county_code=county_code, job=job, actor=actor, reason=reason, progress=progress
+        )
+        progress.step("标记重复参保")
+        flagged = writers.flags_employee_insurance(rows=checked.rows, source_name=file_name, actor=actor, reason=reason)
+        flagged += writers.flags_other_county(county_code=county_code, actor=actor, reason=reason)
+        counts["flagged"] = flagged
+    return _finish("employees", checked, counts, job, file_name)

@@ -1,0 +1,602 @@
+"""Check every row of a list at once (polars), collecting Chinese reasons per row and column.
+
+Each `validate_<kind>` takes the Table from readers.py and a Context, and returns a Checked:
+the rows that may be written (canonical columns) and the issues (row, column, value, reason,
+level "error" or "warning"). A row with any error is rejected; warnings never reject.
+Distinct values (villages, identities, dates, departments) are resolved once each in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from yibao.accounts.roles import Department
+from yibao.imports.idcheck import area_warnings, id_columns
+from yibao.imports.readers import Table
+from yibao.policy.vocabulary import IDENTITY_BY_CODE, identity_lookup
+
+ISSUE_SCHEMA = {"_row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String, "level": pl.String}
+HEAD_RELATIONS = {"户主", "本人", "户主本人", "本人（户主）", "本人(户主)"}
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+@dataclass
+class Context:
+    county_code: str = ""
+    department: str = ""  # a Department value (minzheng, ...), identities only
+    file_format: str = "csv"
+    today: dt.date = field(default_factory=dt.date.today)
+    villages: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, township name) of the county
+    known_regions: set[str] = field(default_factory=set)  # regions import: codes already stored
+    allowed_prefix: str = ""  # the importer's region; "" = anywhere
+    # identities: id numbers → DataFrame(id_number, resident_id, resident_name) of residents of the county
+    resident_lookup: Callable[[list[str]], pl.DataFrame] | None = None
+
+
+@dataclass
+class Checked:
+    rows: pl.DataFrame
+    issues: pl.DataFrame
+    total: int
+    present: tuple[str, ...] = ()
+
+    @property
+    def rejected(self) -> int:
+        return self.issues.filter(pl.col("level") == "error")["_row"].n_unique()
+
+    @property
+    def warned(self) -> int:
+        return self.issues.filter(pl.col("level") == "warning")["_row"].n_unique()
+
+
+class IssueLog:
+    def __init__(self, table: Table):
+        self.table = table
+        self.parts: list[pl.DataFrame] = []
+
+    def add(self, df: pl.DataFrame, when: pl.Expr, key: str, reason, level: str = "error", value: pl.Expr | None = None):
+        value = pl.col(key) if value is None else value
+        reason = pl.lit(reason) if isinstance(reason, str) else reason
+        part = df.filter(when).select(
+            pl.col("_row").cast(pl.Int64),
+            pl.lit(self.table.label(key)).alias("column"),
+            value.cast(pl.String).alias("value"),
+            reason.cast(pl.String).alias("reason"),
+            pl.lit(level).alias("level"),
+        )
+        if part.height:
+            self.parts.append(part)
+
+    def frame(self) -> pl.DataFrame:
+        if not self.parts:
+            return pl.DataFrame(schema=ISSUE_SCHEMA)
+        return pl.concat(self.parts).sort("_row", "level", maintain_order=True)
+
+    def error_rows(self) -> pl.Series:
+        frame = self.frame()
+        return frame.filter(pl.col("level") == "error")["_row"].unique()
+
+
+# ---- value parsers, run once per distinct value --------------------------------------------------
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def parse_date_text(text: str, allow_serial: bool = False) -> dt.date | None:
+    """2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105 (and an Excel serial day in xlsx)."""
+    text = text.strip()
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return dt.date(*(int(g) for g in match.groups()))
+            except ValueError:
+                return None
+    if allow_serial and re.fullmatch(r"\d{4,5}(\.0+)?", text):
+        days = int(float(text))
+        if 1 <= days <= 2958465:
+            return EXCEL_EPOCH + dt.timedelta(days=days)
+    return None
+
+
+SEX_VALUES = {"男": "M", "女": "F", "男性": "M", "女性": "F", "M": "M", "F": "F", "m": "M", "f": "F", "1": "M", "2": "F"}
+SEX_LABELS = {"M": "男", "F": "女"}
+
+_DEPARTMENT_ALIASES = {
+    Department.MINZHENG: ("民政", "民政局", "县民政局", "民政部门"),
+    Department.CANLIAN: ("残联", "残疾人联合会", "县残联", "残联部门"),
+    Department.WEIJIAN: ("卫健", "卫健委", "卫生健康委", "卫生健康委员会", "卫生健康局", "县卫健委", "卫健局"),
+    Department.XIANGCUN: ("乡村振兴", "乡村振兴局", "农业农村", "农业农村局", "农业农村部门", "县乡村振兴局"),
+    Department.TUIYI: ("退役军人事务", "退役军人事务局", "退役军人", "县退役军人事务局"),
+    Department.GONGAN: ("公安", "公安局", "派出所"),
+    Department.YIBAO: ("医保", "医保局", "医疗保障局", "县医保局", "医疗保障"),
+    Department.SHUIWU: ("税务", "税务局"),
+}
+DEPARTMENT_LOOKUP: dict[str, str] = {}
+for _value, _aliases in _DEPARTMENT_ALIASES.items():
+    DEPARTMENT_LOOKUP[_value.value] = _value.value
+    for _alias in _aliases:
+        DEPARTMENT_LOOKUP[_alias] = _value.value
+
+
+def department_code(text: str | None) -> str | None:
+    """'民政', '民政局' or 'minzheng' → 'minzheng'; None when unknown."""
+    return DEPARTMENT_LOOKUP.get("".join(str(text or "").split()))
+
+
+def department_name(code: str) -> str:
+    return Department(code).label if code in Department.values else code
+
+
+def identity_department(code: str) -> str:
+    """The department that certifies an identity (glossary), as a Department value."""
+    return department_code(IDENTITY_BY_CODE[code].department) or ""
+
+
+def map_distinct(df: pl.DataFrame, column: str, func, outputs: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Join the result of func(value) -> tuple for each distinct non-null value of column."""
+    values = df.get_column(column).drop_nulls().unique().to_list()
+    rows = [(v, *func(v)) for v in values]
+    mapping = pl.DataFrame(rows, schema={"_key": pl.String, **outputs}, orient="row")
+    return df.join(mapping, left_on=column, right_on="_key", how="left", maintain_order="left")
+
+
+# ---- shared checks ------------------------------------------------------------------------------
+
+
+def _check_ids(df: pl.DataFrame, log: IssueLog, ctx: Context, key: str = "id_number", prefix: str = "idn_") -> pl.DataFrame:
+    """Adds idn_number (18 characters, null when invalid), idn_error, idn_birth and idn_sex."""
+    df = id_columns(df, key, prefix, ctx.today)
+    reason = pl.col(f"{prefix}error")
+    if ctx.file_format == "xlsx":
+        reason = pl.when(reason.str.contains("校验位")).then(
+            pl.concat_str([reason, pl.lit("；若该列在 Excel 中是数字格式，号码末几位可能已丢失，请将该列设为文本格式后重新填写")])
+        ).otherwise(reason)
+    log.add(df, pl.col(f"{prefix}error").is_not_null(), key, reason)
+    return df
+
+
+def _check_area_codes(df: pl.DataFrame, log: IssueLog) -> None:
+    warnings = area_warnings(df, "idn_number")
+    if warnings.height:
+        keyed = df.with_columns(
+            pl.col("idn_number").str.slice(0, 6).alias("area"),
+            pl.col("idn_number").str.slice(6, 4).cast(pl.Int32, strict=False).alias("year"),
+        ).join(warnings, on=["area", "year"], how="inner")
+        log.add(keyed, pl.lit(True), "id_number", pl.col("warning"), level="warning")
+
+
+def _check_length(df, log, key, limit, label):
+    if key in df.columns:
+        log.add(df, pl.col(key).str.len_chars() > limit, key, f"{label}超过{limit}个字")
+
+
+def _check_date(df: pl.DataFrame, log: IssueLog, ctx: Context, key: str) -> pl.DataFrame:
+    """Adds <key>_date; an unreadable date is an error."""
+    if key not in df.columns:
+        return df.with_columns(pl.lit(None, dtype=pl.Date).alias(f"{key}_date"))
+    xlsx = ctx.file_format == "xlsx"
+    df = map_distinct(df, key, lambda v: (parse_date_text(v, xlsx),), {f"{key}_date": pl.Date})
+    log.add(
+        df, pl.col(key).is_not_null() & pl.col(f"{key}_date").is_null(), key,
+        "日期无法识别（应为 2024-01-31、2024/1/31 或 20240131 这样的格式）",
+    )
+    return df
+
+
+def _check_duplicates(df: pl.DataFrame, log: IssueLog, keys: list[str], data: list[str], label_key: str, what: str) -> None:
+    """Identical repeats: the first is kept, the others rejected. Differing repeats: all rejected."""
+    candidates = df.filter(pl.all_horizontal([pl.col(k).is_not_null() for k in keys]))
+    if candidates.height == 0:
+        return
+    rows = (
+        candidates.with_columns(
+            pl.col("_row").min().over(keys).alias("_first"),
+            pl.col("_row").count().over(keys).alias("_count"),
+            pl.struct(data).n_unique().over(keys).alias("_variants"),
+        ).filter(pl.col("_count") > 1)
+    )
+    if rows.height == 0:
+        return
+    row_lists = rows.group_by(keys).agg(pl.col("_row").sort().cast(pl.String).str.join("、").alias("_rows"))
+    rows = rows.join(row_lists, on=keys, how="left", maintain_order="left")
+    log.add(
+        rows, (pl.col("_variants") == 1) & (pl.col("_row") != pl.col("_first")), label_key,
+        pl.format(f"{what}与第{{}}行完全相同，重复行不再导入", pl.col("_first")),
+    )
+    log.add(
+        rows, pl.col("_variants") > 1, label_key,
+        pl.format(f"{what}在文件中出现多次且内容不一致（第{{}}行），请核实后保留一行", pl.col("_rows")),
+    )
+
+
+def _without_errors(df: pl.DataFrame, log: IssueLog) -> pl.DataFrame:
+    bad = log.error_rows()
+    return df.filter(~pl.col("_row").is_in(bad.implode()))
+
+
+def row_hashes(df: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """A stable digest per row of the given columns (md5 of the canonical text); 32 hex characters."""
+    text = pl.concat_str(
+        [pl.lit("|".join(columns))] + [pl.col(c).cast(pl.String).fill_null("") for c in columns], separator="\x1f"
+    )
+    canonical = df.select(text.alias("t"))["t"].to_list()
+    return pl.Series("row_hash", [hashlib.md5(t.encode("utf-8"), usedforsecurity=False).hexdigest() for t in canonical])
+
+
+# ---- regions ------------------------------------------------------------------------------------
+
+
+def _region_code(text: str) -> tuple[str | None, str | None]:
+    """The 6/9/12-digit code (the 12-digit statistical form 340321101000 becomes 340321101)."""
+    code = "".join(text.split())
+    if not code.isascii() or not code.isdigit():
+        return None, "区划代码只能由数字组成"
+    if len(code) == 12 and code.endswith("000000"):
+        code = code[:6]
+    elif len(code) == 12 and code.endswith("000"):
+        code = code[:9]
+    if len(code) not in (6, 9, 12):
+        return None, f"区划代码应为6位（县）、9位（乡镇）或12位（村、社区）数字，实际为{len(code)}位"
+    return code, None
+
+
+def validate_regions(table: Table, ctx: Context) -> Checked:
+    log = IssueLog(table)
+    df = table.df
+    log.add(df, pl.col("code").is_null(), "code", "区划代码为空")
+    log.add(df, pl.col("name").is_null(), "name", "名称为空")
+    _check_length(df, log, "name", 100, "名称")
+    df = map_distinct(df, "code", _region_code, {"region_code": pl.String, "_code_error": pl.String})
+    log.add(df, pl.col("_code_error").is_not_null(), "code", pl.col("_code_error"))
+    if ctx.allowed_prefix:
+        log.add(
+            df, pl.col("region_code").is_not_null() & ~pl.col("region_code").str.starts_with(ctx.allowed_prefix),
+            "code", f"不在当前账号管辖的区划（{ctx.allowed_prefix}）内",
+        )
+    _check_duplicates(df, log, ["region_code"], ["name"], "code", "区划代码")
+    good = _without_errors(df, log)
+    # a parent must exist already or come in the same file (and be valid itself)
+    known = set(ctx.known_regions) | set(good["region_code"].to_list())
+    df = df.with_columns(
+        pl.when(pl.col("region_code").str.len_chars() == 12).then(pl.col("region_code").str.slice(0, 9))
+        .when(pl.col("region_code").str.len_chars() == 9).then(pl.col("region_code").str.slice(0, 6))
+        .otherwise(None).alias("parent_code")
+    )
+    log.add(
+        df, pl.col("parent_code").is_not_null() & ~pl.col("parent_code").is_in(list(known)), "code",
+        pl.format("上级区划 {} 不存在：请先导入上级（县、乡镇），或把它列在同一文件中", pl.col("parent_code")),
+    )
+    rows = _without_errors(df, log).select(
+        "_row", pl.col("region_code").alias("code"), "name", "parent_code",
+        pl.col("region_code").str.slice(0, 6).alias("county_code"),
+        pl.col("region_code").str.len_chars().cast(pl.Int16).alias("level"),
+    )
+    return Checked(rows=rows, issues=log.frame(), total=table.df.height, present=table.present)
+
+
+# ---- residents (the household register) ---------------------------------------------------------
+
+
+def _village_resolver(ctx: Context):
+    codes = {code: name for code, name, _t in ctx.villages}
+    by_name: dict[str, list[str]] = {}
+    by_full: dict[str, str] = {}
+    township_of = {code: t for code, _n, t in ctx.villages}
+    for code, name, township in ctx.villages:
+        by_name.setdefault(name, []).append(code)
+        for sep in ("", "/", "-", "·"):
+            by_full[f"{township}{sep}{name}"] = code
+    county = ctx.county_code
+
+    def resolve(text: str) -> tuple[str | None, str | None]:
+        value = "".join(text.split())
+        if value.isascii() and value.isdigit():
+            if len(value) in (6, 9) or (len(value) == 12 and value.endswith("000")):
+                return None, "应填写村（社区）的12位区划代码，不能只填县或乡镇代码"
+            if len(value) != 12:
+                return None, f"村（社区）区划代码应为12位数字，实际为{len(value)}位"
+            if not value.startswith(county):
+                return None, f"区划代码 {value} 不属于本县（{county}）"
+            if value not in codes:
+                return None, f"区划代码 {value} 不在本县的区划中（请先导入行政区划）"
+            return value, None
+        if value in by_full:
+            return by_full[value], None
+        found = by_name.get(value, [])
+        if len(found) == 1:
+            return found[0], None
+        if len(found) > 1:
+            towns = "、".join(sorted({township_of[c] for c in found}))
+            return None, f"村（社区）名称“{value}”在本县有重名（{towns}），请填写12位区划代码或“乡镇+村名”"
+        return None, f"村（社区）“{value}”不在本县（{county}）的区划中"
+
+    return resolve
+
+
+def _residence_resolver(ctx: Context):
+    village = _village_resolver(ctx)
+
+    def resolve(text: str) -> tuple[str | None, str | None]:
+        value = "".join(text.split())
+        if value.isascii() and value.isdigit():
+            if len(value) in (6, 9, 12):
+                return value, None
+            return None, "居住地区划代码应为6、9或12位数字"
+        code, _error = village(value)
+        if code:
+            return code, None
+        return None, f"居住地“{value}”无法识别为本县的村（社区），已留空"
+
+    return resolve
+
+
+def _sex_label(expr: pl.Expr) -> pl.Expr:
+    return expr.replace_strict(SEX_LABELS, default="")
+
+
+_PHONE = r"^(1[0-9]{10}|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?|[0-9]{7,8})$"
+
+
+def validate_residents(table: Table, ctx: Context) -> Checked:
+    log = IssueLog(table)
+    present = set(table.present)
+    df = _check_ids(table.df, log, ctx)
+    log.add(df, pl.col("name").is_null(), "name", "姓名为空")
+    _check_length(df, log, "name", 50, "姓名")
+
+    if "sex" in present:
+        df = map_distinct(df, "sex", lambda v: (SEX_VALUES.get(v.strip()),), {"sex_code": pl.String})
+        log.add(df, pl.col("sex").is_not_null() & pl.col("sex_code").is_null(), "sex", "性别应为“男”或“女”")
+        log.add(
+            df, pl.col("sex_code").is_not_null() & pl.col("idn_sex").is_not_null() & (pl.col("sex_code") != pl.col("idn_sex")),
+            "sex", pl.format("性别与身份证号码不符（号码显示为{}）", _sex_label(pl.col("idn_sex"))),
+        )
+    if "birth_date" in present:
+        df = _check_date(df, log, ctx, "birth_date")
+        log.add(
+            df,
+            pl.col("birth_date_date").is_not_null() & pl.col("idn_birth").is_not_null()
+            & (pl.col("birth_date_date") != pl.col("idn_birth")),
+            "birth_date", pl.format("出生日期与身份证号码不符（号码中为{}）", pl.col("idn_birth").dt.strftime("%Y-%m-%d")),
+        )
+
+    df = map_distinct(df, "region", _village_resolver(ctx), {"village_code": pl.String, "_region_error": pl.String})
+    log.add(df, pl.col("region").is_null(), "region", "村（社区）为空")
+    log.add(df, pl.col("_region_error").is_not_null(), "region", pl.col("_region_error"))
+
+    if "residence" in present:
+        df = map_distinct(
+            df, "residence", _residence_resolver(ctx), {"residence_code": pl.String, "_residence_error": pl.String}
+        )
+        log.add(df, pl.col("_residence_error").is_not_null(), "residence", pl.col("_residence_error"), level="warning")
+    if "phone" in present:
+        log.add(df, pl.col("phone").str.len_chars() > 20, "phone", "联系电话超过20位")
+        log.add(
+            df, (pl.col("phone").str.len_chars() <= 20) & ~pl.col("phone").str.contains(_PHONE), "phone",
+            "联系电话格式异常（手机号应为11位数字，座机如 0552-1234567）", level="warning",
+        )
+
+    # households: 户号, or the head's ID number when the list has no 户号
+    has_household = bool({"household", "head_id_number"} & present)
+    if "head_id_number" in present:
+        df = id_columns(df, "head_id_number", "hd_", ctx.today)
+        log.add(
+            df, pl.col("head_id_number").is_not_null() & pl.col("hd_error").is_not_null(), "head_id_number",
+            pl.format("户主身份证号码无效：{}", pl.col("hd_error")),
+        )
+    else:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("hd_number"))
+    _check_length(df, log, "household", 40, "户号")
+    _check_length(df, log, "relation", 20, "与户主关系")
+    household = pl.col("household") if "household" in present else pl.lit(None, dtype=pl.String)
+    relation = pl.col("relation") if "relation" in present else pl.lit(None, dtype=pl.String)
+    df = df.with_columns(
+        pl.coalesce(household, pl.col("hd_number")).alias("household_number"),
+        (relation.is_in(list(HEAD_RELATIONS)).fill_null(False) | (pl.col("idn_number") == pl.col("hd_number")).fill_null(False))
+        .alias("is_head"),
+    )
+    if has_household:
+        heads = df.filter(pl.col("is_head") & pl.col("household_number").is_not_null() & pl.col("idn_number").is_not_null())
+        heads = heads.with_columns(pl.col("_row").min().over("household_number").alias("_head_row"))
+        log.add(
+            heads, pl.col("_row") != pl.col("_head_row"), "relation" if "relation" in present else "head_id_number",
+            pl.format("户号 {} 已有户主（第{}行），本行也标为户主", pl.col("household_number"), pl.col("_head_row")),
+            level="warning",
+        )
+        first_heads = heads.filter(pl.col("_row") == pl.col("_head_row")).select(
+            "household_number", pl.col("idn_number").alias("_head_of_row")
+        )
+        df = df.join(first_heads, on="household_number", how="left", maintain_order="left")
+        # the head named by 户主身份证号码 wins over the one marked 户主 in 与户主关系
+        head_column = pl.col("hd_number").drop_nulls().first().over("household_number")
+        df = df.with_columns(
+            pl.when(pl.col("household_number").is_null()).then(None)
+            .otherwise(pl.coalesce(head_column, pl.col("_head_of_row"))).alias("head_number")
+        )
+        no_head = df.filter(pl.col("household_number").is_not_null() & pl.col("head_number").is_null())
+        if no_head.height:
+            no_head = no_head.filter(pl.col("_row") == pl.col("_row").min().over("household_number"))
+            log.add(
+                no_head, pl.lit(True), "household" if "household" in present else "head_id_number",
+                pl.format("户号 {} 没有标明户主（与户主关系应有一人为“户主”）", pl.col("household_number")),
+                level="warning",
+            )
+    else:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("head_number"))
+
+    _check_area_codes(df, log)
+    data_columns = [c for c in table.present if c != "id_number"]
+    _check_duplicates(df, log, ["idn_number"], data_columns, "id_number", "身份证号码")
+
+    good = _without_errors(df, log)
+    if has_household:
+        # one row per household carries its region: the head's row, else the first member's
+        good = (
+            good.with_columns((pl.col("idn_number") != pl.col("head_number")).fill_null(True).alias("_not_head"))
+            .sort("household_number", "_not_head", "_row", nulls_last=True)
+            .with_columns(
+                (pl.col("household_number").is_not_null() & pl.col("household_number").is_first_distinct())
+                .alias("is_household_row")
+            )
+            .sort("_row")
+        )
+    else:
+        good = good.with_columns(pl.lit(False).alias("is_household_row"))
+    village = pl.col("village_code")
+    rows = good.select(
+        "_row",
+        pl.col("idn_number").alias("id_number"),
+        "name",
+        pl.col("idn_sex").alias("sex"),
+        pl.col("idn_birth").alias("birth_date"),
+        village.str.slice(0, 6).alias("county_code"),
+        village.str.slice(0, 9).alias("township_code"),
+        village.alias("village_code"),
+        village.alias("hukou_region_code"),
+        (pl.col("residence_code") if "residence" in present else pl.lit(None, dtype=pl.String)).fill_null("")
+        .alias("residence_region_code"),
+        (pl.col("phone") if "phone" in present else pl.lit(None, dtype=pl.String)).fill_null("").alias("phone"),
+        pl.col("household_number").fill_null(""),
+        relation.fill_null("").alias("relation_to_head"),
+        pl.col("head_number").fill_null("").alias("head_id_number"),
+        pl.col("is_household_row"),
+    ).sort("_row")
+    fields = ["id_number", "name", "sex", "birth_date", "county_code", "township_code", "village_code", "hukou_region_code"]
+    if "residence" in present:
+        fields.append("residence_region_code")
+    if "phone" in present:
+        fields.append("phone")
+    if has_household:
+        fields.append("household_number")
+    if "relation" in present:
+        fields.append("relation_to_head")
+    return Checked(rows=rows, issues=log.frame(), total=table.df.height, present=tuple(fields))
+
+
+# ---- identities (a department's list) ------------------------------------------------------------
+
+
+def validate_identities(table: Table, ctx: Context) -> Checked:
+    log = IssueLog(table)
+    present = set(table.present)
+    df = _check_ids(table.df, log, ctx)
+    _check_length(df, log, "name", 50, "姓名")
+    lookup = identity_lookup()
+    df = map_distinct(df, "identity", lambda v: (lookup.get(v.strip()),), {"code": pl.String})
+    log.add(df, pl.col("identity").is_null(), "identity", "身份类别为空")
+    log.add(
+        df, pl.col("identity").is_not_null() & pl.col("code").is_null(), "identity",
+        pl.format("未知的资助身份“{}”：应为词汇表中的身份名称或代码，如 低保对象、特困人员、dibao", pl.col("identity")),
+    )
+    importer = ctx.department or Department.YIBAO.value
+    importer_name = department_name(importer)
+    code_department = {code: identity_department(code) for code in IDENTITY_BY_CODE}
+    df = df.with_columns(
+        pl.col("code").replace_strict(code_department, default=None, return_dtype=pl.String).alias("code_department")
+    )
+    if "department" in present:
+        df = map_distinct(df, "department", lambda v: (department_code(v),), {"row_department": pl.String})
+        log.add(
+            df, pl.col("department").is_not_null() & pl.col("row_department").is_null(), "department",
+            pl.format("未知的认定部门“{}”（应为 民政、残联、卫健、乡村振兴、退役军人事务 等）", pl.col("department")),
+        )
+        if importer != Department.YIBAO:
+            log.add(
+                df, pl.col("row_department").is_not_null() & (pl.col("row_department") != importer), "department",
+                f"认定部门与本次导入的部门（{importer_name}）不一致",
+            )
+    else:
+        df = df.with_columns(pl.lit(None, dtype=pl.String).alias("row_department"))
+    if importer == Department.YIBAO:
+        # the 医保局's summary list: each row keeps its certifying department
+        df = df.with_columns(pl.coalesce("row_department", "code_department").alias("certified_by"))
+    else:
+        df = df.with_columns(pl.lit(importer).alias("certified_by"))
+        names = {v: department_name(v) for v in Department.values}
+        log.add(
+            df, pl.col("code_department").is_not_null() & (pl.col("code_department") != importer), "identity",
+            pl.format(
+                "“{}”由{}认定，不属于{}的名单", pl.col("identity"),
+                pl.col("code_department").replace_strict(names, default=""), pl.lit(importer_name),
+            ),
+        )
+    df = _check_date(df, log, ctx, "valid_from")
+    df = _check_date(df, log, ctx, "valid_to")
+    log.add(
+        df, (pl.col("valid_to_date") < pl.col("valid_from_date")).fill_null(False), "valid_to", "终止日期早于起始日期"
+    )
+    _check_duplicates(
+        df, log, ["idn_number", "code"], ["valid_from_date", "valid_to_date", "certified_by"], "id_number",
+        "同一人的同一身份",
+    )
+    df = _join_residents(df, log, ctx)
+    rows = _without_errors(df, log).select(
+        "_row",
+        pl.col("idn_number").alias("id_number"),
+        "resident_id",
+        "code",
+        pl.col("certified_by").alias("department"),
+        pl.col("valid_from_date").alias("valid_from"),
+        pl.col("valid_to_date").alias("valid_to"),
+    )
+    return Checked(rows=rows, issues=log.frame(), total=table.df.height, present=table.present)
+
+
+def _join_residents(df: pl.DataFrame, log: IssueLog, ctx: Context) -> pl.DataFrame:
+    numbers = df.get_column("idn_number").drop_nulls().unique().to_list()
+    found = ctx.resident_lookup(numbers) if ctx.resident_lookup else pl.DataFrame(
+        schema={"id_number": pl.String, "resident_id": pl.Int64, "resident_name": pl.String}
+    )
+    df = df.join(found.rename({"id_number": "idn_number"}), on="idn_number", how="left", maintain_order="left")
+    log.add(
+        df, pl.col("idn_number").is_not_null() & pl.col("resident_id").is_null(), "id_number",
+        f"本县（{ctx.county_code}）户籍库中没有该身份证号码：请先导入户籍名单，或核对号码",
+    )
+    if "name" in df.columns:
+        log.add(
+            df, pl.col("resident_id").is_not_null() & pl.col("name").is_not_null()
+            & (pl.col("name") != pl.col("resident_name")),
+            "name", pl.format("姓名与户籍库不一致（户籍库为 {}）", pl.col("resident_name")), level="warning",
+        )
+    return df
+
+
+# ---- employees (the 职工医保 list) ----------------------------------------------------------------
+
+
+def validate_employees(table: Table, ctx: Context) -> Checked:
+    log = IssueLog(table)
+    present = set(table.present)
+    df = _check_ids(table.df, log, ctx)
+    _check_length(df, log, "name", 50, "姓名")
+    _check_length(df, log, "employer", 200, "单位名称")
+    df = _check_date(df, log, ctx, "insured_from")
+    data = [c for c in ("name", "employer", "insured_from_date") if c in df.columns]
+    _check_duplicates(df, log, ["idn_number"], data, "id_number", "身份证号码")
+    none = pl.lit(None, dtype=pl.String)
+    rows = _without_errors(df, log).select(
+        "_row",
+        pl.col("idn_number").alias("id_number"),
+        (pl.col("name") if "name" in present else none).fill_null("").alias("name"),
+        (pl.col("employer") if "employer" in present else none).fill_null("").alias("employer"),
+        pl.col("insured_from_date").alias("insured_from"),
+    )
+    return Checked(rows=rows, issues=log.frame(), total=table.df.height, present=table.present)
+
+
+VALIDATORS = {
+    "regions": validate_regions,
+    "residents": validate_residents,
+    "identities": validate_identities,
+    "employees": validate_employees,
+}

@@ -1,0 +1,527 @@
+"""Set-based writes of validated rows: a staging table, then INSERT … SELECT and UPDATE … FROM.
+
+Rows reach the staging table by COPY on PostgreSQL and by executemany on SQLite; everything after
+that is a handful of SQL statements, never a loop over the ORM. The caller holds one transaction
+for the whole file. Every statement stays inside one county (the shard key); checks across
+counties look up by id_number only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+from django.db import connection
+from django.utils import timezone
+
+from yibao.core.progress import NullProgress, Progress
+from yibao.core.services import event_bulk_record
+from yibao.registry.models import EmployeeInsuranceRecord, Flag, Household, Identity, Resident
+
+BATCH = 20_000
+LOOKUP_BATCH = 5_000
+
+# what the register's columns are called in an event's before/after
+RESIDENT_FIELD_LABELS = {
+    "name": "姓名", "sex": "性别", "birth_date": "出生日期", "village_code": "村（社区）",
+    "township_code": "乡镇（街道）", "hukou_region_code": "户籍地", "residence_region_code": "居住地",
+    "phone": "联系电话", "household_number": "户号", "relation_to_head": "与户主关系",
+}
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def db_now():
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
+def lock_county(county_code: str) -> None:
+    """On PostgreSQL two imports into the same county wait for each other (SQLite has one writer anyway)."""
+    if is_postgres() and county_code.isdigit():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(7301, %s)", [int(county_code)])
+
+
+def _sql_values(df: pl.DataFrame) -> pl.DataFrame:
+    """Dates as ISO text, booleans as 0/1: what both SQLite and COPY take."""
+    casts = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Date:
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            casts.append(pl.col(name).cast(pl.Int8))
+    return df.with_columns(casts) if casts else df
+
+
+def stage_create(name: str, columns: dict[str, str], indexes: Iterable[str] = ()) -> None:
+    """A temporary table that disappears with the connection (and, on PostgreSQL, at commit)."""
+    cols = ", ".join(f"{c} {t}" for c, t in columns.items())
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
+            cursor.execute(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP")
+        else:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            cursor.execute(f"CREATE TEMP TABLE {name} ({cols})")
+        for index_column in indexes:
+            cursor.execute(f"CREATE INDEX {name}_{index_column} ON {name} ({index_column})")
+
+
+def stage_drop(name: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if is_postgres() else 'temp'}.{name}")
+
+
+def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) -> int:
+    """Append a DataFrame to a table whose columns it names: COPY on PostgreSQL, executemany on SQLite."""
+    progress = progress or NullProgress()
+    df = _sql_values(df)
+    columns = ", ".join(df.columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for offset in range(0, df.height, BATCH):
+            chunk = df.slice(offset, BATCH)
+            if is_postgres():
+                with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                    copy.write(chunk.write_csv(include_header=False))
+            else:
+                marks = ", ".join("?" * df.width)
+                raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", chunk.iter_rows())
+            progress.advance(chunk.height)
+    return df.height
+
+
+def fetch_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _frame(rows, schema)
+
+
+def _frame(rows: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
+    rows = [tuple(v.isoformat() if isinstance(v, dt.date) else v for v in row) for row in rows]
+    df = pl.DataFrame(rows, schema=text_schema, orient="row")
+    dates = [pl.col(k).str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d") for k, v in schema.items() if v == pl.Date]
+    return df.with_columns(dates) if dates else df
+
+
+def fetch_by_keys(sql: str, keys: list, schema: dict[str, pl.DataType], params_before: list = ()) -> pl.DataFrame:
+    """Run `sql` (which ends in `IN ({keys})`) over the keys in batches; an index lookup each time."""
+    frames = []
+    for offset in range(0, len(keys), LOOKUP_BATCH):
+        batch = keys[offset : offset + LOOKUP_BATCH]
+        marks = ", ".join(["%s"] * len(batch))
+        frames.append(fetch_frame(sql.format(keys=marks), [*params_before, *batch], schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def _defaults(model, provided: Iterable[str]) -> dict[str, object]:
+    """The Python-side defaults of the model's other columns, so raw INSERTs stay valid as models grow."""
+    provided = set(provided)
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.column in provided:
+            continue
+        value = field.get_default()
+        values[field.column] = field.get_db_prep_save(value, connection)
+    return values
+
+
+# ---- residents --------------------------------------------------------------------------------
+
+STAGE = "imports_stage_resident"
+STAGE_COLUMNS = {
+    "row_no": "integer",
+    "id_number": "varchar(18)",
+    "name": "varchar(50)",
+    "sex": "varchar(1)",
+    "birth_date": "date",
+    "county_code": "varchar(6)",
+    "township_code": "varchar(9)",
+    "village_code": "varchar(12)",
+    "hukou_region_code": "varchar(12)",
+    "residence_region_code": "varchar(12)",
+    "phone": "varchar(20)",
+    "household_number": "varchar(40)",
+    "relation_to_head": "varchar(20)",
+    "head_id_number": "varchar(18)",
+    "is_household_row": "smallint",
+    "row_hash": "varchar(32)",
+}
+
+
+def residents_write(
+    *, rows: pl.DataFrame, fields: tuple[str, ...], county_code: str, actor=None, reason: str = "",
+    progress: Progress | None = None, hooks: dict | None = None,
+) -> dict:
+    """Insert new residents, update changed ones (row_hash), build households; one event per update."""
+    progress = progress or NullProgress()
+    hooks = hooks or {}
+    R, H = Resident._meta.db_table, Household._meta.db_table
+    stage_create(STAGE, STAGE_COLUMNS, indexes=["id_number"])
+    progress.step("写入暂存表")
+    copy_rows(STAGE, rows.rename({"_row": "row_no"}).select(list(STAGE_COLUMNS)), progress)
+    now = db_now()
+    counts = {"households_created": 0}
+    with connection.cursor() as cursor:
+        if "household_number" in fields:
+            progress.step("建立家庭户")
+            h_defaults = _defaults(Household, ["county_code", "township_code", "village_code", "number", "created_at", "updated_at"])
+            extra_cols = "".join(f", {c}" for c in h_defaults)
+            extra_vals = "".join(", %s" for _ in h_defaults)
+            cursor.execute(
+                f"""INSERT INTO {H} (county_code, township_code, village_code, number, created_at, updated_at{extra_cols})
+                SELECT s.county_code, s.township_code, s.village_code, s.household_number, %s, %s{extra_vals}
+                FROM {STAGE} s
+                WHERE s.is_household_row = 1 AND s.household_number <> ''
+                  AND NOT EXISTS (SELECT 1 FROM {H} h WHERE h.county_code = %s AND h.number = s.household_number)""",
+                [now, now, *h_defaults.values(), county_code],
+            )
+            counts["households_created"] = cursor.rowcount
+            cursor.execute(
+                f"""UPDATE {H} SET township_code = s.township_code, village_code = s.village_code, updated_at = %s
+                FROM {STAGE} s
+                WHERE {H}.county_code = %s AND {H}.number = s.household_number AND s.is_household_row = 1
+                  AND {H}.village_code <> s.village_code""",
+                [now, county_code],
+            )
+
+        progress.step("比对已有参保人")
+        changed = _resident_changes(fields, county_code)
+        if "after_compare" in hooks:
+            hooks["after_compare"]()
+
+        progress.step("新增参保人")
+        household_join = (
+            f"LEFT JOIN {H} h ON h.county_code = s.county_code AND h.number = s.household_number AND s.household_number <> ''"
+        )
+        r_defaults = _defaults(
+            Resident,
+            ["county_code", "township_code", "village_code", "id_number", "name", "sex", "birth_date",
+             "hukou_region_code", "residence_region_code", "phone", "household_id", "relation_to_head", "row_hash",
+             "created_at", "updated_at"],
+        )
+        extra_cols = "".join(f", {c}" for c in r_defaults)
+        extra_vals = "".join(", %s" for _ in r_defaults)
+        cursor.execute(
+            f"""INSERT INTO {R} (county_code, township_code, village_code, id_number, name, sex, birth_date,
+                hukou_region_code, residence_region_code, phone, household_id, relation_to_head, row_hash,
+                created_at, updated_at{extra_cols})
+            SELECT s.county_code, s.township_code, s.village_code, s.id_number, s.name, s.sex, s.birth_date,
+                s.hukou_region_code, s.residence_region_code, s.phone, h.id, s.relation_to_head, s.row_hash,
+                %s, %s{extra_vals}
+            FROM {STAGE} s {household_join}
+            WHERE NOT EXISTS (SELECT 1 FROM {R} r WHERE r.county_code = %s AND r.id_number = s.id_number)
+            ORDER BY s.row_no""",
+            [now, now, *r_defaults.values(), county_code],
+        )
+        counts["imported"] = cursor.rowcount
+        if "after_insert" in hooks:
+            hooks["after_insert"]()
+
+        if changed:
+            progress.step(f"更新 {len(changed)} 名参保人")
+            sets = [f"{f} = s.{f}" for f in fields if f in STAGE_COLUMNS and f not in ("id_number", "household_number")]
+            if "household_number" in fields:
+                sets.append(
+                    f"household_id = (SELECT h.id FROM {H} h WHERE h.county_code = s.county_code "
+                    f"AND h.number = s.household_number AND s.household_number <> '')"
+                )
+            sets += ["row_hash = s.row_hash", "updated_at = %s"]
+            cursor.execute(
+                f"""UPDATE {R} SET {', '.join(sets)}
+                FROM {STAGE} s
+                WHERE {R}.county_code = %s AND {R}.id_number = s.id_number AND {R}.row_hash <> s.row_hash""",
+                [now, county_code],
+            )
+            counts["updated"] = cursor.rowcount
+        else:
+            counts["updated"] = 0
+
+        if "household_number" in fields:
+            progress.step("确定户主")
+            cursor.execute(
+                f"""UPDATE {H} SET head_id = x.rid, updated_at = %s
+                FROM (SELECT DISTINCT s.household_number AS num, r.id AS rid
+                      FROM {STAGE} s JOIN {R} r ON r.county_code = %s AND r.id_number = s.head_id_number
+                      WHERE s.household_number <> '' AND s.head_id_number <> '') x
+                WHERE {H}.county_code = %s AND {H}.number = x.num AND ({H}.head_id IS NULL OR {H}.head_id <> x.rid)""",
+                [now, county_code, county_code],
+            )
+    if changed:
+        event_bulk_record(
+            rows=(
+                {"county_code": county_code, "entity": "resident", "entity_id": rid, "action": "import_update",
+                 "before": before, "after": after, "reason": reason}
+                for rid, before, after in changed
+            ),
+            actor=actor,
+        )
+    stage_drop(STAGE)
+    counts["unchanged"] = rows.height - counts["imported"] - counts["updated"]
+    return counts
+
+
+def _resident_changes(fields: tuple[str, ...], county_code: str) -> list[tuple[int, dict, dict]]:
+    """(resident id, before, after) of the changed rows, only the fields that differ."""
+    R, H = Resident._meta.db_table, Household._meta.db_table
+    compared = [f for f in fields if f not in ("id_number", "county_code", "household_number")]
+    old = ", ".join(f"r.{f}" for f in compared)
+    new = ", ".join(f"s.{f}" for f in compared)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT r.id, {old}, COALESCE(h.number, ''), {new}, s.household_number
+            FROM {R} r JOIN {STAGE} s ON r.id_number = s.id_number
+            LEFT JOIN {H} h ON h.id = r.household_id
+            WHERE r.county_code = %s AND r.row_hash <> s.row_hash""",
+            [county_code],
+        )
+        result = cursor.fetchall()
+    n = len(compared)
+    names = [*compared, "household_number"]
+    changes = []
+    for row in result:
+        before_values = [_plain(v) for v in row[1 : n + 2]]
+        after_values = [_plain(v) for v in row[n + 2 :]]
+        before, after = {}, {}
+        for name, b, a in zip(names, before_values, after_values):
+            if name == "household_number" and "household_number" not in fields:
+                continue
+            if b != a:
+                before[name], after[name] = b, a
+        changes.append((row[0], before, after))
+    return changes
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return "" if value is None else str(value)
+
+
+# ---- identities ---------------------------------------------------------------------------------
+
+
+def identities_write(
+    *, rows: pl.DataFrame, county_code: str, job=None, source_name: str = "", actor=None, reason: str = "",
+    progress: Progress | None = None,
+) -> dict:
+    """Keep every identity a person holds: add new (resident, code) pairs, update changed dates/department."""
+    from yibao.imports.validation import row_hashes
+
+    progress = progress or NullProgress()
+    rows = rows.with_columns(row_hashes(rows, ["code", "department", "valid_from", "valid_to"]))
+    table = Identity._meta.db_table
+    existing = fetch_by_keys(
+        f"SELECT id, resident_id, code, department, valid_from, valid_to, row_hash FROM {table} "
+        "WHERE county_code = %s AND resident_id IN ({keys})",
+        rows["resident_id"].unique().to_list(),
+        {"identity_id": pl.Int64, "resident_id": pl.Int64, "code": pl.String, "old_department": pl.String,
+         "old_valid_from": pl.Date, "old_valid_to": pl.Date, "old_hash": pl.String},
+        [county_code],
+    )
+    joined = rows.join(existing, on=["resident_id", "code"], how="left", maintain_order="left")
+    new = joined.filter(pl.col("identity_id").is_null())
+    changed = joined.filter(pl.col("identity_id").is_not_null() & (pl.col("old_hash") != pl.col("row_hash")))
+    now = timezone.now()
+    progress.step(f"新增 {new.height} 条身份")
+    objs = [
+        Identity(
+            county_code=county_code, resident_id=r["resident_id"], code=r["code"], department=r["department"],
+            valid_from=r["valid_from"], valid_to=r["valid_to"], source_job=job, source_name=source_name[:255],
+            row_hash=r["row_hash"], created_at=now, updated_at=now,
+        )
+        for r in new.iter_rows(named=True)
+    ]
+    for offset in range(0, len(objs), BATCH):
+        Identity.objects.bulk_create(objs[offset : offset + BATCH])
+        progress.advance(min(BATCH, len(objs) - offset))
+    if changed.height:
+        progress.step(f"更新 {changed.height} 条身份")
+        params = [
+            (r["department"], _iso(r["valid_from"]), _iso(r["valid_to"]), job.pk if job else None, source_name[:255],
+             r["row_hash"], connection.ops.adapt_datetimefield_value(now), r["identity_id"])
+            for r in changed.iter_rows(named=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET department = %s, valid_from = %s, valid_to = %s, source_job_id = %s, "
+                f"source_name = %s, row_hash = %s, updated_at = %s WHERE id = %s",
+                params,
+            )
+        event_bulk_record(
+            rows=(
+                {"county_code": county_code, "entity": "identity", "entity_id": r["identity_id"], "action": "import_update",
+                 "before": {"department": r["old_department"], "valid_from": _iso(r["old_valid_from"]),
+                            "valid_to": _iso(r["old_valid_to"])},
+                 "after": {"department": r["department"], "valid_from": _iso(r["valid_from"]),
+                           "valid_to": _iso(r["valid_to"])},
+                 "reason": reason}
+                for r in changed.iter_rows(named=True)
+            ),
+            actor=actor,
+        )
+    return {"imported": new.height, "updated": changed.height, "unchanged": rows.height - new.height - changed.height}
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+# ---- employees (职工医保) and flags ---------------------------------------------------------------
+
+
+def employees_write(
+    *, rows: pl.DataFrame, county_code: str, job=None, actor=None, reason: str = "", progress: Progress | None = None
+) -> dict:
+    progress = progress or NullProgress()
+    table = EmployeeInsuranceRecord._meta.db_table
+    existing = fetch_by_keys(
+        f"SELECT id, id_number, name, employer, insured_from FROM {table} WHERE county_code = %s AND id_number IN ({{keys}})",
+        rows["id_number"].to_list(),
+        {"record_id": pl.Int64, "id_number": pl.String, "old_name": pl.String, "old_employer": pl.String,
+         "old_insured_from": pl.Date},
+        [county_code],
+    )
+    joined = rows.join(existing, on="id_number", how="left", maintain_order="left")
+    new = joined.filter(pl.col("record_id").is_null())
+    differs = (
+        (pl.col("name") != pl.col("old_name")) | (pl.col("employer") != pl.col("old_employer"))
+        | pl.col("insured_from").ne_missing(pl.col("old_insured_from"))
+    )
+    changed = joined.filter(pl.col("record_id").is_not_null() & differs)
+    now = timezone.now()
+    objs = [
+        EmployeeInsuranceRecord(
+            county_code=county_code, id_number=r["id_number"], name=r["name"], employer=r["employer"],
+            insured_from=r["insured_from"], source_job=job, created_at=now,
+        )
+        for r in new.iter_rows(named=True)
+    ]
+    progress.step(f"新增 {len(objs)} 条职工医保记录")
+    for offset in range(0, len(objs), BATCH):
+        EmployeeInsuranceRecord.objects.bulk_create(objs[offset : offset + BATCH])
+        progress.advance(min(BATCH, len(objs) - offset))
+    if changed.height:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET name = %s, employer = %s, insured_from = %s, source_job_id = %s WHERE id = %s",
+                [(r["name"], r["employer"], _iso(r["insured_from"]), job.pk if job else None, r["record_id"])
+                 for r in changed.iter_rows(named=True)],
+            )
+        event_bulk_record(
+            rows=(
+                {"county_code": county_code, "entity": "employee_record", "entity_id": r["record_id"],
+                 "action": "import_update",
+                 "before": {"name": r["old_name"], "employer": r["old_employer"], "insured_from": _iso(r["old_insured_from"])},
+                 "after": {"name": r["name"], "employer": r["employer"], "insured_from": _iso(r["insured_from"])},
+                 "reason": reason}
+                for r in changed.iter_rows(named=True)
+            ),
+            actor=actor,
+        )
+    return {"imported": new.height, "updated": changed.height, "unchanged": rows.height - new.height - changed.height}
+
+
+def _residents_by_number(numbers: list[str], where: str = "", params: list = ()) -> pl.DataFrame:
+    """Residents (any county unless `where` narrows it) whose ID number is in `numbers`: lookups, no joins."""
+    return fetch_by_keys(
+        f"SELECT id, county_code, id_number FROM {Resident._meta.db_table} WHERE {where} id_number IN ({{keys}})",
+        numbers,
+        {"resident_id": pl.Int64, "county_code": pl.String, "id_number": pl.String},
+        list(params),
+    )
+
+
+def flags_create(*, flags: pl.DataFrame, kind: str, actor=None, reason: str = "") -> int:
+    """Open a flag (resident_id, county_code, detail) unless one of this kind is open already; one event each."""
+    if flags.height == 0:
+        return 0
+    flags = flags.unique(subset=["resident_id"], keep="first", maintain_order=True)
+    open_ids = set(
+        Flag.objects.filter(kind=kind, resolved_at__isnull=True, resident_id__in=flags["resident_id"].to_list())
+        .values_list("resident_id", flat=True)
+    ) if flags.height <= 30_000 else _open_flag_ids(kind, flags["resident_id"].to_list())
+    fresh = flags.filter(~pl.col("resident_id").is_in(list(open_ids)))
+    now = timezone.now()
+    objs = [
+        Flag(county_code=r["county_code"], resident_id=r["resident_id"], kind=kind, detail=r["detail"][:300], created_at=now)
+        for r in fresh.iter_rows(named=True)
+    ]
+    for offset in range(0, len(objs), BATCH):
+        Flag.objects.bulk_create(objs[offset : offset + BATCH])
+    label = Flag.Kind(kind).label
+    event_bulk_record(
+        rows=(
+            {"county_code": f.county_code, "entity": "resident", "entity_id": f.resident_id, "action": "flag",
+             "before": None, "after": {"flag": f.pk, "kind": kind, "detail": f.detail}, "reason": reason or label}
+            for f in objs
+        ),
+        actor=actor,
+    )
+    return len(objs)
+
+
+def _open_flag_ids(kind: str, resident_ids: list[int]) -> set[int]:
+    found = fetch_by_keys(
+        f"SELECT resident_id FROM {Flag._meta.db_table} WHERE kind = %s AND resolved_at IS NULL AND resident_id IN ({{keys}})",
+        resident_ids, {"resident_id": pl.Int64}, [kind],
+    )
+    return set(found["resident_id"].to_list())
+
+
+def flags_employee_insurance(*, rows: pl.DataFrame, source_name: str, actor=None, reason: str = "") -> int:
+    """Flag every resident, in whatever county, whose ID number is on the 职工医保 list."""
+    found = _residents_by_number(rows["id_number"].to_list())
+    if found.height == 0:
+        return 0
+    found = found.join(rows.select("id_number", "employer", "insured_from"), on="id_number", how="left")
+    employer = pl.when(pl.col("employer") != "").then(pl.format("（{}）", pl.col("employer"))).otherwise(pl.lit(""))
+    since = pl.when(pl.col("insured_from").is_not_null()).then(
+        pl.format("，参保日期 {}", pl.col("insured_from").dt.strftime("%Y-%m-%d"))
+    ).otherwise(pl.lit(""))
+    found = found.with_columns(pl.format("在职工医保名单中{}{}（{}）", employer, since, pl.lit(source_name)).alias("detail"))
+    return flags_create(flags=found, kind=Flag.Kind.EMPLOYEE_INSURANCE, actor=actor, reason=reason)
+
+
+def flags_other_county(*, county_code: str, numbers: list[str] | None = None, actor=None, reason: str = "") -> int:
+    """Flag residents registered in this county and in another one, on both sides.
+
+    Looks up the other counties by id_number (an index lookup per batch), never joins counties.
+    """
+    from yibao.regions.models import Region
+
+    R = Resident._meta.db_table
+    if not Resident.objects.exclude(county_code=county_code).exists():
+        return 0
+    if numbers is None:
+        numbers = list(Resident.objects.filter(county_code=county_code).values_list("id_number", flat=True))
+    elsewhere = _residents_by_number(numbers, "county_code <> %s AND", [county_code])
+    if elsewhere.height == 0:
+        return 0
+    ours = fetch_by_keys(
+        f"SELECT id, county_code, id_number FROM {R} WHERE county_code = %s AND id_number IN ({{keys}})",
+        elsewhere["id_number"].unique().to_list(),
+        {"resident_id": pl.Int64, "county_code": pl.String, "id_number": pl.String},
+        [county_code],
+    )
+    names = dict(Region.objects.filter(level=6).values_list("code", "name"))
+
+    def where(code):
+        return f"{names.get(code, '')}（{code}）" if names.get(code) else code
+
+    other_names = elsewhere.group_by("id_number").agg(pl.col("county_code").unique().sort().alias("counties"))
+    ours = ours.join(other_names, on="id_number").with_columns(
+        pl.col("counties").map_elements(lambda cs: "同一身份证号码已在" + "、".join(where(c) for c in cs) + "登记",
+                                        return_dtype=pl.String).alias("detail")
+    )
+    theirs = elsewhere.with_columns(pl.lit(f"同一身份证号码已在{where(county_code)}登记").alias("detail"))
+    columns = ["resident_id", "county_code", "detail"]
+    return flags_create(
+        flags=pl.concat([ours.select(columns), theirs.select(columns)]), kind=Flag.Kind.OTHER_COUNTY,
+        actor=actor, reason=reason,
+    )
