@@ -241,7 +241,7 @@ def resident_detail(request, resident_id: int):
             for g in detail["group_facts"]
         ],
         "flags": [_flag_out(scope, f) for f in detail["flags"]],
-        "enrollment_block": detail["block"],
+        "enrollment_block": detail["enrollment_block"],
     }
 
 

@@ -151,7 +151,7 @@ def resident_detail(*, scope, pk: int) -> dict:
             for f in resident.group_facts.filter(county_code=resident.county_code).order_by("group")
         ],
         "flags": list(resident.flags.filter(county_code=resident.county_code).order_by("-created_at")),
-        "block": resident_enrollment_block(resident),
+        "enrollment_block": resident_enrollment_block(resident),
         "events": resident_events(resident=resident),
     }
 

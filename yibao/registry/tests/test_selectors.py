@@ -103,7 +103,7 @@ def test_resident_detail_gathers_identities_facts_flags_events(people, admin):
         ("低保对象", False, "民政"), ("特困人员", True, "民政"),
     ]
     assert [g["name"] for g in detail["group_facts"]] == ["退役军人"]
-    assert detail["block"] is None and [e.action for e in detail["events"]] == ["group_add"]
+    assert detail["enrollment_block"] is None and [e.action for e in detail["events"]] == ["group_add"]
 
 
 # ---------------------------------------------------------------- identity review (就高不就低)
