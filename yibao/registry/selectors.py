@@ -157,15 +157,17 @@ def resident_detail(*, scope, pk: int) -> dict:
 
 
 def resident_badges(residents: list[Resident]) -> dict[int, dict]:
-    """Identity codes and open flags for a page of residents (two queries)."""
+    """Identity names, open flags and confirmed duplicates for a page of residents (three queries)."""
     ids = [r.pk for r in residents]
-    out = {pk: {"identities": [], "flags": 0} for pk in ids}
+    out = {pk: {"identities": [], "flags": 0, "confirmed": False} for pk in ids}
     today = timezone.localdate()
     for i in Identity.objects.filter(resident_id__in=ids).order_by("code"):
         if i.active_on(today):
             out[i.resident_id]["identities"].append(identity_name(i.code))
     for row in Flag.objects.filter(resident_id__in=ids, resolved_at__isnull=True).values("resident_id").annotate(n=Count("id")):
         out[row["resident_id"]]["flags"] = row["n"]
+    for pk in Flag.objects.filter(resident_id__in=ids, outcome=Flag.Outcome.CONFIRMED).values_list("resident_id", flat=True):
+        out[pk]["confirmed"] = True
     return out
 
 
@@ -309,5 +311,6 @@ def residents_export_rows(*, scope, q: str | None = None, region: str | None = N
                 scope.show_id(r.id_number), r.name, r.get_sex_display(), r.birth_date.isoformat(),
                 labels.get(r.township_code, r.township_code), labels.get(r.village_code, r.village_code).split(" / ")[-1],
                 r.household.number if r.household_id and r.household else "", r.relation_to_head, r.phone,
-                r.get_status_display(), "、".join(badges[r.pk]["identities"]), "有" if badges[r.pk]["flags"] else "",
+                r.get_status_display(), "、".join(badges[r.pk]["identities"]),
+                "待核实" if badges[r.pk]["flags"] else ("已确认重复" if badges[r.pk]["confirmed"] else ""),
             ]

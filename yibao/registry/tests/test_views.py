@@ -163,6 +163,7 @@ def test_flags_page_resolves(client, people, admin):
     assert "确认重复，不在本县参加居民医保" in html(response)
     flag.refresh_from_db()
     assert flag.outcome == "confirmed"
+    assert "已确认重复参保" in html(client.get("/registry/residents/"))  # still visibly blocked
     evil = client.post(f"/registry/flags/{flag.pk}/resolve/", {"outcome": "cleared", "resolution": "x",
                                                                 "next": "//evil.example/"})
     assert evil["Location"] == "/registry/flags/"
