@@ -66,6 +66,7 @@ class Payment(RegionCodes):
     policy_version = models.CharField("政策版本", max_length=16, blank=True)
     rule = models.CharField("规则", max_length=64, blank=True)
     ticket_no = models.CharField("渠道票据号", max_length=64, blank=True)
+    explanation_key = models.CharField("测算说明", max_length=32, blank=True, default="")
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
@@ -147,6 +148,7 @@ class Refund(RegionCodes):
         DUPLICATE = "duplicate_payment", "重复缴费"
         EMPLOYEE = "joined_employee_insurance", "参加职工医保"
         OTHER_CITY = "joined_other_city_insurance", "参加其他地市居民医保"
+        OVERPAID = "overpaid", "多缴退还差额"
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "已申请"
@@ -157,6 +159,7 @@ class Refund(RegionCodes):
     class EnrollmentAction(models.TextChoices):
         SUSPEND = "suspend", "参保暂停"
         TERMINATE = "terminate", "参保终止"
+        NONE = "none", "不涉及参保关系"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", db_constraint=False)
     resident = models.ForeignKey("registry.Resident", on_delete=models.PROTECT, related_name="refunds", db_constraint=False)
@@ -190,6 +193,7 @@ class SubsidyRefund(RegionCodes):
         PENDING = "pending", "待审核"
         APPROVED = "approved", "已审核"
         PAID = "paid", "已发放"
+        CANCELLED = "cancelled", "已撤销"
 
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="subsidy_refund", db_constraint=False)
     resident = models.ForeignKey("registry.Resident", on_delete=models.PROTECT, related_name="subsidy_refunds", db_constraint=False)
@@ -206,3 +210,13 @@ class SubsidyRefund(RegionCodes):
     class Meta:
         verbose_name = "先缴后补"
         indexes = [models.Index(fields=["township_code", "benefit_year", "status"])]
+
+
+class QuoteExplanation(models.Model):
+    """The explanation of a quote, stored once however many payments share it (key: a hash of the lines)."""
+
+    key = models.CharField("摘要", max_length=32, unique=True)
+    lines = models.JSONField("说明", default=list)
+
+    class Meta:
+        verbose_name = "测算说明"

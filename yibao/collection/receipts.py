@@ -1,0 +1,243 @@
+"""The receipt (票据) as a PDF: reportlab with the built-in CID font STSong-Light (no font files).
+
+One A5 page: the county series number, payer, one line per person with the benefit period, the
+total in figures and in capitals, channel, collector and time. A reprint carries a 补打 stamp.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from django.utils import timezone
+
+from yibao.core.idnumber import mask_id_number
+
+FONT = "STSong-Light"
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL = ("", "拾", "佰", "仟")
+_BIG = ("", "万", "亿", "万亿")
+
+
+def _register_font() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+
+
+def _four(group: int) -> str:
+    text, zero = "", False
+    for position in (3, 2, 1, 0):
+        digit = group // 10**position % 10
+        if digit == 0:
+            zero = bool(text)
+            continue
+        if zero:
+            text += "零"
+            zero = False
+        text += _DIGITS[digit] + _SMALL[position]
+    return text
+
+
+def rmb_upper(amount: Decimal) -> str:
+    """人民币大写: 400 → 肆佰元整, 1070 → 壹仟零柒拾元整, 77.5 → 柒拾柒元伍角整."""
+    cents = int((Decimal(amount).copy_abs() * 100).quantize(Decimal("1")))
+    prefix = "负" if Decimal(amount) < 0 else ""
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    if cents == 0:
+        return "零元整"
+    text = ""
+    if yuan:
+        groups = []
+        rest = yuan
+        while rest:
+            groups.append(rest % 10000)
+            rest //= 10000
+        gap = False
+        for index in range(len(groups) - 1, -1, -1):
+            group = groups[index]
+            if group == 0:
+                gap = bool(text)
+                continue
+            if text and (gap or group < 1000):
+                text += "零"
+            text += _four(group) + _BIG[index]
+            gap = False
+        text += "元"
+    if jiao == 0 and fen == 0:
+        return prefix + text + "整"
+    if jiao:
+        text += _DIGITS[jiao] + "角"
+    elif yuan:
+        text += "零"
+    if fen:
+        text += _DIGITS[fen] + "分"
+    else:
+        text += "整"
+    return prefix + text
+
+
+def _money(value: Decimal) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def receipt_layout(*, receipt, lines, county_name: str, reprint: bool, print_no: int) -> dict:
+    """Everything the PDF shows, as text (tests read this; the PDF draws it)."""
+    issued = timezone.localtime(receipt.issued_at)
+    rows = []
+    for index, line in enumerate(lines, start=1):
+        payment = line.payment
+        period = (
+            f"{payment.benefit_start:%Y-%m-%d} 至 {payment.benefit_end:%Y-%m-%d}"
+            if payment.benefit_start and payment.benefit_end
+            else ""
+        )
+        rows.append({
+            "no": str(index), "name": line.name, "id": mask_id_number(payment.id_number),
+            "amount": _money(line.amount), "period": period,
+            "later": f"先缴后补 {_money(payment.refund_later)}" if payment.refund_later else "",
+        })
+    return {
+        "title": "城乡居民基本医疗保险费收款票据",
+        "subtitle": f"{county_name}  {receipt.benefit_year}年度",
+        "receipt_no": receipt.receipt_no,
+        "reprint": "补打" if reprint else "",
+        "print_note": f"第{print_no}次打印" if reprint else "",
+        "payer": receipt.payer_name,
+        "household": receipt.household.number if receipt.household_id and receipt.household else "",
+        "rows": rows,
+        "total": _money(receipt.total),
+        "total_upper": rmb_upper(receipt.total),
+        "channel": receipt.get_channel_display(),
+        "collector": receipt.issued_by_name,
+        "issued_at": f"{issued:%Y-%m-%d %H:%M:%S}",
+        "voided": f"已作废：{receipt.void_reason}" if receipt.voided_at else "",
+        "footer": "本票据为城乡居民医保费收款凭证，款项已登记入账，请妥善保管。缴费信息可向村（社区）或乡镇（街道）核实。",
+    }
+
+
+def receipt_pdf(layout: dict) -> bytes:
+    from reportlab.lib.colors import Color, black
+    from reportlab.lib.pagesizes import A5
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.pdfgen import canvas
+
+    _register_font()
+    buffer = io.BytesIO()
+    width, height = A5
+    pdf = canvas.Canvas(buffer, pagesize=A5, pageCompression=0)
+    pdf.setTitle(f"票据 {layout['receipt_no']}")
+    left, right = 10 * mm, width - 10 * mm
+
+    def text(x, y, value, size=9, align="left"):
+        pdf.setFont(FONT, size)
+        if align == "center":
+            pdf.drawCentredString(x, y, value)
+        elif align == "right":
+            pdf.drawRightString(x, y, value)
+        else:
+            pdf.drawString(x, y, value)
+
+    y = height - 16 * mm
+    text(width / 2, y, layout["title"], 13, "center")
+    y -= 6 * mm
+    text(width / 2, y, layout["subtitle"], 9, "center")
+    y -= 7 * mm
+    text(left, y, f"票据号：{layout['receipt_no']}", 9)
+    text(right, y, f"开票时间：{layout['issued_at']}", 9, "right")
+    y -= 5 * mm
+    payer = f"缴款人：{layout['payer']}"
+    if layout["household"]:
+        payer += f"    户号：{layout['household']}"
+    text(left, y, payer, 9)
+    y -= 4 * mm
+    pdf.setStrokeColor(black)
+    pdf.line(left, y, right, y)
+    columns = (left, left + 8 * mm, left + 26 * mm, left + 64 * mm, left + 86 * mm)
+    y -= 5 * mm
+    for x, title in zip(columns, ("序号", "姓名", "身份证号码", "金额（元）", "待遇享受期")):
+        text(x, y, title, 8)
+    y -= 1.5 * mm
+    pdf.line(left, y, right, y)
+    for row in layout["rows"]:
+        y -= 5 * mm
+        text(columns[0], y, row["no"], 8)
+        text(columns[1], y, row["name"][:8], 8)
+        text(columns[2], y, row["id"], 7)
+        text(columns[3] + 18 * mm, y, row["amount"], 8, "right")
+        text(columns[4], y, row["period"], 7)
+        if row["later"]:
+            y -= 4 * mm
+            text(columns[4], y, row["later"], 7)
+    y -= 2.5 * mm
+    pdf.line(left, y, right, y)
+    y -= 6 * mm
+    text(left, y, f"合计：¥{layout['total']}", 10)
+    text(left + 45 * mm, y, f"人民币（大写）：{layout['total_upper']}", 9)
+    y -= 6 * mm
+    text(left, y, f"收款方式：{layout['channel']}", 9)
+    text(left + 45 * mm, y, f"收款人：{layout['collector']}", 9)
+    y -= 8 * mm
+    pdf.setFont(FONT, 7)
+    footer = layout["footer"]
+    limit = right - left
+    line = ""
+    for char in footer:
+        if stringWidth(line + char, FONT, 7) > limit:
+            pdf.drawString(left, y, line)
+            y -= 3.5 * mm
+            line = ""
+        line += char
+    if line:
+        pdf.drawString(left, y, line)
+    if layout["reprint"]:
+        red = Color(0.78, 0.1, 0.1)
+        pdf.saveState()
+        pdf.setFillColor(red)
+        pdf.setStrokeColor(red)
+        pdf.setLineWidth(1.5)
+        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
+        text(right - 17 * mm, height - 26 * mm, layout["reprint"], 16, "center")
+        text(right - 17 * mm, height - 33.5 * mm, layout["print_note"], 7, "center")
+        pdf.restoreState()
+    if layout["voided"]:
+        pdf.saveState()
+        pdf.setFillColor(Color(0.78, 0.1, 0.1))
+        text(width / 2, height / 2, layout["voided"], 14, "center")
+        pdf.restoreState()
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def pdf_texts(data: bytes) -> list[str]:
+    """The strings drawn in an uncompressed receipt PDF (tests): UTF-16 text of every Tj."""
+    import re
+
+    out = []
+    for match in re.finditer(rb"\(((?:\\.|[^\\)])*)\) Tj", data, re.S):
+        raw = match.group(1)
+        decoded = bytearray()
+        i = 0
+        while i < len(raw):
+            byte = raw[i]
+            if byte == 0x5C:  # backslash escape
+                nxt = raw[i + 1 : i + 2]
+                if nxt and nxt in b"01234567":
+                    digits = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4]).group(0)
+                    decoded.append(int(digits, 8))
+                    i += 1 + len(digits)
+                    continue
+                decoded.extend({b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(nxt, nxt))
+                i += 2
+                continue
+            decoded.append(byte)
+            i += 1
+        try:
+            out.append(bytes(decoded).decode("utf-16-be"))
+        except UnicodeDecodeError:
+            out.append(bytes(decoded).decode("latin-1"))
+    return out

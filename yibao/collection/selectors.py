@@ -1,0 +1,373 @@
+"""Reads of the collection area: what a person owes today, payments, receipts, refunds, 先缴后补.
+
+Lists take `scope` first and filter with it; ID numbers shown on lists go through scope.show_id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from yibao.collection.models import Payment, QuoteExplanation, Receipt, Refund, SubsidyRefund
+from yibao.enrollment.models import Assessment, Campaign, Enrollment
+from yibao.enrollment.selectors import campaign_current, campaign_get, campaign_policy, person_for
+from yibao.policy.engine import PolicyInputError, Quote, quote
+from yibao.registry.models import Household, Resident
+
+COUNTER_CHANNELS = (Payment.Channel.CASH, Payment.Channel.POS, Payment.Channel.WECHAT, Payment.Channel.ALIPAY)
+
+
+# ---------------------------------------------------------------- the business clock
+
+
+def business_now() -> dt.datetime:
+    """Now, or the same time of day on settings.YIBAO_TODAY / $YIBAO_TODAY (demos and training run
+    a past campaign as if it were today)."""
+    now = timezone.localtime()
+    today = getattr(settings, "YIBAO_TODAY", None) or os.environ.get("YIBAO_TODAY")
+    if not today:
+        return now
+    day = today if isinstance(today, dt.date) else dt.date.fromisoformat(str(today))
+    return now.replace(year=day.year, month=day.month, day=day.day)
+
+
+def business_today() -> dt.date:
+    return business_now().date()
+
+
+# ---------------------------------------------------------------- campaigns and dues
+
+
+class CampaignMissing(LookupError):
+    """No campaign for the county and year; the message is Chinese."""
+
+
+def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campaign:
+    campaign = (
+        campaign_get(county_code=county_code, benefit_year=benefit_year)
+        if benefit_year
+        else campaign_current(county_code=county_code)
+    )
+    if campaign is None:
+        year = f"{benefit_year}年度" if benefit_year else "当前年度"
+        raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")
+    return campaign
+
+
+def enrollment_tier(*, resident: Resident, benefit_year: int) -> int:
+    tier = (
+        Enrollment.objects.filter(county_code=resident.county_code, resident=resident, benefit_year=benefit_year)
+        .values_list("tier", flat=True)
+        .first()
+    )
+    return tier or 1
+
+
+def due_quote(*, resident: Resident, campaign: Campaign, paid_on: dt.date, tier: int | None = None) -> Quote:
+    """What the resident owes if paying on `paid_on`: the policy engine's answer (raises PolicyInputError)."""
+    tier = tier or enrollment_tier(resident=resident, benefit_year=campaign.benefit_year)
+    person = person_for(resident=resident, on=paid_on, benefit_year=campaign.benefit_year, tier=tier)
+    return quote(campaign_policy(campaign), person, paid_on)
+
+
+def booked_payment(*, resident: Resident, benefit_year: int) -> Payment | None:
+    return (
+        Payment.objects.filter(
+            county_code=resident.county_code, resident=resident, benefit_year=benefit_year, status=Payment.Status.BOOKED
+        )
+        .select_related("receipt_line__receipt")
+        .first()
+    )
+
+
+@dataclass
+class MemberDue:
+    """One household member on the collector's page."""
+
+    resident: Resident
+    shown_id: str
+    quote: Quote | None
+    error: str = ""
+    assessment: Assessment | None = None
+    enrollment: Enrollment | None = None
+    payment: Payment | None = None
+    block: str = ""
+
+    @property
+    def payable(self) -> Decimal | None:
+        return self.quote.payable if self.quote is not None and self.quote.accepted else None
+
+    @property
+    def assessed_differs(self) -> bool:
+        return (
+            self.assessment is not None and self.payable is not None and self.assessment.payable != self.payable
+        )
+
+    @property
+    def can_pay(self) -> bool:
+        return self.payment is None and self.payable is not None and not self.block
+
+    @property
+    def status_label(self) -> str:
+        if self.payment is not None:
+            return "已缴费"
+        if self.block:
+            return "暂不能参保"
+        if self.enrollment is not None:
+            return self.enrollment.get_status_display()
+        if self.quote is not None and not self.quote.accepted:
+            return "不予受理"
+        return "未缴费"
+
+
+@dataclass
+class HouseholdDues:
+    campaign: Campaign | None
+    paid_on: dt.date
+    members: list[MemberDue] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def payable_total(self) -> Decimal:
+        return sum((m.payable for m in self.members if m.can_pay), Decimal("0.00"))
+
+
+def member_dues(*, scope, residents: list[Resident], benefit_year: int | None = None, on: dt.date | None = None) -> HouseholdDues:
+    """Each resident's assessed amount (核定) and today's quote, enrollment and payment status."""
+    from yibao.registry.selectors import resident_enrollment_block
+
+    on = on or business_today()
+    if not residents:
+        return HouseholdDues(campaign=None, paid_on=on)
+    try:
+        campaign = campaign_for(county_code=residents[0].county_code, benefit_year=benefit_year)
+    except CampaignMissing as exc:
+        return HouseholdDues(campaign=None, paid_on=on, error=str(exc))
+    ids = [r.pk for r in residents]
+    year = campaign.benefit_year
+    county = campaign.county_code
+    assessments = {a.resident_id: a for a in Assessment.objects.filter(campaign=campaign, resident_id__in=ids)}
+    enrollments = {
+        e.resident_id: e for e in Enrollment.objects.filter(county_code=county, benefit_year=year, resident_id__in=ids)
+    }
+    payments = {
+        p.resident_id: p
+        for p in Payment.objects.filter(
+            county_code=county, benefit_year=year, resident_id__in=ids, status=Payment.Status.BOOKED
+        ).select_related("receipt_line__receipt")
+    }
+    dues = HouseholdDues(campaign=campaign, paid_on=on)
+    for resident in residents:
+        enrollment = enrollments.get(resident.pk)
+        row = MemberDue(
+            resident=resident, shown_id=scope.show_id(resident.id_number), quote=None,
+            assessment=assessments.get(resident.pk), enrollment=enrollment, payment=payments.get(resident.pk),
+        )
+        if enrollment is None:
+            row.block = resident_enrollment_block(resident) or ""
+        elif enrollment.status in (Enrollment.Status.SUSPENDED, Enrollment.Status.TERMINATED):
+            row.block = f"参保状态为“{enrollment.get_status_display()}”（{enrollment.status_reason}）"
+        try:
+            row.quote = due_quote(resident=resident, campaign=campaign, paid_on=on, tier=enrollment.tier if enrollment else 1)
+        except PolicyInputError as exc:
+            row.error = str(exc)
+        dues.members.append(row)
+    return dues
+
+
+# ---------------------------------------------------------------- the collector's search
+
+
+def counter_search(*, scope, q: str, limit: int = 20) -> list[dict]:
+    """Households (and residents without one) matching an ID number, its last digits or a name."""
+    from yibao.registry.selectors import resident_search
+
+    q = (q or "").strip()
+    if not q:
+        return []
+    found = list(resident_search(scope=scope, q=q, status=None)[:200])
+    households: dict[int, dict] = {}
+    singles = []
+    for resident in found:
+        if resident.household_id:
+            entry = households.setdefault(resident.household_id, {"household": resident.household, "matched": []})
+            entry["matched"].append(resident)
+        else:
+            singles.append({"household": None, "matched": [resident]})
+    out = list(households.values()) + singles
+    for entry in out:
+        entry["matched_shown"] = [(r, scope.show_id(r.id_number)) for r in entry["matched"]]
+    return out[:limit]
+
+
+def counter_household(*, scope, pk: int) -> tuple[Household, list[Resident]]:
+    from yibao.registry.selectors import household_get, household_members
+
+    household = household_get(scope=scope, pk=pk)
+    members = [m for m in household_members(household=household) if scope.contains(m.village_code)]
+    return household, members
+
+
+def counter_resident(*, scope, pk: int) -> Resident:
+    from yibao.registry.selectors import resident_get
+
+    return resident_get(scope=scope, pk=pk)
+
+
+# ---------------------------------------------------------------- payments and receipts
+
+
+def payment_list(
+    *, scope, benefit_year: int | None = None, status: str | None = None, flag: str | None = None,
+    q: str | None = None, source: str | None = None, region: str | None = None,
+):
+    from yibao.registry.selectors import check_region_param, id_query
+
+    rows = scope.filter(Payment.objects.all())
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code)
+    region = check_region_param(scope, region)
+    if region:
+        from yibao.accounts.scope import LEVEL_FIELD
+
+        rows = rows.filter(**{LEVEL_FIELD[len(region)]: region})
+    if benefit_year:
+        rows = rows.filter(benefit_year=benefit_year)
+    if status:
+        rows = rows.filter(status=status)
+    if flag:
+        rows = rows.filter(flag=flag)
+    if source:
+        rows = rows.filter(source=source)
+    q = (q or "").strip()
+    if q:
+        number = id_query(q)
+        if number:
+            rows = rows.filter(id_number=number)
+        else:
+            rows = rows.filter(Q(external_id=q) | Q(ticket_no=q) | Q(resident__name=q))
+    return rows.select_related("resident").order_by("-paid_at", "-id")
+
+
+def payment_get(*, scope, pk: int) -> Payment:
+    payment = payment_list(scope=scope).filter(pk=pk).first()
+    if payment is None:
+        raise Http404("缴费记录不存在或不在您的管辖范围内。")
+    return payment
+
+
+def payment_counts(*, scope, benefit_year: int | None = None) -> dict:
+    rows = payment_list(scope=scope, benefit_year=benefit_year).order_by()
+    by_status = dict(rows.values_list("status").annotate(n=Count("id")))
+    by_flag = dict(rows.filter(status=Payment.Status.FLAGGED).values_list("flag").annotate(n=Count("id")))
+    booked_sum = rows.filter(status=Payment.Status.BOOKED).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    return {"by_status": by_status, "by_flag": by_flag, "booked_sum": booked_sum}
+
+
+def receipt_list(*, scope):
+    rows = scope.filter(Receipt.objects.all())
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code)
+    return rows.order_by("-issued_at", "-id")
+
+
+def receipt_get(*, scope, pk: int) -> Receipt:
+    receipt = receipt_list(scope=scope).filter(pk=pk).first()
+    if receipt is None:
+        raise Http404("票据不存在或不在您的管辖范围内。")
+    return receipt
+
+
+def receipt_lines(receipt: Receipt) -> list:
+    return list(receipt.lines.select_related("payment").order_by("id"))
+
+
+def explanation_lines(key: str) -> list[str]:
+    if not key:
+        return []
+    row = QuoteExplanation.objects.filter(key=key).values_list("lines", flat=True).first()
+    return list(row or [])
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def refund_list(*, scope, status: str | None = None, benefit_year: int | None = None, q: str | None = None):
+    from yibao.registry.selectors import id_query
+
+    rows = scope.filter(Refund.objects.all())
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code)
+    if status:
+        rows = rows.filter(status=status)
+    if benefit_year:
+        rows = rows.filter(benefit_year=benefit_year)
+    q = (q or "").strip()
+    if q:
+        number = id_query(q)
+        rows = rows.filter(resident__id_number=number) if number else rows.filter(resident__name=q)
+    return rows.select_related("resident", "payment").order_by("-requested_at", "-id")
+
+
+def refund_get(*, scope, pk: int) -> Refund:
+    refund = refund_list(scope=scope).filter(pk=pk).first()
+    if refund is None:
+        raise Http404("退费申请不存在或不在您的管辖范围内。")
+    return refund
+
+
+def refundable_payments(*, scope, resident: Resident, benefit_year: int | None = None):
+    """A resident's payments that a refund may be asked for: booked, or flagged over/duplicate."""
+    rows = payment_list(scope=scope, benefit_year=benefit_year).filter(resident=resident).filter(
+        Q(status=Payment.Status.BOOKED)
+        | Q(status=Payment.Status.FLAGGED, flag__in=[Payment.Flag.OVER, Payment.Flag.DUPLICATE])
+    )
+    return rows.exclude(refunds__status__in=[Refund.Status.REQUESTED, Refund.Status.APPROVED, Refund.Status.BOOKED])
+
+
+# ---------------------------------------------------------------- 先缴后补
+
+
+def subsidy_refund_list(
+    *, scope, township: str | None = None, benefit_year: int | None = None, status: str | None = None,
+    q: str | None = None,
+):
+    from yibao.registry.selectors import check_region_param, id_query
+
+    rows = scope.filter(SubsidyRefund.objects.all())
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code)
+    township = check_region_param(scope, township)
+    if township:
+        from yibao.accounts.scope import LEVEL_FIELD
+
+        rows = rows.filter(**{LEVEL_FIELD[len(township)]: township})
+    if benefit_year:
+        rows = rows.filter(benefit_year=benefit_year)
+    if status:
+        rows = rows.filter(status=status)
+    q = (q or "").strip()
+    if q:
+        number = id_query(q)
+        rows = rows.filter(resident__id_number=number) if number else rows.filter(resident__name=q)
+    return rows.select_related("resident", "payment").order_by("township_code", "village_code", "id")
+
+
+def subsidy_refund_totals(rows) -> list[dict]:
+    """Per township: how many and how much, by status."""
+    table: dict[str, dict] = {}
+    for row in rows.order_by().values("township_code", "status").annotate(n=Count("id"), total=Sum("amount")):
+        entry = table.setdefault(row["township_code"], {"township_code": row["township_code"], "count": 0,
+                                                         "total": Decimal("0"), "by_status": {}})
+        entry["by_status"][row["status"]] = {"count": row["n"], "total": row["total"]}
+        if row["status"] != SubsidyRefund.Status.CANCELLED:
+            entry["count"] += row["n"]
+            entry["total"] += row["total"]
+    return sorted(table.values(), key=lambda e: e["township_code"])
