@@ -14,7 +14,7 @@ from yibao.accounts.scope import LEVEL_FIELD
 from yibao.core.idnumber import InvalidIdNumber, check_id_number, normalize
 from yibao.core.models import Event
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, group_name, identity_name
-from yibao.registry.models import Flag, GroupFact, Household, Identity, Resident
+from yibao.registry.models import Flag, Household, Identity, Resident
 
 
 def _county_filter(scope, queryset, prefix: str = ""):
