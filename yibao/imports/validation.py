@@ -61,7 +61,8 @@ class IssueLog:
         self.parts: list[pl.DataFrame] = []
 
     def add(self, df: pl.DataFrame, when: pl.Expr, key: str, reason, level: str = "error", value: pl.Expr | None = None):
-        value = pl.col(key) if value is None else value
+        if value is None:
+            value = pl.col(key) if key in df.columns else pl.lit(None, dtype=pl.String)
         reason = pl.lit(reason) if isinstance(reason, str) else reason
         part = df.filter(when).select(
             pl.col("_row").cast(pl.Int64),
@@ -407,9 +408,12 @@ def validate_residents(table: Table, ctx: Context) -> Checked:
     )
     if has_household:
         heads = df.filter(pl.col("is_head") & pl.col("household_number").is_not_null() & pl.col("idn_number").is_not_null())
-        heads = heads.with_columns(pl.col("_row").min().over("household_number").alias("_head_row"))
+        heads = heads.with_columns(
+            pl.col("_row").min().over("household_number").alias("_head_row"),
+            pl.col("idn_number").sort_by("_row").first().over("household_number").alias("_first_head"),
+        )
         log.add(
-            heads, pl.col("_row") != pl.col("_head_row"), "relation" if "relation" in present else "head_id_number",
+            heads, pl.col("idn_number") != pl.col("_first_head"), "relation" if "relation" in present else "head_id_number",
             pl.format("户号 {} 已有户主（第{}行），本行也标为户主", pl.col("household_number"), pl.col("_head_row")),
             level="warning",
         )
