@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yibao.imports import views
 
 app_name = "imports"
-urlpatterns = []
+urlpatterns = [
+    path("", views.jobs, name="jobs"),
+    path("new/<str:kind>/", views.upload, name="upload"),
+    path("template/<str:kind>.xlsx", views.template, name="template"),
+    path("<int:pk>/", views.job, name="job"),
+]

@@ -1,0 +1,128 @@
+"""Pages of the imports: the history, an upload form per kind, a job with its live progress bar."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+
+from yibao.accounts.decorators import scoped_view
+from yibao.accounts.forms import apply_errors
+from yibao.core.jobs import job_enqueue
+from yibao.core.selectors import job_progress
+from yibao.imports import selectors, services
+from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS
+from yibao.imports.forms import UploadForm
+from yibao.imports.reports import report_read
+from yibao.imports.validation import department_name
+
+PAGE_SIZE = 30
+REPORT_PREVIEW = 20
+
+
+def _kinds(scope) -> list[dict]:
+    return [{"kind": k, "label": KIND_LABELS[k]} for k in selectors.import_kinds(scope=scope)]
+
+
+@scoped_view("jobs.view")
+def jobs(request):
+    scope = request.scope
+    kind = request.GET.get("kind", "")
+    rows = selectors.import_job_list(scope=scope, kind=kind or None)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "imports/jobs.html", {
+        "page": page, "kinds": _kinds(scope), "kind": kind, "all_kinds": list(KIND_LABELS.items()),
+        "sees_imports": scope.level == 6 or (scope.superuser and not scope.region_code),
+    })
+
+
+def _columns(kind: str) -> list[dict]:
+    return [
+        {"label": c.label, "required": c.required, "synonyms": [s for s in c.synonyms if s != c.label][:5]}
+        for c in KIND_COLUMNS[kind]
+    ]
+
+
+@scoped_view("jobs.view")
+def upload(request, kind: str):
+    scope = request.scope
+    if kind not in services.JOB_KINDS:
+        raise Http404("没有这种名单。")
+    scope.require(services.CAPABILITIES[kind])
+    form = UploadForm(
+        request.POST or None, request.FILES or None, kind=kind,
+        counties=selectors.county_choices(scope=scope), departments=selectors.department_choices(scope=scope),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            path = services.upload_store(uploaded=data["file"])
+            job = services.import_job_create(
+                kind=kind, path=path, file_name=data["file"].name,
+                county_code=data.get("county_code") or (scope.county_code if scope.region_code else ""),
+                department=data.get("department", ""), actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            job_enqueue(job)
+            messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+            return redirect("imports:job", pk=job.pk)
+    return render(request, "imports/upload.html", {
+        "form": form, "kind": kind, "kind_label": KIND_LABELS[kind], "columns": _columns(kind), "kinds": _kinds(scope),
+    })
+
+
+@scoped_view("jobs.view")
+def job(request, pk: int):
+    item = selectors.import_job_get(scope=request.scope, pk=pk)
+    params = item.params or {}
+    preview = []
+    if item.finished and item.report_path:
+        try:
+            lines = report_read(item.report_path)[:REPORT_PREVIEW]
+        except Exception:  # a report moved away: the page still shows the job
+            lines = []
+        for line in lines:
+            value = line["值"]
+            if "身份证" in line["列"] or "号码" in line["列"]:
+                value = request.scope.show_id(value)
+            preview.append({"sheet": line["sheet"], "row": line["行号"], "column": line["列"], "value": value,
+                            "reason": line["原因"]})
+    return render(request, "imports/job.html", {
+        "job": item, "progress": job_progress(item), "kind": params.get("kind", ""),
+        "department": department_name(params.get("department", "")) if params.get("department") else "",
+        "preview": preview, "preview_limit": REPORT_PREVIEW,
+    })
+
+
+@scoped_view("jobs.view")
+def template(request, kind: str):
+    """An empty xlsx with the expected header row, to fill in."""
+    import xlsxwriter
+
+    if kind not in services.JOB_KINDS:
+        raise Http404("没有这种名单。")
+    request.scope.require(services.CAPABILITIES[kind])
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet(KIND_LABELS[kind])
+    bold = book.add_format({"bold": True, "bg_color": "#F0F4F8"})
+    text = book.add_format({"num_format": "@"})
+    for i, column in enumerate(KIND_COLUMNS[kind]):
+        sheet.write(0, i, column.label, bold)
+        sheet.set_column(i, i, 20, text)  # text cells keep 18-digit ID numbers whole
+    book.close()
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    from urllib.parse import quote
+
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(KIND_LABELS[kind] + '模板.xlsx')}"
+    return response
