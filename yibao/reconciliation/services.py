@@ -1,0 +1,510 @@
+"""Writes of the reconciliation app: cash handovers and reconciliation runs.
+
+A run reads its four inputs in bulk (the tax file through polars; bookings, receipts and cash
+handovers with one SQL statement each), matches them with polars joins (matching.py), and
+writes the run and its mismatches in one transaction with bulk_create.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from yibao.accounts.scope import Scope, actor_scope
+from yibao.core.jobs import JobFailed, job_run
+from yibao.core.models import Job
+from yibao.core.progress import NullProgress, Progress
+from yibao.core.services import actor_fields, event_record, file_sha256, job_create
+from yibao.enrollment.models import Campaign
+from yibao.imports.readers import ImportFileError
+from yibao.reconciliation import advice, matching, sources
+from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
+from yibao.reconciliation.taxfile import error_report_write, tax_records_read
+from yibao.regions.models import Region
+
+JOB_KIND = "reconcile"
+DEFAULT_CASH_GRACE_DAYS = 1
+UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
+WRITE_BATCH = 5000
+CENT = Decimal("0.01")
+
+
+def money(cents) -> Decimal | None:
+    return None if cents is None else (Decimal(int(cents)) * CENT).quantize(CENT)
+
+
+def money_text(cents) -> str:
+    return f"{money(cents or 0):.2f}"
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+def run_authorize(*, actor, county_code: str) -> None:
+    """Running a reconciliation needs reconcile.run within the county (the command line may run any)."""
+    scope = actor_scope(actor)
+    if scope is None:
+        return
+    scope.require("reconcile.run")
+    if scope.region_code and scope.county_code != county_code:
+        raise PermissionDenied(f"县 {county_code} 不在当前账号的管辖范围内。")
+
+
+def handover_may_record(scope: Scope | None) -> bool:
+    """Cash is received by the township or the county: 执行对账 at the county, or 窗口收款 at township level and up."""
+    if scope is None or scope.superuser:
+        return True
+    if scope.read_only:
+        return False
+    return scope.can("reconcile.run") or (scope.can("payments.collect") and (scope.level or 0) <= 9)
+
+
+def handover_authorize(*, actor, village_code: str) -> None:
+    scope = actor_scope(actor)
+    if scope is None:
+        return
+    if not handover_may_record(scope):
+        raise PermissionDenied("现金交款须由接收现金的乡镇（街道）或县级人员登记，当前账号无权登记。")
+    scope.require_region(village_code)
+
+
+# ---------------------------------------------------------------- cash handovers
+
+
+def _money_value(value, field: str, label: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(CENT)
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: f"{label}应为数字，最多两位小数。"}) from None
+    if amount != Decimal(str(value)):
+        raise ValidationError({field: f"{label}最多两位小数。"})
+    if amount < 0:
+        raise ValidationError({field: f"{label}不能为负数。"})
+    return amount
+
+
+def _collector_key(collector_id, collector_name: str) -> str:
+    return f"u{collector_id}" if collector_id else f"n{collector_name}"
+
+
+def handover_record(
+    *,
+    actor,
+    village_code: str,
+    benefit_year: int,
+    collector_name: str = "",
+    collector=None,
+    period_start: dt.date,
+    period_end: dt.date,
+    handed_on: dt.date,
+    amount,
+    note: str = "",
+    received_by_name: str = "",
+) -> CashHandover:
+    """Record the cash a collector handed over for the counter cash payments of a period."""
+    handover_authorize(actor=actor, village_code=village_code)
+    errors: dict[str, str] = {}
+    village = Region.objects.filter(code=village_code, level=12).first()
+    if village is None:
+        errors["village_code"] = f"村（社区）区划代码 {village_code} 不存在。"
+    if collector is not None:
+        collector_name = collector.display_name or collector.get_username()
+        if getattr(actor, "pk", None) and collector.pk == actor.pk:
+            errors["collector"] = "交款须由接收现金的人登记，征收员不能登记自己的交款。"
+    collector_name = (collector_name or "").strip()
+    if not collector_name:
+        errors["collector"] = "请选择或填写交款的征收员。"
+    if period_end < period_start:
+        errors["period_end"] = "收款期间止不能早于收款期间起。"
+    if handed_on < period_end:
+        errors["handed_on"] = "交款日期不能早于收款期间止：只能交已经收到的现金。"
+    if handed_on > timezone.localdate():
+        errors["handed_on"] = "交款日期不能晚于今天。"
+    if not Campaign.objects.filter(county_code=village_code[:6], benefit_year=benefit_year).exists():
+        errors["benefit_year"] = f"本县 {benefit_year} 年度尚未开启征缴。"
+    if errors:
+        raise ValidationError(errors)
+    value = _money_value(amount, "amount", "交款金额")
+    key = _collector_key(collector.pk if collector else None, collector_name)
+    same = CashHandover.objects.filter(county_code=village_code[:6], benefit_year=benefit_year, voided_at__isnull=True)
+    same = same.filter(collector=collector) if collector else same.filter(collector__isnull=True, collector_name=collector_name)
+    for other in same.filter(period_start__lte=period_end, period_end__gte=period_start):
+        if (other.period_start, other.period_end) != (period_start, period_end):
+            raise ValidationError({"period_start": (
+                f"与 {other.handed_on:%Y-%m-%d} 登记的交款期间（{other.period_start:%Y-%m-%d} 至 {other.period_end:%Y-%m-%d}）"
+                "部分重叠：同一征收员的交款期间不能交叉；同一期间分几次交款时，请填写完全相同的期间。"
+            )})
+    who = actor_fields(actor)
+    with transaction.atomic():
+        handover = CashHandover.objects.create(
+            county_code=village_code[:6], township_code=village_code[:9], village_code=village_code,
+            benefit_year=benefit_year, collector=collector, collector_name=collector_name[:150],
+            period_start=period_start, period_end=period_end, handed_on=handed_on, amount=value,
+            received_by=who["actor"], received_by_name=(received_by_name or who["actor_name"])[:150], note=note[:200],
+        )
+        event_record(
+            county_code=handover.county_code, entity="cash_handover", entity_id=handover.pk, action="record", actor=actor,
+            after={"collector": collector_name, "collector_key": key, "village": village_code, "amount": str(value),
+                   "period": [period_start.isoformat(), period_end.isoformat()], "handed_on": handed_on.isoformat(),
+                   "received_by": handover.received_by_name},
+            reason=note or "登记现金交款",
+        )
+    return handover
+
+
+def handover_void(*, actor, handover: CashHandover, reason: str) -> CashHandover:
+    """Void a handover recorded in error (the row stays, with who voided it and why)."""
+    handover_authorize(actor=actor, village_code=handover.village_code)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写作废原因。"})
+    if handover.voided_at:
+        raise ValidationError("该交款记录已作废。")
+    who = actor_fields(actor)
+    with transaction.atomic():
+        handover.voided_at, handover.voided_by_name, handover.void_reason = timezone.now(), who["actor_name"], reason[:200]
+        handover.save(update_fields=["voided_at", "voided_by_name", "void_reason"])
+        event_record(
+            county_code=handover.county_code, entity="cash_handover", entity_id=handover.pk, action="void", actor=actor,
+            before={"amount": str(handover.amount), "status": "有效"}, after={"amount": "0", "status": "已作废"},
+            reason=reason,
+        )
+    return handover
+
+
+# ---------------------------------------------------------------- starting a run
+
+
+def run_params_check(*, county_code: str, benefit_year: int, as_of: dt.date | None) -> tuple[Campaign, dt.date]:
+    county_code = (county_code or "").strip()
+    if not (county_code.isdigit() and len(county_code) == 6):
+        raise ValidationError({"county_code": f"县级区划代码应为6位数字：{county_code}"})
+    campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
+    if campaign is None:
+        raise ValidationError({"benefit_year": f"县 {county_code} 的 {benefit_year} 年度尚未开启征缴，无可对账的数据。"})
+    today = timezone.localdate()
+    as_of = as_of or today
+    if as_of > today:
+        raise ValidationError({"as_of": "对账截止日不能晚于今天。"})
+    return campaign, as_of
+
+
+def tax_file_store(*, uploaded) -> Path:
+    """Keep an uploaded tax file under MEDIA_ROOT/reconciliation/ (the run points at it)."""
+    name = Path(uploaded.name or "tax.csv").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationError({"tax_file": f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。"})
+    folder = Path(settings.MEDIA_ROOT) / "reconciliation" / timezone.localtime().strftime("%Y%m")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
+    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
+    with open(path, "wb") as fh:
+        for chunk in uploaded.chunks():
+            fh.write(chunk)
+    return path
+
+
+def run_job_create(
+    *, county_code: str, benefit_year: int, tax_file: str | Path, as_of: dt.date | None = None, file_name: str = "",
+    cash_grace_days: int = DEFAULT_CASH_GRACE_DAYS, actor=None,
+) -> Job:
+    """Check everything a run needs, then record its Job (run it with job_run or job_enqueue)."""
+    run_authorize(actor=actor, county_code=county_code)
+    _campaign, as_of = run_params_check(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    path = Path(tax_file)
+    if not path.exists():
+        raise ValidationError({"tax_file": f"找不到税务缴费记录文件：{path}"})
+    if not 0 <= int(cash_grace_days) <= 31:
+        raise ValidationError({"cash_grace_days": "现金交款宽限天数应在 0 到 31 之间。"})
+    return job_create(
+        kind=JOB_KIND, county_code=county_code, actor=actor, input_name=file_name or path.name, input_path=str(path),
+        params={"county_code": county_code, "benefit_year": int(benefit_year), "as_of": as_of.isoformat(),
+                "cash_grace_days": int(cash_grace_days)},
+    )
+
+
+def run_now(
+    *, county_code: str, benefit_year: int, tax_file: str | Path, as_of: dt.date | None = None, actor=None,
+    cash_grace_days: int = DEFAULT_CASH_GRACE_DAYS, progress: Progress | None = None,
+) -> tuple[Job, ReconciliationRun | None]:
+    """Run a reconciliation in this process (CLI, demo, tests): the Job and, when it succeeded, the run."""
+    job = run_job_create(county_code=county_code, benefit_year=benefit_year, tax_file=tax_file, as_of=as_of,
+                         cash_grace_days=cash_grace_days, actor=actor)
+    job = job_run(job, progress)
+    run_id = (job.result or {}).get("run_id")
+    return job, ReconciliationRun.objects.filter(pk=run_id).first() if run_id else None
+
+
+# ---------------------------------------------------------------- the run itself
+
+
+def run_job(*, job: Job, progress: Progress) -> dict:
+    """The job runner: reconcile the job's tax file; the result names the run and its counts."""
+    params = job.params
+    actor = job.created_by or job.created_by_name or None
+    run = reconcile(
+        county_code=params["county_code"], benefit_year=int(params["benefit_year"]),
+        as_of=dt.date.fromisoformat(params["as_of"]), tax_file=job.input_path, file_name=job.input_name,
+        file_sha256=job.input_sha256, cash_grace_days=int(params.get("cash_grace_days", DEFAULT_CASH_GRACE_DAYS)),
+        actor=actor, job=job, progress=progress,
+    )
+    tax = run.inputs["tax"]
+    return {
+        "run_id": run.pk, "rows": tax["rows"], "rejected": tax["rejected"], "mismatches": run.mismatch_total,
+        "counts": run.counts, "report": run.error_report_path,
+    }
+
+
+PHASES = (("读取税务缴费记录", 25), ("读取医保入账", 20), ("比对税务与入账", 10), ("核对票据", 10),
+          ("核对现金交款", 5), ("整理差异", 10), ("写入对账结果", 20))
+
+
+class _Phases:
+    """Turn the run's phases into one progress bar of 100 units."""
+
+    def __init__(self, progress: Progress):
+        self.progress, self.index = progress, 0
+        progress.start(100, PHASES[0][0])
+
+    def next(self):
+        self.progress.advance(PHASES[self.index][1])
+        self.index += 1
+        if self.index < len(PHASES):
+            self.progress.step(PHASES[self.index][0])
+
+
+def reconcile(
+    *,
+    county_code: str,
+    benefit_year: int,
+    as_of: dt.date,
+    tax_file: str | Path,
+    actor=None,
+    file_name: str = "",
+    file_sha256: str = "",
+    cash_grace_days: int = DEFAULT_CASH_GRACE_DAYS,
+    job: Job | None = None,
+    progress: Progress | None = None,
+) -> ReconciliationRun:
+    """Reconcile a county's year as of a date against a tax file; stores and returns the run."""
+    started = timezone.now()
+    clock = time.perf_counter()
+    phases = _Phases(progress or NullProgress())
+    timings: dict[str, float] = {}
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+        phases.next()
+
+    path = Path(tax_file)
+    try:
+        tax = tax_records_read(path, benefit_year=benefit_year, as_of=as_of)
+    except ImportFileError as exc:
+        raise JobFailed(f"税务缴费记录文件无法读取：{exc}") from None
+    report = ""
+    if tax.rejected:
+        from yibao.imports.reports import report_path
+
+        target = report_path(job_id=job.pk if job else None, kind="税务缴费明细")
+        report = str(error_report_write(issues=tax.issues, path=target, title=f"税务缴费记录 {file_name or path.name} 的错误行"))
+    lap("tax_file")
+
+    booked = sources.bookings(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    lap("bookings")
+
+    tax_mismatches, tax_stats = matching.match_tax(tax.rows, booked)
+    lap("match")
+
+    receipt_heads, receipt_lines = sources.receipts(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    counter = sources.counter_payments(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    receipt_mismatches, receipt_stats = matching.match_receipts(receipt_heads, receipt_lines, counter)
+    lap("receipts")
+
+    cash = counter.filter(pl.col("channel") == "cash").select(list(matching.CASH_SCHEMA))
+    handed = sources.handovers(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    cash_mismatches, cash_stats = matching.match_cash(cash, handed, as_of=as_of, grace_days=cash_grace_days)
+    lap("cash")
+
+    found = matching.concat([tax_mismatches, receipt_mismatches, cash_mismatches])
+    if tax.rejected_external_ids.height:
+        hints = tax.rejected_external_ids.group_by("external_id").agg(pl.col("tax_row").min())
+        found = found.join(hints.rename({"tax_row": "_hint_row"}), on="external_id", how="left", maintain_order="left")
+        found = found.with_columns(
+            pl.when(pl.col("_hint_row").is_not_null() & (pl.col("kind") == "booked_not_paid"))
+            .then(pl.format("（税务文件第{}行流水号相同，但该行有错误，未参与对账，见错误报告）", pl.col("_hint_row")))
+            .otherwise(pl.lit("")).alias("hint")
+        ).drop("_hint_row")
+    else:
+        found = found.with_columns(pl.lit("").alias("hint"))
+    found = _enrich(found, county_code=county_code)
+    previous = (
+        ReconciliationRun.objects.filter(county_code=county_code, benefit_year=benefit_year).order_by("-started_at", "-pk").first()
+    )
+    seen = _previous_keys(previous)
+    bookings_digest = sources.frame_digest(booked, ["payment_id"])
+    lap("describe")
+
+    inputs = {
+        "tax": {"file": file_name or path.name, "sha256": file_sha256 or file_sha256_of_path(path), "format": tax.file_format,
+                "rows": tax.total, "rejected": tax.rejected, "other_year": tax.other_year,
+                "after_as_of": tax.after_as_of, "used": tax.rows.height},
+        "bookings": {"rows": booked.height, "sha256": bookings_digest},
+        "receipts": {"rows": receipt_heads.height, "lines": receipt_lines.height,
+                     "sha256": sources.frame_digest(receipt_lines, ["receipt_id", "payment_id"])},
+        "counter_payments": {"rows": counter.height, "cash": cash.height},
+        "handovers": {"rows": handed.height, "sha256": sources.frame_digest(handed, ["handover_id"])},
+        "cash_grace_days": cash_grace_days,
+    }
+    totals = {
+        "tax": money_text(tax.rows["cents"].sum()),
+        "booked": money_text(booked["cents"].sum()),
+        "matched": money_text(tax_stats["matched_cents"]),
+        "receipted": money_text(receipt_stats["receipted_cents"]),
+        "counter": money_text(receipt_stats["counter_cents"]),
+        "cash_collected": money_text(cash_stats["cash_collected_cents"]),
+        "cash_handed_over": money_text(cash_stats["cash_handed_cents"]),
+        "cash_pending": money_text(cash_stats["cash_pending_cents"]),
+    }
+    counts = {kind: 0 for kind in Mismatch.Kind.values}
+    counts.update(dict(found.group_by("kind").len().iter_rows()))
+    who = actor_fields(actor)
+    with transaction.atomic():
+        run = ReconciliationRun.objects.create(
+            county_code=county_code, benefit_year=benefit_year, as_of=as_of, ran_on=timezone.localdate(started),
+            started_at=started, job=job, previous=previous, created_by=who["actor"],
+            created_by_name=who["actor_name"], tax_file_name=(file_name or path.name)[:255],
+            tax_file_sha256=inputs["tax"]["sha256"], inputs=inputs, totals=totals, counts=counts,
+            mismatch_total=found.height, error_report_path=report,
+            changes={},
+        )
+        run.changes = _changes(found, seen, previous, inputs, totals)
+        _write_mismatches(run, found, seen)
+        run.finished_at = timezone.now()
+        timings["write"] = round(time.perf_counter() - clock, 3)
+        run.inputs = {**inputs, "seconds": timings}
+        run.save(update_fields=["changes", "finished_at", "inputs"])
+        event_record(
+            county_code=county_code, entity="reconciliation_run", entity_id=run.pk, action="run", actor=actor,
+            after={"as_of": as_of.isoformat(), "counts": counts, "totals": totals, "tax_file": run.tax_file_name,
+                   "tax_sha256": run.tax_file_sha256, "previous": previous.pk if previous else None},
+            reason=f"{benefit_year}年度对账，截止 {as_of:%Y-%m-%d}",
+        )
+    phases.next()
+    return run
+
+
+def file_sha256_of_path(path: Path) -> str:
+    return file_sha256(path)
+
+
+def _enrich(found: pl.DataFrame, *, county_code: str) -> pl.DataFrame:
+    """Add the payment's place, source and collector, the person's name and village, then the texts."""
+    payment_ids = found["payment_id"].drop_nulls().unique().to_list()
+    details = sources.payment_details(county_code=county_code, payment_ids=payment_ids)
+    df = found.join(details, on="payment_id", how="left", maintain_order="left")
+    numbers = found["id_number"].drop_nulls().unique().to_list()
+    people = sources.residents_by_number(county_code=county_code, numbers=numbers)
+    df = df.join(people, on="id_number", how="left", maintain_order="left")
+    df = df.with_columns(
+        pl.coalesce("township_code", "p_township", "r_township").fill_null("").alias("township_code"),
+        pl.coalesce("village_code", "p_village", "r_village").fill_null("").alias("village_code"),
+        pl.coalesce("collector_key", "p_collector_key").fill_null("").alias("collector_key"),
+        pl.coalesce("collector_name", "p_collector_name").fill_null("").alias("collector_name"),
+        pl.coalesce("channel", "p_channel").alias("channel"),
+        pl.coalesce("paid_on", "p_paid_on").alias("paid_on"),
+        pl.coalesce("tax_name", "r_name").fill_null("").alias("person_name"),
+        pl.col("r_village").is_not_null().alias("person_known"),
+        pl.col("source").fill_null(
+            pl.when(pl.col("kind").is_in(["receipt_without_payment", "payment_without_receipt", "cash_short", "cash_over"]))
+            .then(pl.lit("counter")).otherwise(pl.lit(""))
+        ).alias("source"),
+    )
+    townships = df["township_code"].unique().to_list()
+    names = dict(Region.objects.filter(code__in=[t for t in townships if t]).values_list("code", "name"))
+    return advice.describe(df, names)
+
+
+def _previous_keys(previous: ReconciliationRun | None) -> pl.DataFrame:
+    schema = {"key": pl.String, "first_seen_run_id": pl.Int64, "first_seen_on": pl.Date}
+    if previous is None:
+        return pl.DataFrame(schema=schema)
+    rows = Mismatch.objects.filter(run=previous).values_list("key", "first_seen_run_id", "first_seen_on")
+    return pl.DataFrame(list(rows), schema=schema, orient="row").unique(subset=["key"], keep="first")
+
+
+def _changes(found: pl.DataFrame, seen: pl.DataFrame, previous, inputs: dict, totals: dict) -> dict:
+    """What changed since the previous run: new, resolved and persisting mismatches by kind, and the inputs."""
+    if previous is None:
+        return {"previous": None}
+    now_keys = found.select("kind", "key").unique(subset=["key"])
+    old = Mismatch.objects.filter(run=previous).values_list("kind", "key")
+    old_keys = pl.DataFrame(list(old), schema={"kind": pl.String, "key": pl.String}, orient="row").unique(subset=["key"])
+    new = now_keys.join(old_keys.select("key"), on="key", how="anti")
+    resolved = old_keys.join(now_keys.select("key"), on="key", how="anti")
+
+    def by_kind(df):
+        return dict(df.group_by("kind").len().iter_rows())
+
+    before = previous.inputs or {}
+    return {
+        "previous": previous.pk,
+        "previous_as_of": previous.as_of.isoformat(),
+        "new": new.height, "resolved": resolved.height, "persisting": now_keys.height - new.height,
+        "new_by_kind": by_kind(new), "resolved_by_kind": by_kind(resolved),
+        "inputs": {
+            "tax_file_changed": (before.get("tax") or {}).get("sha256") != inputs["tax"]["sha256"],
+            "bookings_changed": (before.get("bookings") or {}).get("sha256") != inputs["bookings"]["sha256"],
+            "receipts_changed": (before.get("receipts") or {}).get("sha256") != inputs["receipts"]["sha256"],
+            "handovers_changed": (before.get("handovers") or {}).get("sha256") != inputs["handovers"]["sha256"],
+            "tax_rows": inputs["tax"]["used"] - (before.get("tax") or {}).get("used", 0),
+            "bookings": inputs["bookings"]["rows"] - (before.get("bookings") or {}).get("rows", 0),
+        },
+        "totals_before": previous.totals,
+    }
+
+
+def _write_mismatches(run: ReconciliationRun, found: pl.DataFrame, seen: pl.DataFrame) -> int:
+    df = found.join(seen, on="key", how="left", maintain_order="left").with_columns(
+        pl.col("first_seen_run_id").fill_null(run.pk),
+        pl.col("first_seen_on").fill_null(pl.lit(run.ran_on)),
+    )
+    columns = ["kind", "responsible", "responsible_name", "collector_key", "key", "first_seen_run_id", "first_seen_on",
+               "payment_id", "receipt_id", "external_id", "id_number", "other_id_number", "person_name", "tax_row",
+               "tax_cents", "yibao_cents", "diff_cents", "paid_on", "period_start", "period_end", "channel",
+               "receipt_no", "detail", "action", "township_code", "village_code"]
+    df = df.select(columns)
+    county = run.county_code
+    written = 0
+    for offset in range(0, df.height, WRITE_BATCH):
+        batch = []
+        for r in df.slice(offset, WRITE_BATCH).iter_rows(named=True):
+            batch.append(Mismatch(
+                run_id=run.pk, county_code=county, township_code=r["township_code"], village_code=r["village_code"],
+                kind=r["kind"], responsible=r["responsible"], responsible_name=r["responsible_name"][:160],
+                collector_key=(r["collector_key"] or "")[:160], key=r["key"][:200],
+                first_seen_run_id=r["first_seen_run_id"], first_seen_on=r["first_seen_on"],
+                payment_id=r["payment_id"], receipt_id=r["receipt_id"], external_id=(r["external_id"] or "")[:64],
+                id_number=r["id_number"] or "", other_id_number=r["other_id_number"] or "",
+                person_name=(r["person_name"] or "")[:50], tax_row=r["tax_row"],
+                tax_amount=money(r["tax_cents"]), yibao_amount=money(r["yibao_cents"]),
+                difference=money(r["diff_cents"]), paid_on=r["paid_on"], period_start=r["period_start"],
+                period_end=r["period_end"], channel=(r["channel"] or "")[:40], receipt_no=(r["receipt_no"] or "")[:64],
+                detail=r["detail"][:400], action=r["action"][:400],
+            ))
+        Mismatch.objects.bulk_create(batch)
+        written += len(batch)
+    return written

@@ -1,0 +1,177 @@
+"""Bulk reads of Yibao's side of a reconciliation into polars frames.
+
+One SQL statement per input, inside one county (the shard key): COPY … TO STDOUT on PostgreSQL,
+a raw cursor on SQLite. Money comes out in cents, so polars never sees a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+
+import polars as pl
+from django.db import connection
+
+from yibao.collection.models import Payment, Receipt, ReceiptLine
+from yibao.reconciliation import matching
+from yibao.reconciliation.models import CashHandover
+from yibao.registry.models import Resident
+
+P = Payment._meta.db_table
+R = Receipt._meta.db_table
+L = ReceiptLine._meta.db_table
+H = CashHandover._meta.db_table
+RES = Resident._meta.db_table
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def cents_sql(column: str) -> str:
+    return f"CAST(ROUND({column} * 100) AS BIGINT)"
+
+
+def read_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Run a SELECT and return its rows as a frame of the given schema (dates as YYYY-MM-DD)."""
+    if is_postgres():
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+                for data in copy:
+                    buffer.write(data)
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buffer.seek(0)
+        text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
+        df = pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=text_schema)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
+        df = pl.DataFrame(rows, schema=text_schema, orient="row")
+    dates = [pl.col(k).str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d") for k, v in schema.items() if v == pl.Date]
+    return df.with_columns(dates) if dates else df
+
+
+def _date_text(column: str) -> str:
+    """A date column as YYYY-MM-DD text on both databases (SQLite stores it as text already)."""
+    return f"CAST({column} AS TEXT)" if not is_postgres() else f"to_char({column}, 'YYYY-MM-DD')"
+
+
+def bookings(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
+    """Every payment booked for the county and year up to as_of, whatever its status (money was received)."""
+    sql = (
+        f"SELECT id, external_id, id_number, {cents_sql('amount')}, {_date_text('paid_on')} FROM {P} "
+        "WHERE county_code = %s AND benefit_year = %s AND paid_on <= %s"
+    )
+    return read_frame(sql, [county_code, benefit_year, as_of], matching.BOOKING_SCHEMA)
+
+
+def _collector_key(alias: str = "") -> str:
+    p = f"{alias}." if alias else ""
+    return (
+        f"CASE WHEN {p}collector_id IS NOT NULL THEN 'u' || CAST({p}collector_id AS TEXT) "
+        f"ELSE 'n' || {p}collector_name END"
+    )
+
+
+def counter_payments(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
+    """Counter payments with the receipt that covers each (null when none, or only voided ones)."""
+    sql = (
+        f"SELECT p.id, p.external_id, p.id_number, {cents_sql('p.amount')}, {_date_text('p.paid_on')}, p.channel, "
+        f"p.status, {_collector_key('p')}, p.collector_name, p.township_code, p.village_code, r.id "
+        f"FROM {P} p LEFT JOIN {L} l ON l.payment_id = p.id AND l.county_code = p.county_code "
+        f"LEFT JOIN {R} r ON r.id = l.receipt_id AND r.county_code = l.county_code AND r.voided_at IS NULL "
+        "WHERE p.county_code = %s AND p.benefit_year = %s AND p.source = %s AND p.paid_on <= %s"
+    )
+    return read_frame(sql, [county_code, benefit_year, Payment.Source.COUNTER, as_of], matching.COUNTER_SCHEMA)
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+
+
+def _local_day(column: str) -> str:
+    """The local (Asia/Shanghai) day of a stored time, as YYYY-MM-DD text."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    if is_postgres():
+        return f"to_char({column} AT TIME ZONE '{settings.TIME_ZONE}', 'YYYY-MM-DD')"
+    hours = int(timezone.localtime().utcoffset().total_seconds() // 3600)  # SQLite keeps UTC text
+    return f"date({column}, '{hours:+d} hours')"
+
+
+def receipts(*, county_code: str, benefit_year: int, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The valid (not voided) receipts issued up to as_of, and their lines with the payment each names."""
+    until = connection.ops.adapt_datetimefield_value(_end_of(as_of))
+    heads = read_frame(
+        f"SELECT r.id, r.receipt_no, {cents_sql('r.total')}, r.township_code, r.village_code, r.issued_by_name, "
+        f"{_local_day('r.issued_at')} "
+        f"FROM {R} r WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
+        [county_code, benefit_year, until],
+        matching.RECEIPT_SCHEMA,
+    )
+    lines = read_frame(
+        f"SELECT l.receipt_id, l.payment_id, {cents_sql('l.amount')}, {cents_sql('p.amount')}, p.status, p.external_id, "
+        f"p.id_number, l.name FROM {L} l JOIN {R} r ON r.id = l.receipt_id AND r.county_code = l.county_code "
+        f"LEFT JOIN {P} p ON p.id = l.payment_id AND p.county_code = l.county_code "
+        "WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
+        [county_code, benefit_year, until],
+        matching.LINE_SCHEMA,
+    )
+    return heads, lines
+
+
+def handovers(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
+    sql = (
+        f"SELECT id, {_collector_key()}, collector_name, {_date_text('period_start')}, {_date_text('period_end')}, "
+        f"{cents_sql('amount')}, township_code, village_code FROM {H} "
+        "WHERE county_code = %s AND benefit_year = %s AND voided_at IS NULL AND handed_on <= %s"
+    )
+    return read_frame(sql, [county_code, benefit_year, as_of], matching.HANDOVER_SCHEMA)
+
+
+def payment_details(*, county_code: str, payment_ids: list[int]) -> pl.DataFrame:
+    """Place, source, channel and collector of the payments named by mismatches (batched index lookups)."""
+    schema = {"payment_id": pl.Int64, "source": pl.String, "p_channel": pl.String, "p_collector_key": pl.String,
+              "p_collector_name": pl.String, "p_township": pl.String, "p_village": pl.String, "p_ticket": pl.String,
+              "p_paid_on": pl.Date}
+    return _by_keys(
+        f"SELECT id, source, channel, {_collector_key()}, collector_name, township_code, village_code, ticket_no, "
+        f"{_date_text('paid_on')} FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
+        payment_ids, schema, [county_code],
+    )
+
+
+def residents_by_number(*, county_code: str, numbers: list[str]) -> pl.DataFrame:
+    schema = {"id_number": pl.String, "r_name": pl.String, "r_township": pl.String, "r_village": pl.String}
+    found = _by_keys(
+        f"SELECT id_number, name, township_code, village_code FROM {RES} WHERE county_code = %s AND id_number IN ({{keys}})",
+        numbers, schema, [county_code],
+    )
+    return found.unique(subset=["id_number"], keep="first")
+
+
+def _by_keys(sql: str, keys: list, schema: dict, before: list, batch: int = 5000) -> pl.DataFrame:
+    frames = []
+    keys = list(dict.fromkeys(k for k in keys if k is not None))
+    for offset in range(0, len(keys), batch):
+        part = keys[offset : offset + batch]
+        frames.append(read_frame(sql.format(keys=", ".join(["%s"] * len(part))), [*before, *part], schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def frame_digest(df: pl.DataFrame, sort_by: list[str]) -> str:
+    """A sha256 of a frame's rows in a fixed order: the same data gives the same digest."""
+    digest = hashlib.sha256()
+    ordered = df.sort(sort_by)
+    step = 200_000
+    for offset in range(0, max(ordered.height, 1), step):
+        digest.update(ordered.slice(offset, step).write_csv(include_header=offset == 0).encode("utf-8"))
+    return digest.hexdigest()
