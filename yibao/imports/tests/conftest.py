@@ -99,3 +99,27 @@ def imported_family(regions, family, tmp_path):
 
     path = write_csv(tmp_path / "family.csv", RESIDENT_HEADER, family)
     return family, residents_import(path=path, county_code=COUNTY, actor="测试")
+
+
+@pytest.fixture
+def staff(regions):
+    """One user per role in 怀远县 (township officer in 榴城镇, collector in 王庄村), plus an admin of 五河县."""
+    from yibao.accounts.models import User
+    from yibao.accounts.roles import Role
+
+    homes = {
+        Role.COUNTY_ADMIN: COUNTY, Role.TAX_OFFICER: COUNTY, Role.TOWNSHIP_OFFICER: TOWN,
+        Role.VILLAGE_COLLECTOR: VILLAGE, Role.DEPARTMENT_CLERK: COUNTY, Role.AUDITOR: COUNTY,
+    }
+    users = {
+        str(role): User.objects.create_user(
+            username=str(role), password="pass-1234", role=role, region_code=region,
+            department="minzheng" if role == Role.DEPARTMENT_CLERK else "", display_name=f"{Role(role).label}甲",
+        )
+        for role, region in homes.items()
+    }
+    users["other_admin"] = User.objects.create_user(
+        username="other_admin", password="pass-1234", role=Role.COUNTY_ADMIN, region_code=OTHER_COUNTY,
+        display_name="五河管理员",
+    )
+    return users

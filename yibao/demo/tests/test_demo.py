@@ -1,0 +1,73 @@
+import json
+import statistics
+from collections import Counter
+
+from typer.testing import CliRunner
+
+from yibao.cli import app
+from yibao.core.idnumber import check_id_number
+from yibao.core.models import Job
+from yibao.demo.build import demo_build
+from yibao.demo.county import TOWNSHIPS, township_codes
+from yibao.regions.models import Region
+from yibao.registry.models import EmployeeInsuranceRecord, Flag, Household, Identity, Resident
+
+runner = CliRunner()
+
+
+def test_township_codes_follow_the_national_rule():
+    codes = dict((name, code) for code, name in township_codes())
+    assert list(codes) == list(TOWNSHIPS) and len(codes) == 22
+    for name, code in codes.items():
+        kind = code[6]
+        expected = "0" if name.endswith("街道") else "4" if name.endswith("农场") else "2" if name.endswith("乡") else "1"
+        assert kind == expected, (name, code)
+    assert len(set(codes.values())) == 22
+
+
+def test_demo_county_through_the_import_jobs(db):
+    summary = demo_build(residents=600, seed=7)
+    assert summary["residents"]["imported"] == 600 and summary["residents"]["rejected"] == 0
+    assert Region.objects.filter(county_code="340321", level=9).count() == 22
+    villages = Region.objects.filter(county_code="340321", level=12).count()
+    assert 22 * 3 <= villages <= 22 * 7
+    people = list(Resident.objects.all())
+    for person in people:
+        checked = check_id_number(person.id_number)
+        assert (checked.birth_date, checked.sex) == (person.birth_date, person.sex)
+    sizes = Counter(Resident.objects.values_list("household_id", flat=True))
+    assert 2.2 <= statistics.mean(sizes.values()) <= 3.8 and max(sizes.values()) <= 6
+    assert Household.objects.filter(head__isnull=True).count() == 0
+    codes = Counter(Identity.objects.values_list("code", flat=True))
+    assert codes["dibao"] >= 10 and codes["tekun"] >= 3 and codes["monitored"] >= 5
+    assert codes["disabled_severe"] >= 3 and codes["entitled_group"] >= 1
+    per_person = Counter(Identity.objects.values_list("resident_id", flat=True))
+    assert any(n >= 2 for n in per_person.values())  # some people hold two identities
+    assert 0.05 <= len(per_person) / len(people) <= 0.35
+    assert EmployeeInsuranceRecord.objects.count() > 0
+    assert Flag.objects.filter(kind=Flag.Kind.EMPLOYEE_INSURANCE).count() == summary["employees"]["flagged"] > 0
+    assert Job.objects.filter(status="succeeded").count() == 8  # regions, register, five lists, employees
+
+    again = demo_build(residents=600, seed=7)
+    assert again["residents"]["unchanged"] == 600 and again["employees"]["flagged"] == 0
+
+
+def test_demo_cli_if_empty_and_logins(db):
+    result = runner.invoke(app, ["demo", "--residents", "200", "--json", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["residents"]["imported"] == 200
+    skipped = runner.invoke(app, ["demo", "--residents", "200", "--if-empty", "--json"])
+    assert json.loads(skipped.stdout) == {"skipped": True} and Resident.objects.count() == 200
+
+    first = runner.invoke(app, ["demo-logins", "--json"])
+    logins = json.loads(first.stdout)["logins"]
+    assert len(logins) == 6 and {l["password"] for l in logins} == {"yibao-demo"}
+    second = runner.invoke(app, ["demo-logins"])
+    assert second.exit_code == 0 and "村（社区）征收员" in second.stdout and "cunji" in second.stdout
+    from yibao.accounts.models import User
+
+    assert User.objects.count() == 6
+    collector = User.objects.get(username="cunji")
+    assert Resident.objects.filter(village_code=collector.region_code).exists()
+    assert collector.check_password("yibao-demo")
+    assert User.objects.get(username="minzheng").department == "minzheng"

@@ -1,0 +1,64 @@
+"""Browser test of the upload page: the job page shows the progress bar and the report link."""
+
+import pytest
+
+from yibao.imports.tests.conftest import COUNTY, RESIDENT_HEADER, make_id, write_csv
+
+pytestmark = pytest.mark.browser
+
+
+def login(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pass-1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_upload_a_register_and_download_its_report(page, live_server, transactional_db, staff, family, tmp_path):
+    rows = [list(r) for r in family] + [[make_id(seq=77), "错号", "男", "", "H9", "户主", "不存在村", ""]]
+    path = write_csv(tmp_path / "榴城镇户籍.csv", RESIDENT_HEADER, rows)
+    login(page, live_server, "county_admin")
+    page.goto(f"{live_server.url}/imports/")
+    page.click("text=导入户籍名单")
+    page.set_input_files("input[type=file]", str(path))
+    page.select_option("select[name=county_code]", COUNTY)
+    page.click("button:has-text('上传并导入')")
+    page.wait_for_url(f"{live_server.url}/imports/*/")
+    bar = page.locator("div.job progress")
+    assert bar.get_attribute("value") == "100"
+    assert "已完成" in page.locator("div.job .badge").inner_text()
+    counts = page.locator("div.job dl.counts").inner_text()
+    assert "新增" in counts and "4" in counts and "拒绝" in counts
+    assert "不在本县（340321）的区划中" in page.locator("table.report").inner_text()
+    with page.expect_download() as info:
+        page.locator("div.job a:has-text('下载错误报告')").click()
+    download = info.value
+    assert download.suggested_filename.endswith("错误报告.xlsx")
+    from yibao.imports.reports import report_read
+
+    lines = report_read(download.path())
+    assert [(l["行号"], l["列"]) for l in lines] == [(6, "村（社区）")]
+    page.click("text=← 导入记录")
+    assert page.locator("table.jobs tbody tr").count() == 1
+    assert "榴城镇户籍.csv" in page.locator("table.jobs").inner_text()
+
+
+def test_running_job_polls_its_progress(page, live_server, transactional_db, staff, tmp_path):
+    """A queued job's bar asks the server every second until the job is done."""
+    from yibao.core.models import Job
+    from yibao.core.progress import JobProgress
+
+    job = Job.objects.create(kind="import_residents", county_code=COUNTY, input_name="大名单.csv", status="running",
+                             params={"kind": "residents", "county_code": COUNTY})
+    tracker = JobProgress(job)
+    tracker.start(1000, "写入数据库")
+    tracker.done = 250
+    tracker._save(force=True)
+    login(page, live_server, "county_admin")
+    page.goto(f"{live_server.url}/imports/{job.pk}/")
+    assert page.locator("div.job progress").get_attribute("value") == "25"
+    tracker.done = 750
+    tracker._save(force=True)
+    page.wait_for_function("document.querySelector('div.job progress').value == 75", timeout=5000)
+    assert "750/1000" in page.locator("div.job .job-foot").inner_text()
