@@ -69,7 +69,10 @@ def check_id_number(raw) -> IdNumber:
     try:
         ric.get_birth_place(number)
     except (stdnum_errors.ValidationError, KeyError):  # KeyError: known province, unknown county (stdnum 2.2)
-        warnings.append(f"地址码 {number[:6]} 不在现行区划代码表中（可能是已撤销的旧代码）")
+        warnings.append(
+            f"地址码 {number[:6]} 在区划代码表中查不到出生年份（{birth.year}年）对应的县级单位"
+            "（可能是已撤销的旧代码，或该代码启用晚于出生年份），号码仍然有效"
+        )
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdNumber(number=number, birth_date=birth, sex=sex, area_code=number[:6], warnings=tuple(warnings))
 

@@ -19,6 +19,7 @@ NAV_ITEMS = [
     ("目标任务", "progress:targets", "progress.view"),
     ("缴费政策", "policy:list", "policy.view"),
     ("行政区划", "regions:tree", "regions.view"),
+    ("账号管理", "accounts:users", "accounts.manage"),
     ("变更记录", "core:events", "audit.view"),
 ]
 
