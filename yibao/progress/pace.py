@@ -1,0 +1,68 @@
+"""序时进度: the share of the collection window that has elapsed on a day. Pure, no ORM.
+
+The window runs from the first collection day to the deadline the notice sets (targets.deadline,
+else the end of the main window). Where a notice only collects on some days of each month
+(朔州: 每月1日—25日), only those days count. A unit is on pace (达到序时进度) when its
+completed share of the target is at least the elapsed share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+
+@dataclass(frozen=True)
+class PaceWindow:
+    start: dt.date
+    deadline: dt.date
+    first_day: int | None = None  # days_of_month, when the notice limits them
+    last_day: int | None = None
+    source: str = ""  # the policy id or campaign the dates came from
+
+    def open_on(self, day: dt.date) -> bool:
+        if not (self.start <= day <= self.deadline):
+            return False
+        if self.first_day is None:
+            return True
+        return self.first_day <= day.day <= (self.last_day or 31)
+
+    def open_days(self, until: dt.date | None = None) -> int:
+        """Collection days from the start up to and including `until` (default: the deadline)."""
+        end = min(until or self.deadline, self.deadline)
+        if end < self.start:
+            return 0
+        if self.first_day is None:
+            return (end - self.start).days + 1
+        return sum(1 for n in range((end - self.start).days + 1) if self.open_on(self.start + dt.timedelta(days=n)))
+
+    def share(self, on: dt.date) -> Decimal:
+        """Elapsed share of the window on `on` (0 before it opens, 1 from the deadline on), four decimals."""
+        total = self.open_days()
+        if total <= 0:
+            return Decimal(1)
+        return (Decimal(self.open_days(on)) / Decimal(total)).quantize(Decimal("0.0001"))
+
+
+def expected_count(target: int | None, share: Decimal) -> int | None:
+    """People who should have enrolled by now at an even pace (rounded up: 序时 is a floor to reach)."""
+    if target is None:
+        return None
+    return int(math.ceil(Decimal(target) * share - Decimal("0.0000001")))
+
+
+def rate(done: int, target: int | None) -> Decimal | None:
+    """done / target as a fraction with four decimals, or None without a target."""
+    if not target:
+        return None
+    return (Decimal(done) / Decimal(target)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def percent(value: Decimal | None, digits: int = 2) -> str:
+    """0.8123 → '81.23%'; None → '—'."""
+    if value is None:
+        return "—"
+    shown = (value * 100).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    return f"{shown}%"

@@ -1,0 +1,553 @@
+"""Reads of the progress area: targets, progress by unit, the daily curve, ranking, 催缴 and the 12-10 comparison.
+
+Definitions (docs/progress.md says the same in Chinese):
+  已缴人数   booked payments (Payment.status = booked) for the benefit year;
+  参保人数   enrollments in 正常参保 (Enrollment.status = paid), which includes 免缴 people who
+             never pay; the 参保率 is 参保人数 / 应参保人数;
+  特殊群体   residents whose assessment (核定) for the year applied a subsidy identity; a resident
+             not yet assessed counts when they hold any identity valid during the collection window.
+  序时进度   see pace.py.
+Progress reads only the rollup tables (VillageProgress, VillageDay) that services.progress_refresh
+rebuilds, so a county of a million residents answers in milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from yibao.enrollment.models import Assessment, Campaign, Enrollment
+from yibao.progress.models import ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
+from yibao.progress.pace import PaceWindow, expected_count, rate
+from yibao.regions.models import Region
+from yibao.registry.models import Identity, Resident
+
+LEVEL_NAMES = {6: "县（区）", 9: "乡镇（街道）", 12: "村（社区）"}
+DONE_STATUSES = (Enrollment.Status.PAID,)
+LAST_YEAR_STATUSES = (Enrollment.Status.PAID, Enrollment.Status.SUSPENDED)
+
+
+# ---------------------------------------------------------------- the campaign's dates
+
+
+def campaign_for(county_code: str, benefit_year: int) -> Campaign | None:
+    return Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
+
+
+def policy_for(county_code: str, benefit_year: int, campaign: Campaign | None = None):
+    """The policy of a county's year: the campaign's, else an installed file that covers the county."""
+    from yibao.policy.loader import PolicyNotFound, load_policy, policies_for_region
+
+    if campaign is not None:
+        try:
+            return load_policy(campaign.policy_id)
+        except PolicyNotFound:
+            return None
+    return next((p for p in policies_for_region(county_code) if p.data.benefit_year == benefit_year), None)
+
+
+def pace_window(county_code: str, benefit_year: int) -> PaceWindow | None:
+    """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known."""
+    campaign = campaign_for(county_code, benefit_year)
+    policy = policy_for(county_code, benefit_year, campaign)
+    window = policy.data.collection.main_window if policy else None
+    targets = policy.data.targets if policy else None
+    if campaign is not None:
+        start, end, source = campaign.collection_start, campaign.collection_end, f"{campaign.policy_id}"
+    elif window is not None:
+        start, end, source = window.start, window.end, policy.id
+    else:
+        return None
+    deadline = targets.deadline if targets and targets.deadline else end
+    days = window.days_of_month if window is not None else None
+    return PaceWindow(
+        start=start, deadline=max(deadline, start), first_day=days.first if days else None,
+        last_day=days.last if days else None, source=source,
+    )
+
+
+def policy_goals(county_code: str, benefit_year: int) -> dict:
+    """The rates a notice sets (参保率, 特殊群体参保率) and its publication rhythm, with the quoted text."""
+    policy = policy_for(county_code, benefit_year, campaign_for(county_code, benefit_year))
+    targets = policy.data.targets if policy else None
+    return {
+        "enrollment_rate": targets.enrollment_rate if targets else None,
+        "special_groups_rate": (targets.special_groups_rate if targets and targets.special_groups_rate else Decimal(1)),
+        "deadline": targets.deadline if targets else None,
+        "publish_every_days": (targets.publish_every_days if targets and targets.publish_every_days else 7),
+        "report_every_days": (targets.report_every_days if targets and targets.report_every_days else 14),
+        "reference": targets.reference if targets else "",
+        "policy_id": policy.id if policy else None,
+    }
+
+
+def benefit_year_default(county_code: str) -> int | None:
+    """The open campaign's year, else the latest year with targets, else the newest policy for the county."""
+    from yibao.enrollment.selectors import campaign_current
+
+    campaign = campaign_current(county_code=county_code)
+    if campaign is not None:
+        return campaign.benefit_year
+    year = (
+        Target.objects.filter(county_code=county_code).order_by("-benefit_year").values_list("benefit_year", flat=True).first()
+    )
+    if year:
+        return year
+    from yibao.policy.loader import policies_for_region
+
+    policies = policies_for_region(county_code) if county_code else []
+    return policies[0].data.benefit_year if policies else None
+
+
+def identity_window(county_code: str, benefit_year: int) -> tuple[dt.date, dt.date]:
+    window = pace_window(county_code, benefit_year)
+    if window is not None:
+        return window.start, window.deadline
+    return dt.date(benefit_year - 1, 1, 1), dt.date(benefit_year - 1, 12, 31)
+
+
+def special_q(*, county_code: str, benefit_year: int, resident_ref: str = "pk") -> Q:
+    """Whether the resident at OuterRef(resident_ref) belongs to the special groups of the year (see the module doc)."""
+    start, end = identity_window(county_code, benefit_year)
+    identity = Identity.objects.filter(county_code=county_code, resident_id=OuterRef(resident_ref)).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=end), Q(valid_to__isnull=True) | Q(valid_to__gte=start)
+    )
+    campaign = campaign_for(county_code, benefit_year)
+    if campaign is None:
+        return Q(Exists(identity))
+    assessed = Assessment.objects.filter(campaign_id=campaign.pk, resident_id=OuterRef(resident_ref))
+    return Q(Exists(assessed.exclude(subsidy_identity=""))) | (~Q(Exists(assessed)) & Q(Exists(identity)))
+
+
+# ---------------------------------------------------------------- targets
+
+
+def target_list(*, scope, benefit_year: int, region: str | None = None) -> list[Target]:
+    rows = Target.objects.filter(benefit_year=benefit_year)
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code, region_code__startswith=scope.region_code)
+    if region:
+        scope.require_region(region)
+        rows = rows.filter(county_code=region[:6], region_code__startswith=region)
+    return list(rows.order_by("region_code"))
+
+
+def target_years(*, scope) -> list[int]:
+    rows = Target.objects.all()
+    if scope.region_code:
+        rows = rows.filter(county_code=scope.county_code)
+    return sorted(set(rows.values_list("benefit_year", flat=True)), reverse=True)
+
+
+# ---------------------------------------------------------------- progress by unit
+
+
+@dataclass
+class Unit:
+    code: str
+    name: str
+    level: int
+    target: int | None = None
+    special_target: int | None = None
+    others_target: int | None = None
+    population: int | None = None
+    supplementary: int | None = None
+    supplementary_label: str = ""
+    layout: str = ""
+    target_source: str = ""
+    paid: int = 0
+    enrolled: int = 0
+    registered: int = 0
+    special_people: int = 0
+    special_enrolled: int = 0
+    last_year: int = 0
+    renewed: int = 0
+    rate: Decimal | None = None
+    special_rate: Decimal | None = None
+    expected: int | None = None
+    on_pace: bool | None = None
+    gap: int | None = None
+    rank: int | None = None
+    rank_of: int | None = None
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def parent_code(self) -> str | None:
+        return {9: self.code[:6], 12: self.code[:9]}.get(self.level)
+
+    @property
+    def not_renewed(self) -> int:
+        return max(0, self.last_year - self.renewed)
+
+    @property
+    def renewal_rate(self) -> Decimal | None:
+        return rate(self.renewed, self.last_year)
+
+    @property
+    def new_enrolled(self) -> int:
+        return max(0, self.enrolled - self.renewed)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("children")
+        out["not_renewed"] = self.not_renewed
+        out["renewal_rate"] = self.renewal_rate
+        return out
+
+
+COUNT_FIELDS = ("paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed")
+
+
+@dataclass
+class Tree:
+    county_code: str
+    benefit_year: int
+    units: dict[str, Unit]
+    window: PaceWindow | None
+    on: dt.date
+    share: Decimal | None
+    refreshed_at: dt.datetime | None
+
+    def get(self, code: str) -> Unit:
+        unit = self.units.get(code)
+        if unit is None:
+            raise Http404(f"区划代码 {code} 不存在。")
+        return unit
+
+    def children(self, code: str) -> list[Unit]:
+        return [self.units[c] for c in self.get(code).children]
+
+    def descendants(self, code: str, level: int) -> list[Unit]:
+        return [u for c, u in sorted(self.units.items()) if u.level == level and c.startswith(code)]
+
+
+def _rank(units: list[Unit]) -> None:
+    """Rank siblings by 参保率 (then 参保人数); units without a target are not ranked."""
+    ranked = sorted((u for u in units if u.rate is not None), key=lambda u: (-u.rate, -u.enrolled, u.code))
+    for position, unit in enumerate(ranked, start=1):
+        unit.rank, unit.rank_of = position, len(ranked)
+
+
+def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = None) -> Tree:
+    """Every unit of a county with its target and counts, from the rollup (a few hundred rows, whatever the county's size)."""
+    on = on or timezone.localdate()
+    units: dict[str, Unit] = {}
+    for code, name, level in Region.objects.filter(county_code=county_code).values_list("code", "name", "level"):
+        units[code] = Unit(code=code, name=name, level=level)
+
+    def unit(code: str) -> Unit:
+        if code not in units:
+            units[code] = Unit(code=code, name=code, level=len(code))
+        return units[code]
+
+    unit(county_code)
+    rows = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year).values_list(
+        "village_code", *COUNT_FIELDS
+    )
+    for code, *counts in rows:
+        village = unit(code)
+        for name, value in zip(COUNT_FIELDS, counts):
+            setattr(village, name, value)
+    for t in Target.objects.filter(county_code=county_code, benefit_year=benefit_year):
+        u = unit(t.region_code)
+        u.target, u.special_target, u.others_target = t.total, t.special, t.others
+        u.population, u.supplementary, u.supplementary_label = t.population, t.supplementary, t.supplementary_label
+        u.layout, u.target_source = t.layout, t.source
+    for code in sorted(units):  # townships hold their villages, the county its townships
+        if len(code) > 6:
+            unit(code[:9] if len(code) == 12 else code[:6]).children.append(code)
+            if len(code) == 12:
+                unit(code[:6])
+    for code in sorted(units):
+        if len(code) == 12:
+            for ancestor in (units[code[:9]], units[code[:6]]):
+                for name in COUNT_FIELDS:
+                    setattr(ancestor, name, getattr(ancestor, name) + getattr(units[code], name))
+    window = pace_window(county_code, benefit_year)
+    share = window.share(on) if window else None
+    for u in units.values():
+        u.rate = rate(u.enrolled, u.target)
+        u.special_rate = rate(u.special_enrolled, u.special_people)
+        u.gap = max(0, u.target - u.enrolled) if u.target is not None else None
+        if share is not None and u.target is not None:
+            u.expected = expected_count(u.target, share)
+            u.on_pace = u.enrolled >= u.expected
+    for u in list(units.values()):
+        if u.children:
+            _rank([units[c] for c in u.children])
+    refreshed = (
+        ProgressRefresh.objects.filter(county_code=county_code, benefit_year=benefit_year)
+        .values_list("refreshed_at", flat=True).first()
+    )
+    return Tree(county_code=county_code, benefit_year=benefit_year, units=units, window=window, on=on, share=share,
+                refreshed_at=refreshed)
+
+
+def _visible_region(scope, region_code: str | None) -> str:
+    region_code = (region_code or scope.region_code or "").strip()
+    if not region_code:
+        raise Http404("请指定区划代码。")
+    if not (region_code.isdigit() and len(region_code) in (6, 9, 12)):
+        raise Http404(f"区划代码“{region_code}”应为6、9或12位数字。")
+    scope.require_region(region_code)
+    return region_code
+
+
+def progress_overview(*, scope, region_code: str | None = None, benefit_year: int | None = None,
+                      on: dt.date | None = None) -> dict:
+    """A unit with its children, path, pace and special-group coverage, within the user's scope."""
+    region_code = _visible_region(scope, region_code)
+    county_code = region_code[:6]
+    benefit_year = benefit_year or benefit_year_default(county_code)
+    if not benefit_year:
+        raise Http404("该县还没有征缴年度、目标任务或缴费政策，无法统计进度。")
+    tree = progress_tree(county_code=county_code, benefit_year=benefit_year, on=on)
+    unit = tree.get(region_code)
+    path = [tree.units[c] for c in {region_code[:n] for n in (6, 9, 12) if n <= len(region_code)} if c in tree.units]
+    path.sort(key=lambda u: u.level)
+    return {
+        "tree": tree, "unit": unit, "children": tree.children(region_code), "path": path,
+        "villages": tree.descendants(region_code, 12) if len(region_code) == 6 else [],
+        "benefit_year": benefit_year, "goals": policy_goals(county_code, benefit_year),
+    }
+
+
+def progress_ranking(*, scope, region_code: str | None = None, benefit_year: int | None = None,
+                     level: int = 12, on: dt.date | None = None) -> list[Unit]:
+    """Units of a level inside a region, best 参保率 first, ranked among themselves."""
+    region_code = _visible_region(scope, region_code)
+    benefit_year = benefit_year or benefit_year_default(region_code[:6])
+    if level not in (9, 12) or level <= len(region_code):
+        raise Http404("排名层级应为下级的乡镇（9）或村（12）。")
+    tree = progress_tree(county_code=region_code[:6], benefit_year=benefit_year, on=on)
+    units = [Unit(**{k: v for k, v in asdict(u).items()}) for u in tree.descendants(region_code, level)]
+    _rank(units)
+    return sorted(units, key=lambda u: (u.rank is None, u.rank or 0, u.code))
+
+
+def history_rows(*, county_code: str, benefit_year: int, region_code: str, target: int | None,
+                 window: PaceWindow | None, until: dt.date | None = None) -> list[dict]:
+    """Day by day: enrollments that day, the cumulative count, and the pace line (target × elapsed share)."""
+    days = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
+    if len(region_code) == 9:
+        days = days.filter(township_code=region_code)
+    elif len(region_code) == 12:
+        days = days.filter(village_code=region_code)
+    daily = {
+        row["day"]: row
+        for row in days.values("day").annotate(paid=Sum("paid"), exempt=Sum("exempt"), amount=Sum("amount"))
+    }
+    if window is None and not daily:
+        return []
+    first = min(([window.start] if window else []) + ([min(daily)] if daily else []))
+    last = max(([window.deadline] if window else []) + ([max(daily)] if daily else []))
+    rows, cumulative, day = [], 0, first
+    while day <= last:
+        row = daily.get(day)
+        new = (row["paid"] + row["exempt"]) if row else 0
+        cumulative += new
+        expected = expected_count(target, window.share(day)) if (window and target is not None) else None
+        rows.append({
+            "day": day, "new": new, "paid": row["paid"] if row else 0, "exempt": row["exempt"] if row else 0,
+            "amount": row["amount"] if row else Decimal("0.00"),
+            "cumulative": cumulative if (until is None or day <= until) else None, "expected": expected,
+        })
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def progress_history(*, scope, region_code: str | None = None, benefit_year: int | None = None,
+                     on: dt.date | None = None) -> dict:
+    overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year, on=on)
+    tree, unit = overview["tree"], overview["unit"]
+    rows = history_rows(county_code=tree.county_code, benefit_year=tree.benefit_year, region_code=unit.code,
+                        target=unit.target, window=tree.window, until=tree.on)
+    return {"unit": unit, "tree": tree, "rows": rows}
+
+
+def new_since(*, county_code: str, benefit_year: int, region_code: str, since: dt.date) -> dict[str, int]:
+    """Enrollments per village on days after `since` (本周新增, 较上期新增)."""
+    rows = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year, day__gt=since)
+    if len(region_code) > 6:
+        rows = rows.filter(village_code__startswith=region_code)
+    out: dict[str, int] = {}
+    for code, paid, exempt in rows.values_list("village_code").annotate(p=Sum("paid"), e=Sum("exempt")).values_list(
+        "village_code", "p", "e"
+    ):
+        out[code] = (paid or 0) + (exempt or 0)
+    return out
+
+
+# ---------------------------------------------------------------- 催缴
+
+
+@dataclass
+class RemindRow:
+    resident: Resident
+    shown_id: str
+    household_number: str
+    head_name: str
+    last_status: str
+    this_status: str
+    owed: Decimal | None
+    owed_basis: str  # 核定 / 测算 / 不予受理
+    owed_note: str
+    mark: RemindMark | None
+
+    @property
+    def closed(self) -> bool:
+        return (self.mark is not None and self.mark.closes) or self.resident.status != Resident.Status.ACTIVE
+
+
+def remind_base(*, county_code: str, benefit_year: int, village_code: str | None = None):
+    """Last year's enrollees (正常参保 or 暂停) not in 正常参保 this year and without a booked payment."""
+    from yibao.collection.models import Payment
+
+    rows = Enrollment.objects.filter(
+        county_code=county_code, benefit_year=benefit_year - 1, status__in=LAST_YEAR_STATUSES,
+    )
+    if village_code:
+        rows = rows.filter(resident__village_code=village_code)
+    done = Enrollment.objects.filter(
+        county_code=county_code, benefit_year=benefit_year, resident_id=OuterRef("resident_id"), status__in=DONE_STATUSES
+    )
+    booked = Payment.objects.filter(
+        county_code=county_code, benefit_year=benefit_year, resident_id=OuterRef("resident_id"), status=Payment.Status.BOOKED
+    )
+    return rows.exclude(Exists(done)).exclude(Exists(booked))
+
+
+def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int, on: dt.date) -> dict[int, tuple]:
+    """(amount, basis, note) per resident: this year's 核定, else a live quote (they were enrolled last year: no gap)."""
+    from yibao.enrollment.selectors import household_role
+    from yibao.policy.engine import Person, PolicyInputError, quote
+
+    campaign = campaign_for(county_code, benefit_year)
+    out: dict[int, tuple] = {}
+    if campaign is not None:
+        for resident_id, payable, accepted, identity in Assessment.objects.filter(
+            campaign=campaign, resident_id__in=[r.pk for r in residents]
+        ).values_list("resident_id", "payable", "accepted", "subsidy_identity"):
+            out[resident_id] = (payable, "核定", identity) if accepted else (None, "不予受理", "核定为不予受理")
+    missing = [r for r in residents if r.pk not in out]
+    policy = policy_for(county_code, benefit_year, campaign) if missing else None
+    if not missing:
+        return out
+    if policy is None:
+        for r in missing:
+            out[r.pk] = (None, "", "尚无缴费政策，无法测算")
+        return out
+    window = policy.data.collection.main_window
+    paid_on = max(on, window.start)
+    identities: dict[int, set] = {}
+    for resident_id, code, valid_from, valid_to in Identity.objects.filter(
+        resident_id__in=[r.pk for r in missing]
+    ).values_list("resident_id", "code", "valid_from", "valid_to"):
+        if (valid_from is None or valid_from <= paid_on) and (valid_to is None or paid_on <= valid_to):
+            identities.setdefault(resident_id, set()).add(code)
+    from yibao.registry.models import GroupFact
+
+    groups: dict[int, list] = {}
+    for resident_id, group, event_date in GroupFact.objects.filter(
+        resident_id__in=[r.pk for r in missing]
+    ).values_list("resident_id", "group", "event_date"):
+        groups.setdefault(resident_id, []).append((group, event_date))
+    for r in missing:
+        facts = groups.get(r.pk, [])
+        dates = [d for _, d in facts if d is not None and d <= paid_on]
+        person = Person(
+            birth_date=r.birth_date, identities=frozenset(identities.get(r.pk, ())),
+            groups=frozenset(g for g, _ in facts), event_date=max(dates) if dates else None,
+            gap_years=0, household_role=household_role(r.relation_to_head),
+        )
+        try:
+            result = quote(policy, person, paid_on)
+        except PolicyInputError as exc:
+            out[r.pk] = (None, "", str(exc))
+            continue
+        if result.accepted:
+            out[r.pk] = (result.payable, "测算", result.subsidy_identity or "")
+        else:
+            out[r.pk] = (None, "不予受理", result.reason or "")
+    return out
+
+
+def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "open", on: dt.date | None = None) -> list[RemindRow]:
+    """The 催缴 list of a village: who paid last year and not yet this year, with household, phone and amount owed.
+
+    state: "open" (still to chase), "closed" (moved away, 职工医保, died, or no longer 正常 on the register), "all".
+    """
+    if not (village_code and len(village_code) == 12 and village_code.isdigit()):
+        raise Http404("催缴名单按村（社区）查看：请指定12位村级区划代码。")
+    scope.require_region(village_code)
+    county_code = village_code[:6]
+    on = on or timezone.localdate()
+    last = list(
+        remind_base(county_code=county_code, benefit_year=benefit_year, village_code=village_code)
+        .select_related("resident", "resident__household", "resident__household__head")
+        .order_by("resident__household_id", "resident__relation_to_head", "resident_id")
+    )
+    residents = [e.resident for e in last]
+    ids = [r.pk for r in residents]
+    this_year = dict(
+        Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year, resident_id__in=ids)
+        .values_list("resident_id", "status")
+    )
+    marks: dict[int, RemindMark] = {}
+    for mark in RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year, resident_id__in=ids).order_by(
+        "marked_at", "pk"
+    ):
+        marks[mark.resident_id] = mark  # the newest wins
+    owed = _owed_quotes(residents, county_code, benefit_year, on)
+    status_names = dict(Enrollment.Status.choices)
+    rows = []
+    for enrollment in last:
+        r = enrollment.resident
+        household = r.household if r.household_id else None
+        amount, basis, note = owed.get(r.pk, (None, "", ""))
+        row = RemindRow(
+            resident=r, shown_id=scope.show_id(r.id_number), household_number=household.number if household else "",
+            head_name=(household.head.name if household and household.head_id and household.head else ""),
+            last_status=status_names.get(enrollment.status, enrollment.status),
+            this_status=status_names.get(this_year.get(r.pk), "未登记") if r.pk in this_year else "未登记",
+            owed=amount, owed_basis=basis, owed_note=note, mark=marks.get(r.pk),
+        )
+        if state == "all" or (state == "closed") == row.closed:
+            rows.append(row)
+    return rows
+
+
+def remind_resident(*, scope, resident_id: int) -> Resident:
+    """A resident on some village's 催缴 list inside the scope (the target of a mark)."""
+    resident = scope.filter(Resident.objects.all()).filter(pk=resident_id).first()
+    if resident is None:
+        raise PermissionDenied("未找到该居民，或不在当前账号的管辖范围内。")
+    return resident
+
+
+def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int | None = None) -> dict:
+    """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left."""
+    overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year)
+    unit, tree = overview["unit"], overview["tree"]
+    closed = dict(
+        RemindMark.objects.filter(county_code=tree.county_code, benefit_year=tree.benefit_year)
+        .exclude(outcome=RemindMark.Outcome.CONTACTED)
+        .filter(village_code__startswith=unit.code)
+        .values_list("village_code").annotate(n=Count("resident_id", distinct=True)).values_list("village_code", "n")
+    )
+
+    def closed_in(code: str) -> int:
+        return sum(n for village, n in closed.items() if village.startswith(code))
+
+    rows = [
+        {"unit": u, "closed": closed_in(u.code), "open": max(0, u.not_renewed - closed_in(u.code))}
+        for u in (overview["children"] or [unit])
+    ]
+    return {**overview, "rows": rows, "total": {"unit": unit, "closed": closed_in(unit.code),
+                                                 "open": max(0, unit.not_renewed - closed_in(unit.code))}}
