@@ -164,9 +164,11 @@ def _read_and_check(kind: str, path, ctx_for, progress: Progress) -> Checked:
     return VALIDATORS[kind](table, ctx)
 
 
-def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str) -> dict:
+def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str, progress=None) -> dict:
     report = None
     if checked.issues.height:
+        if progress is not None:
+            progress.step(f"写入错误报告（{checked.issues.height} 条）")
         path = report_path(job_id=job.pk if job else None, kind=kind)
         report = str(report_write(issues=checked.issues, path=path, title=f"{KIND_LABELS[kind]}导入报告：{file_name}"))
     result = {
@@ -229,7 +231,7 @@ def regions_import(*, path, actor=None, job=None, progress: Progress | None = No
             )
         progress.advance(rows.height)
     counts = {"imported": new.height, "updated": len(renamed), "unchanged": rows.height - new.height - len(renamed)}
-    return _finish("regions", checked, counts, job, file_name)
+    return _finish("regions", checked, counts, job, file_name, progress)
 
 
 def _villages(county_code: str) -> list[tuple[str, str, str]]:
@@ -266,10 +268,10 @@ def residents_import(
         )
         progress.step("核查外县重复登记")
         counts["flagged"] = writers.flags_other_county(
-            county_code=county_code, numbers=rows["id_number"].to_list(), actor=actor, reason=reason
+            county_code=county_code, numbers=rows["id_number"], actor=actor, reason=reason
         )
     counts["households"] = counts.pop("households_created", 0)
-    return _finish("residents", checked, counts, job, file_name)
+    return _finish("residents", checked, counts, job, file_name, progress)
 
 
 def resident_lookup(county_code: str):
@@ -311,7 +313,7 @@ def identities_import(
             rows=checked.rows, county_code=county_code, job=job, source_name=f"{department_name(dept)}：{file_name}",
             actor=actor, reason=_reason("identities", file_name, job), progress=progress,
         )
-    return _finish("identities", checked, counts, job, file_name)
+    return _finish("identities", checked, counts, job, file_name, progress)
 
 
 def employees_import(
@@ -336,4 +338,4 @@ def employees_import(
         flagged = writers.flags_employee_insurance(rows=checked.rows, source_name=file_name, actor=actor, reason=reason)
         flagged += writers.flags_other_county(county_code=county_code, actor=actor, reason=reason)
         counts["flagged"] = flagged
-    return _finish("employees", checked, counts, job, file_name)
+    return _finish("employees", checked, counts, job, file_name, progress)

@@ -488,7 +488,7 @@ def flags_employee_insurance(*, rows: pl.DataFrame, source_name: str, actor=None
     return flags_create(flags=found, kind=Flag.Kind.EMPLOYEE_INSURANCE, actor=actor, reason=reason)
 
 
-def flags_other_county(*, county_code: str, numbers: list[str] | None = None, actor=None, reason: str = "") -> int:
+def flags_other_county(*, county_code: str, numbers=None, actor=None, reason: str = "") -> int:
     """Flag residents registered in this county and in another one, on both sides.
 
     Looks up the other counties by id_number (an index lookup per batch), never joins counties.
@@ -500,6 +500,8 @@ def flags_other_county(*, county_code: str, numbers: list[str] | None = None, ac
         return 0
     if numbers is None:
         numbers = list(Resident.objects.filter(county_code=county_code).values_list("id_number", flat=True))
+    elif isinstance(numbers, pl.Series):
+        numbers = numbers.to_list()
     elsewhere = _residents_by_number(numbers, "county_code <> %s AND", [county_code])
     if elsewhere.height == 0:
         return 0

@@ -348,3 +348,14 @@ def test_job_progress_file_is_written_while_running(imported_family, tmp_path, m
     job_run(services.import_job_create(kind="residents", path=path, county_code=COUNTY, actor="测试"))
     messages = [m for _t, m in seen]
     assert "读取文件" in messages and "写入数据库" in messages and (4, "写入数据库") in seen
+
+
+def test_old_area_codes_are_counted_per_row_and_summed_up_per_code_in_the_report(regions, tmp_path):
+    rows = [[make_id(dt.date(1950 + i, 1, 1), 11 + 2 * i), f"老{i}", "男", "", f"H{i}", "户主", VILLAGE, ""] for i in range(12)]
+    rows.append([make_id(dt.date(1990, 1, 1), 99, area="349999"), "旧码", "男", "", "H99", "户主", VILLAGE, ""])
+    result = import_residents(tmp_path, rows)
+    assert (result["imported"], result["rejected"], result["warnings"]) == (13, 0, 13)
+    lines = report_read(result["report"])
+    assert [(l["sheet"], l["行号"], l["值"]) for l in lines] == [("警告（已导入）", 2, "340321"), ("警告（已导入）", 14, "349999")]
+    assert "1983" in lines[0]["原因"] and "共 12 行（出生年份 1950—1961），如第 2、3、4、5、6、7、8、9、10、11 行" in lines[0]["原因"]
+    assert "不在现行区划代码表中" in lines[1]["原因"] and "共 1 行" in lines[1]["原因"]

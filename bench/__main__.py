@@ -1,0 +1,39 @@
+"""`make bench` (`python -m bench`): run the registered benchmarks.
+
+    make bench                                  # every benchmark, 1,000,000 rows
+    make bench BENCH_ARGS="--rows 200000"       # a quicker run
+    make bench BENCH_ARGS="--only imports --databases sqlite"
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+
+import bench.imports  # noqa: F401  (registers its benchmark)
+from bench import BENCHMARKS
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Yibao 基准测试")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="名单行数（默认 1,000,000）")
+    parser.add_argument("--naive-rows", type=int, default=10_000, help="逐行 ORM 基线实测的行数，再按比例推算")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="只运行某个基准（可重复）")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite、postgresql，逗号分隔")
+    parser.add_argument("--workdir", default=None, help="数据与临时数据库所在目录（默认新建临时目录）")
+    options = parser.parse_args(argv)
+    options.databases = [d.strip() for d in options.databases.split(",") if d.strip()]
+    if options.workdir is None:
+        options.workdir = tempfile.mkdtemp(prefix="yibao-bench-")
+    for name in options.only or list(BENCHMARKS):
+        item = BENCHMARKS[name]
+        print(f"== {item.title} ==", flush=True)
+        started = time.perf_counter()
+        item.run(options)
+        print(f"（用时 {time.perf_counter() - started:.0f} 秒，工作目录 {options.workdir}）", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
