@@ -25,6 +25,10 @@ class Campaign(models.Model):
     status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField("开启时间", default=timezone.now)
     opened_by_name = models.CharField("开启人", max_length=150, blank=True)
+    closed_at = models.DateTimeField("结束时间", null=True, blank=True)
+    closed_by_name = models.CharField("结束人", max_length=150, blank=True, default="")
+    last_assessed_at = models.DateTimeField("最近核定时间", null=True, blank=True)
+    last_assessed_on = models.DateField("最近核定日期", null=True, blank=True)
 
     class Meta:
         verbose_name = "征缴年度"
@@ -109,6 +113,11 @@ class Assessment(RegionCodes):
     policy_version = models.CharField("政策版本", max_length=16)
     input_hash = models.CharField("核定依据摘要", max_length=32)
     assessed_at = models.DateTimeField("核定时间", default=timezone.now)
+    # added by the assessment run (issue 4A); defaults keep older writers working
+    reason = models.CharField("不予受理原因", max_length=300, blank=True, default="")
+    tier = models.PositiveSmallIntegerField("缴费档次", default=1)
+    benefit_start = models.DateField("待遇起始日", null=True, blank=True)
+    benefit_end = models.DateField("待遇终止日", null=True, blank=True)
 
     class Meta:
         verbose_name = "核定"
@@ -116,4 +125,5 @@ class Assessment(RegionCodes):
         indexes = [
             models.Index(fields=["county_code", "benefit_year"]),
             models.Index(fields=["village_code", "benefit_year"]),
+            models.Index(fields=["township_code", "benefit_year"], name="assessment_township_year"),
         ]

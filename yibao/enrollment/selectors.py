@@ -102,3 +102,232 @@ def enrollment_active_elsewhere(*, resident: Resident, benefit_year: int) -> Enr
         .filter(Q(status=Enrollment.Status.PAID) | Q(status=Enrollment.Status.REGISTERED))
         .first()
     )
+
+
+# ================================================================ campaigns, assessments and enrollments
+# for pages and the API: always within a scope
+
+
+def _in_county(scope, queryset):
+    """The scope filter plus county_code (the shard key and the leading column of the indexes)."""
+    queryset = scope.filter(queryset)
+    if scope.region_code:
+        queryset = queryset.filter(county_code=scope.county_code)
+    return queryset
+
+
+def campaign_list(*, scope, county_code: str | None = None):
+    campaigns = Campaign.objects.all()
+    if scope.region_code:
+        campaigns = campaigns.filter(county_code=scope.county_code)
+    if county_code:
+        campaigns = campaigns.filter(county_code=county_code)
+    return campaigns.order_by("county_code", "-benefit_year")
+
+
+def campaign_in_scope(*, scope, pk: int) -> Campaign:
+    from django.http import Http404
+
+    campaign = campaign_list(scope=scope).filter(pk=pk).first()
+    if campaign is None:
+        raise Http404("未找到该征缴年度，或不在当前账号的管辖范围内。")
+    return campaign
+
+
+def campaign_policies(*, county_code: str) -> list:
+    """Policies that may open a campaign in the county, newest year first."""
+    from yibao.policy.loader import policies_for_region
+
+    return policies_for_region(county_code) if county_code else []
+
+
+def campaign_assess_job(*, campaign: Campaign):
+    """The latest 核定 job of a campaign, or None."""
+    from yibao.core.models import Job
+
+    return (
+        Job.objects.filter(kind="assess_campaign", county_code=campaign.county_code, params__campaign_id=campaign.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def assessment_rows(*, scope, campaign: Campaign):
+    from yibao.enrollment.models import Assessment
+
+    return _in_county(scope, Assessment.objects.filter(campaign=campaign, benefit_year=campaign.benefit_year))
+
+
+def _totals(queryset) -> dict:
+    from django.db.models import Count, Q, Sum
+
+    return queryset.aggregate(
+        residents=Count("id"),
+        accepted=Count("id", filter=Q(accepted=True)),
+        not_accepted=Count("id", filter=Q(accepted=False)),
+        payable=Sum("payable", filter=Q(accepted=True)),
+        subsidy=Sum("subsidy", filter=Q(accepted=True)),
+        refund_later=Sum("refund_later", filter=Q(accepted=True)),
+    )
+
+
+def _zero_none(row: dict) -> dict:
+    from decimal import Decimal
+
+    return {k: (Decimal("0.00") if v is None and k in ("payable", "subsidy", "refund_later") else v) for k, v in row.items()}
+
+
+def assessment_summary(*, scope, campaign: Campaign) -> dict:
+    """Totals of a campaign's assessment within the scope."""
+    return _zero_none(_totals(assessment_rows(scope=scope, campaign=campaign)))
+
+
+def assessment_totals(*, scope, campaign: Campaign, region: str | None = None) -> list[dict]:
+    """Totals one level below `region` (default: the scope's own region; the county → townships,
+    a township → villages, a village → itself), each with the region's name."""
+    from django.core.exceptions import PermissionDenied
+    from django.db.models import Count, Q, Sum
+
+    from yibao.accounts.scope import LEVEL_FIELD
+    from yibao.regions.selectors import region_labels
+
+    region = (region or "").strip() or scope.region_code or campaign.county_code
+    if not (region.isdigit() and len(region) in LEVEL_FIELD) or not region.startswith(campaign.county_code):
+        raise PermissionDenied(f"区划代码“{region}”不属于本征缴年度的县。")
+    scope.require_region(region)
+    child_field = {6: "township_code", 9: "village_code", 12: "village_code"}[len(region)]
+    rows = (
+        assessment_rows(scope=scope, campaign=campaign)
+        .filter(**{LEVEL_FIELD[len(region)]: region})
+        .values(child_field)
+        .annotate(
+            residents=Count("id"),
+            accepted=Count("id", filter=Q(accepted=True)),
+            not_accepted=Count("id", filter=Q(accepted=False)),
+            payable=Sum("payable", filter=Q(accepted=True)),
+            subsidy=Sum("subsidy", filter=Q(accepted=True)),
+            refund_later=Sum("refund_later", filter=Q(accepted=True)),
+        )
+        .order_by(child_field)
+    )
+    rows = [_zero_none(r) for r in rows]
+    labels = region_labels(r[child_field] for r in rows)
+    return [r | {"code": r[child_field], "name": labels.get(r[child_field], r[child_field])} for r in rows]
+
+
+def assessment_search(
+    *, scope, campaign: Campaign, village: str | None = None, accepted: bool | None = None, q: str | None = None
+):
+    """A campaign's assessments within the scope, with the resident, for lists."""
+    from yibao.registry.selectors import check_region_param, id_query
+
+    rows = assessment_rows(scope=scope, campaign=campaign).select_related("resident")
+    village = check_region_param(scope, village)
+    if village:
+        from yibao.accounts.scope import LEVEL_FIELD
+
+        rows = rows.filter(**{LEVEL_FIELD[len(village)]: village})
+    if accepted is not None:
+        rows = rows.filter(accepted=accepted)
+    q = (q or "").strip()
+    if q:
+        number = id_query(q)
+        rows = rows.filter(resident__id_number=number) if number else rows.filter(resident__name__startswith=q)
+    return rows.order_by("village_code", "resident_id")
+
+
+def assessment_get(*, scope, campaign: Campaign, resident_id: int):
+    from django.http import Http404
+
+    row = assessment_rows(scope=scope, campaign=campaign).select_related("resident").filter(resident_id=resident_id).first()
+    if row is None:
+        raise Http404("该参保人本年度尚未核定，或不在当前账号的管辖范围内。")
+    return row
+
+
+def assessment_explain(*, assessment) -> dict:
+    """The scalar engine's answer for an assessment, with its explanation, and whether the stored
+    row still agrees with it (it does not when the registry changed since the last 核定)."""
+    from yibao.policy.engine import PolicyInputError, quote
+    from yibao.policy.loader import PolicyNotFound, load_policy
+
+    campaign, resident = assessment.campaign, assessment.resident
+    try:
+        policy = load_policy(campaign.policy_id)
+    except PolicyNotFound as exc:
+        return {"quote": None, "error": str(exc), "stale": True}
+    person = person_for(resident=resident, on=assessment.assessed_on, benefit_year=campaign.benefit_year,
+                        tier=assessment.tier)
+    try:
+        result = quote(policy, person, assessment.assessed_on)
+    except PolicyInputError as exc:
+        return {"quote": None, "error": str(exc), "stale": False, "person": person}
+    stored_blocked = assessment.rule in ("blocked", "terminated")
+    same = stored_blocked or (
+        result.accepted == assessment.accepted and result.payable == assessment.payable
+        and result.subsidy == assessment.subsidy and result.refund_later == assessment.refund_later
+        and (result.subsidy_identity or "") == assessment.subsidy_identity
+        and result.benefit_start == assessment.benefit_start
+    )
+    return {
+        "quote": result, "error": None, "person": person,
+        "stale": not same or policy.version != assessment.policy_version,
+    }
+
+
+def enrollment_search(
+    *, scope, benefit_year: int | None = None, status: str | None = None, village: str | None = None,
+    q: str | None = None,
+):
+    """Enrollments within the scope, for the list page and the API."""
+    from yibao.registry.selectors import check_region_param, id_query
+
+    rows = _in_county(scope, Enrollment.objects.select_related("resident"))
+    if benefit_year:
+        rows = rows.filter(benefit_year=benefit_year)
+    if status:
+        rows = rows.filter(status=status)
+    village = check_region_param(scope, village)
+    if village:
+        from yibao.accounts.scope import LEVEL_FIELD
+
+        rows = rows.filter(**{LEVEL_FIELD[len(village)]: village})
+    q = (q or "").strip()
+    if q:
+        number = id_query(q)
+        rows = rows.filter(id_number=number) if number else rows.filter(resident__name__startswith=q)
+    return rows.order_by("-benefit_year", "village_code", "resident_id")
+
+
+def enrollment_in_scope(*, scope, pk: int) -> Enrollment:
+    from django.http import Http404
+
+    enrollment = _in_county(scope, Enrollment.objects.select_related("resident", "campaign")).filter(pk=pk).first()
+    if enrollment is None:
+        raise Http404("未找到该参保登记，或不在当前账号的管辖范围内。")
+    return enrollment
+
+
+EVENT_LABELS = {
+    "registered": "参保登记", "paid": "缴费入账", "suspended": "参保暂停", "resumed": "恢复参保",
+    "terminated": "参保终止", "transferred": "县内迁移", "tier": "变更档次",
+}
+
+
+def enrollment_events(*, enrollment: Enrollment, limit: int = 50) -> list:
+    """The enrollment's event rows, newest first, each with a Chinese `label`."""
+    from yibao.core.models import Event
+
+    events = list(
+        Event.objects.filter(county_code=enrollment.county_code, entity="enrollment", entity_id=str(enrollment.pk))
+        .order_by("-at", "-id")[:limit]
+    )
+    for event in events:
+        event.label = EVENT_LABELS.get(event.action, event.action)
+    return events
+
+
+def resident_enrollments(*, resident: Resident) -> list[Enrollment]:
+    return list(
+        Enrollment.objects.filter(county_code=resident.county_code, resident=resident).order_by("-benefit_year")
+    )

@@ -13,8 +13,7 @@ _sequence = itertools.count(100)
 
 
 def id_number(area: str = "340321", birth: dt.date = dt.date(1980, 5, 17), sex: str = "M") -> str:
-    seq = next(_sequence) % 1000
-    seq = seq - seq % 2 + (1 if sex == "M" else 0)
+    seq = next(_sequence) * 2 % 1000 + (1 if sex == "M" else 0)  # odd for men, even for women; never repeats in 500
     body = f"{area}{birth:%Y%m%d}{seq:03d}"
     return body + check_character(body)
 
