@@ -34,7 +34,7 @@ from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.enrollment.selectors import household_role
-from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, KIND_LABELS, NAME_SYNONYMS, Column
+from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Column
 from yibao.policy.engine import Person, cn_money, quote
 from yibao.policy.loader import load_policy
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
@@ -46,22 +46,24 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 PAYMENT_COLUMNS = (
     Column("external_id", "缴费流水号",
            ("缴费流水号", "交易流水号", "流水号", "缴费单号", "订单号", "交易单号", "业务流水号", "支付流水号", "缴款流水号",
-            "缴费编号", "payment_id"), True),
+            "缴费编号", "缴费记录编号", "支付订单号", "缴费订单号", "申报序号", "payment_id"), True),
     Column("id_number", "身份证号码", (*ID_SYNONYMS, "缴费人身份证号码", "缴费人证件号码", "参保人身份证号码"), True),
     Column("name", "姓名", (*NAME_SYNONYMS, "缴费人姓名", "缴费人")),
     Column("year", "缴费年度",
            ("缴费年度", "所属年度", "待遇年度", "参保年度", "年度", "费款所属期", "费款所属年度", "所属期", "征收年度"), True),
-    Column("amount", "缴费金额", ("缴费金额", "金额", "实缴金额", "缴费额", "交易金额", "实收金额", "缴款金额", "支付金额"), True),
+    Column("amount", "缴费金额", ("缴费金额", "金额", "实缴金额", "缴费额", "交易金额", "实收金额", "缴款金额", "支付金额", "缴费金额（元）",
+                            "金额（元）", "实缴金额（元）"), True),
     Column("channel", "缴费渠道", ("缴费渠道", "渠道", "支付方式", "缴费方式", "支付渠道", "缴款方式", "缴费途径")),
     Column("paid_at", "缴费时间",
            ("缴费时间", "缴费日期", "交易时间", "交易日期", "支付时间", "缴款时间", "缴款日期", "入库时间", "到账时间",
-            "入库日期"), True),
+            "入库日期", "到账日期", "扣款时间"), True),
     Column("ticket_no", "票据号",
-           ("票据号", "电子票据号", "票据号码", "电子票据号码", "完税凭证号", "凭证号", "票号", "收据号", "电子缴税付款凭证号")),
+           ("票据号", "电子票据号", "票据号码", "电子票据号码", "完税凭证号", "凭证号", "票号", "收据号", "收据号码", "电子缴税付款凭证号",
+            "电子税票号码", "税票号码", "完税证明号码", "票证号码", "缴费凭证号")),
 )
 KIND = "payments"
-KIND_COLUMNS.setdefault(KIND, PAYMENT_COLUMNS)
-KIND_LABELS.setdefault(KIND, "渠道缴费明细")
+KIND_COLUMNS.setdefault(KIND, PAYMENT_COLUMNS)  # the readers find a kind's columns in this registry
+KIND_LABEL = "渠道缴费明细"
 
 # first match wins: a channel text containing the word is that channel
 CHANNEL_WORDS = (
