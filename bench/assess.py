@@ -1,16 +1,15 @@
 """Benchmark: assessing (核定) a whole county, beside the raw insert speed of the same table.
 
-    python -m bench.assess --residents 1000000            # SQLite, and PostgreSQL when it answers
-    python -m bench.assess --residents 100000 --backend sqlite
+    make bench BENCH_ARGS="--only assess"                 # 1,000,000 residents, SQLite and PostgreSQL
+    python -m bench.assess --rows 100000 --databases sqlite
 
-Each backend runs in its own process against a scratch database (a temporary SQLite file; the
-PostgreSQL database `yibao_bench_assess`, created and dropped). The figures:
+Each database runs in a fresh process against a fresh database (bench.imports.fresh_database: a
+new SQLite file; on PostgreSQL yibao_bench, dropped and created). The figures:
   baseline   a raw bulk insert of N assessment rows into the same table (executemany of ready
              tuples on SQLite, COPY of a ready CSV buffer on PostgreSQL), rolled back;
   full       the first assessment of the county: read the registry, quote, write N rows;
   again      a second run with nothing changed (only digests compared, no writes);
   incremental a run after 1% of the residents got a new identity.
-`run(residents=..., backends=...)` returns the figures for a benchmark runner.
 """
 
 from __future__ import annotations
@@ -24,10 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "340321"
 POLICY = "anhui-huaiyuan-2025"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/yibao_bench_assess")
 
 
 # ---------------------------------------------------------------- inside the worker process
@@ -185,13 +185,11 @@ def worker(n: int) -> dict:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yibao.settings")
     django.setup()
-    from django.core.management import call_command
     from django.db import connection, transaction
 
     from yibao.enrollment.services import assessment_run, campaign_open
     from yibao.registry.models import Identity
 
-    call_command("migrate", verbosity=0, interactive=False)
     began = time.monotonic()
     with transaction.atomic():
         _generate(n)
@@ -202,9 +200,13 @@ def worker(n: int) -> dict:
     baseline = _baseline(n)
     campaign = campaign_open(county_code=COUNTY, policy_id=POLICY, actor="基准")
     on = dt.date(2024, 10, 8)
-    began = time.monotonic()
-    full = assessment_run(campaign=campaign, actor="基准", on=on)
-    full_seconds = time.monotonic() - began
+    from bench.task import StepClock
+
+    clock = StepClock()
+    began = time.perf_counter()
+    full = assessment_run(campaign=campaign, actor="基准", on=on, progress=clock)
+    end = time.perf_counter()
+    full_seconds = end - began
     began = time.monotonic()
     again = assessment_run(campaign=campaign, actor="基准", on=on)
     again_seconds = time.monotonic() - began
@@ -229,84 +231,98 @@ def worker(n: int) -> dict:
         "assess_incremental_seconds": round(incremental_seconds, 2),
         "incremental_rewritten": incremental["assessed"],
         "full_counts": {k: str(v) for k, v in full.items()},
+        "phases": clock.phases(end),
     }
 
 
 # ---------------------------------------------------------------- the driver
 
 
-def _pg_admin(sql: str) -> bool:
-    try:
+def _measure(engine: str, n: int, workdir: Path) -> dict:
+    import resource
+
+    from bench.imports import _env, database_version, fresh_database, migrate
+
+    url = fresh_database(engine, workdir)
+    print(f"  准备 {engine} 数据库并迁移……", file=sys.stderr, flush=True)
+    migrate(url, workdir)
+    print(f"  生成 {n:,} 人的县并核定……", file=sys.stderr, flush=True)
+    done = subprocess.run([sys.executable, "-m", "bench.assess", "--worker", str(n)], cwd=ROOT,
+                          env=_env(url, workdir), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"核定基准失败（{engine}）：\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["version"] = database_version(engine, url)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    if engine == "postgresql":
         import psycopg
 
-        base = PG_URL.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(base, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql)
-        return True
-    except Exception as exc:  # PostgreSQL not answering: skip it
-        print(f"PostgreSQL 不可用，跳过：{exc}", file=sys.stderr)
-        return False
+        from bench.imports import PG_ADMIN
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS yibao_bench WITH (FORCE)")
+    return figures
 
 
-def _run_backend(backend: str, n: int) -> dict | None:
-    env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as scratch:
-        env["YIBAO_VAR_DIR"] = scratch
-        if backend == "sqlite":
-            env["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-        else:
-            name = PG_URL.rsplit("/", 1)[1]
-            if not _pg_admin(f'DROP DATABASE IF EXISTS "{name}"') or not _pg_admin(f'CREATE DATABASE "{name}"'):
-                return None
-            env["DATABASE_URL"] = PG_URL
-        try:
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.assess", "--worker", str(n)], cwd=ROOT, env=env,
-                capture_output=True, text=True, check=False,
-            )
-        finally:
-            if backend == "postgresql":
-                _pg_admin(f'DROP DATABASE IF EXISTS "{PG_URL.rsplit("/", 1)[1]}"')
-    if out.returncode != 0:
-        print(out.stderr, file=sys.stderr)
-        raise SystemExit(f"{backend} 基准失败")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def report(f: dict) -> str:
+    n, raw, full = f["residents"], f["baseline_raw_insert_seconds"], f["assess_full_seconds"]
+    method = "COPY" if f["backend"] == "postgresql" else "executemany，单事务"
+    counts = f["full_counts"]
+    return "\n".join([
+        f"全县核定 {n:,} 人 · {f.get('version', f['backend'])}",
+        f"  (a) 原始批量插入 {n:,} 行核定记录（{method}，同一张表）  {raw:>7.1f} 秒",
+        f"  (b) Yibao 全量核定（读取户籍与身份+测算+写入）          {full:>7.1f} 秒   = {full / raw:.2f} × 原始插入",
+        f"      无变化重跑（只比对摘要，不写入）                      {f['assess_unchanged_seconds']:>7.1f} 秒",
+        f"      1% 参保人身份变化后增量核定                           {f['assess_incremental_seconds']:>7.1f} 秒"
+        f"（改写 {f['incremental_rewritten']:,} 行）",
+        f"  核定结果：不予受理 {int(counts['not_accepted']):,}，应缴合计 {counts['payable_total']} 元，"
+        f"先缴后补合计 {counts['refund_later_total']} 元；进程峰值内存 {f.get('peak_rss_mb', 0):,} MB",
+        "  全量核定各阶段（秒）：" + "，".join(f"{name} {sec}" for name, sec in f.get("phases", [])),
+    ])
 
 
-def run(residents: int = 1_000_000, backends=("sqlite", "postgresql")) -> list[dict]:
+def markdown_row(f: dict) -> str:
+    raw, full = f["baseline_raw_insert_seconds"], f["assess_full_seconds"]
+    return (f"| {f.get('version', f['backend'])} | {f['residents']:,} | {raw:.1f} s | {full:.1f} s | **{full / raw:.2f}×** "
+            f"| {f['assess_unchanged_seconds']:.1f} s | {f['assess_incremental_seconds']:.1f} s | {f.get('peak_rss_mb', 0):,} MB |")
+
+
+@benchmark("assess", "全县核定：Yibao 核定 vs 原始批量插入")
+def run(options) -> None:
+    from bench.imports import postgres_answers
+
+    workdir = Path(options.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    engines = [e for e in ("sqlite", "postgresql") if e in options.databases]
+    if "postgresql" in engines and not postgres_answers():
+        print("  PostgreSQL 未在 127.0.0.1:5432 应答，只测 SQLite。", file=sys.stderr)
+        engines.remove("postgresql")
     results = []
-    for backend in backends:
-        figures = _run_backend(backend, residents)
-        if figures is not None:
-            results.append(figures)
-    return results
-
-
-def report(results: list[dict]) -> str:
-    lines = []
-    for r in results:
-        lines.append(
-            f"核定 {r['residents']:,} 人（{r['backend']}）：全量 {r['assess_full_seconds']} 秒，"
-            f"原始插入基线 {r['baseline_raw_insert_seconds']} 秒，倍数 {r['ratio_full_to_baseline']}；"
-            f"无变化重跑 {r['assess_unchanged_seconds']} 秒；1% 变化增量 {r['assess_incremental_seconds']} 秒"
-            f"（改写 {r['incremental_rewritten']} 行）"
-        )
-    return "\n".join(lines)
+    for engine in engines:
+        figures = _measure(engine, options.rows, workdir)
+        results.append(figures)
+        print(report(figures), flush=True)
+        print(flush=True)
+    print("| 数据库 | 参保人 | (a) 原始批量插入 | (b) 全量核定 | (b)/(a) | 无变化重跑 | 1% 增量 | 峰值内存 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for figures in results:
+        print(markdown_row(figures))
+    (workdir / "assess.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="核定基准")
-    parser.add_argument("--residents", type=int, default=1_000_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--json", action="store_true")
+    parser = argparse.ArgumentParser(prog="python -m bench.assess", description="全县核定基准")
+    parser.add_argument("--rows", "--residents", dest="rows", type=int, default=1_000_000)
+    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite、postgresql，逗号分隔")
+    parser.add_argument("--workdir", default=None)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker), ensure_ascii=False))
+        print(json.dumps(worker(args.worker), ensure_ascii=False, default=str))
         return
-    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    results = run(args.residents, backends)
-    print(json.dumps(results, ensure_ascii=False) if args.json else report(results))
+    args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    args.workdir = args.workdir or tempfile.mkdtemp(prefix="yibao-bench-")
+    run(args)
 
 
 if __name__ == "__main__":
