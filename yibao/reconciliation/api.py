@@ -246,7 +246,7 @@ def mismatch_list(
             "items": [_mismatch_out(scope, m, run) for m in current]}
 
 
-@router.post("/reconciliation/runs", response={202: JobOut, 400: ErrorOut}, summary="上传税务缴费记录并开始对账（后台任务）")
+@router.post("/reconciliation/runs", response={201: JobOut, 400: ErrorOut}, summary="上传税务缴费记录并开始对账（新建后台任务）")
 def run_start(
     request, tax_file: File[UploadedFile], benefit_year: Form[int], as_of: Form[dt.date | None] = None,
     county_code: Form[str] = "", cash_grace_days: Form[int] = services.DEFAULT_CASH_GRACE_DAYS,
@@ -266,7 +266,7 @@ def run_start(
         return error_response(exc)
     job_enqueue(job)
     job.refresh_from_db()
-    return Status(202, _job_out(job))
+    return Status(201, _job_out(job))
 
 
 @router.get("/reconciliation/jobs/{job_id}", response=JobOut, summary="对账任务进度")

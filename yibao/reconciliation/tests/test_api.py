@@ -31,7 +31,7 @@ def start(client, csv_bytes, **data):
 def test_start_a_run_then_read_it(client, make_user, setup):
     client.force_login(make_user("tax", role="tax_officer", region_code=f.COUNTY))
     response = start(client, setup["csv"])
-    assert response.status_code == 202, response.content
+    assert response.status_code == 201, response.content
     job = response.json()
     assert job["status"] == "succeeded" and job["percent"] == 100 and job["run_id"]
     assert client.get(f"/api/reconciliation/jobs/{job['job_id']}").json()["run_id"] == job["run_id"]
