@@ -267,7 +267,7 @@ def payment_counts(*, scope, benefit_year: int | None = None) -> dict:
     rows = payment_list(scope=scope, benefit_year=benefit_year).order_by()
     by_status = dict(rows.values_list("status").annotate(n=Count("id")))
     by_flag = dict(rows.filter(status=Payment.Status.FLAGGED).values_list("flag").annotate(n=Count("id")))
-    booked_sum = rows.filter(status=Payment.Status.BOOKED).aggregate(s=Sum("amount"))["s"] or Decimal("0")
+    booked_sum = Decimal(rows.filter(status=Payment.Status.BOOKED).aggregate(s=Sum("amount"))["s"] or 0).quantize(Decimal("0.01"))
     return {"by_status": by_status, "by_flag": by_flag, "booked_sum": booked_sum}
 
 
@@ -370,4 +370,9 @@ def subsidy_refund_totals(rows) -> list[dict]:
         if row["status"] != SubsidyRefund.Status.CANCELLED:
             entry["count"] += row["n"]
             entry["total"] += row["total"]
+    cent = Decimal("0.01")
+    for entry in table.values():
+        entry["total"] = Decimal(entry["total"]).quantize(cent)
+        for part in entry["by_status"].values():
+            part["total"] = Decimal(part["total"] or 0).quantize(cent)
     return sorted(table.values(), key=lambda e: e["township_code"])

@@ -1,0 +1,401 @@
+"""Pages of the collection area: the collector's counter, receipts, payments, refunds, 先缴后补, channel files."""
+
+from __future__ import annotations
+
+import tempfile
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from yibao.accounts.decorators import scoped_view
+from yibao.collection import selectors, services
+from yibao.collection.models import Payment, Refund, SubsidyRefund
+from yibao.collection.tasks import INGEST_KIND
+from yibao.core.selectors import job_list, job_progress
+from yibao.policy.vocabulary import identity_name
+from yibao.regions.selectors import region_label, region_labels, region_options
+
+PAGE_SIZE = 50
+
+
+# ---------------------------------------------------------------- the collector's counter
+
+
+@scoped_view("payments.collect")
+def counter(request):
+    scope = request.scope
+    q = request.GET.get("q", "").strip()
+    results = selectors.counter_search(scope=scope, q=q) if q else []
+    context = {"q": q, "results": results, "today": selectors.business_today()}
+    if request.headers.get("HX-Request"):
+        return render(request, "collection/_counter_results.html", context)
+    return render(request, "collection/counter.html", context)
+
+
+def _counter_context(request, *, household=None, residents, error: str = "", checked=None, channel: str = "cash"):
+    scope = request.scope
+    dues = selectors.member_dues(scope=scope, residents=residents)
+    for m in dues.members:
+        m.checked = m.can_pay if checked is None else (m.resident.pk in checked and m.can_pay)
+        m.subsidy_name = identity_name(m.quote.subsidy_identity) if m.quote and m.quote.subsidy_identity else ""
+        line = getattr(m.payment, "receipt_line", None) if m.payment else None
+        m.receipt = line.receipt if line else None
+    return {
+        "household": household, "dues": dues, "error": error, "channel": channel,
+        "channels": [(c, Payment.Channel(c).label) for c in selectors.COUNTER_CHANNELS],
+        "place": region_label(residents[0].village_code) if residents else "",
+        "checked_total": sum((m.payable for m in dues.members if m.checked), Decimal("0.00")),
+    }
+
+
+@scoped_view("payments.collect")
+def counter_household(request, pk: int):
+    household, members = selectors.counter_household(scope=request.scope, pk=pk)
+    return render(request, "collection/counter_household.html",
+                  _counter_context(request, household=household, residents=members))
+
+
+@scoped_view("payments.collect")
+def counter_resident(request, pk: int):
+    resident = selectors.counter_resident(scope=request.scope, pk=pk)
+    if resident.household_id:
+        return redirect("collection:counter_household", pk=resident.household_id)
+    return render(request, "collection/counter_household.html", _counter_context(request, residents=[resident]))
+
+
+@require_POST
+@scoped_view("payments.collect")
+def counter_pay(request):
+    from yibao.registry.selectors import resident_get
+
+    scope = request.scope
+    household = None
+    if request.POST.get("household"):
+        household, members = selectors.counter_household(scope=scope, pk=int(request.POST["household"]))
+    try:
+        ids = [int(x) for x in request.POST.getlist("residents")]
+    except ValueError:
+        raise Http404("参数无效。") from None
+    people = [resident_get(scope=scope, pk=pk) for pk in ids]
+    if household is None:
+        members = people
+    channel = request.POST.get("channel", "cash")
+    amount = None
+    if request.POST.get("amount"):
+        try:
+            amount = Decimal(request.POST["amount"])
+        except InvalidOperation:
+            amount = None
+    try:
+        result = services.payment_collect(residents=people, channel=channel, actor=request.user, amount=amount,
+                                          household=household)
+    except services.PaymentError as exc:
+        context = _counter_context(request, household=household, residents=members, error=str(exc),
+                                   checked=set(ids), channel=channel)
+        return render(request, "collection/counter_household.html", context, status=400)
+    messages.success(request, f"已收款 {result.total} 元，票据号 {result.receipt.receipt_no}。")
+    return redirect("collection:receipt", pk=result.receipt.pk)
+
+
+@scoped_view("payments.view")
+def receipt(request, pk: int):
+    scope = request.scope
+    item = selectors.receipt_get(scope=scope, pk=pk)
+    lines = selectors.receipt_lines(item)
+    for line in lines:
+        line.shown_id = scope.show_id(line.payment.id_number)
+    return render(request, "collection/receipt.html", {
+        "receipt": item, "lines": lines, "can_print": scope.can("receipts.print"),
+        "can_collect": scope.can("payments.collect"),
+    })
+
+
+@scoped_view("receipts.print")
+def receipt_pdf(request, pk: int):
+    item = selectors.receipt_get(scope=request.scope, pk=pk)
+    data, reprint = services.receipt_print(receipt=item, actor=request.user)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{item.receipt_no}{"-bu-da" if reprint else ""}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- payments
+
+
+@scoped_view("payments.view")
+def payments(request):
+    scope = request.scope
+    g = request.GET
+    year = g.get("year") or ""
+    rows = selectors.payment_list(
+        scope=scope, benefit_year=int(year) if year.isdigit() else None, status=g.get("status") or None,
+        flag=g.get("flag") or None, q=g.get("q") or None, source=g.get("source") or None, region=g.get("region") or None,
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(g.get("page"))
+    items = list(page)
+    labels = region_labels(p.village_code for p in items)
+    for p in items:
+        p.shown_id = scope.show_id(p.id_number)
+        p.village_label = labels.get(p.village_code, p.village_code)
+    return render(request, "collection/payments.html", {
+        "page": page, "items": items, "q": g.get("q", ""), "year": year, "status": g.get("status", ""),
+        "flag": g.get("flag", ""), "source": g.get("source", ""), "region": g.get("region", ""),
+        "statuses": Payment.Status.choices, "flags": [c for c in Payment.Flag.choices if c[0]],
+        "sources": Payment.Source.choices, "regions": region_options(scope=scope),
+        "counts": selectors.payment_counts(scope=scope, benefit_year=int(year) if year.isdigit() else None),
+        "can_refund": scope.can("refunds.request"),
+    })
+
+
+@scoped_view("payments.view")
+def payment(request, pk: int):
+    scope = request.scope
+    item = selectors.payment_get(scope=scope, pk=pk)
+    line = getattr(item, "receipt_line", None) if item.source == Payment.Source.COUNTER else None
+    return render(request, "collection/payment.html", {
+        "payment": item, "shown_id": scope.show_id(item.id_number), "place": region_label(item.village_code) if item.village_code else "",
+        "explanation": selectors.explanation_lines(item.explanation_key), "receipt": line.receipt if line else None,
+        "refunds": list(item.refunds.order_by("-requested_at")),
+        "can_refund": scope.can("refunds.request") and item.resident_id and (
+            item.status == Payment.Status.BOOKED or item.flag in (Payment.Flag.OVER, Payment.Flag.DUPLICATE)),
+        "subsidy_name": identity_name(item.subsidy_identity) if item.subsidy_identity else "",
+    })
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def _refund_page_allowed(scope) -> None:
+    if not any(scope.can(c) for c in ("refunds.request", "refunds.approve", "refunds.book")):
+        scope.require("refunds.request")
+
+
+@scoped_view
+def refunds(request):
+    scope = request.scope
+    _refund_page_allowed(scope)
+    status = request.GET.get("status", "")
+    q = request.GET.get("q", "").strip()
+    rows = selectors.refund_list(scope=scope, status=status or None, q=q or None)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = list(page)
+    for r in items:
+        r.shown_id = scope.show_id(r.resident.id_number)
+    return render(request, "collection/refunds.html", {
+        "page": page, "items": items, "status": status, "q": q, "statuses": Refund.Status.choices,
+        "can_request": scope.can("refunds.request"), "can_approve": scope.can("refunds.approve"),
+        "can_book": scope.can("refunds.book"),
+    })
+
+
+@scoped_view("refunds.request")
+def refund_new(request):
+    """Find the person, pick the payment, give the reason: the rule is checked on submit."""
+    from yibao.registry.selectors import resident_search
+
+    scope = request.scope
+    q = (request.GET.get("q") or request.POST.get("q") or "").strip()
+    found, error = [], ""
+    if request.method == "POST":
+        payment_item = selectors.payment_get(scope=scope, pk=int(request.POST.get("payment") or 0))
+        try:
+            refund = services.refund_request(
+                payment=payment_item, reason=request.POST.get("reason", ""), actor=request.user,
+                enrollment_action=request.POST.get("enrollment_action") or None, note=request.POST.get("note", "")[:300],
+            )
+        except services.PaymentError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"已提交退费申请：{refund.resident.name} {refund.amount} 元，待审批。")
+            return redirect("collection:refunds")
+    if q:
+        for resident in resident_search(scope=scope, q=q, status=None)[:10]:
+            options = list(selectors.refundable_payments(scope=scope, resident=resident))
+            found.append({"resident": resident, "shown_id": scope.show_id(resident.id_number), "payments": options})
+    reasons = [(c, label) for c, label in Refund.Reason.choices]
+    actions = [(c, label) for c, label in Refund.EnrollmentAction.choices if c != Refund.EnrollmentAction.NONE]
+    return render(request, "collection/refund_new.html", {
+        "q": q, "found": found, "error": error, "reasons": reasons, "actions": actions,
+        "today": selectors.business_today(),
+    }, status=400 if error else 200)
+
+
+def _refund_action(request, pk: int, capability: str, step):
+    scope = request.scope
+    scope.require(capability)
+    refund = selectors.refund_get(scope=scope, pk=pk)
+    try:
+        step(refund)
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or "collection:refunds")
+
+
+@require_POST
+@scoped_view
+def refund_approve(request, pk: int):
+    def step(refund):
+        services.refund_approve(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        messages.success(request, f"已同意 {refund.resident.name} 的退费申请。")
+
+    return _refund_action(request, pk, "refunds.approve", step)
+
+
+@require_POST
+@scoped_view
+def refund_reject(request, pk: int):
+    def step(refund):
+        services.refund_reject(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        messages.success(request, f"已驳回 {refund.resident.name} 的退费申请。")
+
+    return _refund_action(request, pk, "refunds.approve", step)
+
+
+@require_POST
+@scoped_view
+def refund_book(request, pk: int):
+    def step(refund):
+        services.refund_book(refund=refund, actor=request.user)
+        messages.success(request, f"已退款 {refund.amount} 元给 {refund.resident.name}，并办理{refund.get_enrollment_action_display()}。")
+
+    return _refund_action(request, pk, "refunds.book", step)
+
+
+# ---------------------------------------------------------------- 先缴后补
+
+
+def _subsidy_rows(request):
+    scope = request.scope
+    g = request.GET
+    year = g.get("year") or ""
+    return selectors.subsidy_refund_list(
+        scope=scope, township=g.get("township") or None, benefit_year=int(year) if year.isdigit() else None,
+        status=g.get("status") or None, q=g.get("q") or None,
+    )
+
+
+@scoped_view("subsidy_refunds.view")
+def subsidy_refunds(request):
+    scope = request.scope
+    rows = _subsidy_rows(request)
+    totals = selectors.subsidy_refund_totals(rows)
+    labels = region_labels({t["township_code"] for t in totals})
+    for t in totals:
+        t["label"] = labels.get(t["township_code"], t["township_code"])
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    items = list(page)
+    village_labels = region_labels(r.village_code for r in items)
+    for r in items:
+        r.shown_id = scope.show_id(r.resident.id_number)
+        r.village_label = village_labels.get(r.village_code, r.village_code)
+        r.identity_name = identity_name(r.identity) if r.identity else ""
+    return render(request, "collection/subsidy_refunds.html", {
+        "page": page, "items": items, "totals": totals, "township": request.GET.get("township", ""),
+        "status": request.GET.get("status", ""), "q": request.GET.get("q", ""), "year": request.GET.get("year", ""),
+        "statuses": SubsidyRefund.Status.choices, "townships": region_options(scope=scope, level=9),
+        "can_approve": scope.can("subsidy_refunds.approve"), "can_pay": scope.can("subsidy_refunds.pay"),
+        "grand_total": sum((t["total"] for t in totals), Decimal("0.00")),
+        "grand_count": sum(t["count"] for t in totals),
+    })
+
+
+@require_POST
+@scoped_view("subsidy_refunds.view")
+def subsidy_refunds_action(request):
+    scope = request.scope
+    action = request.POST.get("action")
+    try:
+        ids = [int(x) for x in request.POST.getlist("ids")]
+    except ValueError:
+        raise Http404("参数无效。") from None
+    back = request.POST.get("next") or "collection:subsidy_refunds"
+    if not ids:
+        messages.error(request, "请先勾选要处理的人员。")
+        return redirect(back)
+    if selectors.subsidy_refund_list(scope=scope).filter(pk__in=ids).count() != len(set(ids)):
+        raise Http404("所选名单中有不存在或不在您管辖范围内的记录。")
+    try:
+        if action == "approve":
+            scope.require("subsidy_refunds.approve")
+            n = services.subsidy_refunds_approve(ids=ids, actor=request.user, scope=scope)
+            messages.success(request, f"已审核 {n} 人。")
+        elif action == "pay":
+            scope.require("subsidy_refunds.pay")
+            n = services.subsidy_refunds_pay(ids=ids, actor=request.user, scope=scope)
+            messages.success(request, f"已发放 {n} 人。")
+        else:
+            raise Http404("未知的操作。")
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+    return redirect(back)
+
+
+@scoped_view("subsidy_refunds.view")
+def subsidy_refunds_export(request):
+    scope = request.scope
+    rows = _subsidy_rows(request)
+    handle = tempfile.NamedTemporaryFile(dir=settings.VAR_DIR, suffix=".xlsx", delete=False)
+    handle.close()
+    count = services.subsidy_refunds_export(rows=rows, path=handle.name)
+    from yibao.core.services import event_record
+
+    event_record(county_code=scope.county_code, entity="export", entity_id="subsidy_refunds", action="export",
+                 actor=request.user, after={"rows": count, "township": request.GET.get("township", "")},
+                 reason="导出先缴后补名单")
+    name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{timezone.localdate():%Y%m%d}.xlsx"
+    return FileResponse(open(handle.name, "rb"), as_attachment=True, filename=name,
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---------------------------------------------------------------- channel files
+
+
+@scoped_view("payments.ingest")
+def ingest(request):
+    from yibao.collection.ingest import PAYMENT_COLUMNS
+    from yibao.core.jobs import job_enqueue
+
+    scope = request.scope
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        county = (request.POST.get("county_code") or "").strip() or None
+        if upload is None:
+            error = "请选择要上传的缴费明细文件（CSV 或 xlsx）。"
+        else:
+            try:
+                path = services.payment_file_store(uploaded=upload)
+                job = services.payment_file_job_create(path=path, file_name=upload.name, county_code=county,
+                                                       actor=request.user)
+            except services.PaymentError as exc:
+                error = str(exc)
+            except PermissionDenied as exc:
+                error = str(exc)
+            else:
+                job_enqueue(job)
+                messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+                return redirect("collection:ingest_job", pk=job.pk)
+    jobs = job_list(scope=scope, kinds=[INGEST_KIND]).order_by("-created_at")[:20]
+    return render(request, "collection/ingest.html", {
+        "error": error, "jobs": jobs, "needs_county": not scope.region_code,
+        "columns": [{"label": c.label, "required": c.required, "synonyms": [s for s in c.synonyms if s != c.label][:5]}
+                    for c in PAYMENT_COLUMNS],
+    }, status=400 if error else 200)
+
+
+@scoped_view("payments.ingest")
+def ingest_job(request, pk: int):
+    job = get_object_or_404(job_list(scope=request.scope, kinds=[INGEST_KIND]), pk=pk)
+    flagged = []
+    if job.result and job.result.get("flagged_by_kind"):
+        flagged = [(Payment.Flag(k).label, k, n) for k, n in job.result["flagged_by_kind"].items() if n]
+    template = "collection/_ingest_summary.html" if request.GET.get("partial") else "collection/ingest_job.html"
+    return render(request, template, {"job": job, "progress": job_progress(job), "flagged": flagged})
