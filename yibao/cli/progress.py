@@ -1,7 +1,172 @@
-"""CLI commands of the progress area."""
+"""CLI commands of the progress area: `yibao targets import`, `yibao progress`, `yibao remind`."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail
+
+targets_app = typer.Typer(help="目标任务：导入任务表（肖岭乡、随县格式）、查看", no_args_is_help=True)
+
+
+def _errors(exc) -> str:
+    if hasattr(exc, "error_dict"):
+        return "；".join(m for ms in exc.message_dict.values() for m in ms)
+    return "；".join(getattr(exc, "messages", [str(exc)]))
+
+
+def _cli_scope():
+    from yibao.accounts.scope import Scope
+
+    return Scope(role="county_admin", region_code="", superuser=True, username=cli_actor())
+
+
+@targets_app.command("import")
+def targets_import(
+    file: Path = typer.Argument(..., help="任务表文件（xlsx 或 csv），列与通知附表相同"),
+    county: str = typer.Option(None, "--county", help="县级区划代码（6位）；不填时按表中名称确定"),
+    year: int = typer.Option(None, "--year", help="待遇年度；不填时取表头中的年度"),
+    township: str = typer.Option(None, "--township", help="乡镇区划代码（9位）；按村分解的表，不填时按表头中的乡镇名称确定"),
+    accept_total_mismatch: bool = typer.Option(False, "--accept-total-mismatch", help="合计行与各行之和不符时仍导入（以各行为准）"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """导入目标任务表：按名称对应区划，核对合计行；整表导入，有错则不写入任何一行。"""
+    django_setup()
+    from django.core.exceptions import ValidationError
+
+    from yibao.progress.services import targets_import as run
+
+    if not file.exists():
+        fail(f"找不到文件：{file}")
+    try:
+        result = run(
+            actor=cli_actor(), content=file.read_bytes(), filename=file.name, county_code=county, benefit_year=year,
+            township_code=township, accept_total_mismatch=accept_total_mismatch,
+        )
+    except ValidationError as exc:
+        fail(_errors(exc))
+    if as_json:
+        emit_json(result)
+        return
+    sums = result["sums"]
+    typer.echo(
+        f"{result['county_code']} {result['benefit_year']}年度：导入 {result['rows']} 行（新增 {result['imported']}，"
+        f"更新 {result['updated']}，未变 {result['unchanged']}），应参保人数合计 {sums['total']}",
+        err=True,
+    )
+    for warning in result["warnings"]:
+        typer.echo(f"提示：{warning}", err=True)
+
+
+@targets_app.command("show")
+def targets_show(
+    county: str = typer.Option(..., "--county", help="县级区划代码"),
+    year: int = typer.Option(..., "--year", help="待遇年度"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """列出一个县某年度的目标任务。"""
+    django_setup()
+    from yibao.progress.selectors import target_list
+    from yibao.regions.selectors import region_labels
+
+    rows = target_list(scope=_cli_scope(), benefit_year=year, region=county)
+    labels = region_labels(t.region_code for t in rows)
+    items = [
+        {"code": t.region_code, "name": labels.get(t.region_code, t.region_code), "level": t.level, "total": t.total,
+         "special": t.special, "others": t.others, "population": t.population, "supplementary": t.supplementary,
+         "source": t.source}
+        for t in rows
+    ]
+    if as_json:
+        emit_json({"county_code": county, "benefit_year": year, "targets": items})
+        return
+    for item in items:
+        typer.echo(f"{item['code']:<12}  {item['name']:<20}  {item['total']}")
+
+
+def progress_command(
+    county: str = typer.Option(..., "--county", help="县级区划代码"),
+    year: int = typer.Option(..., "--year", help="待遇年度"),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="先重新统计（默认），或直接读上次统计结果"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、参保率和序时进度。"""
+    django_setup()
+    from yibao.core.progress import RichProgress
+    from yibao.progress.pace import percent
+    from yibao.progress.selectors import progress_tree
+    from yibao.progress.services import progress_refresh
+
+    if not (county.isdigit() and len(county) == 6):
+        fail(f"县级区划代码应为6位数字，收到：{county}")
+    if refresh:
+        with RichProgress("统计征缴进度", enabled=not as_json) as bar:
+            progress_refresh(county_code=county, benefit_year=year, progress=bar)
+    tree = progress_tree(county_code=county, benefit_year=year)
+
+    def out(u):
+        return {
+            "code": u.code, "name": u.name, "target": u.target, "special_target": u.special_target,
+            "paid": u.paid, "enrolled": u.enrolled, "rate": u.rate, "expected": u.expected, "on_pace": u.on_pace,
+            "special_people": u.special_people, "special_enrolled": u.special_enrolled, "special_rate": u.special_rate,
+            "rank": u.rank,
+        }
+
+    county_unit = tree.get(county)
+    townships = [out(u) for u in tree.descendants(county, 9)]
+    villages = [out(u) | {"township_code": u.code[:9]} for u in tree.descendants(county, 12)]
+    if as_json:
+        emit_json({
+            "county_code": county, "benefit_year": year, "on": tree.on, "pace_share": tree.share,
+            "deadline": tree.window.deadline if tree.window else None, "refreshed_at": tree.refreshed_at,
+            "county": out(county_unit), "townships": townships, "villages": villages,
+        })
+        return
+    pace = f"，序时进度 {percent(tree.share)}" if tree.share is not None else ""
+    typer.echo(f"{county_unit.name} {year}年度：参保 {county_unit.enrolled}/{county_unit.target or '未设目标'}，"
+               f"参保率 {percent(county_unit.rate)}{pace}")
+    for u in tree.descendants(county, 9):
+        mark = "" if u.on_pace is None else ("  达到序时" if u.on_pace else "  未达序时")
+        typer.echo(f"  {u.name:<16} {u.enrolled:>8}/{u.target if u.target is not None else '—':<8} {percent(u.rate):>8}{mark}")
+
+
+def remind_command(
+    village: str = typer.Option(..., "--village", help="村（社区）区划代码（12位）"),
+    year: int = typer.Option(..., "--year", help="待遇年度"),
+    xlsx: Path = typer.Option(None, "--xlsx", help="导出催缴名单到 xlsx 文件"),
+    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """催缴名单：上年参保、本年尚未缴费的居民，含户号、电话和应缴金额。"""
+    django_setup()
+    from django.http import Http404
+
+    from yibao.progress.reports import remind_json, write_remind_xlsx
+    from yibao.progress.selectors import remind_rows
+
+    if state not in ("open", "closed", "all"):
+        fail(f"--state 应为 open、closed 或 all，收到：{state}")
+    try:
+        rows = remind_rows(scope=_cli_scope(), village_code=village, benefit_year=year, state=state)
+    except Http404 as exc:
+        fail(str(exc))
+    if xlsx:
+        xlsx.write_bytes(write_remind_xlsx(rows, village_code=village, benefit_year=year))
+        typer.echo(f"已导出 {len(rows)} 人到 {xlsx}", err=True)
+    if as_json:
+        emit_json({"village_code": village, "benefit_year": year, "state": state, "count": len(rows),
+                   "people": remind_json(rows)})
+        return
+    if not xlsx:
+        for r in rows:
+            owed = f"{r.owed}元（{r.owed_basis}）" if r.owed is not None else (r.owed_note or "—")
+            typer.echo(f"{r.resident.name}\t{r.shown_id}\t户号{r.household_number or '—'}\t{r.resident.phone or '—'}\t{owed}")
+        typer.echo(f"共 {len(rows)} 人", err=True)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(targets_app, name="targets")
+    app.command("progress")(progress_command)
+    app.command("remind")(remind_command)

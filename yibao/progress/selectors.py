@@ -33,6 +33,23 @@ DONE_STATUSES = (Enrollment.Status.PAID,)
 LAST_YEAR_STATUSES = (Enrollment.Status.PAID, Enrollment.Status.SUSPENDED)
 
 
+def covered_q(prefix: str = "") -> Q:
+    """An enrollment that gave cover that year: 正常参保 or 暂停, or 终止 after its benefits began
+    (a death or move found by 催缴 ends last year's cover but the person stays on the comparison);
+    not a registration that was never paid, nor one ended with a refund before its benefits."""
+    return Q(**{f"{prefix}status__in": LAST_YEAR_STATUSES}) | Q(
+        **{f"{prefix}status": Enrollment.Status.TERMINATED, f"{prefix}benefit_start__isnull": False}
+    )
+
+
+def was_covered(enrollment: Enrollment | None) -> bool:
+    if enrollment is None:
+        return False
+    return enrollment.status in LAST_YEAR_STATUSES or (
+        enrollment.status == Enrollment.Status.TERMINATED and enrollment.benefit_start is not None
+    )
+
+
 # ---------------------------------------------------------------- the campaign's dates
 
 
@@ -229,7 +246,7 @@ class Tree:
 
 def _rank(units: list[Unit]) -> None:
     """Rank siblings by 参保率 (then 参保人数); units without a target are not ranked."""
-    ranked = sorted((u for u in units if u.rate is not None), key=lambda u: (-u.rate, -u.enrolled, u.code))
+    ranked = sorted((u for u in units if u.rate is not None), key=lambda u: (-u.enrolled / u.target, -u.enrolled, u.code))
     for position, unit in enumerate(ranked, start=1):
         unit.rank, unit.rank_of = position, len(ranked)
 
@@ -409,9 +426,7 @@ def remind_base(*, county_code: str, benefit_year: int, village_code: str | None
     """Last year's enrollees (正常参保 or 暂停) not in 正常参保 this year and without a booked payment."""
     from yibao.collection.models import Payment
 
-    rows = Enrollment.objects.filter(
-        county_code=county_code, benefit_year=benefit_year - 1, status__in=LAST_YEAR_STATUSES,
-    )
+    rows = Enrollment.objects.filter(covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
     if village_code:
         rows = rows.filter(resident__village_code=village_code)
     done = Enrollment.objects.filter(
@@ -491,8 +506,11 @@ def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "op
     last = list(
         remind_base(county_code=county_code, benefit_year=benefit_year, village_code=village_code)
         .select_related("resident", "resident__household", "resident__household__head")
-        .order_by("resident__household_id", "resident__relation_to_head", "resident_id")
     )
+    last.sort(key=lambda e: (  # households together, heads first; people without a household last
+        e.resident.household_id is None, e.resident.household.number if e.resident.household_id else "",
+        e.resident.household_id or 0, e.resident.relation_to_head != "户主", e.resident_id,
+    ))
     residents = [e.resident for e in last]
     ids = [r.pk for r in residents]
     this_year = dict(

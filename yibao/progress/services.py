@@ -313,8 +313,7 @@ def targets_derive(*, actor, county_code: str, benefit_year: int, basis: str = "
     growth = Decimal(str(growth_percent))
     if basis == "last_year":
         counts = dict(
-            Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year - 1,
-                                      status__in=selectors.LAST_YEAR_STATUSES)
+            Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
             .values_list("resident__village_code").annotate(n=Count("pk")).values_list("resident__village_code", "n")
         )
     else:
@@ -377,6 +376,35 @@ def _by(queryset, *fields, value=None) -> dict:
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
+PROGRESS_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "paid", "enrolled", "registered",
+                    "special_people", "special_enrolled", "last_year", "renewed", "refreshed_at")
+DAY_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "day", "paid", "exempt", "amount")
+
+
+def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Plain multi-row insert of ready tuples (the rollup has tens of thousands of rows; bulk_create's
+    per-object compile would dominate the refresh). Values go through each field's own conversion."""
+    from django.db import connection
+
+    if not rows:
+        return
+    fields = [model._meta.get_field(c) for c in columns]
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    convert = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
+    prepared = []
+    for row in rows:
+        if convert:
+            row = list(row)
+            for i, f in convert:
+                row[i] = f.get_db_prep_save(row[i], connection)
+        prepared.append(tuple(row))
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), 5000):
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared[start:start + 5000])
+
+
 @transaction.atomic
 def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None) -> dict:
     """Rebuild the rollup of a county's year from payments and enrollments (or only of `village_codes`).
@@ -413,8 +441,7 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     )
     progress.advance()
     progress.step("比对上年参保")
-    last = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year - 1,
-                                     status__in=selectors.LAST_YEAR_STATUSES)
+    last = Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
     last = only(last, "resident__village_code")
     last_year = _by(last, "resident__village_code")
     renewed_now = Enrollment.objects.filter(
@@ -448,29 +475,26 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     codes = {c for c in codes if c and len(c) == 12}
     now = timezone.now()
     progress_rows = [
-        VillageProgress(
-            county_code=county_code, township_code=code[:9], village_code=code, benefit_year=benefit_year,
-            paid=paid.get(code, 0), enrolled=statuses.get((code, Enrollment.Status.PAID), 0),
-            registered=statuses.get((code, Enrollment.Status.REGISTERED), 0),
-            special_people=special_people.get(code, 0), special_enrolled=special_enrolled.get(code, 0),
-            last_year=last_year.get(code, 0), renewed=renewed.get(code, 0), refreshed_at=now,
-        )
+        (county_code, code[:9], code, benefit_year, paid.get(code, 0), statuses.get((code, Enrollment.Status.PAID), 0),
+         statuses.get((code, Enrollment.Status.REGISTERED), 0), special_people.get(code, 0),
+         special_enrolled.get(code, 0), last_year.get(code, 0), renewed.get(code, 0), now)
         for code in sorted(codes)
     ]
-    day_objs = [
-        VillageDay(county_code=county_code, township_code=village[:9], village_code=village, benefit_year=benefit_year,
-                   day=day, paid=n_paid, exempt=n_exempt, amount=amount)
+    day_rows = [
+        (county_code, village[:9], village, benefit_year, day, n_paid, n_exempt, amount)
         for (village, day), (n_paid, n_exempt, amount) in sorted(days.items())
         if village in codes and day is not None
     ]
-    old_progress = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year)
-    old_days = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
-    if villages:
-        old_progress, old_days = old_progress.filter(village_code__in=villages), old_days.filter(village_code__in=villages)
-    old_progress.delete()
-    old_days.delete()
-    VillageProgress.objects.bulk_create(progress_rows, batch_size=2000)
-    VillageDay.objects.bulk_create(day_objs, batch_size=2000)
+    if villages:  # by the (village, year, day) key, not the county's index
+        old_progress = VillageProgress.objects.filter(village_code__in=villages, benefit_year=benefit_year)
+        old_days = VillageDay.objects.filter(village_code__in=villages, benefit_year=benefit_year)
+    else:
+        old_progress = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year)
+        old_days = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
+    old_progress._raw_delete(old_progress.db)
+    old_days._raw_delete(old_days.db)
+    _insert_rows(VillageProgress, PROGRESS_COLUMNS, progress_rows)
+    _insert_rows(VillageDay, DAY_COLUMNS, day_rows)
     progress.advance()
     seconds = round(time.monotonic() - started, 3)
     if not villages:
@@ -480,7 +504,7 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         )
     progress.advance()
     return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
-            "days": len(day_objs), "seconds": seconds, "partial": bool(villages)}
+            "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
 
 
 def progress_is_stale(*, county_code: str, benefit_year: int, max_age_seconds: int = 60) -> bool | None:
@@ -549,7 +573,7 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
         raise ValidationError({"note": "说明不能超过300个字。"})
     label = RemindMark.Outcome(outcome).label
     last = Enrollment.objects.filter(county_code=resident.county_code, resident=resident, benefit_year=benefit_year - 1).first()
-    if last is None or last.status not in selectors.LAST_YEAR_STATUSES:
+    if not selectors.was_covered(last):
         raise ValidationError(f"{resident.name} 上年度（{benefit_year - 1}年度）未在本县参保，不在催缴名单中。")
     this = Enrollment.objects.filter(county_code=resident.county_code, resident=resident, benefit_year=benefit_year).first()
     if this is not None and this.status == Enrollment.Status.PAID:

@@ -65,6 +65,9 @@ def enroll(resident, year: int, status: str = Enrollment.Status.PAID, *, at: dt.
         campaign=campaign(year), benefit_year=year, resident=resident, id_number=resident.id_number,
         kind=Enrollment.Kind.RENEWAL, status=status,
     )
+    if status in (Enrollment.Status.PAID, Enrollment.Status.SUSPENDED):  # as a booking leaves it
+        Enrollment.objects.filter(pk=enrollment.pk).update(benefit_start=dt.date(year, 1, 1), benefit_end=dt.date(year, 12, 31))
+        enrollment.refresh_from_db()
     if at is not None:
         Enrollment.objects.filter(pk=enrollment.pk).update(updated_at=at)
     return enrollment
@@ -78,7 +81,8 @@ def pay(resident, day: dt.date, amount: str = "400.00", year: int = 2025):
     if enrollment is None:
         enrollment = enroll(resident, year)
     else:
-        Enrollment.objects.filter(pk=enrollment.pk).update(status=Enrollment.Status.PAID)
+        Enrollment.objects.filter(pk=enrollment.pk).update(
+            status=Enrollment.Status.PAID, benefit_start=dt.date(year, 1, 1), benefit_end=dt.date(year, 12, 31))
     paid_at = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
     return Payment.objects.create(
         county_code=resident.county_code, township_code=resident.township_code, village_code=resident.village_code,

@@ -1,0 +1,94 @@
+/* The progress dashboard: unit bars against pace, the daily curve, special-group coverage. */
+(function () {
+  "use strict";
+  function start() {
+    var node = document.getElementById("progress-data");
+    if (!node || !window.echarts) return;
+    var data = JSON.parse(node.textContent);
+    var charts = (window.progressCharts = {});
+    var green = "#067647", red = "#b42318", brand = "#0b6e4f", grey = "#98a2b3";
+    var pace = data.pace === null ? null : Math.round(data.pace * 10000) / 100;
+
+    var unitsNode = document.getElementById("chart-units");
+    if (unitsNode && data.units.length) {
+      var units = echarts.init(unitsNode);
+      units.setOption({
+        animation: false,
+        grid: { left: 8, right: 48, top: 24, bottom: 8, containLabel: true },
+        tooltip: {
+          trigger: "item",
+          formatter: function (p) {
+            var u = data.units[p.dataIndex];
+            return u.name + "<br>参保 " + u.enrolled + (u.target === null ? "（未设目标）" : " / " + u.target + "，" + p.value + "%");
+          },
+        },
+        xAxis: { type: "value", min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max)); }, axisLabel: { formatter: "{value}%" } },
+        yAxis: { type: "category", inverse: true, data: data.units.map(function (u) { return u.name; }) },
+        series: [{
+          name: "参保率", type: "bar", barMaxWidth: 18,
+          data: data.units.map(function (u) {
+            var value = u.rate === null ? 0 : Math.round(u.rate * 10000) / 100;
+            return { value: value, itemStyle: { color: u.on_pace === false ? red : (u.rate === null ? grey : green) } };
+          }),
+          label: { show: true, position: "right", formatter: "{c}%" },
+          markLine: pace === null ? undefined : {
+            symbol: "none", silent: true, lineStyle: { color: "#b54708", type: "dashed" },
+            label: { formatter: "序时 {c}%", position: "end" }, data: [{ xAxis: pace }],
+          },
+        }],
+      });
+      units.on("click", function (p) { var u = data.units[p.dataIndex]; if (u) window.location.href = u.url; });
+      charts.units = units;
+    }
+
+    var historyNode = document.getElementById("chart-history");
+    if (historyNode) {
+      var h = data.history;
+      var history = echarts.init(historyNode);
+      history.setOption({
+        animation: false,
+        grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+        tooltip: { trigger: "axis" },
+        legend: { data: ["累计参保", "序时进度"], top: 0 },
+        xAxis: { type: "category", data: h.days, axisLabel: { formatter: function (d) { return d.slice(5); } } },
+        yAxis: { type: "value", min: 0 },
+        series: [
+          { name: "累计参保", type: "line", data: h.cumulative, showSymbol: false, connectNulls: false,
+            itemStyle: { color: brand }, areaStyle: { opacity: 0.12 },
+            markLine: h.target === null ? undefined : { symbol: "none", silent: true, lineStyle: { color: grey },
+              label: { formatter: "目标 {c}" }, data: [{ yAxis: h.target }] } },
+          { name: "序时进度", type: "line", data: h.expected, showSymbol: false,
+            lineStyle: { type: "dashed", color: "#b54708" }, itemStyle: { color: "#b54708" } },
+        ],
+      });
+      charts.history = history;
+    }
+
+    var specialNode = document.getElementById("chart-special");
+    if (specialNode) {
+      var s = data.special;
+      var value = s.rate === null ? 0 : Math.round(s.rate * 10000) / 100;
+      var special = echarts.init(specialNode);
+      special.setOption({
+        animation: false,
+        series: [{
+          type: "gauge", min: 0, max: 100, radius: "90%", center: ["50%", "60%"],
+          startAngle: 200, endAngle: -20, progress: { show: true, width: 14 },
+          itemStyle: { color: value >= s.goal * 100 ? green : red },
+          axisLine: { lineStyle: { width: 14 } }, axisTick: { show: false }, splitLine: { length: 8 },
+          axisLabel: { distance: 18, fontSize: 10 }, pointer: { show: false },
+          title: { offsetCenter: [0, "35%"], fontSize: 13 },
+          detail: { valueAnimation: false, offsetCenter: [0, "0%"], formatter: "{value}%", fontSize: 22 },
+          data: [{ value: value, name: s.enrolled + " / " + s.people + " 人" }],
+        }],
+      });
+      charts.special = special;
+    }
+
+    window.addEventListener("resize", function () {
+      Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

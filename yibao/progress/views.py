@@ -1,0 +1,326 @@
+"""Pages of progress: the dashboard, targets, 催缴 (with the 12-10 comparison) and report downloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from yibao.accounts.decorators import scoped_view
+from yibao.core.services import event_record
+from yibao.progress import reports, selectors, services
+from yibao.progress.models import RemindMark, Target
+from yibao.progress.pace import percent
+from yibao.regions.selectors import region_labels
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    return exc.messages
+
+
+def _year_param(request, county: str) -> int | None:
+    raw = (request.GET.get("year") or request.POST.get("year") or "").strip()
+    if raw:
+        if not raw.isdigit():
+            raise Http404(f"待遇年度应为数字，收到：{raw}")
+        return int(raw)
+    return selectors.benefit_year_default(county)
+
+
+def _on_param(request) -> dt.date | None:
+    raw = (request.GET.get("on") or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise Http404(f"日期格式应为 YYYY-MM-DD，收到：{raw}") from None
+
+
+def _region_param(request) -> str:
+    return selectors._visible_region(request.scope, request.GET.get("region") or request.POST.get("region"))
+
+
+def _chart_data(overview: dict, history: list[dict]) -> dict:
+    unit, tree = overview["unit"], overview["tree"]
+    children = overview["children"]
+    return {
+        "unit": {"code": unit.code, "name": unit.name, "level": unit.level},
+        "pace": float(tree.share) if tree.share is not None else None,
+        "units": [
+            {"code": u.code, "name": u.name, "rate": float(u.rate) if u.rate is not None else None, "enrolled": u.enrolled,
+             "target": u.target, "on_pace": u.on_pace, "url": "?" + urlencode({"region": u.code, "year": tree.benefit_year})}
+            for u in children
+        ],
+        "history": {
+            "days": [r["day"].isoformat() for r in history],
+            "cumulative": [r["cumulative"] for r in history],
+            "expected": [r["expected"] for r in history],
+            "target": unit.target,
+        },
+        "special": {
+            "people": unit.special_people, "enrolled": unit.special_enrolled,
+            "rate": float(unit.special_rate) if unit.special_rate is not None else None,
+            "goal": float(overview["goals"]["special_groups_rate"]),
+        },
+    }
+
+
+@scoped_view("progress.view")
+def dashboard(request):
+    """County → township → village; a user starts at their own region."""
+    scope = request.scope
+    region = _region_param(request)
+    year = _year_param(request, region[:6])
+    if not year:
+        return render(request, "progress/empty.html", {"region": region})
+    state = services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
+    overview = selectors.progress_overview(scope=scope, region_code=region, benefit_year=year, on=_on_param(request))
+    tree, unit = overview["tree"], overview["unit"]
+    history = selectors.history_rows(
+        county_code=tree.county_code, benefit_year=year, region_code=unit.code, target=unit.target, window=tree.window,
+        until=tree.on,
+    )
+    parent = None
+    if unit.level > 6 and scope.contains(unit.parent_code):
+        parent = tree.units.get(unit.parent_code)
+    return render(request, "progress/dashboard.html", {
+        **overview, "year": year, "refresh_state": state, "parent": parent,
+        "chart_data": _chart_data(overview, history), "pace_text": percent(tree.share) if tree.share is not None else "—",
+        "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
+        "path": [u for u in overview["path"] if scope.contains(u.code)],
+    })
+
+
+@require_POST
+@scoped_view("progress.view")
+def refresh(request):
+    scope = request.scope
+    county = scope.county_code or (request.POST.get("county") or "")[:6]
+    if not county:
+        raise Http404("请指定县。")
+    year = _year_param(request, county)
+    job = services.progress_refresh_enqueue(county_code=county, benefit_year=year, actor=request.user)
+    job.refresh_from_db()
+    if job.status == job.Status.SUCCEEDED:
+        messages.success(request, "已重新统计征缴进度。")
+    else:
+        messages.info(request, "已开始重新统计征缴进度，稍后刷新页面查看。")
+    back = request.POST.get("next") or reverse("progress:dashboard")
+    return redirect(back if back.startswith("/") else reverse("progress:dashboard"))
+
+
+# ---------------------------------------------------------------- targets
+
+
+@scoped_view("progress.view")
+def targets(request):
+    scope = request.scope
+    county = scope.county_code or (request.GET.get("county") or "")[:6]
+    year = _year_param(request, county) if county else None
+    rows = selectors.target_list(scope=scope, benefit_year=year) if year else []
+    labels = region_labels(t.region_code for t in rows)
+    for t in rows:
+        t.label = labels.get(t.region_code, t.region_code)
+    years = selectors.target_years(scope=scope)
+    if year and year not in years:
+        years = sorted({*years, year}, reverse=True)
+    return render(request, "progress/targets.html", {
+        "rows": rows, "year": year, "years": years, "can_manage": scope.can("targets.manage"),
+        "county": county,
+    })
+
+
+@require_POST
+@scoped_view("targets.manage")
+def targets_import(request):
+    upload = request.FILES.get("file")
+    year_raw = (request.POST.get("year") or "").strip()
+    back = reverse("progress:targets")
+    if upload is None:
+        messages.error(request, "请选择任务表文件（xlsx 或 csv）。")
+        return redirect(back)
+    try:
+        result = services.targets_import(
+            actor=request.user, content=upload.read(), filename=upload.name,
+            county_code=request.scope.county_code or (request.POST.get("county") or None),
+            benefit_year=int(year_raw) if year_raw.isdigit() else None,
+            township_code=(request.POST.get("township") or "").strip() or None,
+            accept_total_mismatch=request.POST.get("accept_total_mismatch") == "1",
+        )
+    except ValidationError as exc:
+        for message in _messages(exc)[:20]:
+            messages.error(request, message)
+        return redirect(back)
+    sums = result["sums"]
+    messages.success(
+        request, f"已导入{result['file']}：{result['rows']}行，新增{result['imported']}、更新{result['updated']}、"
+        f"未变{result['unchanged']}，应参保人数合计{sums['total']}。",
+    )
+    for warning in result["warnings"]:
+        messages.warning(request, warning)
+    return redirect(f"{back}?year={result['benefit_year']}")
+
+
+@scoped_view("targets.manage")
+def target_edit(request, code: str, year: int):
+    scope = request.scope
+    scope.require_region(code)
+    target = Target.objects.filter(region_code=code, benefit_year=year).first()
+    label = region_labels([code]).get(code, code)
+    errors: dict[str, list[str]] = {}
+    data = request.POST if request.method == "POST" else {
+        "total": target.total if target else "", "special": target.special if target and target.special is not None else "",
+        "others": target.others if target and target.others is not None else "",
+        "population": target.population if target and target.population is not None else "",
+        "supplementary": target.supplementary if target and target.supplementary is not None else "", "reason": "",
+    }
+    if request.method == "POST":
+        try:
+            services.target_set(
+                actor=request.user, region_code=code, benefit_year=year, total=data.get("total"),
+                special=data.get("special") or None, others=data.get("others") or None,
+                population=data.get("population") or None, supplementary=data.get("supplementary") or None,
+                reason=data.get("reason", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        else:
+            messages.success(request, f"已调整{label}的{year}年度目标任务。")
+            return redirect(f"{reverse('progress:targets')}?year={year}")
+    return render(request, "progress/target_edit.html", {
+        "target": target, "code": code, "year": year, "label": label, "data": data, "errors": errors,
+    })
+
+
+@require_POST
+@scoped_view("targets.manage")
+def targets_derive(request):
+    scope = request.scope
+    county = scope.county_code
+    year = _year_param(request, county)
+    basis = request.POST.get("basis", "last_year")
+    try:
+        result = services.targets_derive(actor=request.user, county_code=county, benefit_year=year, basis=basis,
+                                         growth_percent=request.POST.get("growth") or 0)
+    except (ValidationError, ArithmeticError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"已生成 {result['villages']} 个村的目标任务（保留导入或手工调整的 {result['kept']} 个）。")
+        for warning in result["warnings"]:
+            messages.warning(request, warning)
+    return redirect(f"{reverse('progress:targets')}?year={year}")
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+@scoped_view("reports.export")
+def report(request, kind: str, fmt: str):
+    scope = request.scope
+    if kind not in ("weekly", "biweekly") or fmt not in ("xlsx", "pdf"):
+        raise Http404("没有这种报表。")
+    region = _region_param(request)
+    year = _year_param(request, region[:6])
+    if not year:
+        raise Http404("该县还没有征缴年度或目标任务。")
+    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
+    build = reports.weekly_report if kind == "weekly" else reports.biweekly_report
+    result = build(scope=scope, region_code=region, benefit_year=year, on=_on_param(request))
+    content = reports.report_xlsx(result) if fmt == "xlsx" else reports.report_pdf(result)
+    event_record(
+        county_code=region[:6], entity="export", entity_id=f"progress_{kind}", action="export", actor=request.user,
+        after={"region": region, "benefit_year": year, "format": fmt, "rows": len(result.rows)}, reason=f"导出{result.title}",
+    )
+    return _download(content, f"{result.filename}.{fmt}", XLSX if fmt == "xlsx" else "application/pdf")
+
+
+# ---------------------------------------------------------------- 催缴
+
+
+STATES = (("open", "待催缴"), ("closed", "已核实不再参保"), ("all", "全部"))
+
+
+@scoped_view("remind.view")
+def remind(request):
+    """A village's 催缴 list; above a village, the 12-10 comparison of its units with last year."""
+    scope = request.scope
+    region = selectors._visible_region(scope, request.GET.get("village") or request.GET.get("region"))
+    year = _year_param(request, region[:6])
+    if not year:
+        return render(request, "progress/empty.html", {"region": region})
+    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
+    if len(region) == 12:
+        state = request.GET.get("state", "open")
+        if state not in dict(STATES):
+            state = "open"
+        rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state,
+                                     on=_on_param(request))
+        return render(request, "progress/remind_village.html", {
+            "rows": rows, "village": region, "label": region_labels([region]).get(region, region), "year": year,
+            "state": state, "states": STATES, "outcomes": RemindMark.Outcome.choices,
+            "can_mark": scope.can("remind.mark"), "up": region[:9] if scope.contains(region[:9]) else None,
+        })
+    summary = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year)
+    return render(request, "progress/remind_summary.html", {**summary, "year": year, "region": region})
+
+
+@require_POST
+@scoped_view("remind.mark")
+def remind_mark(request, resident_id: int):
+    scope = request.scope
+    resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
+    year = _year_param(request, resident.county_code)
+    try:
+        mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=year,
+                                    outcome=request.POST.get("outcome", ""), note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        error = "；".join(exc.messages)
+        if request.headers.get("HX-Request"):
+            return HttpResponse(f'<p class="error" role="alert">{_escape(error)}</p>', status=200)
+        messages.error(request, error)
+    else:
+        text = f"{resident.name}：{mark.get_outcome_display()}" + (f"（{'；'.join(mark.effects)}）" if mark.effects else "")
+        if request.headers.get("HX-Request"):
+            return HttpResponse(f'<p class="ok" role="status">已标记 {_escape(text)}</p>', status=200)
+        messages.success(request, f"已标记 {text}")
+    return redirect(f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}")
+
+
+def _escape(text: str) -> str:
+    from django.utils.html import escape
+
+    return escape(text)
+
+
+@scoped_view("remind.view")
+def remind_export(request):
+    scope = request.scope
+    village = request.GET.get("village") or (scope.region_code if scope.level == 12 else "")
+    if not village:
+        raise Http404("请指定村（社区）。")
+    scope.require_region(village)
+    year = _year_param(request, village[:6])
+    state = request.GET.get("state", "open")
+    rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year,
+                                 state=state if state in dict(STATES) else "open", on=_on_param(request))
+    content = reports.write_remind_xlsx(rows, village_code=village, benefit_year=year)
+    event_record(
+        county_code=village[:6], entity="export", entity_id="remind", action="export", actor=request.user,
+        after={"village": village, "benefit_year": year, "rows": len(rows)}, reason="导出催缴名单",
+    )
+    return _download(content, f"催缴名单_{village}_{year}.xlsx", XLSX)
