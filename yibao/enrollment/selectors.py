@@ -158,35 +158,43 @@ def assessment_rows(*, scope, campaign: Campaign):
     return _in_county(scope, Assessment.objects.filter(campaign=campaign, benefit_year=campaign.benefit_year))
 
 
-def _totals(queryset) -> dict:
+def _aggregates() -> dict:
+    """Sums of a set of assessments; names don't collide with the model's fields."""
     from django.db.models import Count, Q, Sum
 
-    return queryset.aggregate(
-        residents=Count("id"),
-        accepted=Count("id", filter=Q(accepted=True)),
-        not_accepted=Count("id", filter=Q(accepted=False)),
-        payable=Sum("payable", filter=Q(accepted=True)),
-        subsidy=Sum("subsidy", filter=Q(accepted=True)),
-        refund_later=Sum("refund_later", filter=Q(accepted=True)),
-    )
+    return {
+        "n_residents": Count("id"),
+        "n_accepted": Count("id", filter=Q(accepted=True)),
+        "n_not_accepted": Count("id", filter=Q(accepted=False)),
+        "sum_payable": Sum("payable", filter=Q(accepted=True)),
+        "sum_subsidy": Sum("subsidy", filter=Q(accepted=True)),
+        "sum_refund_later": Sum("refund_later", filter=Q(accepted=True)),
+    }
 
 
-def _zero_none(row: dict) -> dict:
+def _renamed(row: dict) -> dict:
     from decimal import Decimal
 
-    return {k: (Decimal("0.00") if v is None and k in ("payable", "subsidy", "refund_later") else v) for k, v in row.items()}
+    out = {}
+    for key, value in row.items():
+        if key.startswith("n_"):
+            out[key[2:]] = value or 0
+        elif key.startswith("sum_"):
+            out[key[4:]] = Decimal(value if value is not None else 0).quantize(Decimal("0.01"))
+        else:
+            out[key] = value
+    return out
 
 
 def assessment_summary(*, scope, campaign: Campaign) -> dict:
     """Totals of a campaign's assessment within the scope."""
-    return _zero_none(_totals(assessment_rows(scope=scope, campaign=campaign)))
+    return _renamed(assessment_rows(scope=scope, campaign=campaign).aggregate(**_aggregates()))
 
 
 def assessment_totals(*, scope, campaign: Campaign, region: str | None = None) -> list[dict]:
     """Totals one level below `region` (default: the scope's own region; the county → townships,
     a township → villages, a village → itself), each with the region's name."""
     from django.core.exceptions import PermissionDenied
-    from django.db.models import Count, Q, Sum
 
     from yibao.accounts.scope import LEVEL_FIELD
     from yibao.regions.selectors import region_labels
@@ -200,17 +208,10 @@ def assessment_totals(*, scope, campaign: Campaign, region: str | None = None) -
         assessment_rows(scope=scope, campaign=campaign)
         .filter(**{LEVEL_FIELD[len(region)]: region})
         .values(child_field)
-        .annotate(
-            residents=Count("id"),
-            accepted=Count("id", filter=Q(accepted=True)),
-            not_accepted=Count("id", filter=Q(accepted=False)),
-            payable=Sum("payable", filter=Q(accepted=True)),
-            subsidy=Sum("subsidy", filter=Q(accepted=True)),
-            refund_later=Sum("refund_later", filter=Q(accepted=True)),
-        )
+        .annotate(**_aggregates())
         .order_by(child_field)
     )
-    rows = [_zero_none(r) for r in rows]
+    rows = [_renamed(r) for r in rows]
     labels = region_labels(r[child_field] for r in rows)
     return [r | {"code": r[child_field], "name": labels.get(r[child_field], r[child_field])} for r in rows]
 

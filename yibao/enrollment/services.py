@@ -495,9 +495,13 @@ def _required(text: str, what: str) -> str:
 def enrollment_register_checked(*, resident: Resident, campaign: Campaign, actor, tier: int = 1) -> Enrollment:
     """enrollment_register for a page or the API: the actor must be allowed to register here."""
     _check(actor, "enrollment.edit", resident.village_code)
+    from yibao.enrollment.models import Assessment
+
     enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor, tier=tier)
     if enrollment.tier != tier and enrollment.status == Enrollment.Status.REGISTERED:
         enrollment = enrollment_choose_tier(enrollment=enrollment, tier=tier, actor=actor)
+    elif Assessment.objects.filter(campaign=campaign, resident=resident).exclude(tier=enrollment.tier).exists():
+        assessment_refresh(campaign=campaign, resident=resident)
     return enrollment
 
 
