@@ -286,15 +286,10 @@ def _refund_out(scope, r: Refund) -> dict:
     }
 
 
-def _refund_reader(scope) -> None:
-    if not any(scope.can(c) for c in ("refunds.request", "refunds.approve", "refunds.book")):
-        scope.require("refunds.request")
-
-
 @router.get("/collection/refunds", response=list[RefundOut], summary="退费申请列表")
 def refund_list(request, status: str | None = None, benefit_year: int | None = None, q: str | None = None):
     scope = request.auth
-    _refund_reader(scope)
+    scope.require("payments.view")
     rows = selectors.refund_list(scope=scope, status=status, benefit_year=benefit_year, q=q)[:500]
     return [_refund_out(scope, r) for r in rows]
 

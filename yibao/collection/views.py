@@ -173,15 +173,10 @@ def payment(request, pk: int):
 # ---------------------------------------------------------------- refunds
 
 
-def _refund_page_allowed(scope) -> None:
-    if not any(scope.can(c) for c in ("refunds.request", "refunds.approve", "refunds.book")):
-        scope.require("refunds.request")
-
-
-@scoped_view
+@scoped_view("payments.view")
 def refunds(request):
+    """Everyone who sees payments sees the refunds of their area; the buttons follow the capabilities."""
     scope = request.scope
-    _refund_page_allowed(scope)
     status = request.GET.get("status", "")
     q = request.GET.get("q", "").strip()
     rows = selectors.refund_list(scope=scope, status=status or None, q=q or None)
@@ -317,6 +312,10 @@ def subsidy_refunds_action(request):
     except ValueError:
         raise Http404("参数无效。") from None
     back = request.POST.get("next") or "collection:subsidy_refunds"
+    capability = {"approve": "subsidy_refunds.approve", "pay": "subsidy_refunds.pay"}.get(action)
+    if capability is None:
+        raise Http404("未知的操作。")
+    scope.require(capability)
     if not ids:
         messages.error(request, "请先勾选要处理的人员。")
         return redirect(back)
@@ -324,15 +323,11 @@ def subsidy_refunds_action(request):
         raise Http404("所选名单中有不存在或不在您管辖范围内的记录。")
     try:
         if action == "approve":
-            scope.require("subsidy_refunds.approve")
             n = services.subsidy_refunds_approve(ids=ids, actor=request.user, scope=scope)
             messages.success(request, f"已审核 {n} 人。")
-        elif action == "pay":
-            scope.require("subsidy_refunds.pay")
+        else:
             n = services.subsidy_refunds_pay(ids=ids, actor=request.user, scope=scope)
             messages.success(request, f"已发放 {n} 人。")
-        else:
-            raise Http404("未知的操作。")
     except services.PaymentError as exc:
         messages.error(request, str(exc))
     return redirect(back)
