@@ -1,0 +1,143 @@
+"""The collector on a phone (390×844): find the household, pay, print; refunds; 先缴后补."""
+
+import pytest
+
+from yibao.collection import services as s
+from yibao.collection.models import Payment, Receipt, Refund, SubsidyRefund
+from yibao.collection.receipts import pdf_texts
+from yibao.collection.tests import factories as f
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def login(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pass-1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def no_sideways_scroll(page):
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_collector_finds_household_pays_and_prints_on_a_phone(page, live_server, make_user, settings):
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    home, head, spouse, child = f.family(number="P001", head_identities=["dibao"], spouse_identities=["entitled_group"])
+    make_user("collector", role="village_collector", region_code=f.VILLAGE, display_name="村收款员")
+    login(page, live_server, "collector")
+    page.goto(f"{live_server.url}/")
+    page.click("summary[aria-label=菜单]")
+    page.click("nav a:has-text('收款')")
+    page.wait_for_url("**/collection/")
+    page.fill("input[name=q]", head.id_number)
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
+        page.click("button:has-text('查找')")
+    page.locator("#results a.result-card").first.wait_for()
+    assert "户号 P001" in page.locator("#results").inner_text()
+    page.click("#results a.result-card")
+    page.wait_for_url("**/counter/households/**")
+    assert no_sideways_scroll(page)
+    # every member who may pay is ticked; the total follows the ticks
+    assert page.locator("#pay-total").inner_text() == "860.00"
+    page.uncheck(f"input[name=residents][value='{child.pk}']")
+    assert page.locator("#pay-total").inner_text() == "460.00"
+    page.check("input[name=channel][value=wechat]")
+    page.click("#pay-button")
+    page.wait_for_url("**/receipts/**")
+    assert page.locator("[data-field=receipt_no]").inner_text() == "340321-2025-0000001"
+    assert "460.00 元" in page.locator("[data-field=total]").inner_text()
+    assert no_sideways_scroll(page)
+    href = page.locator("#print-receipt").get_attribute("href")
+    pdf = page.request.get(f"{live_server.url}{href}")
+    assert pdf.headers["content-type"] == "application/pdf"
+    texts = " ".join(pdf_texts(pdf.body()))
+    assert head.name in texts and spouse.name in texts and "460.00" in texts and "补打" not in texts
+    assert "补打" in " ".join(pdf_texts(page.request.get(f"{live_server.url}{href}").body()))
+    receipt = Receipt.objects.get()
+    assert receipt.channel == "wechat" and receipt.issued_by_name == "村收款员" and receipt.prints == 2
+    assert set(Payment.objects.values_list("resident_id", flat=True)) == {head.pk, spouse.pk}
+    # back at the household, the two are paid and the child can still pay
+    page.goto(f"{live_server.url}/collection/counter/households/{home.pk}/")
+    assert page.locator(f"li[data-resident='{head.pk}'] [data-field=status]").inner_text() == "已缴费"
+    assert page.locator("#pay-total").inner_text() == "400.00"
+
+
+def test_a_refused_payment_is_explained_on_the_page(page, live_server, make_user, settings):
+    settings.YIBAO_TODAY = "2024-08-20"  # before the window opens
+    f.campaign()
+    home, head, spouse, child = f.family(number="P002")
+    make_user("collector", role="village_collector", region_code=f.VILLAGE)
+    login(page, live_server, "collector")
+    page.goto(f"{live_server.url}/collection/counter/households/{home.pk}/")
+    assert "征缴期尚未开始" in page.locator(f"li[data-resident='{head.pk}']").inner_text()
+    assert page.locator("input[name=residents]").count() == 0
+
+
+def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, make_user, settings):
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    person = f.person(name="浏览器退费")
+    s.payment_collect(residents=[person], channel="cash", actor="测试")
+    settings.YIBAO_TODAY = "2024-12-01"
+    make_user("collector", role="village_collector", region_code=f.VILLAGE)
+    make_user("admin", role="county_admin", region_code="340321")
+    make_user("tax", role="tax_officer", region_code="340321")
+
+    login(page, live_server, "collector")
+    page.goto(f"{live_server.url}/collection/refunds/new/")
+    page.fill("input[name=q]", person.id_number)
+    page.click("button:has-text('查找')")
+    form = page.locator("form.refund-form").first
+    form.locator("select[name=reason]").select_option("joined_employee_insurance")
+    form.locator("input[name=note]").fill("某公司职工医保")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/collection/refunds/")
+    assert page.locator(".refund [data-field=status]").first.inner_text() == "已申请"
+    page.context.clear_cookies()
+
+    login(page, live_server, "admin")
+    page.goto(f"{live_server.url}/collection/refunds/")
+    page.click(".refund button:has-text('同意')")
+    page.wait_for_url("**/collection/refunds/")
+    assert page.locator(".refund [data-field=status]").first.inner_text() == "已审批"
+    page.context.clear_cookies()
+
+    login(page, live_server, "tax")
+    page.goto(f"{live_server.url}/collection/refunds/")
+    page.click(".refund button:has-text('退款入账并参保终止')")
+    page.wait_for_url("**/collection/refunds/")
+    assert page.locator(".refund [data-field=status]").first.inner_text() == "已退款"
+    refund = Refund.objects.get()
+    assert refund.status == "booked" and refund.payment.status == "refunded"
+    assert no_sideways_scroll(page)
+
+
+def test_township_approves_subsidy_refunds_and_tax_pays(page, live_server, make_user, settings):
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    people = [f.person(name=f"先补{i}", identities=["entitled_group"]) for i in range(3)]
+    for person in people:
+        s.payment_collect(residents=[person], channel="cash", actor="测试")
+    make_user("town", role="township_officer", region_code="340321100")
+    make_user("tax", role="tax_officer", region_code="340321")
+    login(page, live_server, "town")
+    page.goto(f"{live_server.url}/collection/subsidy-refunds/")
+    assert page.locator("[data-field=grand_total]").inner_text() == "1200.00"
+    entries = list(SubsidyRefund.objects.order_by("id"))
+    for entry in entries[:2]:
+        page.check(f"tr[data-entry='{entry.pk}'] input[name=ids]")
+    page.click("button:has-text('审核选中人员')")
+    page.wait_for_url("**/subsidy-refunds/**")
+    assert page.locator(f"tr[data-entry='{entries[0].pk}'] [data-field=status]").inner_text() == "已审核"
+    assert page.locator(f"tr[data-entry='{entries[2].pk}'] [data-field=status]").inner_text() == "待审核"
+    page.context.clear_cookies()
+    login(page, live_server, "tax")
+    page.goto(f"{live_server.url}/collection/subsidy-refunds/?status=approved")
+    page.click("input[aria-label=全选]")
+    page.click("button:has-text('发放选中人员')")
+    page.wait_for_url("**/subsidy-refunds/**")
+    statuses = sorted(SubsidyRefund.objects.values_list("status", flat=True))
+    assert statuses == ["paid", "paid", "pending"]
