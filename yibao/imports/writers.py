@@ -20,6 +20,7 @@ from yibao.core.services import event_bulk_record
 from yibao.registry.models import EmployeeInsuranceRecord, Flag, Household, Identity, Resident
 
 BATCH = 20_000
+COPY_BATCH = 100_000
 LOOKUP_BATCH = 5_000
 
 # what the register's columns are called in an event's before/after
@@ -56,7 +57,7 @@ def _sql_values(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(casts) if casts else df
 
 
-def stage_create(name: str, columns: dict[str, str], indexes: Iterable[str] = ()) -> None:
+def stage_create(name: str, columns: dict[str, str]) -> None:
     """A temporary table that disappears with the connection (and, on PostgreSQL, at commit)."""
     cols = ", ".join(f"{c} {t}" for c, t in columns.items())
     with connection.cursor() as cursor:
@@ -66,8 +67,14 @@ def stage_create(name: str, columns: dict[str, str], indexes: Iterable[str] = ()
         else:
             cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
             cursor.execute(f"CREATE TEMP TABLE {name} ({cols})")
-        for index_column in indexes:
-            cursor.execute(f"CREATE INDEX {name}_{index_column} ON {name} ({index_column})")
+
+
+def stage_index(name: str, columns: Iterable[str]) -> None:
+    """Index the loaded staging table and give the planner its statistics."""
+    with connection.cursor() as cursor:
+        for column in columns:
+            cursor.execute(f"CREATE INDEX {name}_{column} ON {name} ({column})")
+        cursor.execute(f"ANALYZE {name}")
 
 
 def stage_drop(name: str) -> None:
@@ -82,8 +89,9 @@ def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) ->
     columns = ", ".join(df.columns)
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        for offset in range(0, df.height, BATCH):
-            chunk = df.slice(offset, BATCH)
+        batch = COPY_BATCH if is_postgres() else BATCH
+        for offset in range(0, df.height, batch):
+            chunk = df.slice(offset, batch)
             if is_postgres():
                 with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                     copy.write(chunk.write_csv(include_header=False))
@@ -162,9 +170,10 @@ def residents_write(
     progress = progress or NullProgress()
     hooks = hooks or {}
     R, H = Resident._meta.db_table, Household._meta.db_table
-    stage_create(STAGE, STAGE_COLUMNS, indexes=["id_number"])
+    stage_create(STAGE, STAGE_COLUMNS)
     progress.step("写入暂存表")
     copy_rows(STAGE, rows.rename({"_row": "row_no"}).select(list(STAGE_COLUMNS)), progress)
+    stage_index(STAGE, ["id_number"])
     now = db_now()
     counts = {"households_created": 0}
     with connection.cursor() as cursor:
@@ -246,9 +255,9 @@ def residents_write(
             progress.step("确定户主")
             cursor.execute(
                 f"""UPDATE {H} SET head_id = x.rid, updated_at = %s
-                FROM (SELECT DISTINCT s.household_number AS num, r.id AS rid
+                FROM (SELECT s.household_number AS num, r.id AS rid
                       FROM {STAGE} s JOIN {R} r ON r.county_code = %s AND r.id_number = s.head_id_number
-                      WHERE s.household_number <> '' AND s.head_id_number <> '') x
+                      WHERE s.is_household_row = 1 AND s.household_number <> '' AND s.head_id_number <> '') x
                 WHERE {H}.county_code = %s AND {H}.number = x.num AND ({H}.head_id IS NULL OR {H}.head_id <> x.rid)""",
                 [now, county_code, county_code],
             )
