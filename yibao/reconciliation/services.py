@@ -331,6 +331,8 @@ def reconcile(
 
     receipt_heads, receipt_lines = sources.receipts(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
     counter = sources.counter_payments(county_code=county_code, benefit_year=benefit_year, as_of=as_of)
+    covered = receipt_lines.filter(pl.col("pay_cents").is_not_null()).group_by("payment_id").agg(pl.col("receipt_id").min())
+    counter = counter.drop("receipt_id").join(covered, on="payment_id", how="left").select(list(matching.COUNTER_SCHEMA))
     receipt_mismatches, receipt_stats = matching.match_receipts(receipt_heads, receipt_lines, counter)
     lap("receipts")
 

@@ -29,6 +29,12 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def unindexed(column: str) -> str:
+    """On SQLite, `+column` keeps the planner off an index on that column (the paid_on index would
+    visit a county's rows in date order, one random page read each); PostgreSQL plans well alone."""
+    return column if is_postgres() else f"+{column}"
+
+
 def cents_sql(column: str) -> str:
     return f"CAST(ROUND({column} * 100) AS BIGINT)"
 
@@ -44,28 +50,33 @@ def read_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.Dat
         if buffer.tell() == 0:
             return pl.DataFrame(schema=schema)
         buffer.seek(0)
-        text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
-        df = pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=text_schema)
+        df = pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=_wire(schema))
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
-        df = pl.DataFrame(rows, schema=text_schema, orient="row")
-    dates = [pl.col(k).str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d") for k, v in schema.items() if v == pl.Date]
+        df = pl.DataFrame(rows, schema=_wire(schema), orient="row")
+    dates = [pl.col(k).cast(pl.Date) for k, v in schema.items() if v == pl.Date]
     return df.with_columns(dates) if dates else df
 
 
-def _date_text(column: str) -> str:
-    """A date column as YYYY-MM-DD text on both databases (SQLite stores it as text already)."""
-    return f"CAST({column} AS TEXT)" if not is_postgres() else f"to_char({column}, 'YYYY-MM-DD')"
+def _wire(schema: dict) -> dict:
+    """Dates travel as days since 1970-01-01 (see epoch_days)."""
+    return {k: (pl.Int32 if v == pl.Date else v) for k, v in schema.items()}
+
+
+def epoch_days(column: str) -> str:
+    """A date column as days since 1970-01-01: what polars keeps a Date as, so no parsing."""
+    if is_postgres():
+        return f"({column} - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) - 2440587.5 AS INTEGER)"
 
 
 def bookings(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
     """Every payment booked for the county and year up to as_of, whatever its status (money was received)."""
     sql = (
-        f"SELECT id, external_id, id_number, {cents_sql('amount')}, {_date_text('paid_on')} FROM {P} "
-        "WHERE county_code = %s AND benefit_year = %s AND paid_on <= %s"
+        f"SELECT id, external_id, id_number, {cents_sql('amount')}, {epoch_days('paid_on')} FROM {P} "
+        f"WHERE county_code = %s AND benefit_year = %s AND {unindexed('paid_on')} <= %s"
     )
     return read_frame(sql, [county_code, benefit_year, as_of], matching.BOOKING_SCHEMA)
 
@@ -79,13 +90,11 @@ def _collector_key(alias: str = "") -> str:
 
 
 def counter_payments(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
-    """Counter payments with the receipt that covers each (null when none, or only voided ones)."""
+    """Counter payments up to as_of (receipt_id is filled in from the valid receipts' lines)."""
     sql = (
-        f"SELECT p.id, p.external_id, p.id_number, {cents_sql('p.amount')}, {_date_text('p.paid_on')}, p.channel, "
-        f"p.status, {_collector_key('p')}, p.collector_name, p.township_code, p.village_code, r.id "
-        f"FROM {P} p LEFT JOIN {L} l ON l.payment_id = p.id AND l.county_code = p.county_code "
-        f"LEFT JOIN {R} r ON r.id = l.receipt_id AND r.county_code = l.county_code AND r.voided_at IS NULL "
-        "WHERE p.county_code = %s AND p.benefit_year = %s AND p.source = %s AND p.paid_on <= %s"
+        f"SELECT id, external_id, id_number, {cents_sql('amount')}, {epoch_days('paid_on')}, channel, "
+        f"status, {_collector_key()}, collector_name, township_code, village_code, NULL FROM {P} "
+        f"WHERE county_code = %s AND benefit_year = %s AND source = %s AND {unindexed('paid_on')} <= %s"
     )
     return read_frame(sql, [county_code, benefit_year, Payment.Source.COUNTER, as_of], matching.COUNTER_SCHEMA)
 
@@ -97,14 +106,14 @@ def _end_of(day: dt.date) -> dt.datetime:
 
 
 def _local_day(column: str) -> str:
-    """The local (Asia/Shanghai) day of a stored time, as YYYY-MM-DD text."""
+    """The local (Asia/Shanghai) day of a stored time, as days since 1970-01-01."""
     from django.conf import settings
     from django.utils import timezone
 
     if is_postgres():
-        return f"to_char({column} AT TIME ZONE '{settings.TIME_ZONE}', 'YYYY-MM-DD')"
+        return f"(CAST({column} AT TIME ZONE '{settings.TIME_ZONE}' AS DATE) - DATE '1970-01-01')"
     hours = int(timezone.localtime().utcoffset().total_seconds() // 3600)  # SQLite keeps UTC text
-    return f"date({column}, '{hours:+d} hours')"
+    return f"CAST(julianday(date({column}, '{hours:+d} hours')) - 2440587.5 AS INTEGER)"
 
 
 def receipts(*, county_code: str, benefit_year: int, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -130,7 +139,7 @@ def receipts(*, county_code: str, benefit_year: int, as_of: dt.date) -> tuple[pl
 
 def handovers(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
     sql = (
-        f"SELECT id, {_collector_key()}, collector_name, {_date_text('period_start')}, {_date_text('period_end')}, "
+        f"SELECT id, {_collector_key()}, collector_name, {epoch_days('period_start')}, {epoch_days('period_end')}, "
         f"{cents_sql('amount')}, township_code, village_code FROM {H} "
         "WHERE county_code = %s AND benefit_year = %s AND voided_at IS NULL AND handed_on <= %s"
     )
@@ -144,7 +153,7 @@ def payment_details(*, county_code: str, payment_ids: list[int]) -> pl.DataFrame
               "p_paid_on": pl.Date}
     return _by_keys(
         f"SELECT id, source, channel, {_collector_key()}, collector_name, township_code, village_code, ticket_no, "
-        f"{_date_text('paid_on')} FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
+        f"{epoch_days('paid_on')} FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
         payment_ids, schema, [county_code],
     )
 

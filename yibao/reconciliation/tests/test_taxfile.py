@@ -126,3 +126,44 @@ def test_error_report_lists_each_fault(tmp_path):
     assert rows[0] == ["行号", "列", "值", "原因"]
     assert [(int(r[0]), r[1]) for r in rows[1:]] == [(2, "身份证号码"), (3, "缴费金额")]
     assert "18位" in rows[1][3]
+
+
+def _id_like():
+    from hypothesis import strategies as st
+
+    from yibao.core.idnumber import check_character
+
+    def valid(day_offset, seq, area):
+        body = f"{area}{(dt.date(1930, 1, 1) + dt.timedelta(days=day_offset)):%Y%m%d}{seq:03d}"
+        return body + check_character(body)
+
+    good = st.builds(valid, st.integers(0, 36000), st.integers(0, 999), st.sampled_from(["340321", "421223", "110101"]))
+    broken = st.one_of(
+        good.map(lambda s: s[:-1] + ("X" if s[-1] != "X" else "0")),
+        good.map(lambda s: s.lower()),
+        good.map(lambda s: s[:6] + "2099" + s[10:]),
+        good.map(lambda s: s[:10] + "1340" + s[14:]),
+        good.map(lambda s: " " + s),
+        good.map(lambda s: s[:15]),
+        st.text(alphabet="0123456789Xx ", min_size=0, max_size=20),
+    )
+    return st.lists(st.one_of(good, broken), min_size=1, max_size=40)
+
+
+def test_fast_id_check_agrees_with_the_import_check():
+    from hypothesis import given, settings
+
+    from yibao.imports.idcheck import id_columns
+    from yibao.reconciliation.taxfile import _check_ids
+
+    @settings(max_examples=60, deadline=None)
+    @given(_id_like())
+    def check(numbers):
+        today = dt.date(2025, 1, 5)
+        df = pl.DataFrame({"_row": list(range(2, len(numbers) + 2)), "id_number": [n or None for n in numbers]},
+                          schema={"_row": pl.Int64, "id_number": pl.String})
+        ours = _check_ids(df, today).sort("_row").select("idn_number", "idn_error")
+        theirs = id_columns(df, "id_number", "idn_", today).sort("_row").select("idn_number", "idn_error")
+        assert ours.to_dicts() == theirs.to_dicts()
+
+    check()
