@@ -190,6 +190,7 @@ class MarkIn(Schema):
 class MarkOut(Schema):
     id: int
     resident_id: int
+    resident_name: str
     outcome: str
     outcome_label: str
     note: str
@@ -414,7 +415,7 @@ def remind_mark(request, resident_id: int, payload: MarkIn):
     except ValidationError as exc:
         return error_response(exc)
     return Status(201, {
-        "id": mark.pk, "resident_id": resident.pk, "outcome": mark.outcome,
+        "id": mark.pk, "resident_id": resident.pk, "resident_name": resident.name, "outcome": mark.outcome,
         "outcome_label": RemindMark.Outcome(mark.outcome).label, "note": mark.note, "marked_at": mark.marked_at,
         "marked_by": mark.marked_by_name, "effects": mark.effects,
     })
