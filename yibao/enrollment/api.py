@@ -147,7 +147,7 @@ def campaign_close(request, campaign_id: int, payload: ReasonIn):
     return _campaign_out(campaign)
 
 
-@router.post("/campaigns/{campaign_id}/assess", response={202: JobOut, 400: ErrorOut}, summary="核定（后台任务）")
+@router.post("/campaigns/{campaign_id}/assess", response={201: JobOut, 400: ErrorOut}, summary="核定（创建后台任务）")
 def campaign_assess(request, campaign_id: int, payload: AssessIn):
     from django.urls import reverse
 
@@ -161,7 +161,7 @@ def campaign_assess(request, campaign_id: int, payload: AssessIn):
         return _error(services.CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。"))
     job = job_enqueue(assessment_job_create(campaign=campaign, actor=request.user, on=payload.on))
     job.refresh_from_db()
-    return Status(202, {"job_id": job.pk, "status": job.status, "progress_url": reverse("core:job_progress", args=[job.pk])})
+    return Status(201, {"job_id": job.pk, "status": job.status, "progress_url": reverse("core:job_progress", args=[job.pk])})
 
 
 # ---------------------------------------------------------------- assessments

@@ -57,7 +57,7 @@ def test_open_elsewhere_is_forbidden_and_bad_dates_name_the_field(client, admin)
 def test_assess_returns_a_job_and_the_detail_shows_totals(client, admin, assessed):
     campaign, _ = assessed
     response = post(client, f"/api/campaigns/{campaign.pk}/assess", {"on": "2024-10-08"})
-    assert response.status_code == 202 and response.json()["status"] == "succeeded"
+    assert response.status_code == 201 and response.json()["status"] == "succeeded"
     detail = client.get(f"/api/campaigns/{campaign.pk}").json()
     assert detail["assess_job_id"] == response.json()["job_id"]
     assert detail["totals"] == {"residents": 2, "accepted": 2, "not_accepted": 0, "payable": 460, "subsidy": 340,
