@@ -8,15 +8,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 import tempfile
 import time
 
-import bench.imports  # noqa: F401  (registers its benchmark)
+import bench
 from bench import BENCHMARKS
 
 
+def discover() -> None:
+    """Import every module of bench/ so each registers its @benchmark functions."""
+    for module in pkgutil.iter_modules(bench.__path__):
+        if module.name != "__main__":
+            importlib.import_module(f"bench.{module.name}")
+
+
 def main(argv=None) -> None:
+    discover()
     parser = argparse.ArgumentParser(prog="python -m bench", description="Yibao 基准测试")
     parser.add_argument("--rows", type=int, default=1_000_000, help="名单行数（默认 1,000,000）")
     parser.add_argument("--naive-rows", type=int, default=10_000, help="逐行 ORM 基线实测的行数，再按比例推算")
