@@ -49,7 +49,7 @@ def _region_param(request) -> str:
     return selectors._visible_region(request.scope, request.GET.get("region") or request.POST.get("region"))
 
 
-def _chart_data(overview: dict, history: list[dict]) -> dict:
+def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
     unit, tree = overview["unit"], overview["tree"]
     children = overview["children"]
     return {
@@ -57,7 +57,8 @@ def _chart_data(overview: dict, history: list[dict]) -> dict:
         "pace": float(tree.share) if tree.share is not None else None,
         "units": [
             {"code": u.code, "name": u.name, "rate": float(u.rate) if u.rate is not None else None, "enrolled": u.enrolled,
-             "target": u.target, "on_pace": u.on_pace, "url": "?" + urlencode({"region": u.code, "year": tree.benefit_year})}
+             "target": u.target, "on_pace": u.on_pace,
+             "url": "?" + urlencode({"region": u.code, "year": tree.benefit_year}) + keep}
             for u in children
         ],
         "history": {
@@ -92,9 +93,11 @@ def dashboard(request):
     parent = None
     if unit.level > 6 and scope.contains(unit.parent_code):
         parent = tree.units.get(unit.parent_code)
+    keep = f"&on={tree.on.isoformat()}" if request.GET.get("on") else ""  # an "as of" view stays as of that day
+    villages = [(v, tree.units[v.code[:9]].name if v.code[:9] in tree.units else v.code[:9]) for v in overview["villages"]]
     return render(request, "progress/dashboard.html", {
-        **overview, "year": year, "refresh_state": state, "parent": parent,
-        "chart_data": _chart_data(overview, history), "pace_text": percent(tree.share) if tree.share is not None else "—",
+        **overview, "year": year, "refresh_state": state, "parent": parent, "keep": keep, "village_rows": villages,
+        "chart_data": _chart_data(overview, history, keep), "pace_text": percent(tree.share) if tree.share is not None else "—",
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
     })

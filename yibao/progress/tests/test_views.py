@@ -44,7 +44,8 @@ def test_county_dashboard_shows_townships_with_rates_and_chart_data(client, logi
     assert data["pace"] == 0.5
     assert data["history"]["days"][0] == "2024-09-01" and data["history"]["target"] == 16
     assert data["special"] == {"people": 2, "enrolled": 1, "rate": 0.5, "goal": 1.0}
-    assert f'href="?region={b.DONGCUN}&year=2025"' in html  # every village is linked from the county
+    assert f'href="?region={b.DONGCUN}&year=2025&amp;on=2024-10-31"' in html  # an "as of" view keeps its day
+    assert "<td>榴城镇</td><td><a" in html  # every village is linked from the county, under its township
 
 
 def test_drill_down_to_a_village(client, login, county):

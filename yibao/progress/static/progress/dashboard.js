@@ -33,7 +33,7 @@
           label: { show: true, position: "right", formatter: "{c}%" },
           markLine: pace === null ? undefined : {
             symbol: "none", silent: true, lineStyle: { color: "#b54708", type: "dashed" },
-            label: { formatter: "序时 {c}%", position: "end" }, data: [{ xAxis: pace }],
+            label: { formatter: "序时 {c}%", position: "insideEndTop" }, data: [{ xAxis: pace }],
           },
         }],
       });
@@ -47,7 +47,7 @@
       var history = echarts.init(historyNode);
       history.setOption({
         animation: false,
-        grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+        grid: { left: 8, right: 48, top: 36, bottom: 8, containLabel: true },
         tooltip: { trigger: "axis" },
         legend: { data: ["累计参保", "序时进度"], top: 0 },
         xAxis: { type: "category", data: h.days, axisLabel: { formatter: function (d) { return d.slice(5); } } },

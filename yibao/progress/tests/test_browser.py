@@ -1,0 +1,74 @@
+"""The dashboard in Debian's chromium on a phone-sized screen: charts render with the right data, and drill down."""
+
+import pytest
+
+from yibao.progress.tests import builders as b
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def login(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pass-1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def option(page, chart: str, path: str):
+    return page.evaluate(f"window.progressCharts.{chart}.getOption().{path}")
+
+
+def wait_for_charts(page, *names):
+    page.wait_for_function("() => window.progressCharts !== undefined")
+    for name in names:
+        page.locator(f"#chart-{name} canvas").first.wait_for()
+
+
+def test_county_dashboard_renders_charts_and_drills_down_to_a_village(page, live_server, make_user, county):
+    make_user("admin", role="county_admin", region_code=b.COUNTY)
+    login(page, live_server, "admin")
+    page.goto(f"{live_server.url}/progress/?year=2025&on=2024-10-31")
+    wait_for_charts(page, "units", "history", "special")
+    assert page.evaluate("typeof window.echarts") == "object"
+    assert page.evaluate("[...document.scripts].every(s => !s.src || s.src.startsWith(location.origin))")
+    # bars: one per township, the rate in percent, the pace line at 50%
+    assert option(page, "units", "yAxis[0].data") == ["榴城镇", "龙亢镇"]
+    assert [d["value"] for d in option(page, "units", "series[0].data")] == [66.67, 10]
+    assert option(page, "units", "series[0].markLine.data[0].xAxis") == 50
+    # the daily curve: cumulative enrollments against the pace line up to the deadline
+    days = option(page, "history", "xAxis[0].data")
+    assert days[0] == "2024-09-01" and days[-1] == "2024-12-31"
+    cumulative = option(page, "history", "series[0].data")
+    assert cumulative[days.index("2024-09-03")] == 4 and cumulative[days.index("2024-10-31")] == 5
+    assert option(page, "history", "series[1].data")[-1] == 16
+    # special groups: 1 of 2 enrolled, against 100%
+    assert option(page, "special", "series[0].data[0].value") == 50
+    assert page.locator("[data-field=enrolled]").inner_text() == "5"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    # drill down by the table link, then by clicking a bar of the chart
+    page.click("table.units a:has-text('榴城镇')")
+    page.wait_for_url(lambda url: f"region={b.LIUCHENG}" in url)
+    wait_for_charts(page, "units")
+    assert option(page, "units", "yAxis[0].data") == ["东村", "西村"]
+    assert [d["value"] for d in option(page, "units", "series[0].data")] == [50, 100]
+    point = page.evaluate("window.progressCharts.units.convertToPixel({seriesIndex: 0}, [25, 0])")
+    box = page.locator("#chart-units").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_url(lambda url: f"region={b.DONGCUN}" in url)
+    assert "东村 2025年度征缴进度" in page.locator("h1").inner_text()
+    wait_for_charts(page, "history", "special")
+    assert page.locator("#chart-units").count() == 0
+    assert page.locator("[data-field=rank]").inner_text() == "第 2 名"
+
+
+def test_a_collector_lands_on_their_village(page, live_server, make_user, county):
+    make_user("collector", role="village_collector", region_code=b.XICUN)
+    login(page, live_server, "collector")
+    page.goto(f"{live_server.url}/progress/?year=2025")
+    wait_for_charts(page, "history", "special")
+    assert "西村 2025年度征缴进度" in page.locator("h1").inner_text()
+    assert page.locator("[data-field=rate]").inner_text() == "100.00%"
+    assert page.locator(".crumbs a").count() == 0  # the township and county are outside the collector's scope
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
