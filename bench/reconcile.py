@@ -212,12 +212,13 @@ def _baseline_read(n: int) -> float:
     from django.db import connection
 
     from yibao.collection.models import Payment
+    from yibao.reconciliation.sources import unindexed
 
     began = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, external_id, id_number, amount, paid_on FROM {Payment._meta.db_table} "
-            "WHERE county_code = %s AND benefit_year = %s AND paid_on <= %s",
+            f"WHERE county_code = %s AND benefit_year = %s AND {unindexed('paid_on')} <= %s",
             [COUNTY, 2025, dt.date(2024, 12, 31)],
         )
         rows = cursor.fetchall()

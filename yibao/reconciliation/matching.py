@@ -139,7 +139,7 @@ def match_tax(tax: pl.DataFrame, bookings: pl.DataFrame) -> tuple[pl.DataFrame, 
 
 
 RECEIPT_SCHEMA = {"receipt_id": pl.Int64, "receipt_no": pl.String, "total_cents": pl.Int64, "township_code": pl.String,
-                  "village_code": pl.String, "issued_by_name": pl.String, "issued_on": pl.Date}
+                  "village_code": pl.String, "issued_by_name": pl.String}
 LINE_SCHEMA = {"receipt_id": pl.Int64, "payment_id": pl.Int64, "line_cents": pl.Int64, "pay_cents": pl.Int64,
                "pay_status": pl.String, "external_id": pl.String, "id_number": pl.String, "name": pl.String}
 COUNTER_SCHEMA = {"payment_id": pl.Int64, "external_id": pl.String, "id_number": pl.String, "cents": pl.Int64,
@@ -156,8 +156,7 @@ def match_receipts(receipts: pl.DataFrame, lines: pl.DataFrame, counter: pl.Data
     counter payments with the valid receipt that covers each (receipt_id null when none).
     """
     place = ["receipt_id", "receipt_no", "township_code", "village_code",
-             pl.col("issued_by_name").alias("collector_name"), pl.col("issued_by_name").alias("collector_key"),
-             pl.col("issued_on").alias("paid_on")]
+             pl.col("issued_by_name").alias("collector_name"), pl.col("issued_by_name").alias("collector_key")]
     no_lines = receipts.join(lines.select("receipt_id").unique(), on="receipt_id", how="anti").select(
         pl.lit("receipt_without_payment").alias("kind"), pl.lit("no_lines").alias("reason"),
         pl.format("receipt_without_payment:r{}:no_lines", pl.col("receipt_id")).alias("key"),

@@ -421,13 +421,15 @@ def _enrich(found: pl.DataFrame, *, county_code: str) -> pl.DataFrame:
     numbers = found["id_number"].drop_nulls().unique().to_list()
     people = sources.residents_by_number(county_code=county_code, numbers=numbers)
     df = df.join(people, on="id_number", how="left", maintain_order="left")
+    days = sources.receipt_days(county_code=county_code, receipt_ids=found["receipt_id"].drop_nulls().unique().to_list())
+    df = df.join(days, on="receipt_id", how="left", maintain_order="left")
     df = df.with_columns(
         pl.coalesce("township_code", "p_township", "r_township").fill_null("").alias("township_code"),
         pl.coalesce("village_code", "p_village", "r_village").fill_null("").alias("village_code"),
         pl.coalesce("collector_key", "p_collector_key").fill_null("").alias("collector_key"),
         pl.coalesce("collector_name", "p_collector_name").fill_null("").alias("collector_name"),
         pl.coalesce("channel", "p_channel").alias("channel"),
-        pl.coalesce("paid_on", "p_paid_on").alias("paid_on"),
+        pl.coalesce("paid_on", "p_paid_on", "r_issued_on").alias("paid_on"),
         pl.coalesce("tax_name", "r_name").fill_null("").alias("person_name"),
         pl.col("r_village").is_not_null().alias("person_known"),
         pl.col("source").fill_null(

@@ -105,23 +105,11 @@ def _end_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
-def _local_day(column: str) -> str:
-    """The local (Asia/Shanghai) day of a stored time, as days since 1970-01-01."""
-    from django.conf import settings
-    from django.utils import timezone
-
-    if is_postgres():
-        return f"(CAST({column} AT TIME ZONE '{settings.TIME_ZONE}' AS DATE) - DATE '1970-01-01')"
-    hours = int(timezone.localtime().utcoffset().total_seconds() // 3600)  # SQLite keeps UTC text
-    return f"CAST(julianday(date({column}, '{hours:+d} hours')) - 2440587.5 AS INTEGER)"
-
-
 def receipts(*, county_code: str, benefit_year: int, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The valid (not voided) receipts issued up to as_of, and their lines with the payment each names."""
     until = connection.ops.adapt_datetimefield_value(_end_of(as_of))
     heads = read_frame(
-        f"SELECT r.id, r.receipt_no, {cents_sql('r.total')}, r.township_code, r.village_code, r.issued_by_name, "
-        f"{_local_day('r.issued_at')} "
+        f"SELECT r.id, r.receipt_no, {cents_sql('r.total')}, r.township_code, r.village_code, r.issued_by_name "
         f"FROM {R} r WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
         [county_code, benefit_year, until],
         matching.RECEIPT_SCHEMA,
@@ -156,6 +144,18 @@ def payment_details(*, county_code: str, payment_ids: list[int]) -> pl.DataFrame
         f"{epoch_days('paid_on')} FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
         payment_ids, schema, [county_code],
     )
+
+
+def receipt_days(*, county_code: str, receipt_ids: list[int]) -> pl.DataFrame:
+    """The local day each of these receipts was issued (for the receipts named by mismatches)."""
+    from django.utils import timezone
+
+    found = []
+    ids = list(dict.fromkeys(i for i in receipt_ids if i is not None))
+    for offset in range(0, len(ids), 5000):
+        rows = Receipt.objects.filter(county_code=county_code, pk__in=ids[offset : offset + 5000]).values_list("pk", "issued_at")
+        found += [(pk, timezone.localdate(at)) for pk, at in rows]
+    return pl.DataFrame(found, schema={"receipt_id": pl.Int64, "r_issued_on": pl.Date}, orient="row")
 
 
 def residents_by_number(*, county_code: str, numbers: list[str]) -> pl.DataFrame:

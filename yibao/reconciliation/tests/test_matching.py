@@ -103,7 +103,7 @@ def test_a_payment_id_match_is_not_reused_for_another_person():
 
 def receipts(*rows):
     return pl.DataFrame(
-        [dict(zip(matching.RECEIPT_SCHEMA, (*r, "340321100", "340321100001", "李征收", D))) for r in rows],
+        [dict(zip(matching.RECEIPT_SCHEMA, (*r, "340321100", "340321100001", "李征收"))) for r in rows],
         schema=matching.RECEIPT_SCHEMA,
     )
 

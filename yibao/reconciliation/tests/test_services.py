@@ -322,3 +322,16 @@ def test_voided_handover_no_longer_counts(scene, township_officer):
         services.handover_void(actor=township_officer, handover=scene["handover"], reason="再次")
     with pytest.raises(ValidationError, match="作废原因"):
         services.handover_void(actor=township_officer, handover=scene["over"], reason=" ")
+
+
+def test_receipt_without_any_line_names_its_issue_day_and_collector(tmp_path):
+    campaign = f.world()
+    p = f.payment(campaign, f.person(), source="counter", channel="pos", collector_name="李征收")
+    f.receipt([p])
+    empty = f.receipt([p], lines=False, total="400.00", issued_by="张开票")  # a receipt with nothing on it
+    path = f.tax_file(tmp_path / "t.csv", [f.tax_row(p)])
+    _job, result = services.run_now(county_code=f.COUNTY, benefit_year=f.YEAR, tax_file=path, as_of=AS_OF, actor="测试")
+    m = result.mismatches.get()
+    assert (m.kind, m.receipt_id, m.receipt_no, m.paid_on) == ("receipt_without_payment", empty.pk, empty.receipt_no, D)
+    assert m.responsible_name == "村征收员 张开票" and m.tax_amount == Decimal("400.00") and m.yibao_amount == 0
+    assert m.detail == f"票据 {empty.receipt_no} 票面 400.00元，但没有任何缴费明细"
