@@ -34,6 +34,8 @@ def jobs(request):
     kind = request.GET.get("kind", "")
     rows = selectors.import_job_list(scope=scope, kind=kind or None)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for item in page:
+        item.department_label = department_name((item.params or {}).get("department", ""))
     return render(request, "imports/jobs.html", {
         "page": page, "kinds": _kinds(scope), "kind": kind, "all_kinds": list(KIND_LABELS.items()),
         "sees_imports": scope.level == 6 or (scope.superuser and not scope.region_code),

@@ -69,7 +69,7 @@ def test_department_clerk_uploads_only_their_own_list(client, staff, imported_fa
     admin_job = Job.objects.create(kind="import_residents", county_code=COUNTY, input_name="户籍.csv",
                                    params={"kind": "residents", "county_code": COUNTY})
     history = client.get("/imports/").content.decode()
-    assert "mz.csv" in history and "户籍.csv" not in history
+    assert "mz.csv" in history and "（民政）" in history and "户籍.csv" not in history
     assert client.get(f"/imports/{admin_job.pk}/").status_code == 404
 
 
