@@ -3,8 +3,8 @@
     make bench BENCH_ARGS="--only assess"                 # 1,000,000 residents, SQLite and PostgreSQL
     python -m bench.assess --rows 100000 --databases sqlite
 
-Each database runs in a fresh process against a fresh database (bench.imports.fresh_database: a
-new SQLite file; on PostgreSQL yibao_bench, dropped and created). The figures:
+Each database runs in a fresh process against a fresh database (a new SQLite file; on PostgreSQL
+yibao_bench_assess, dropped and created). The figures:
   baseline   a raw bulk insert of N assessment rows into the same table (executemany of ready
              tuples on SQLite, COPY of a ready CSV buffer on PostgreSQL), rolled back;
   full       the first assessment of the county: read the registry, quote, write N rows;
@@ -241,9 +241,9 @@ def worker(n: int) -> dict:
 def _measure(engine: str, n: int, workdir: Path) -> dict:
     import resource
 
-    from bench.imports import _env, database_version, fresh_database, migrate
+    from bench.imports import _env, database_version, migrate
 
-    url = fresh_database(engine, workdir)
+    url = _fresh_database(engine, workdir)
     print(f"  准备 {engine} 数据库并迁移……", file=sys.stderr, flush=True)
     migrate(url, workdir)
     print(f"  生成 {n:,} 人的县并核定……", file=sys.stderr, flush=True)
@@ -255,13 +255,36 @@ def _measure(engine: str, n: int, workdir: Path) -> dict:
     figures["version"] = database_version(engine, url)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     if engine == "postgresql":
-        import psycopg
-
-        from bench.imports import PG_ADMIN
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS yibao_bench WITH (FORCE)")
+        _drop_pg()
     return figures
+
+
+PG_NAME = "yibao_bench_assess"  # its own scratch database: the import benchmark may run beside it
+
+
+def _drop_pg() -> None:
+    import psycopg
+
+    from bench.imports import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+
+
+def _fresh_database(engine: str, workdir: Path) -> str:
+    if engine == "sqlite":
+        path = workdir / "assess.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    import psycopg
+
+    from bench.imports import PG_ADMIN
+
+    _drop_pg()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {PG_NAME}")
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
 
 
 def report(f: dict) -> str:

@@ -108,6 +108,8 @@ def fetch_frame(sql: str, params: list, schema: dict) -> pl.DataFrame:
             buffer.seek(0)
             text_schema = {n: (pl.String if schema[n] in (pl.Date, pl.Boolean) else schema[n]) for n in names}
             frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=text_schema)
+            # the text columns read here are NOT NULL: an empty CSV field is an empty string
+            frame = frame.with_columns([pl.col(n).fill_null("") for n in names if schema[n] == pl.String])
             return frame.with_columns(
                 [pl.col(n).str.to_date("%Y-%m-%d") for n in names if schema[n] == pl.Date]
                 + [pl.col(n).replace_strict({"t": True, "f": False}, return_dtype=pl.Boolean)

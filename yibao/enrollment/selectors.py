@@ -332,3 +332,14 @@ def resident_enrollments(*, resident: Resident) -> list[Enrollment]:
     return list(
         Enrollment.objects.filter(county_code=resident.county_code, resident=resident).order_by("-benefit_year")
     )
+
+
+def resident_assessments(*, resident: Resident) -> list:
+    """A resident's assessments, newest year first, with their campaign (for the resident's page:
+    link each to enrollment:assessment with campaign_id and resident id)."""
+    from yibao.enrollment.models import Assessment
+
+    return list(
+        Assessment.objects.filter(county_code=resident.county_code, resident=resident)
+        .select_related("campaign").order_by("-benefit_year")
+    )

@@ -1,5 +1,7 @@
-"""Writes of the enrollment area that payments rely on: finding or registering the enrollment a
-payment books to, marking it paid, and suspending or terminating it with a refund.
+"""Writes of the enrollment area. First the contract that payments rely on: finding or registering
+the enrollment a payment books to, marking it paid, and suspending or terminating it with a
+refund. Then campaigns (open, close), the county-wide assessment (核定) and the rest of the
+lifecycle (suspend, resume, terminate, transfer, tier).
 
 Every change of status writes an event row. No one is enrolled twice for a year: within a county
 the (county, resident, year) constraint, across counties the EnrollmentClaim constraint.

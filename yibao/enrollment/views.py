@@ -120,8 +120,15 @@ def campaign(request, pk: int):
         "assess_form": AssessForm(),
         "close_form": CloseForm(),
         "reopen_form": ReasonForm(),
-        "default_on": services.assessment_date(campaign=c) if policy else None,
+        "default_on": _default_on(c) if policy else None,
     })
+
+
+def _default_on(campaign: Campaign):
+    try:
+        return services.assessment_date(campaign=campaign)
+    except services.EnrollmentError:
+        return None
 
 
 @require_POST

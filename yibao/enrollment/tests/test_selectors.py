@@ -93,3 +93,9 @@ def test_the_latest_assess_job_of_a_campaign(assessed):
     first = assessment_job_create(campaign=campaign, actor="测试")
     second = assessment_job_create(campaign=campaign, actor="测试")
     assert selectors.campaign_assess_job(campaign=campaign) == second != first
+
+
+def test_a_residents_assessments_for_their_page(assessed):
+    campaign, a, _ = assessed
+    rows = selectors.resident_assessments(resident=a)
+    assert [(r.campaign, r.payable) for r in rows] == [(campaign, 60)]

@@ -231,3 +231,13 @@ def test_tier_choice_on_a_two_tier_policy_page(client, make_user):
     assert e.tier == 2 and Assessment.objects.get(resident=person).tier == 2
     client.post(reverse("enrollment:tier", args=[e.pk]), {"tier-tier": "1"})
     assert Enrollment.objects.get(pk=e.pk).tier == 1
+
+
+def test_a_campaign_whose_policy_file_does_not_fit_still_shows(client, make_user):
+    f.region_tree()
+    odd = Campaign.objects.create(county_code="340321", benefit_year=2026, policy_id="anhui-huaiyuan-2025",
+                                  policy_version="x", collection_start=dt.date(2025, 9, 1),
+                                  collection_end=dt.date(2025, 12, 31))
+    login(client, make_user)
+    response = client.get(reverse("enrollment:campaign", args=[odd.pk]))
+    assert response.status_code == 200 and "政策文件已更新" in text(response)
