@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from yibao.imports.columns import KIND_COLUMNS, header_lookup, normalize_header
+from yibao.imports.columns import KIND_COLUMNS, column, header_lookup, normalize_header
 
 HEADER_SEARCH_ROWS = 20
 EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
@@ -36,14 +36,11 @@ class Table:
     encoding: str = ""
     sheet: str = ""
     ignored: list[str] = field(default_factory=list)  # headers we did not recognise
+    kind: str = ""
 
     def label(self, key: str) -> str:
         """The column's header as the user wrote it (for the error report)."""
-        from yibao.imports.columns import column
-
-        return self.headers.get(key) or column(self._kind, key).label
-
-    _kind: str = ""
+        return self.headers.get(key) or column(self.kind, key).label
 
 
 def read_table(path: str | Path, kind: str) -> Table:
@@ -58,7 +55,7 @@ def read_table(path: str | Path, kind: str) -> Table:
         table = _read_excel(path, kind)
     else:
         table = _read_csv(path, kind)
-    table._kind = kind
+    table.kind = kind
     if table.df.height == 0:
         raise ImportFileError(f"文件只有表头（第{table.header_row}行），没有数据行。")
     return table

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from yibao.accounts.roles import Department, Role
@@ -215,8 +215,6 @@ def regions_import(*, path, actor=None, job=None, progress: Progress | None = No
             batch_size=writers.BATCH,
         )
         if renamed:
-            from django.db import connection
-
             with connection.cursor() as cursor:
                 cursor.executemany(
                     f"UPDATE {Region._meta.db_table} SET name = %s WHERE code = %s", [(n, c) for c, _o, n in renamed]
