@@ -74,3 +74,38 @@ def test_close_and_list():
     refused = run("assess", "--county", "340321", "--year", "2025")
     assert refused.exit_code == 1 and "已结束" in refused.stderr
     assert Campaign.objects.get().status == "closed"
+
+
+@pytest.mark.parametrize("identities,birth,relation,group,on", [
+    (["dibao"], dt.date(1970, 3, 3), "户主", None, "2024-10-08"),
+    (["only_daughter_family"], dt.date(2012, 6, 1), "女儿", None, "2024-12-31"),
+    (["entitled_group", "dibao"], dt.date(1955, 8, 1), "户主", None, "2024-09-01"),
+    ([], dt.date(1990, 1, 1), "子", "migrant_worker", "2025-02-10"),
+    ([], dt.date(1985, 4, 4), "配偶", None, "2025-03-15"),
+])
+def test_every_assessed_amount_and_date_agrees_with_yibao_quote(identities, birth, relation, group, on):
+    from yibao.registry.models import GroupFact
+
+    f.region_tree()
+    person = f.resident(identities=identities, birth=birth, relation=relation, sex="F" if relation == "女儿" else "M")
+    if group:
+        GroupFact.objects.create(county_code="340321", resident=person, group=group)
+    f.campaign()
+    assert run("assess", "--county", "340321", "--year", "2025", "--on", on, "--json").exit_code == 0
+    row = Assessment.objects.get(resident=person)
+    from yibao.enrollment.selectors import household_role
+
+    args = ["quote", "--policy", "anhui-huaiyuan-2025", "--birth-date", birth.isoformat(), "--paid-on", on, "--json",
+            "--role", household_role(relation)]
+    for code in identities:
+        args += ["--identity", code]
+    if group:
+        args += ["--group", group]
+    quoted = json.loads(run(*args).stdout)
+    assert quoted["accepted"] == row.accepted
+    assert (quoted["standard"], quoted["subsidy"], quoted["payable"], quoted["refund_later"]) == (
+        row.standard, row.subsidy, row.payable, row.refund_later)
+    assert (quoted["subsidy_identity"] or "") == row.subsidy_identity
+    assert quoted["benefit_start"] == (row.benefit_start.isoformat() if row.benefit_start else None)
+    assert quoted["benefit_end"] == (row.benefit_end.isoformat() if row.benefit_end else None)
+    assert quoted["policy_version"] == row.policy_version
