@@ -78,7 +78,8 @@ def test_runs_page_shows_the_months_that_fall_short(client, make_user, setup):
     # the campaign ran 2024-09 .. 2024-12: all past months had fewer than two reconciliations
     assert 'data-month="2024-09" data-status="short"' in page
     assert "有 4 个月对账次数不足" in page
-    assert "第1次" in page
+    run = ReconciliationRun.objects.get()
+    assert f"/reconciliation/runs/{run.pk}/" in page and f"第{run.pk}次" in page
 
 
 def test_run_detail_counts_filters_and_scope(client, make_user, setup):
