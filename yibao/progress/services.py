@@ -131,6 +131,7 @@ def _write_target(*, region_code: str, benefit_year: int, values: dict, source: 
     return target, before, changed
 
 
+@transaction.atomic
 def targets_rollup(*, county_code: str, benefit_year: int, actor=None) -> list[str]:
     """Township targets from their villages, the county's from its townships, where no one set them by hand.
 
