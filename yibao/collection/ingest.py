@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -170,20 +171,36 @@ def fetch(sql: str, params, schema: dict) -> pl.DataFrame:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
-    text_schema = {k: (pl.String if v == pl.Date else v) for k, v in schema.items()}
-    flags = [i for i, v in enumerate(schema.values()) if v == pl.Boolean]  # SQLite answers 0/1, PostgreSQL True/False
+    names = list(schema)
+    columns = list(zip(*rows)) if rows else [()] * len(names)
+    data = {}
+    for name, values in zip(names, columns):
+        dtype = schema[name]
+        if dtype == pl.Date:  # SQLite answers text, PostgreSQL dates
+            values = [v if v is None or isinstance(v, str) else v.isoformat() for v in values]
+            data[name] = pl.Series(name, values, dtype=pl.String).str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d")
+        elif dtype == pl.Boolean:  # SQLite answers 0/1, PostgreSQL True/False
+            data[name] = pl.Series(name, [None if v is None else bool(v) for v in values], dtype=pl.Boolean)
+        else:
+            data[name] = pl.Series(name, values, dtype=dtype, strict=False)
+    return pl.DataFrame(data)
 
-    def plain(i, v):
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        if i in flags and v is not None:
-            return bool(v)
-        return v
 
-    rows = [tuple(plain(i, v) for i, v in enumerate(row)) for row in rows]
-    frame = pl.DataFrame(rows, schema=text_schema, orient="row")
-    casts = [pl.col(name).str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d") for name, dtype in schema.items() if dtype == pl.Date]
-    return frame.with_columns(casts) if casts else frame
+@contextmanager
+def sqlite_cache(kib: int = 256 * 1024):
+    """A larger page cache on SQLite while a file is written: index updates of big tables stay in memory."""
+    if _pg():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def model_defaults(model, provided) -> dict:
@@ -408,7 +425,7 @@ def payments_ingest(
 
     counts = {"rows": total_rows, "booked": 0, "flagged": 0, "flagged_by_kind": {k: 0 for k in FLAG_KINDS},
               "unchanged": in_file_repeats, "rejected": 0, "warnings": 0, "report": "", "county_code": county_code}
-    with transaction.atomic():
+    with sqlite_cache(), transaction.atomic():
         written, extra_issues = _ingest_rows(rows=rows, county_code=county_code, actor=actor, job=job,
                                              progress=progress, total=total_rows)
     counts.update({k: v for k, v in written.items() if k in ("booked", "flagged", "flagged_by_kind", "years")})
