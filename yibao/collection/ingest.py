@@ -162,6 +162,13 @@ def stage_create(name: str, columns: dict[str, str], indexes=()) -> None:
             cursor.execute(f"CREATE INDEX {name}_{column} ON {name} ({column})")
 
 
+def stage_analyze(name: str) -> None:
+    """PostgreSQL does not analyze temporary tables by itself; without statistics it plans joins blind."""
+    if _pg():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {name}")
+
+
 def stage_drop(name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if _pg() else 'temp'}.{name}")
@@ -476,6 +483,7 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     stage_create(STAGE, {"row_no": "bigint", "external_id": "varchar(64)", "id_number": "varchar(18)", "year": "integer"},
                  indexes=["external_id", "id_number"])
     copy_rows(STAGE, rows.select(pl.col("_row").alias("row_no"), "external_id", "id_number", "year"))
+    stage_analyze(STAGE)
 
     P = Payment._meta.db_table
     # repeats across files: the payment id is already stored for this county
@@ -512,6 +520,7 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     known_ids = residents.get_column("resident_id")
     stage_create(STAGE_RES, {"resident_id": "bigint"}, indexes=["resident_id"])
     copy_rows(STAGE_RES, residents.select("resident_id"))
+    stage_analyze(STAGE_RES)
     progress.advance(total // 10)
 
     facts = _person_facts(county_code)
