@@ -359,3 +359,24 @@ def test_old_area_codes_are_counted_per_row_and_summed_up_per_code_in_the_report
     assert [(l["sheet"], l["行号"], l["值"]) for l in lines] == [("警告（已导入）", 2, "340321"), ("警告（已导入）", 14, "349999")]
     assert "1983" in lines[0]["原因"] and "共 12 行（出生年份 1950—1961），如第 2、3、4、5、6、7、8、9、10、11 行" in lines[0]["原因"]
     assert "不在现行区划代码表中" in lines[1]["原因"] and "共 1 行" in lines[1]["原因"]
+
+
+def test_rejected_rows_of_the_other_lists_are_reported(imported_family, tmp_path):
+    rows, _ = imported_family
+    employees = write_csv(tmp_path / "zg.csv", ["身份证号码", "姓名", "参保日期"], [
+        [rows[0][0], "张大山", "2019-07-01"], ["12345", "某人", ""], [rows[1][0], "李秀兰", "去年"]])
+    result = services.employees_import(path=employees, county_code=COUNTY, actor="测试")
+    assert (result["imported"], result["rejected"]) == (1, 2)
+    assert [(l["行号"], l["列"], l["值"]) for l in report_read(result["report"])] == [
+        (3, "身份证号码", "12345"), (4, "参保日期", "去年")]
+
+    regions = write_csv(tmp_path / "qh.csv", ["区划代码", "名称"], [["340321100203", "新村"], ["34032110020", "坏"]])
+    result = services.regions_import(path=regions, actor="测试")
+    assert (result["imported"], result["rejected"]) == (1, 1)
+    line = report_read(result["report"])[0]
+    assert (line["行号"], line["列"]) == (3, "区划代码") and "实际为11位" in line["原因"]
+
+    identities = write_csv(tmp_path / "mz.csv", ["身份证号码", "身份类别"], [[rows[0][0], "低保"], [rows[1][0], "贫困户"]])
+    result = services.identities_import(path=identities, county_code=COUNTY, department="民政", actor="测试")
+    assert (result["imported"], result["rejected"]) == (1, 1)
+    assert "未知的资助身份“贫困户”" in report_read(result["report"])[0]["原因"]
