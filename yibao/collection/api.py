@@ -222,6 +222,22 @@ def payment_detail(request, payment_id: int):
             "policy_version": p.policy_version, "receipt_no": line.receipt.receipt_no if line else None}
 
 
+class TopUpIn(Schema):
+    channel: str
+
+
+@router.post("/collection/payments/{payment_id}/top-up", response={201: CounterOut, 400: ErrorOut}, summary="少缴的缴费补缴差额（开票并入账）")
+def payment_top_up(request, payment_id: int, payload: TopUpIn):
+    scope = request.auth
+    scope.require("payments.collect")
+    payment = selectors.payment_get(scope=scope, pk=payment_id)
+    try:
+        result = services.payment_top_up(payment=payment, channel=payload.channel, actor=request.user)
+    except services.PaymentError as exc:
+        return _problem(exc)
+    return Status(201, result.as_dict())
+
+
 class JobOut(Schema):
     job_id: int
     status: str

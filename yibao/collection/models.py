@@ -30,6 +30,7 @@ class Payment(RegionCodes):
         BOOKED = "booked", "已入账"
         FLAGGED = "flagged", "待处理"
         REFUNDED = "refunded", "已退费"
+        TOPUP = "topup", "补缴差额"
 
     class Flag(models.TextChoices):
         NONE = "", "无"
@@ -67,6 +68,10 @@ class Payment(RegionCodes):
     rule = models.CharField("规则", max_length=64, blank=True)
     ticket_no = models.CharField("渠道票据号", max_length=64, blank=True)
     explanation_key = models.CharField("测算说明", max_length=32, blank=True, default="")
+    top_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="top_ups", db_constraint=False,
+        verbose_name="补缴差额对应的缴费",
+    )
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )

@@ -272,6 +272,93 @@ def payment_collect(
     return result
 
 
+def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetime | None = None) -> CounterResult:
+    """补缴差额: the payer of a flagged under-payment pays the rest at the counter. The rest is what
+    the policy gives on the top-up day less what was paid; the first payment is then booked with
+    that day's benefit dates, the difference is a 补缴差额 row on its own receipt."""
+    if channel not in COUNTER_CHANNELS:
+        names = "、".join(Payment.Channel(c).label for c in COUNTER_CHANNELS)
+        raise PaymentError(f"窗口收款方式只能是{names}，收到：{channel}。")
+    _check_actor(actor, "payments.collect", payment.village_code or payment.county_code)
+    paid_at = timezone.localtime(paid_at) if paid_at else business_now()
+    paid_on = paid_at.date()
+    who = actor_fields(actor)
+    with transaction.atomic():
+        series = receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
+        payment = Payment.objects.select_for_update().select_related("resident", "campaign").get(pk=payment.pk)
+        resident = payment.resident
+        if payment.status != Payment.Status.FLAGGED or payment.flag != Payment.Flag.UNDER or resident is None:
+            raise PaymentError("只有标记为“少缴”的缴费才能补缴差额。")
+        year = payment.benefit_year
+        existing = Payment.objects.filter(county_code=payment.county_code, resident=resident, benefit_year=year,
+                                          status=Payment.Status.BOOKED).select_related("receipt_line__receipt").first()
+        if existing is not None:
+            raise PaymentError(_already_paid_message(resident, existing, year) + "本笔少缴款项请办理退费。")
+        try:
+            answer = due_quote(resident=resident, campaign=payment.campaign, paid_on=paid_on)
+        except PolicyInputError as exc:
+            raise PaymentError(f"{_who(resident)}无法测算应缴金额：{exc}") from None
+        if not answer.accepted:
+            raise PaymentError(f"{_who(resident)}不予受理：{answer.reason}")
+        rest = answer.payable - payment.amount
+        if rest <= 0:
+            raise PaymentError(
+                f"{_who(resident)}按{cn_date(paid_on)}的政策应缴{_money(answer.payable)}，已缴{_money(payment.amount)}，没有差额可补。"
+            )
+        try:
+            enrollment = enrollment_register(resident=resident, campaign=payment.campaign, actor=actor)
+            if enrollment.status == Enrollment.Status.PAID:
+                raise PaymentError(f"{_who(resident)}{year}年度已是“正常参保”状态，不能重复收款。")
+        except EnrollmentError as exc:
+            raise PaymentError(f"{_who(resident)}：{exc}") from None
+        number = receipt_number_take(series=series)
+        receipt_no = receipt_no_format(payment.county_code, year, number)
+        receipt = Receipt.objects.create(
+            county_code=payment.county_code, township_code=resident.township_code, village_code=resident.village_code,
+            benefit_year=year, number=number, receipt_no=receipt_no, payer_name=resident.name[:50],
+            household=resident.household if resident.household_id else None, total=rest, channel=channel,
+            issued_at=paid_at, issued_by_name=who["actor_name"],
+        )
+        explanation = explanation_store(answer.explanation)
+        top = Payment.objects.create(
+            county_code=payment.county_code, township_code=resident.township_code, village_code=resident.village_code,
+            campaign=payment.campaign, benefit_year=year, resident=resident, enrollment=enrollment,
+            id_number=resident.id_number, source=Payment.Source.COUNTER, channel=channel,
+            external_id=f"{receipt_no}-1", amount=rest, expected_amount=rest, paid_at=paid_at, paid_on=paid_on,
+            status=Payment.Status.TOPUP, flag_advice=f"补缴缴费流水号 {payment.external_id} 的差额",
+            benefit_start=answer.benefit_start, benefit_end=answer.benefit_end, policy_version=answer.policy_version,
+            rule=answer.rule or "", collector=who["actor"], collector_name=who["actor_name"], explanation_key=explanation,
+            top_up_of=payment,
+        )
+        before = _payment_snapshot(payment)
+        payment.status = Payment.Status.BOOKED
+        payment.enrollment = enrollment
+        payment.expected_amount = answer.payable
+        payment.benefit_start, payment.benefit_end = answer.benefit_start, answer.benefit_end
+        payment.refund_later = answer.refund_later
+        payment.subsidy_identity = answer.subsidy_identity or ""
+        payment.policy_version, payment.rule, payment.explanation_key = answer.policy_version, answer.rule or "", explanation
+        payment.flag_advice = f"已于{cn_date(paid_on)}补缴差额{_money(rest)}（票据号 {receipt_no}），合计{_money(answer.payable)}入账。"
+        payment.save(update_fields=["status", "enrollment", "expected_amount", "benefit_start", "benefit_end",
+                                    "refund_later", "subsidy_identity", "policy_version", "rule", "explanation_key",
+                                    "flag_advice"])
+        enrollment_mark_paid(enrollment=enrollment, benefit_start=answer.benefit_start, benefit_end=answer.benefit_end,
+                             actor=actor, reason=f"补缴差额后入账（票据号 {receipt_no}）")
+        ReceiptLine.objects.create(county_code=payment.county_code, receipt=receipt, payment=top, name=resident.name,
+                                   amount=rest)
+        event_record(county_code=payment.county_code, entity="payment", entity_id=top.pk, action="booked", actor=actor,
+                     after=_payment_snapshot(top), reason=f"补缴差额（{top.get_channel_display()}），票据号 {receipt_no}")
+        event_record(county_code=payment.county_code, entity="payment", entity_id=payment.pk, action="booked",
+                     actor=actor, before=before, after=_payment_snapshot(payment), reason=payment.flag_advice)
+        event_record(county_code=payment.county_code, entity="receipt", entity_id=receipt.pk, action="issued",
+                     actor=actor, after={"receipt_no": receipt_no, "total": str(rest), "lines": 1, "channel": channel},
+                     reason="补缴差额开票")
+        result = CounterResult(receipt=receipt, payments=[top])
+        if answer.refund_later > 0:
+            result.subsidy_refunds.append(_subsidy_refund_open(payment=payment, identity=answer.subsidy_identity, actor=actor))
+    return result
+
+
 def _already_paid_message(resident: Resident, existing: Payment, year: int) -> str:
     where = f"票据号 {existing.receipt_line.receipt.receipt_no}" if hasattr(existing, "receipt_line") else f"缴费流水号 {existing.external_id}"
     return (
@@ -421,7 +508,7 @@ def refund_request(
         action = enrollment_action or DEFAULT_ENROLLMENT_ACTION[reason]
         if action not in (Refund.EnrollmentAction.SUSPEND, Refund.EnrollmentAction.TERMINATE):
             raise PaymentError("退还已入账的个人缴费须同时暂停或终止参保关系：请选择“参保暂停”或“参保终止”。")
-        amount = payment.amount
+        amount = payment.amount + sum((t.amount for t in payment.top_ups.filter(status=Payment.Status.TOPUP)), Decimal("0"))
         paid_back = SubsidyRefund.objects.filter(payment=payment, status=SubsidyRefund.Status.PAID).first()
         if paid_back is not None:
             amount -= paid_back.amount  # the 先缴后补 part already went back to the person
@@ -491,6 +578,7 @@ def refund_book(*, refund: Refund, actor) -> Refund:
     else:
         payment.status = Payment.Status.REFUNDED
         payment.save(update_fields=["status"])
+        payment.top_ups.filter(status=Payment.Status.TOPUP).update(status=Payment.Status.REFUNDED)
         if refund.enrollment_action != Refund.EnrollmentAction.NONE and payment.enrollment_id:
             try:
                 enrollment_end(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("receipts/<int:pk>/pdf", views.receipt_pdf, name="receipt_pdf"),
     path("payments/", views.payments, name="payments"),
     path("payments/<int:pk>/", views.payment, name="payment"),
+    path("payments/<int:pk>/top-up/", views.payment_top_up, name="payment_top_up"),
     path("refunds/", views.refunds, name="refunds"),
     path("refunds/new/", views.refund_new, name="refund_new"),
     path("refunds/<int:pk>/approve/", views.refund_approve, name="refund_approve"),

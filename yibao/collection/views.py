@@ -167,7 +167,38 @@ def payment(request, pk: int):
         "can_refund": scope.can("refunds.request") and item.resident_id and (
             item.status == Payment.Status.BOOKED or item.flag in (Payment.Flag.OVER, Payment.Flag.DUPLICATE)),
         "subsidy_name": identity_name(item.subsidy_identity) if item.subsidy_identity else "",
+        "top_up": _top_up_offer(scope, item),
+        "channels": [(c, Payment.Channel(c).label) for c in selectors.COUNTER_CHANNELS],
+        "top_ups": list(item.top_ups.all()),
     })
+
+
+def _top_up_offer(scope, item: Payment) -> dict | None:
+    """What a 补缴差额 would take today, for a flagged under-payment the user may collect."""
+    if not (item.status == Payment.Status.FLAGGED and item.flag == Payment.Flag.UNDER and item.resident_id
+            and scope.can("payments.collect")):
+        return None
+    try:
+        answer = selectors.due_quote(resident=item.resident, campaign=item.campaign, paid_on=selectors.business_today())
+    except Exception as exc:  # the page still shows the payment; the reason goes beside the button
+        return {"error": str(exc)}
+    if not answer.accepted:
+        return {"error": f"今日补缴不予受理：{answer.reason}"}
+    rest = answer.payable - item.amount
+    return {"rest": rest, "payable": answer.payable} if rest > 0 else {"error": "按今日政策已无差额可补。"}
+
+
+@require_POST
+@scoped_view("payments.collect")
+def payment_top_up(request, pk: int):
+    item = selectors.payment_get(scope=request.scope, pk=pk)
+    try:
+        result = services.payment_top_up(payment=item, channel=request.POST.get("channel", "cash"), actor=request.user)
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("collection:payment", pk=item.pk)
+    messages.success(request, f"已补缴差额 {result.total} 元，票据号 {result.receipt.receipt_no}，原缴费已入账。")
+    return redirect("collection:receipt", pk=result.receipt.pk)
 
 
 # ---------------------------------------------------------------- refunds

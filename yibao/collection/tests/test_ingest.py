@@ -321,3 +321,43 @@ def test_flagged_duplicate_refund_returns_the_whole_payment(tmp_path, county):
     payment.refresh_from_db()
     assert payment.status == "refunded"
     assert Enrollment.objects.get(resident=p["paid"]).status == "paid"  # the first payment still stands
+
+
+def test_an_under_payment_is_topped_up_at_the_counter_and_booked(tmp_path, county, settings):
+    p = county
+    payments_ingest(path=write_csv(tmp_path, [line("U1", p["short"], "300")]), actor="测试", county_code="340321")
+    under = Payment.objects.get(external_id="U1")
+    assert under.flag_advice == "少缴100元，请补缴差额"
+    settings.YIBAO_TODAY = "2024-11-15"
+    with pytest.raises(s.PaymentError, match="窗口收款方式只能是"):
+        s.payment_top_up(payment=under, channel="bank", actor="测试")
+    result = s.payment_top_up(payment=under, channel="cash", actor="村收款员")
+    top = result.payments[0]
+    assert top.status == "topup" and top.amount == 100 and top.top_up_of_id == under.pk
+    assert result.receipt.total == 100 and result.receipt.lines.get().payment_id == top.pk
+    under.refresh_from_db()
+    assert under.status == "booked" and under.expected_amount == 400 and under.benefit_start == dt.date(2025, 1, 1)
+    assert "已于2024年11月15日补缴差额100元" in under.flag_advice
+    enrollment = Enrollment.objects.get(resident=p["short"])
+    assert enrollment.status == "paid" and under.enrollment_id == enrollment.pk
+    with pytest.raises(s.PaymentError, match="只有标记为“少缴”的缴费才能补缴差额"):
+        s.payment_top_up(payment=under, channel="cash", actor="测试")
+    # a refund before benefits begin returns both parts and closes both rows
+    refund = s.refund_request(payment=under, reason="death", actor="测试", on=dt.date(2024, 12, 1))
+    assert refund.amount == 400
+    s.refund_approve(refund=refund, actor="测试")
+    s.refund_book(refund=refund, actor="测试")
+    assert set(Payment.objects.filter(resident=p["short"]).values_list("status", flat=True)) == {"refunded"}
+
+
+def test_topping_up_when_already_paid_is_refused(tmp_path, county, settings):
+    p = county
+    payments_ingest(path=write_csv(tmp_path, [line("U2", p["paid"], "300")]), actor="测试", county_code="340321")
+    flagged = Payment.objects.get(external_id="U2")
+    assert flagged.flag == "duplicate"  # already paid: a duplicate, not an under-payment
+    payments_ingest(path=write_csv(tmp_path, [line("U3", p["short"], "300"), line("U4", p["short"], "400",
+                                                                                  when="2024-10-09 09:00:00")],
+                                   name="b.csv"), actor="测试", county_code="340321")
+    settings.YIBAO_TODAY = "2024-11-15"
+    with pytest.raises(s.PaymentError, match="不能重复收款。本笔少缴款项请办理退费"):
+        s.payment_top_up(payment=Payment.objects.get(external_id="U3"), channel="cash", actor="测试")

@@ -203,3 +203,22 @@ def test_upload_refused_for_collectors_and_bad_types(client, make_user, tmp_path
 def test_menu_shows_the_counter_to_collectors(client, collector):
     body = client.get("/collection/").content.decode()
     assert 'href="/collection/"' in body and "收款" in body
+
+
+def test_top_up_an_under_payment_from_its_page(client, collector, settings, tmp_path):
+    settings.YIBAO_TODAY = "2024-11-15"
+    from yibao.collection.ingest import payments_ingest
+
+    f.campaign()
+    person = f.person(name="补差甲")
+    payments_ingest(path=write_csv(tmp_path, [line("TU1", person, "300")]), actor="测试", county_code="340321")
+    under = Payment.objects.get(external_id="TU1")
+    page = client.get(f"/collection/payments/{under.pk}/").content.decode()
+    assert 'data-field="rest">100.00' in page and "收取差额 100.00 元并开票" in page
+    response = client.post(f"/collection/payments/{under.pk}/top-up/", {"channel": "wechat"})
+    receipt = Receipt.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/collection/receipts/{receipt.pk}/"
+    under.refresh_from_db()
+    assert under.status == "booked" and receipt.total == 100
+    after = client.get(f"/collection/payments/{under.pk}/").content.decode()
+    assert "收取差额" not in after and "100.00 元</a> · 微信 · 补缴差额" in after and "已入账" in after
