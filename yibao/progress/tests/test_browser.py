@@ -72,3 +72,26 @@ def test_a_collector_lands_on_their_village(page, live_server, make_user, county
     assert page.locator("[data-field=rate]").inner_text() == "100.00%"
     assert page.locator(".crumbs a").count() == 0  # the township and county are outside the collector's scope
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_collector_works_the_remind_list_on_a_phone(page, live_server, make_user, county):
+    make_user("collector", role="village_collector", region_code=b.DONGCUN)
+    login(page, live_server, "collector")
+    page.goto(f"{live_server.url}/progress/remind/?year=2025&on=2024-10-31")
+    people = page.locator("li.person")
+    assert people.count() == 2 and people.nth(1).locator(".person-name").inner_text() == "丁"
+    assert people.nth(0).locator(".owed").inner_text().startswith("60.00元")
+    assert people.nth(1).locator("a[href^='tel:']").inner_text().endswith("13900000004")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.evaluate("window.fullReloads = 0; window.addEventListener('beforeunload', () => window.fullReloads++)")
+    ding = people.nth(1)
+    ding.locator("select[name=outcome]").select_option("moved_away")
+    ding.locator("input[name=note]").fill("2024年10月迁往合肥市")
+    ding.locator("button").click()
+    ding.locator(".mark-result p.ok").wait_for()
+    assert "已标记 丁：已迁出" in ding.locator(".mark-result").inner_text()
+    assert page.evaluate("window.fullReloads") == 0
+    page.click("nav.tabs a:has-text('已核实不再参保')")
+    page.wait_for_url(lambda url: "state=closed" in url)
+    assert page.locator("li.person .person-name").all_inner_texts() == ["丁"]
+    assert "已迁出" in page.locator("li.person").inner_text()
