@@ -109,6 +109,26 @@ def _pdf_text(response):
     return response.content.decode("utf-8", "replace")
 
 
+def _under_paid(t):
+    """A flagged under-payment of the member, as a channel file leaves it."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from yibao.collection.models import Payment
+    from yibao.collection.selectors import due_quote
+
+    campaign = _campaign(t)
+    day = dt.date.fromisoformat(POLICIES[t.county_code][1])
+    due = due_quote(resident=t.member, campaign=campaign, paid_on=day).payable
+    return Payment.objects.create(
+        county_code=t.county_code, township_code=t.township_code, village_code=t.village_code, campaign=campaign,
+        benefit_year=campaign.benefit_year, resident=t.member, id_number=t.member.id_number, source="file",
+        channel="wechat", external_id=f"UNDER-{t.member.pk}", amount=due - 50, expected_amount=due,
+        paid_at=timezone.now(), paid_on=day, status="flagged", flag="under", flag_advice="少缴50元，请补缴差额",
+    )
+
+
 def _receipt_id(t):
     return _paid(t).receipt_line.receipt_id
 
@@ -204,6 +224,15 @@ OPERATIONS = [
         call=lambda client, world, t: client.get("/collection/ingest/"),
         on_foreign="none",
         shows=lambda t: None,
+    ),
+    ScopeOperation(
+        name="collection.api.payment_top_up",
+        capability="payments.collect",
+        kind="api",
+        call=_with_clock(lambda client, world, t: _json(
+            client, f"/api/collection/payments/{_under_paid(t).pk}/top-up", {"channel": "cash"})),
+        effect=_member_paid,
+        **MEMBER,
     ),
     # ------------------------------------------------------------ refunds
     ScopeOperation(
