@@ -162,14 +162,56 @@ STAGE_COLUMNS = {
 }
 
 
+HSTAGE = "imports_stage_household"
+HSTAGE_COLUMNS = {
+    "id": "bigint",
+    "county_code": "varchar(6)",
+    "township_code": "varchar(9)",
+    "village_code": "varchar(12)",
+    "number": "varchar(40)",
+    "head_id_number": "varchar(18)",
+}
+
+
+def _reserve_household_ids(cursor, county_code: str) -> int:
+    """Stage the new households with ids taken now, so they can be written once their head exists."""
+    H = Household._meta.db_table
+    if is_postgres():
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [H])
+        next_id = "nextval(%s::regclass)"
+        params = [cursor.fetchone()[0]]
+    else:  # the write lock is held: no one else takes ids meanwhile
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {H}), 0), "
+            f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [H],
+        )
+        next_id = "%s + ROW_NUMBER() OVER (ORDER BY s.row_no)"
+        params = [cursor.fetchone()[0]]
+    cursor.execute(
+        f"""INSERT INTO {HSTAGE} (id, county_code, township_code, village_code, number, head_id_number)
+        SELECT {next_id}, s.county_code, s.township_code, s.village_code, s.household_number, s.head_id_number
+        FROM {STAGE} s
+        WHERE s.is_household_row = 1 AND s.household_number <> ''
+          AND NOT EXISTS (SELECT 1 FROM {H} h WHERE h.county_code = %s AND h.number = s.household_number)""",
+        [*params, county_code],
+    )
+    return cursor.rowcount
+
+
 def residents_write(
     *, rows: pl.DataFrame, fields: tuple[str, ...], county_code: str, actor=None, reason: str = "",
-    progress: Progress | None = None, hooks: dict | None = None,
+    progress: Progress | None = None,
 ) -> dict:
-    """Insert new residents, update changed ones (row_hash), build households; one event per update."""
+    """Insert new residents, update changed ones (row_hash), build households; one event per update.
+
+    Order: stage the rows; reserve ids for new households; insert new residents (pointing at old or
+    reserved households); insert the new households with their head; update changed residents;
+    fix the heads of households that existed before.
+    """
     progress = progress or NullProgress()
-    hooks = hooks or {}
     R, H = Resident._meta.db_table, Household._meta.db_table
+    households = "household_number" in fields
     stage_create(STAGE, STAGE_COLUMNS)
     progress.step("写入暂存表")
     copy_rows(STAGE, rows.rename({"_row": "row_no"}).select(list(STAGE_COLUMNS)), progress)
@@ -177,20 +219,11 @@ def residents_write(
     now = db_now()
     counts = {"households_created": 0}
     with connection.cursor() as cursor:
-        if "household_number" in fields:
+        if households:
             progress.step("建立家庭户")
-            h_defaults = _defaults(Household, ["county_code", "township_code", "village_code", "number", "created_at", "updated_at"])
-            extra_cols = "".join(f", {c}" for c in h_defaults)
-            extra_vals = "".join(", %s" for _ in h_defaults)
-            cursor.execute(
-                f"""INSERT INTO {H} (county_code, township_code, village_code, number, created_at, updated_at{extra_cols})
-                SELECT s.county_code, s.township_code, s.village_code, s.household_number, %s, %s{extra_vals}
-                FROM {STAGE} s
-                WHERE s.is_household_row = 1 AND s.household_number <> ''
-                  AND NOT EXISTS (SELECT 1 FROM {H} h WHERE h.county_code = %s AND h.number = s.household_number)""",
-                [now, now, *h_defaults.values(), county_code],
-            )
-            counts["households_created"] = cursor.rowcount
+            stage_create(HSTAGE, HSTAGE_COLUMNS)
+            counts["households_created"] = _reserve_household_ids(cursor, county_code)
+            stage_index(HSTAGE, ["number"])
             cursor.execute(
                 f"""UPDATE {H} SET township_code = s.township_code, village_code = s.village_code, updated_at = %s
                 FROM {STAGE} s
@@ -201,13 +234,16 @@ def residents_write(
 
         progress.step("比对已有参保人")
         changed = _resident_changes(fields, county_code)
-        if "after_compare" in hooks:
-            hooks["after_compare"]()
 
         progress.step("新增参保人")
-        household_join = (
-            f"LEFT JOIN {H} h ON h.county_code = s.county_code AND h.number = s.household_number AND s.household_number <> ''"
-        )
+        if households:
+            household_id = "COALESCE(h.id, hs.id)"
+            household_join = (
+                f"LEFT JOIN {H} h ON h.county_code = s.county_code AND h.number = s.household_number "
+                f"AND s.household_number <> '' LEFT JOIN {HSTAGE} hs ON hs.number = s.household_number"
+            )
+        else:
+            household_id, household_join = "NULL", ""
         r_defaults = _defaults(
             Resident,
             ["county_code", "township_code", "village_code", "id_number", "name", "sex", "birth_date",
@@ -221,7 +257,7 @@ def residents_write(
                 hukou_region_code, residence_region_code, phone, household_id, relation_to_head, row_hash,
                 created_at, updated_at{extra_cols})
             SELECT s.county_code, s.township_code, s.village_code, s.id_number, s.name, s.sex, s.birth_date,
-                s.hukou_region_code, s.residence_region_code, s.phone, h.id, s.relation_to_head, s.row_hash,
+                s.hukou_region_code, s.residence_region_code, s.phone, {household_id}, s.relation_to_head, s.row_hash,
                 %s, %s{extra_vals}
             FROM {STAGE} s {household_join}
             WHERE NOT EXISTS (SELECT 1 FROM {R} r WHERE r.county_code = %s AND r.id_number = s.id_number)
@@ -229,13 +265,29 @@ def residents_write(
             [now, now, *r_defaults.values(), county_code],
         )
         counts["imported"] = cursor.rowcount
-        if "after_insert" in hooks:
-            hooks["after_insert"]()
+
+        if households and counts["households_created"]:
+            progress.step(f"写入 {counts['households_created']} 个新家庭户")
+            h_defaults = _defaults(
+                Household, ["id", "county_code", "township_code", "village_code", "number", "head_id", "created_at",
+                            "updated_at"],
+            )
+            extra_cols = "".join(f", {c}" for c in h_defaults)
+            extra_vals = "".join(", %s" for _ in h_defaults)
+            cursor.execute(
+                f"""INSERT INTO {H} (id, county_code, township_code, village_code, number, head_id, created_at,
+                    updated_at{extra_cols})
+                SELECT hs.id, hs.county_code, hs.township_code, hs.village_code, hs.number, r.id, %s, %s{extra_vals}
+                FROM {HSTAGE} hs
+                LEFT JOIN {R} r ON r.county_code = %s AND r.id_number = hs.head_id_number AND hs.head_id_number <> ''
+                ORDER BY hs.id""",
+                [now, now, *h_defaults.values(), county_code],
+            )
 
         if changed:
             progress.step(f"更新 {len(changed)} 名参保人")
             sets = [f"{f} = s.{f}" for f in fields if f in STAGE_COLUMNS and f not in ("id_number", "household_number")]
-            if "household_number" in fields:
+            if households:
                 sets.append(
                     f"household_id = (SELECT h.id FROM {H} h WHERE h.county_code = s.county_code "
                     f"AND h.number = s.household_number AND s.household_number <> '')"
@@ -251,16 +303,18 @@ def residents_write(
         else:
             counts["updated"] = 0
 
-        if "household_number" in fields:
+        if households:
             progress.step("确定户主")
             cursor.execute(
                 f"""UPDATE {H} SET head_id = x.rid, updated_at = %s
                 FROM (SELECT s.household_number AS num, r.id AS rid
                       FROM {STAGE} s JOIN {R} r ON r.county_code = %s AND r.id_number = s.head_id_number
-                      WHERE s.is_household_row = 1 AND s.household_number <> '' AND s.head_id_number <> '') x
+                      WHERE s.is_household_row = 1 AND s.household_number <> '' AND s.head_id_number <> ''
+                        AND NOT EXISTS (SELECT 1 FROM {HSTAGE} hs WHERE hs.number = s.household_number)) x
                 WHERE {H}.county_code = %s AND {H}.number = x.num AND ({H}.head_id IS NULL OR {H}.head_id <> x.rid)""",
                 [now, county_code, county_code],
             )
+            stage_drop(HSTAGE)
     if changed:
         event_bulk_record(
             rows=(

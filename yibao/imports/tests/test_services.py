@@ -380,3 +380,12 @@ def test_rejected_rows_of_the_other_lists_are_reported(imported_family, tmp_path
     result = services.identities_import(path=identities, county_code=COUNTY, department="民政", actor="测试")
     assert (result["imported"], result["rejected"]) == (1, 1)
     assert "未知的资助身份“贫困户”" in report_read(result["report"])[0]["原因"]
+
+
+def test_household_ids_taken_by_the_import_do_not_collide_with_later_ones(imported_family, tmp_path):
+    imported = set(Household.objects.values_list("pk", flat=True))
+    later = Household.objects.create(county_code=COUNTY, township_code="340321100", village_code=VILLAGE, number="手工1")
+    assert later.pk not in imported and later.pk > max(imported)
+    result = import_residents(tmp_path, [[make_id(seq=81), "后来", "男", "", "H050", "户主", VILLAGE, ""]], "more.csv")
+    newest = Household.objects.get(number="H050")
+    assert result["households"] == 1 and newest.pk > later.pk and newest.head.name == "后来"
