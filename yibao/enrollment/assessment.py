@@ -21,7 +21,7 @@ from yibao.policy.engine import Person, Policy, PolicyInputError, quote
 from yibao.policy.vocabulary import GROUPS, IDENTITY_BY_CODE
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
 
-HASH_SCHEME = "1"  # bump when the digest's recipe changes: every row is then rewritten once
+HASH_SCHEME = "2"  # bump when the digest's recipe changes: every row is then rewritten once
 BLOCKED_RULE = "blocked"
 TERMINATED_RULE = "terminated"
 INPUT_ERROR_RULE = "input_error"
@@ -321,16 +321,13 @@ def assess_frame(policy: Policy, persons: pl.DataFrame, on: dt.date) -> pl.DataF
 def input_hash(policy_version: str) -> pl.Expr:
     """A digest of everything that makes a stored row what it is: the policy version, the
     resident's inputs, where they are managed, and the answer. The assessment date is not in it,
-    so a run on a later day rewrites only the rows whose inputs or answer changed."""
-    def text(name):
-        return pl.col(name).cast(pl.String).fill_null("-")
+    so a run on a later day rewrites only the rows whose inputs or answer changed.
 
-    parts = [
-        pl.lit(policy_version),
-        text("township_code"), text("village_code"), text("birth_date"),
-        pl.col("identities").list.join(","), pl.col("groups").list.join(","),
-        text("event_date"), text("tier"), text("gap_years"), text("household_role"), text("block"),
-        *[text(name) for name in ANSWER_SCHEMA],
+    polars hashes the row's values directly (stable within a polars version; a new polars may
+    digest differently, which only makes the next run rewrite every row once)."""
+    columns = [
+        "township_code", "village_code", "birth_date", "identities", "groups", "event_date", "tier", "gap_years",
+        "household_role", "block", *ANSWER_SCHEMA,
     ]
-    digest = pl.concat_str(parts, separator="|")
-    return (pl.lit(HASH_SCHEME) + digest.hash(seed=20250101).cast(pl.String)).alias("input_hash")
+    digest = pl.struct(pl.lit(policy_version).alias("policy_version"), *columns).hash(seed=20250101)
+    return (pl.lit(HASH_SCHEME) + digest.cast(pl.String)).alias("input_hash")
