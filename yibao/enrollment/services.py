@@ -369,27 +369,31 @@ def assessment_date(*, campaign: Campaign, today=None):
     )
 
 
-def _assess(*, campaign: Campaign, on, resident_ids=None, progress=None) -> dict:
-    """Assess the campaign's residents (all, or `resident_ids`) and write what changed."""
-    import time
-
-    import polars as pl
-
+def _assess_prepare(*, campaign: Campaign, on, resident_ids=None, progress=None):
+    """Read the registry and quote (no write lock needed): (policy, answers)."""
     from yibao.core.progress import NullProgress
-    from yibao.enrollment import bulkio
-    from yibao.enrollment.assessment import assess_frame, fetch_frame, persons_frame
-    from yibao.enrollment.models import Assessment
+    from yibao.enrollment.assessment import assess_frame, persons_frame
 
     progress = progress or NullProgress()
-    began = time.monotonic()
     policy = _campaign_policy_checked(campaign)
     progress.step("读取户籍、资助身份与参保记录")
     persons = persons_frame(
         county_code=campaign.county_code, benefit_year=campaign.benefit_year, on=on, resident_ids=resident_ids
     )
     progress.step(f"测算 {persons.height} 人的应缴金额")
-    answers = assess_frame(policy, persons, on)
+    return policy, assess_frame(policy, persons, on)
 
+
+def _assess_write(*, campaign: Campaign, on, policy, answers, resident_ids=None, progress=None) -> dict:
+    """Compare digests with the stored rows and write what changed (inside the caller's transaction)."""
+    import polars as pl
+
+    from yibao.core.progress import NullProgress
+    from yibao.enrollment import bulkio
+    from yibao.enrollment.assessment import fetch_frame
+    from yibao.enrollment.models import Assessment
+
+    progress = progress or NullProgress()
     table = Assessment._meta.db_table
     id_filter, id_params = "", []
     if resident_ids is not None:
@@ -426,11 +430,15 @@ def _assess(*, campaign: Campaign, on, resident_ids=None, progress=None) -> dict
         "refund_later_total": accepted.get_column("refund_later").sum() if accepted.height else 0,
         "policy_version": policy.version,
         "assessed_on": on,
-        "seconds": round(time.monotonic() - began, 3),
     }
 
 
-@transaction.atomic
+def _assess(*, campaign: Campaign, on, resident_ids=None, progress=None) -> dict:
+    policy, answers = _assess_prepare(campaign=campaign, on=on, resident_ids=resident_ids, progress=progress)
+    return _assess_write(campaign=campaign, on=on, policy=policy, answers=answers, resident_ids=resident_ids,
+                         progress=progress)
+
+
 def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict:
     """核定 of a whole county: every ACTIVE resident, as of `on` (default: assessment_date).
 
@@ -438,25 +446,36 @@ def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict
     residents are added and residents no longer active are dropped. Returns the counts:
     residents, assessed, unchanged, removed, not_accepted, payable_total, refund_later_total,
     policy_version, assessed_on, seconds.
+
+    The registry is read and quoted before the write transaction (so SQLite's write lock is held
+    only while rows are written); the stored digests are read under the campaign's lock, so two
+    runs at once write each change once.
     """
+    import time
     from decimal import Decimal
 
+    began = time.monotonic()
     _check(actor, "campaign.manage", campaign.county_code)
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status == Campaign.Status.CLOSED:
         raise CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。")
     on = on or assessment_date(campaign=campaign)
-    counts = _assess(campaign=campaign, on=on, progress=progress)
-    counts["payable_total"] = Decimal(counts["payable_total"]).quantize(Decimal("0.01"))
-    counts["refund_later_total"] = Decimal(counts["refund_later_total"]).quantize(Decimal("0.01"))
-    campaign.last_assessed_at, campaign.last_assessed_on = timezone.now(), on
-    campaign.save(update_fields=["last_assessed_at", "last_assessed_on"])
-    event_record(
-        county_code=campaign.county_code, entity="campaign", entity_id=campaign.pk, action="assessed", actor=actor,
-        after={k: (str(v) if isinstance(v, Decimal) else v.isoformat() if hasattr(v, "isoformat") else v)
-               for k, v in counts.items()},
-        reason=f"{campaign.benefit_year}年度核定（核定日期 {on.isoformat()}）",
-    )
+    policy, answers = _assess_prepare(campaign=campaign, on=on, progress=progress)
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status == Campaign.Status.CLOSED:
+            raise CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。")
+        counts = _assess_write(campaign=campaign, on=on, policy=policy, answers=answers, progress=progress)
+        counts["payable_total"] = Decimal(counts["payable_total"]).quantize(Decimal("0.01"))
+        counts["refund_later_total"] = Decimal(counts["refund_later_total"]).quantize(Decimal("0.01"))
+        counts["seconds"] = round(time.monotonic() - began, 3)
+        campaign.last_assessed_at, campaign.last_assessed_on = timezone.now(), on
+        campaign.save(update_fields=["last_assessed_at", "last_assessed_on"])
+        event_record(
+            county_code=campaign.county_code, entity="campaign", entity_id=campaign.pk, action="assessed", actor=actor,
+            after={k: (str(v) if isinstance(v, Decimal) else v.isoformat() if hasattr(v, "isoformat") else v)
+                   for k, v in counts.items()},
+            reason=f"{campaign.benefit_year}年度核定（核定日期 {on.isoformat()}）",
+        )
     return counts
 
 

@@ -490,3 +490,19 @@ def test_concurrent_registration_in_two_counties_lets_exactly_one_win():
         assert all(isinstance(e, EnrollmentError) for e in errors if e is not None)
         assert Enrollment.objects.filter(id_number=person.id_number).count() == 1
         assert_enrolled_once(person.id_number, 2025)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_assessment_runs_at_once_write_each_row_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("并发测试需要 PostgreSQL")
+    campaign = f.campaign()
+    for i in range(30):
+        f.resident(name=f"核定{i}", identities=["dibao"] if i % 3 == 0 else ())
+    run = lambda: assessment_run(campaign=Campaign.objects.get(pk=campaign.pk), actor="测试",  # noqa: E731
+                                 on=dt.date(2024, 10, 8))
+    results, errors = race([run, run])
+    assert errors == [None, None], errors
+    assert sorted(r["assessed"] for r in results) == [0, 30]
+    assert Assessment.objects.filter(campaign=campaign).count() == 30
