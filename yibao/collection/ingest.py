@@ -480,31 +480,33 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
         receipt_series_lock(county_code=county_code, benefit_year=year)
 
     progress.step("查找缴费人")
-    stage_create(STAGE, {"row_no": "bigint", "external_id": "varchar(64)", "id_number": "varchar(18)", "year": "integer"},
-                 indexes=["external_id", "id_number"])
-    copy_rows(STAGE, rows.select(pl.col("_row").alias("row_no"), "external_id", "id_number", "year"))
+    stage_create(STAGE, {"row_no": "bigint", "external_id": "varchar(64)", "id_number": "varchar(18)", "year": "integer",
+                         "amount": "numeric(12, 2)"}, indexes=["external_id", "id_number"])
+    copy_rows(STAGE, rows.select(pl.col("_row").alias("row_no"), "external_id", "id_number", "year", "amount"))
     stage_analyze(STAGE)
 
     P = Payment._meta.db_table
-    # repeats across files: the payment id is already stored for this county
-    stored = fetch(
+    # repeats across files: the payment id is already stored for this county. Only the lines that
+    # differ from what is stored come back (a warning each); the stored ones leave the stage.
+    stored_here = f"EXISTS (SELECT 1 FROM {P} p WHERE p.county_code = %s AND p.external_id = {STAGE}.external_id)"
+    differs = fetch(
         f"SELECT s.row_no, p.id_number, p.amount FROM {STAGE} s JOIN {P} p "
-        f"ON p.county_code = %s AND p.external_id = s.external_id",
+        f"ON p.county_code = %s AND p.external_id = s.external_id WHERE p.id_number <> s.id_number OR p.amount <> s.amount",
         [county_code], {"_row": pl.Int64, "stored_id_number": pl.String, "stored_amount": pl.String},
     )
-    if stored.height:
-        differs = rows.join(stored, on="_row").filter(
-            (pl.col("stored_id_number") != pl.col("id_number"))
-            | (pl.col("stored_amount").cast(pl.Decimal(12, 2), strict=False) != pl.col("amount"))
-        )
-        if differs.height:
-            issues = pl.concat([issues, _issue(
-                differs, pl.lit(True), "缴费流水号",
-                pl.format("该缴费流水号已入库（身份证号码 {}，金额 {}），本行内容不同，未重复入账，请核实",
-                          pl.col("stored_id_number"), pl.col("stored_amount")),
-                level="warning", value=pl.col("external_id"))])
-        result["unchanged"] = stored.height
-        rows = rows.filter(~pl.col("_row").is_in(stored.get_column("_row").implode()))
+    if differs.height:
+        differs = rows.join(differs, on="_row")
+        issues = pl.concat([issues, _issue(
+            differs, pl.lit(True), "缴费流水号",
+            pl.format("该缴费流水号已入库（身份证号码 {}，金额 {}），本行内容不同，未重复入账，请核实",
+                      pl.col("stored_id_number"), pl.col("stored_amount")),
+            level="warning", value=pl.col("external_id"))])
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {STAGE} WHERE {stored_here}", [county_code])
+        result["unchanged"] = cursor.rowcount
+    if result["unchanged"]:
+        fresh = fetch(f"SELECT row_no FROM {STAGE}", [], {"_row": pl.Int64})
+        rows = rows.filter(pl.col("_row").is_in(fresh.get_column("_row").implode()))
     if rows.height == 0:
         return result, issues
 

@@ -285,7 +285,7 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
     who = actor_fields(actor)
     with transaction.atomic():
         series = receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
-        payment = Payment.objects.select_for_update().select_related("resident", "campaign").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("resident", "campaign").get(pk=payment.pk)
         resident = payment.resident
         if payment.status != Payment.Status.FLAGGED or payment.flag != Payment.Flag.UNDER or resident is None:
             raise PaymentError("只有标记为“少缴”的缴费才能补缴差额。")
