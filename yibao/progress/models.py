@@ -92,6 +92,26 @@ class VillageDay(models.Model):
         indexes = [models.Index(fields=["county_code", "benefit_year", "day"])]
 
 
+class AreaDay(models.Model):
+    """The daily curve of a township or the county: the sum of its villages' VillageDay rows, kept so the
+    county's curve is a hundred rows to read, not one per village and day."""
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    region_code = models.CharField("区划代码", max_length=9)
+    benefit_year = models.PositiveSmallIntegerField("待遇年度")
+    day = models.DateField("日期")
+    paid = models.PositiveIntegerField("缴费人数", default=0)
+    exempt = models.PositiveIntegerField("免缴参保人数", default=0)
+    amount = models.DecimalField("缴费金额", max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "乡镇、县每日参保"
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "benefit_year", "day"], name="one_day_row_per_area_year")
+        ]
+        indexes = [models.Index(fields=["county_code", "benefit_year"])]
+
+
 class ProgressRefresh(models.Model):
     """When a county's rollup was last rebuilt, and how long it took."""
 

@@ -23,7 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
-from yibao.progress.models import ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
+from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.pace import PaceWindow, expected_count, rate
 from yibao.regions.models import Region
 from yibao.registry.models import Identity, Resident
@@ -351,15 +351,11 @@ def progress_ranking(*, scope, region_code: str | None = None, benefit_year: int
 def history_rows(*, county_code: str, benefit_year: int, region_code: str, target: int | None,
                  window: PaceWindow | None, until: dt.date | None = None) -> list[dict]:
     """Day by day: enrollments that day, the cumulative count, and the pace line (target × elapsed share)."""
-    days = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
-    if len(region_code) == 9:
-        days = days.filter(township_code=region_code)
-    elif len(region_code) == 12:
-        days = days.filter(village_code=region_code)
-    daily = {
-        row["day"]: row
-        for row in days.values("day").annotate(paid=Sum("paid"), exempt=Sum("exempt"), amount=Sum("amount"))
-    }
+    if len(region_code) == 12:
+        days = VillageDay.objects.filter(village_code=region_code, benefit_year=benefit_year)
+    else:  # a township's or the county's own curve: a row a day
+        days = AreaDay.objects.filter(region_code=region_code, benefit_year=benefit_year)
+    daily = {row["day"]: row for row in days.values("day", "paid", "exempt", "amount")}
     if window is None and not daily:
         return []
     first = min(([window.start] if window else []) + ([min(daily)] if daily else []))

@@ -24,7 +24,7 @@ from yibao.core.progress import NullProgress
 from yibao.core.services import actor_fields, event_record
 from yibao.enrollment.models import Enrollment
 from yibao.progress import selectors
-from yibao.progress.models import ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
+from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.tables import TaskTable, TaskTableError, normalise, parse_task_table, total_mismatches
 from yibao.regions.models import Region
 from yibao.registry.models import Resident
@@ -380,6 +380,7 @@ def _by(queryset, *fields, value=None) -> dict:
 PROGRESS_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "paid", "enrolled", "registered",
                     "special_people", "special_enrolled", "last_year", "renewed", "refreshed_at")
 DAY_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "day", "paid", "exempt", "amount")
+AREA_DAY_COLUMNS = ("county_code", "region_code", "benefit_year", "day", "paid", "exempt", "amount")
 
 
 def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -392,18 +393,56 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     fields = [model._meta.get_field(c) for c in columns]
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    convert = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
-    prepared = []
-    for row in rows:
-        if convert:
-            row = list(row)
-            for i, f in convert:
-                row[i] = f.get_db_prep_save(row[i], connection)
-        prepared.append(tuple(row))
-    marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # COPY takes dates, decimals and aware datetimes as they are
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        convert = [(i, f) for i, f in enumerate(fields)
+                   if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
+        prepared = []
+        for row in rows:
+            if convert:
+                row = list(row)
+                for i, f in convert:
+                    row[i] = f.get_db_prep_save(row[i], connection)
+            prepared.append(tuple(row))
+        marks = ", ".join(["%s"] * len(columns))
         for start in range(0, len(prepared), 5000):
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared[start:start + 5000])
+
+
+def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | None, days: dict) -> None:
+    """Rewrite the township and county curves: from `days` after a full count; after a partial one, the
+    touched townships from their villages' rows and the county from its townships."""
+    if not villages:
+        sums: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal("0.00")])
+        for (village, day), (n_paid, n_exempt, amount) in days.items():
+            if day is None:
+                continue
+            for area in (village[:9], county_code):
+                sums[(area, day)][0] += n_paid
+                sums[(area, day)][1] += n_exempt
+                sums[(area, day)][2] += amount
+        old = AreaDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
+        old._raw_delete(old.db)
+        _insert_rows(AreaDay, AREA_DAY_COLUMNS, [
+            (county_code, area, benefit_year, day, p, e, a) for (area, day), (p, e, a) in sorted(sums.items())
+        ])
+        return
+    townships = sorted({v[:9] for v in villages})
+    for area, source in [(t, VillageDay.objects.filter(township_code=t)) for t in townships] + [
+        (county_code, AreaDay.objects.filter(county_code=county_code).exclude(region_code=county_code))
+    ]:
+        rows = (
+            source.filter(benefit_year=benefit_year).values_list("day")
+            .annotate(p=Sum("paid"), e=Sum("exempt"), a=Sum("amount")).values_list("day", "p", "e", "a")
+        )
+        fresh = [(county_code, area, benefit_year, day, p or 0, e or 0, a or Decimal("0.00")) for day, p, e, a in rows]
+        old = AreaDay.objects.filter(region_code=area, benefit_year=benefit_year)
+        old._raw_delete(old.db)
+        _insert_rows(AreaDay, AREA_DAY_COLUMNS, fresh)
 
 
 @transaction.atomic
@@ -496,6 +535,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     old_days._raw_delete(old_days.db)
     _insert_rows(VillageProgress, PROGRESS_COLUMNS, progress_rows)
     _insert_rows(VillageDay, DAY_COLUMNS, day_rows)
+    _area_days(county_code=county_code, benefit_year=benefit_year, villages=villages,
+               days={k: v for k, v in days.items() if k[0] in codes})
     progress.advance()
     seconds = round(time.monotonic() - started, 3)
     if not villages:

@@ -238,6 +238,27 @@ def test_refreshing_one_village_leaves_the_others_and_the_county_stamp(county):
     assert ProgressRefresh.objects.get(county_code=b.COUNTY).refreshed_at == stamp
 
 
+def test_township_and_county_curves_follow_full_and_partial_refreshes(county):
+    from yibao.progress.models import AreaDay
+
+    services.progress_refresh(county_code=b.COUNTY, benefit_year=2025)
+
+    def curve(code):
+        return {(d.day, d.paid, d.exempt) for d in AreaDay.objects.filter(region_code=code, benefit_year=2025)}
+
+    expected = {(dt.date(2024, 9, 3), 2, 0), (dt.date(2024, 9, 5), 0, 1)}
+    assert curve(b.LIUCHENG) == curve(b.COUNTY) == expected
+    assert curve(b.LONGKANG) == set()
+    b.pay(county["e"], dt.date(2024, 9, 3))
+    nan = b.person(b.NANCUN, "南")
+    b.pay(nan, dt.date(2024, 10, 1))
+    services.progress_refresh(county_code=b.COUNTY, benefit_year=2025, village_codes=[b.XICUN, b.NANCUN])
+    assert curve(b.LIUCHENG) == {(dt.date(2024, 9, 3), 3, 0), (dt.date(2024, 9, 5), 0, 1)}
+    assert curve(b.LONGKANG) == {(dt.date(2024, 10, 1), 1, 0)}
+    assert curve(b.COUNTY) == {(dt.date(2024, 9, 3), 3, 0), (dt.date(2024, 9, 5), 0, 1), (dt.date(2024, 10, 1), 1, 0)}
+    assert AreaDay.objects.get(region_code=b.COUNTY, day=dt.date(2024, 9, 3)).amount == Decimal("860.00")
+
+
 def test_a_refunded_payment_drops_out(county):
     from yibao.collection.models import Payment
 
