@@ -257,8 +257,11 @@ def row_hashes(df: pl.DataFrame, columns: list[str]) -> pl.Series:
     text = pl.concat_str(
         [pl.lit("|".join(columns))] + [pl.col(c).cast(pl.String).fill_null("") for c in columns], separator="\x1f"
     )
-    canonical = df.select(text.alias("t"))["t"].to_list()
-    return pl.Series("row_hash", [hashlib.md5(t.encode("utf-8"), usedforsecurity=False).hexdigest() for t in canonical])
+    digests: list[str] = []
+    for offset in range(0, df.height, 100_000):  # a slice at a time: no million-string list at once
+        canonical = df.slice(offset, 100_000).select(text.alias("t"))["t"].to_list()
+        digests.extend(hashlib.md5(t.encode("utf-8"), usedforsecurity=False).hexdigest() for t in canonical)
+    return pl.Series("row_hash", digests, dtype=pl.String)
 
 
 # ---- regions ------------------------------------------------------------------------------------
