@@ -119,6 +119,7 @@ def report(f: dict, naive_rows: int) -> str:
         f"  导入结果：新增 {result['imported']:,}，拒绝 {result['rejected']:,}，警告 {result['warnings']:,}，"
         f"新建家庭户 {result.get('households', 0):,}",
         "  导入各阶段（秒）：" + "，".join(f"{name} {sec}" for name, sec in f["import"]["phases"]),
+        "  重复导入各阶段（秒）：" + "，".join(f"{name} {sec}" for name, sec in f["reimport"]["phases"]),
     ]
     return "\n".join(lines)
 
