@@ -1,3 +1,5 @@
+from django.db.models import Q
+
 from yibao.core.models import Event, Job
 from yibao.core.progress import job_progress_read
 
@@ -17,10 +19,12 @@ def job_list(*, scope, kinds: list[str] | None = None):
     jobs = Job.objects.all()
     if scope.region_code:
         jobs = jobs.filter(county_code=scope.county_code)
-    if scope.role == "department_clerk" or (scope.level or 6) > 6:
-        # a job (an import's report above all) may hold a whole county's names and ID numbers:
-        # clerks and township/village accounts see only the jobs they started
+    if scope.role == "department_clerk":
         jobs = jobs.filter(created_by_id=scope.user_id)
+    elif (scope.level or 6) > 6:
+        # an import's report lists a whole county's names and ID numbers: township and village
+        # accounts see only the imports they started (other jobs, e.g. 核定, stay visible)
+        jobs = jobs.exclude(Q(kind__startswith="import_") & ~Q(created_by_id=scope.user_id))
     if kinds:
         jobs = jobs.filter(kind__in=kinds)
     return jobs
