@@ -322,10 +322,9 @@ def targets_derive(*, actor, county_code: str, benefit_year: int, basis: str = "
             Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)
             .values_list("village_code").annotate(n=Count("pk")).values_list("village_code", "n")
         )
-    special = dict(
-        Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)
-        .filter(selectors.special_q(county_code=county_code, benefit_year=benefit_year))
-        .values_list("village_code").annotate(n=Count("pk")).values_list("village_code", "n")
+    special = selectors.special_by(
+        Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE),
+        county_code=county_code, benefit_year=benefit_year, group="village_code",
     )
     kept = set(
         Target.objects.filter(county_code=county_code, benefit_year=benefit_year, level=12)
@@ -383,6 +382,14 @@ DAY_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "
 AREA_DAY_COLUMNS = ("county_code", "region_code", "benefit_year", "day", "paid", "exempt", "amount")
 
 
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
 def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Plain multi-row insert of ready tuples (the rollup has tens of thousands of rows; bulk_create's
     per-object compile would dominate the refresh). Values go through each field's own conversion."""
@@ -394,10 +401,10 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # COPY takes dates, decimals and aware datetimes as they are
+        if connection.vendor == "postgresql":  # COPY of a ready text buffer
+            buffer = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(buffer.encode())
             return
         convert = [(i, f) for i, f in enumerate(fields)
                    if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
@@ -469,25 +476,26 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     statuses = _by(only(enrollments), "village_code", "status")
     progress.advance()
     progress.step("统计特殊群体")
-    special = selectors.special_q(county_code=county_code, benefit_year=benefit_year)
-    special_people = _by(
-        only(Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)).filter(special), "village_code"
+    special_people = selectors.special_by(
+        only(Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)),
+        county_code=county_code, benefit_year=benefit_year, group="village_code",
     )
     progress.advance()
     done = enrollments.filter(status=Enrollment.Status.PAID)
-    special_enrolled = _by(
-        only(done).filter(selectors.special_q(county_code=county_code, benefit_year=benefit_year, resident_ref="resident_id")),
-        "village_code",
+    special_enrolled = selectors.special_by(
+        only(done), county_code=county_code, benefit_year=benefit_year, group="village_code", resident_field="resident_id",
     )
     progress.advance()
     progress.step("比对上年参保")
     last = Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
     last = only(last, "resident__village_code")
     last_year = _by(last, "resident__village_code")
-    renewed_now = Enrollment.objects.filter(
-        county_code=county_code, benefit_year=benefit_year, resident_id=OuterRef("resident_id"), status=Enrollment.Status.PAID
-    )
-    renewed = _by(last.filter(Exists(renewed_now)), "resident__village_code")
+    renewed_now = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year, status=Enrollment.Status.PAID)
+    if villages:  # a few villages: probe the index per person; a county: one hashed set
+        renewed_now = Exists(renewed_now.filter(resident_id=OuterRef("resident_id")))
+        renewed = _by(last.filter(renewed_now), "resident__village_code")
+    else:
+        renewed = _by(last.filter(resident_id__in=renewed_now.values("resident_id")), "resident__village_code")
     progress.advance()
     progress.step("统计每日进度")
     day_rows = only(booked).values_list("village_code", "paid_on").annotate(n=Count("pk"), amount=Sum("amount"))
@@ -495,11 +503,12 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     for village, day, n, amount in day_rows.values_list("village_code", "paid_on", "n", "amount"):
         days[(village, day)][0] += n
         days[(village, day)][2] += amount or 0
-    has_booking = Payment.objects.filter(
-        county_code=county_code, benefit_year=benefit_year, resident_id=OuterRef("resident_id"), status=Payment.Status.BOOKED
-    )
+    if villages:
+        without_booking = only(done).exclude(Exists(booked.filter(resident_id=OuterRef("resident_id"))))
+    else:  # NOT IN must see no NULL
+        without_booking = done.exclude(resident_id__in=booked.filter(resident_id__isnull=False).values("resident_id"))
     exempt = (
-        only(done).exclude(Exists(has_booking)).annotate(day=TruncDate("updated_at"))
+        without_booking.annotate(day=TruncDate("updated_at"))
         .values_list("village_code", "day").annotate(n=Count("pk")).values_list("village_code", "day", "n")
     )
     for village, day, n in exempt:
