@@ -452,16 +452,17 @@ def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | Non
         _insert_rows(AreaDay, AREA_DAY_COLUMNS, fresh)
 
 
-@transaction.atomic
 def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None) -> dict:
     """Rebuild the rollup of a county's year from payments and enrollments (or only of `village_codes`).
 
-    Grouped counts only: a handful of aggregate queries, whatever the county's size.
+    Grouped counts only: a handful of aggregate queries, whatever the county's size. The counting
+    reads run outside the write transaction (on SQLite a write transaction holds the database's
+    write lock, and a county's count takes a while); only the swap of the rollup rows is atomic.
     """
     from yibao.collection.models import Payment
 
     progress = progress or NullProgress()
-    started = time.monotonic()
+    started, now = time.monotonic(), timezone.now()
     villages = sorted(set(village_codes)) if village_codes else None
 
     def only(queryset, field="village_code"):
@@ -522,7 +523,6 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     else:
         codes |= set(Region.objects.filter(county_code=county_code, level=12).values_list("code", flat=True))
     codes = {c for c in codes if c and len(c) == 12}
-    now = timezone.now()
     progress_rows = [
         (county_code, code[:9], code, benefit_year, paid.get(code, 0), statuses.get((code, Enrollment.Status.PAID), 0),
          statuses.get((code, Enrollment.Status.REGISTERED), 0), special_people.get(code, 0),
@@ -534,6 +534,22 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         for (village, day), (n_paid, n_exempt, amount) in sorted(days.items())
         if village in codes and day is not None
     ]
+    with transaction.atomic():
+        _swap_rollup(county_code=county_code, benefit_year=benefit_year, villages=villages, codes=codes,
+                     progress_rows=progress_rows, day_rows=day_rows, days=days)
+        progress.advance()
+        seconds = round(time.monotonic() - started, 3)
+        if not villages:  # stamped with the time counting began: a change made meanwhile still makes it stale
+            ProgressRefresh.objects.update_or_create(
+                county_code=county_code, benefit_year=benefit_year,
+                defaults={"refreshed_at": now, "seconds": seconds, "villages": len(progress_rows)},
+            )
+    progress.advance()
+    return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
+            "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+
+
+def _swap_rollup(*, county_code, benefit_year, villages, codes, progress_rows, day_rows, days) -> None:
     if villages:  # by the (village, year, day) key, not the county's index
         old_progress = VillageProgress.objects.filter(village_code__in=villages, benefit_year=benefit_year)
         old_days = VillageDay.objects.filter(village_code__in=villages, benefit_year=benefit_year)
@@ -546,16 +562,6 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     _insert_rows(VillageDay, DAY_COLUMNS, day_rows)
     _area_days(county_code=county_code, benefit_year=benefit_year, villages=villages,
                days={k: v for k, v in days.items() if k[0] in codes})
-    progress.advance()
-    seconds = round(time.monotonic() - started, 3)
-    if not villages:
-        ProgressRefresh.objects.update_or_create(
-            county_code=county_code, benefit_year=benefit_year,
-            defaults={"refreshed_at": now, "seconds": seconds, "villages": len(progress_rows)},
-        )
-    progress.advance()
-    return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
-            "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
 
 
 def progress_is_stale(*, county_code: str, benefit_year: int, max_age_seconds: int = 60) -> bool | None:
