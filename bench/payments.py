@@ -246,10 +246,26 @@ def worker(n: int, workdir: str) -> dict:
 # ---------------------------------------------------------------- the driver
 
 
-def _measure(engine: str, n: int, workdir: Path) -> dict:
-    from bench.imports import PG_ADMIN, _env, database_version, fresh_database, migrate
+PG_DATABASE = "yibao_bench_payments"  # its own database: other benchmarks drop yibao_bench when they finish
 
-    url = fresh_database(engine, workdir)
+
+def _fresh_database(engine: str, workdir: Path) -> str:
+    from bench.imports import PG_ADMIN, fresh_database
+
+    if engine == "sqlite":
+        return fresh_database(engine, workdir)
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+
+
+def _measure(engine: str, n: int, workdir: Path) -> dict:
+    from bench.imports import PG_ADMIN, _env, database_version, migrate
+
+    url = _fresh_database(engine, workdir)
     print(f"  准备 {engine} 数据库并迁移……", file=sys.stderr, flush=True)
     migrate(url, workdir)
     print(f"  生成 {n:,} 人的县和缴费明细，导入……", file=sys.stderr, flush=True)
@@ -263,7 +279,7 @@ def _measure(engine: str, n: int, workdir: Path) -> dict:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS yibao_bench WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
     return figures
 
 
