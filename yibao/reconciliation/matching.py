@@ -59,8 +59,19 @@ def concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts) if parts else empty()
 
 
+def _used(n: int, positions: pl.Series) -> pl.Series:
+    """A mask of n rows, true at the given positions."""
+    return pl.repeat(False, n, eager=True).scatter(positions, True)
+
+
 def _rank(df: pl.DataFrame, keys: list[str], order: list[str]) -> pl.DataFrame:
-    return df.sort([*keys, *order]).with_columns(pl.int_range(pl.len()).over(keys).alias("_rank"))
+    """Number the rows of each key group 0, 1, … in `order`; only groups of two or more are sorted."""
+    df = df.with_columns(pl.len().over(keys).alias("_n"))
+    single = df.filter(pl.col("_n") == 1).with_columns(pl.lit(0, dtype=pl.Int64).alias("_rank"))
+    several = df.filter(pl.col("_n") > 1).sort([*keys, *order]).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over(keys).alias("_rank")
+    )
+    return pl.concat([single, several]).drop("_n")
 
 
 def match_tax(tax: pl.DataFrame, bookings: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
@@ -74,26 +85,38 @@ def match_tax(tax: pl.DataFrame, bookings: pl.DataFrame) -> tuple[pl.DataFrame, 
         pl.col("cents").alias("b_cents"), pl.col("paid_on").alias("b_paid_on"),
     )
 
-    # 1. the same payment id
-    by_id = t.filter(pl.col("external_id").is_not_null()).join(
-        b.filter(pl.col("b_external_id").is_not_null()), left_on="external_id", right_on="b_external_id", how="inner"
+    # 1. the same payment id: join the keys only, then gather what is compared
+    t = t.with_row_index("_t")
+    b = b.with_row_index("_b")
+    pairs = (
+        t.select("_t", "external_id").filter(pl.col("external_id").is_not_null())
+        .join(b.select("_b", pl.col("b_external_id").alias("external_id")).filter(pl.col("external_id").is_not_null()),
+              on="external_id", how="inner")
+        .select("_t", "_b")
     )
-    t_rest = t.join(by_id.select("tax_row"), on="tax_row", how="anti")
-    b_rest = b.join(by_id.select("payment_id"), on="payment_id", how="anti")
+    same_cents = t["cents"].gather(pairs["_t"]) == b["b_cents"].gather(pairs["_b"])
+    same_person = t["id_number"].gather(pairs["_t"]) == b["b_id_number"].gather(pairs["_b"])
+    id_cents = int(t["cents"].gather(pairs["_t"]).filter(same_cents).sum() or 0)
+    odd = pairs.filter(~(same_cents & same_person))
+    by_id = pl.concat([t[odd["_t"]], b[odd["_b"]].drop("_b")], how="horizontal")
+    t_rest = t.filter(~_used(t.height, pairs["_t"]))
+    b_rest = b.filter(~_used(b.height, pairs["_b"]))
+    matched_by_id = pairs.height
 
     # 2. (ID number, year, amount), one to one in date order
-    tr = _rank(t_rest, ["id_number", "cents"], ["paid_on", "tax_row"])
-    br = _rank(b_rest.rename({"b_id_number": "id_number", "b_cents": "cents"}), ["id_number", "cents"], ["b_paid_on", "payment_id"])
-    by_person = tr.join(br, on=["id_number", "cents", "_rank"], how="inner")
-    t_rest = t_rest.join(by_person.select("tax_row"), on="tax_row", how="anti")
-    b_rest = b_rest.join(by_person.select("payment_id"), on="payment_id", how="anti")
+    tr = _rank(t_rest.select("_t", "id_number", "cents", "paid_on", "tax_row"), ["id_number", "cents"], ["paid_on", "tax_row"])
+    br = _rank(b_rest.select("_b", pl.col("b_id_number").alias("id_number"), pl.col("b_cents").alias("cents"), "b_paid_on",
+                             "payment_id"), ["id_number", "cents"], ["b_paid_on", "payment_id"])
+    by_person = tr.join(br, on=["id_number", "cents", "_rank"], how="inner").select("_t", "_b", "cents")
+    t_rest = t_rest.filter(~pl.col("_t").is_in(by_person["_t"].implode()))
+    b_rest = b_rest.filter(~pl.col("_b").is_in(by_person["_b"].implode()))
 
     # 3. (ID number, year): the amounts differ
     tr = _rank(t_rest, ["id_number"], ["paid_on", "tax_row"])
     br = _rank(b_rest.rename({"b_id_number": "id_number"}), ["id_number"], ["b_paid_on", "payment_id"])
     by_person_only = tr.join(br, on=["id_number", "_rank"], how="inner")
-    t_rest = t_rest.join(by_person_only.select("tax_row"), on="tax_row", how="anti")
-    b_rest = b_rest.join(by_person_only.select("payment_id"), on="payment_id", how="anti")
+    t_rest = t_rest.filter(~pl.col("_t").is_in(by_person_only["_t"].implode()))
+    b_rest = b_rest.filter(~pl.col("_b").is_in(by_person_only["_b"].implode()))
 
     common = [pl.col("tax_row"), pl.col("payment_id"), pl.col("name").alias("tax_name"), pl.col("cents").alias("tax_cents"),
               pl.col("paid_on"), pl.col("channel"), pl.col("ticket_no").alias("receipt_no")]
@@ -129,19 +152,17 @@ def match_tax(tax: pl.DataFrame, bookings: pl.DataFrame) -> tuple[pl.DataFrame, 
         pl.col("b_cents").alias("yibao_cents"), pl.col("b_paid_on").alias("paid_on"),
     )
     stats = {
-        "matched_by_id": by_id.height,
+        "matched_by_id": matched_by_id,
         "matched_by_person_amount": by_person.height,
-        "matched_cents": int(by_id.filter(pl.col("cents") == pl.col("b_cents"))["cents"].sum() or 0)
-        + int(by_person["cents"].sum() or 0),
+        "matched_cents": id_cents + int(by_person["cents"].sum() or 0),
     }
     parts = [paid_not_booked, booked_not_paid, amount_by_id, amount_by_person, person_differs]
     return concat(parts), stats
 
 
-RECEIPT_SCHEMA = {"receipt_id": pl.Int64, "receipt_no": pl.String, "total_cents": pl.Int64, "township_code": pl.String,
-                  "village_code": pl.String, "issued_by_name": pl.String}
+RECEIPT_SCHEMA = {"receipt_id": pl.Int64, "total_cents": pl.Int64}
 LINE_SCHEMA = {"receipt_id": pl.Int64, "payment_id": pl.Int64, "line_cents": pl.Int64, "pay_cents": pl.Int64,
-               "pay_status": pl.String, "external_id": pl.String, "id_number": pl.String, "name": pl.String}
+               "pay_status": pl.String, "external_id": pl.String, "id_number": pl.String}
 COUNTER_SCHEMA = {"payment_id": pl.Int64, "external_id": pl.String, "id_number": pl.String, "cents": pl.Int64,
                   "paid_on": pl.Date, "channel": pl.String, "status": pl.String, "collector_key": pl.String,
                   "collector_name": pl.String, "township_code": pl.String, "village_code": pl.String,
@@ -155,8 +176,7 @@ def match_receipts(receipts: pl.DataFrame, lines: pl.DataFrame, counter: pl.Data
     payment each names (pay_* null when that payment is missing); counter: COUNTER_SCHEMA, the
     counter payments with the valid receipt that covers each (receipt_id null when none).
     """
-    place = ["receipt_id", "receipt_no", "township_code", "village_code",
-             pl.col("issued_by_name").alias("collector_name"), pl.col("issued_by_name").alias("collector_key")]
+    place = ["receipt_id"]  # the receipt's number, place and issuer are read for the mismatches only
     no_lines = receipts.join(lines.select("receipt_id").unique(), on="receipt_id", how="anti").select(
         pl.lit("receipt_without_payment").alias("kind"), pl.lit("no_lines").alias("reason"),
         pl.format("receipt_without_payment:r{}:no_lines", pl.col("receipt_id")).alias("key"),
@@ -166,13 +186,12 @@ def match_receipts(receipts: pl.DataFrame, lines: pl.DataFrame, counter: pl.Data
     missing = with_receipt.filter(pl.col("pay_cents").is_null()).select(
         pl.lit("receipt_without_payment").alias("kind"), pl.lit("missing_payment").alias("reason"),
         pl.format("receipt_without_payment:r{}:missing:{}", pl.col("receipt_id"), pl.col("payment_id")).alias("key"),
-        pl.col("line_cents").alias("tax_cents"), pl.lit(0, dtype=pl.Int64).alias("yibao_cents"),
-        pl.col("name").alias("tax_name"), *place,
+        pl.col("line_cents").alias("tax_cents"), pl.lit(0, dtype=pl.Int64).alias("yibao_cents"), *place,
     )
     refunded = with_receipt.filter(pl.col("pay_status") == "refunded").select(
         pl.lit("receipt_without_payment").alias("kind"), pl.lit("refunded").alias("reason"),
         pl.format("receipt_without_payment:r{}:refunded:{}", pl.col("receipt_id"), pl.col("payment_id")).alias("key"),
-        "payment_id", "external_id", "id_number", pl.col("name").alias("tax_name"),
+        "payment_id", "external_id", "id_number",
         pl.col("line_cents").alias("tax_cents"), pl.col("pay_cents").alias("yibao_cents"), *place,
     )
     sums = (

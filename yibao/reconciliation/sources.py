@@ -90,13 +90,25 @@ def _collector_key(alias: str = "") -> str:
 
 
 def counter_payments(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
-    """Counter payments up to as_of (receipt_id is filled in from the valid receipts' lines)."""
+    """Counter payments up to as_of, with what the cash and receipt checks need (COUNTER_SCHEMA).
+
+    receipt_id is filled in from the valid receipts' lines; external_id, id_number and
+    collector_name are left empty here and read only for the payments named by mismatches.
+    """
+    schema = {"payment_id": pl.Int64, "cents": pl.Int64, "paid_on": pl.Date, "channel": pl.String, "status": pl.String,
+              "collector_key": pl.String, "village_code": pl.String}
     sql = (
-        f"SELECT id, external_id, id_number, {cents_sql('amount')}, {epoch_days('paid_on')}, channel, "
-        f"status, {_collector_key()}, collector_name, township_code, village_code, NULL FROM {P} "
-        f"WHERE county_code = %s AND benefit_year = %s AND source = %s AND {unindexed('paid_on')} <= %s"
+        f"SELECT id, {cents_sql('amount')}, {epoch_days('paid_on')}, channel, status, {_collector_key()}, village_code "
+        f"FROM {P} WHERE county_code = %s AND benefit_year = %s AND source = %s AND {unindexed('paid_on')} <= %s"
     )
-    return read_frame(sql, [county_code, benefit_year, Payment.Source.COUNTER, as_of], matching.COUNTER_SCHEMA)
+    df = read_frame(sql, [county_code, benefit_year, Payment.Source.COUNTER, as_of], schema)
+    return df.with_columns(
+        pl.col("village_code").str.slice(0, 9).alias("township_code"),
+        pl.lit(None, dtype=pl.Int64).alias("receipt_id"),
+        pl.lit(None, dtype=pl.String).alias("external_id"),
+        pl.lit(None, dtype=pl.String).alias("id_number"),
+        pl.lit(None, dtype=pl.String).alias("collector_name"),
+    ).select(list(matching.COUNTER_SCHEMA))
 
 
 def _end_of(day: dt.date) -> dt.datetime:
@@ -105,24 +117,38 @@ def _end_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
-def receipts(*, county_code: str, benefit_year: int, as_of: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The valid (not voided) receipts issued up to as_of, and their lines with the payment each names."""
+def receipts(*, county_code: str, benefit_year: int, as_of: dt.date, booked: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The valid (not voided) receipts issued up to as_of, and their lines with the payment each names.
+
+    The payment of each line comes from `booked` (the bookings already read), so the lines are read
+    without a join to the payments table; only the refunded payments' ids are asked for.
+    """
     until = connection.ops.adapt_datetimefield_value(_end_of(as_of))
     heads = read_frame(
-        f"SELECT r.id, r.receipt_no, {cents_sql('r.total')}, r.township_code, r.village_code, r.issued_by_name "
-        f"FROM {R} r WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
+        f"SELECT r.id, {cents_sql('r.total')} FROM {R} r WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
         [county_code, benefit_year, until],
         matching.RECEIPT_SCHEMA,
     )
     lines = read_frame(
-        f"SELECT l.receipt_id, l.payment_id, {cents_sql('l.amount')}, {cents_sql('p.amount')}, p.status, p.external_id, "
-        f"p.id_number, l.name FROM {L} l JOIN {R} r ON r.id = l.receipt_id AND r.county_code = l.county_code "
-        f"LEFT JOIN {P} p ON p.id = l.payment_id AND p.county_code = l.county_code "
+        f"SELECT l.receipt_id, l.payment_id, {cents_sql('l.amount')} FROM {L} l "
+        f"JOIN {R} r ON r.id = l.receipt_id AND r.county_code = l.county_code "
         "WHERE r.county_code = %s AND r.benefit_year = %s AND r.voided_at IS NULL AND r.issued_at < %s",
         [county_code, benefit_year, until],
-        matching.LINE_SCHEMA,
+        {"receipt_id": pl.Int64, "payment_id": pl.Int64, "line_cents": pl.Int64},
     )
-    return heads, lines
+    refunded = read_frame(
+        f"SELECT id FROM {P} WHERE county_code = %s AND benefit_year = %s AND status = %s",
+        [county_code, benefit_year, Payment.Status.REFUNDED], {"payment_id": pl.Int64},
+    )
+    lines = lines.join(
+        booked.select("payment_id", pl.col("cents").alias("pay_cents"), "external_id", "id_number"),
+        on="payment_id", how="left",
+    ).with_columns(
+        pl.when(pl.col("pay_cents").is_null()).then(None)
+        .when(pl.col("payment_id").is_in(refunded["payment_id"].implode())).then(pl.lit(Payment.Status.REFUNDED.value))
+        .otherwise(pl.lit(Payment.Status.BOOKED.value)).alias("pay_status")
+    )
+    return heads, lines.select(list(matching.LINE_SCHEMA))
 
 
 def handovers(*, county_code: str, benefit_year: int, as_of: dt.date) -> pl.DataFrame:
@@ -138,24 +164,28 @@ def payment_details(*, county_code: str, payment_ids: list[int]) -> pl.DataFrame
     """Place, source, channel and collector of the payments named by mismatches (batched index lookups)."""
     schema = {"payment_id": pl.Int64, "source": pl.String, "p_channel": pl.String, "p_collector_key": pl.String,
               "p_collector_name": pl.String, "p_township": pl.String, "p_village": pl.String, "p_ticket": pl.String,
-              "p_paid_on": pl.Date}
+              "p_paid_on": pl.Date, "p_external_id": pl.String, "p_id_number": pl.String}
     return _by_keys(
         f"SELECT id, source, channel, {_collector_key()}, collector_name, township_code, village_code, ticket_no, "
-        f"{epoch_days('paid_on')} FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
+        f"{epoch_days('paid_on')}, external_id, id_number FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
         payment_ids, schema, [county_code],
     )
 
 
-def receipt_days(*, county_code: str, receipt_ids: list[int]) -> pl.DataFrame:
-    """The local day each of these receipts was issued (for the receipts named by mismatches)."""
+def receipt_details(*, county_code: str, receipt_ids: list[int]) -> pl.DataFrame:
+    """Number, place, issuer and local issue day of the receipts named by mismatches."""
     from django.utils import timezone
 
     found = []
     ids = list(dict.fromkeys(i for i in receipt_ids if i is not None))
     for offset in range(0, len(ids), 5000):
-        rows = Receipt.objects.filter(county_code=county_code, pk__in=ids[offset : offset + 5000]).values_list("pk", "issued_at")
-        found += [(pk, timezone.localdate(at)) for pk, at in rows]
-    return pl.DataFrame(found, schema={"receipt_id": pl.Int64, "r_issued_on": pl.Date}, orient="row")
+        rows = Receipt.objects.filter(county_code=county_code, pk__in=ids[offset : offset + 5000]).values_list(
+            "pk", "receipt_no", "township_code", "village_code", "issued_by_name", "issued_at"
+        )
+        found += [(*row[:5], timezone.localdate(row[5])) for row in rows]
+    schema = {"receipt_id": pl.Int64, "rc_no": pl.String, "rc_township": pl.String, "rc_village": pl.String,
+              "rc_issuer": pl.String, "rc_issued_on": pl.Date}
+    return pl.DataFrame(found, schema=schema, orient="row")
 
 
 def residents_by_number(*, county_code: str, numbers: list[str]) -> pl.DataFrame:
@@ -176,11 +206,14 @@ def _by_keys(sql: str, keys: list, schema: dict, before: list, batch: int = 5000
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
-def frame_digest(df: pl.DataFrame, sort_by: list[str]) -> str:
-    """A sha256 of a frame's rows in a fixed order: the same data gives the same digest."""
-    digest = hashlib.sha256()
-    ordered = df.sort(sort_by)
-    step = 200_000
-    for offset in range(0, max(ordered.height, 1), step):
-        digest.update(ordered.slice(offset, step).write_csv(include_header=offset == 0).encode("utf-8"))
-    return digest.hexdigest()
+def frame_digest(df: pl.DataFrame, sort_by: list[str] | None = None) -> str:
+    """A digest of a frame's rows, whatever their order: the same rows give the same digest.
+
+    Sums of per-row hashes under two seeds (order-free, no sort), with the row count and the polars
+    version (its row hash may change between versions), hashed once more with sha256.
+    """
+    parts = [str(df.height), pl.__version__]
+    if df.height:
+        for seed in (11, 29):
+            parts.append(str(int((df.hash_rows(seed=seed) // (1 << 20)).sum())))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
