@@ -167,7 +167,8 @@ def payment_details(*, county_code: str, payment_ids: list[int]) -> pl.DataFrame
               "p_paid_on": pl.Date, "p_external_id": pl.String, "p_id_number": pl.String}
     return _by_keys(
         f"SELECT id, source, channel, {_collector_key()}, collector_name, township_code, village_code, ticket_no, "
-        f"{epoch_days('paid_on')}, external_id, id_number FROM {P} WHERE county_code = %s AND id IN ({{keys}})",
+        f"{epoch_days('paid_on')}, external_id, id_number FROM {P} WHERE {unindexed('county_code')} = %s "
+        "AND id IN ({keys})",
         payment_ids, schema, [county_code],
     )
 
@@ -176,16 +177,19 @@ def receipt_details(*, county_code: str, receipt_ids: list[int]) -> pl.DataFrame
     """Number, place, issuer and local issue day of the receipts named by mismatches."""
     from django.utils import timezone
 
-    found = []
-    ids = list(dict.fromkeys(i for i in receipt_ids if i is not None))
-    for offset in range(0, len(ids), 5000):
-        rows = Receipt.objects.filter(county_code=county_code, pk__in=ids[offset : offset + 5000]).values_list(
-            "pk", "receipt_no", "township_code", "village_code", "issued_by_name", "issued_at"
-        )
-        found += [(*row[:5], timezone.localdate(row[5])) for row in rows]
     schema = {"receipt_id": pl.Int64, "rc_no": pl.String, "rc_township": pl.String, "rc_village": pl.String,
-              "rc_issuer": pl.String, "rc_issued_on": pl.Date}
-    return pl.DataFrame(found, schema=schema, orient="row")
+              "rc_issuer": pl.String, "rc_issued_at": pl.String}
+    found = _by_keys(
+        f"SELECT id, receipt_no, township_code, village_code, issued_by_name, CAST(issued_at AS TEXT) FROM {R} "
+        f"WHERE {unindexed('county_code')} = %s AND id IN ({{keys}})",
+        receipt_ids, schema, [county_code],
+    )
+    days = {text: timezone.localdate(dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+                                     if not is_postgres() else dt.datetime.fromisoformat(text))
+            for text in found["rc_issued_at"].unique().to_list() if text}
+    return found.with_columns(
+        pl.col("rc_issued_at").replace_strict(days, default=None, return_dtype=pl.Date).alias("rc_issued_on")
+    ).drop("rc_issued_at")
 
 
 def residents_by_number(*, county_code: str, numbers: list[str]) -> pl.DataFrame:

@@ -7,6 +7,7 @@ listed in an xlsx error report; the other rows are reconciled.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,22 +92,36 @@ def channel_code(text: str | None) -> str:
     return "other"
 
 
-def _cents(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(text cleaned of ¥/元/commas, its value in cents or null)."""
-    cleaned = expr.str.replace_all(r"[¥￥,，元\s]", "")
-    exact = cleaned.str.contains(r"^\d+(\.\d{0,2})?$")
-    whole = cleaned.str.extract(r"^(\d+)", 1).cast(pl.Int64, strict=False)
-    frac = cleaned.str.extract(r"\.(\d{1,2})$", 1).str.pad_end(2, "0").cast(pl.Int64, strict=False).fill_null(0)
-    # xlsx numbers read as text may carry float noise (400.00000000001): accept within a millionth of a cent
-    noisy = cleaned.str.contains(r"^\d+\.\d{3,}$")
-    as_float = cleaned.cast(pl.Float64, strict=False) * 100
-    rounded = as_float.round(0)
-    cents = (
-        pl.when(exact).then(whole * 100 + frac)
-        .when(noisy & ((as_float - rounded).abs() < 1e-4)).then(rounded.cast(pl.Int64))
-        .otherwise(None)
+AMOUNT_NOISE = r"[¥￥,，元\s]"
+
+
+def _amount_cents(df: pl.DataFrame) -> pl.DataFrame:
+    """Add _amount (the text without ¥/元/commas) and cents (null when it is not a money amount)."""
+    text = pl.col("amount")
+    if df["amount"].str.contains(AMOUNT_NOISE).any():
+        text = text.str.replace_all(AMOUNT_NOISE, "")
+    df = df.with_columns(text.alias("_amount"))
+    exact = pl.col("_amount").str.contains(r"^\d+(\.\d{0,2})?$")
+    df = df.with_columns(
+        pl.when(exact).then(pl.col("_amount").cast(pl.Decimal(18, 2), strict=False).to_physical().cast(pl.Int64))
+        .otherwise(None).alias("cents")
     )
-    return cleaned, cents
+    # xlsx numbers read as text may carry float noise (400.00000000001): accept within a ten-thousandth of a cent
+    noisy = pl.col("cents").is_null() & pl.col("_amount").str.contains(r"^\d+\.\d{3,}$")
+    if df.select(noisy.any()).item():
+        as_float = pl.col("_amount").cast(pl.Float64, strict=False) * 100
+        df = df.with_columns(
+            pl.when(noisy & ((as_float - as_float.round(0)).abs() < 1e-4)).then(as_float.round(0).cast(pl.Int64))
+            .otherwise(pl.col("cents")).alias("cents")
+        )
+    return df
+
+
+def _day_of(value: str, xlsx: bool):
+    """The date of a 缴费时间 cell's first word: 2024-10-08, 2024/10/8, 20241008, 2024年10月8日, or an Excel serial."""
+    if xlsx and re.fullmatch(r"\d{4,5}\.\d+", value):
+        value = value.split(".")[0]
+    return parse_date_text(value, xlsx)
 
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -161,12 +176,11 @@ def tax_records_read(path: str | Path, *, benefit_year: int, as_of, today=None) 
         ).otherwise(reason)
     log.add(df, pl.col("idn_error").is_not_null(), "id_number", reason)
 
-    cleaned, cents = _cents(pl.col("amount"))
-    df = df.with_columns(cents.alias("cents"))
+    df = _amount_cents(df)
     log.add(df, pl.col("amount").is_null(), "amount", "缴费金额为空")
     log.add(
         df, pl.col("amount").is_not_null() & pl.col("cents").is_null(), "amount",
-        pl.when(cleaned.str.starts_with("-")).then(pl.lit("缴费金额不能为负数（退费、冲正记录请勿放入缴费明细）"))
+        pl.when(pl.col("_amount").str.starts_with("-")).then(pl.lit("缴费金额不能为负数（退费、冲正记录请勿放入缴费明细）"))
         .otherwise(pl.lit("缴费金额无法识别（应为数字，最多两位小数，如 400 或 400.00）")),
     )
 
@@ -177,13 +191,8 @@ def tax_records_read(path: str | Path, *, benefit_year: int, as_of, today=None) 
 
     # dates: the day part of a date or time (or an Excel serial day), parsed once per distinct day
     xlsx = table.file_format == "xlsx"
-    day = (
-        pl.when(pl.col("paid_at").str.contains(r"^\d{4,5}(\.\d+)?$"))
-        .then(pl.col("paid_at").str.extract(r"^(\d{4,5})", 1))
-        .otherwise(pl.col("paid_at").str.extract(r"^(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{8})", 1))
-    )
-    df = df.with_columns(day.alias("_day"))
-    days = {v: parse_date_text(v, xlsx) for v in df["_day"].drop_nulls().unique().to_list()}
+    df = df.with_columns(pl.col("paid_at").str.extract(r"^([^ T]+)", 1).alias("_day"))
+    days = {v: _day_of(v, xlsx) for v in df["_day"].drop_nulls().unique().to_list()}
     df = df.with_columns(
         pl.col("_day").replace_strict(days, default=None, return_dtype=pl.Date).alias("paid_on") if days
         else pl.lit(None, dtype=pl.Date).alias("paid_on")

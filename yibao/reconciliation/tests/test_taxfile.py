@@ -167,3 +167,24 @@ def test_fast_id_check_agrees_with_the_import_check():
         assert ours.to_dicts() == theirs.to_dicts()
 
     check()
+
+
+def test_xlsx_float_noise_and_serial_days(tmp_path):
+    from yibao.imports.validation import EXCEL_EPOCH
+
+    a, b = make_id("340321"), make_id("340321")
+    path = tmp_path / "t.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["身份证号码", "缴费金额", "缴费时间"])
+    sheet.write_string(1, 0, a)
+    sheet.write_number(1, 1, 400.00000000001)  # what a spreadsheet sum may leave behind
+    sheet.write_number(1, 2, 45573.396)  # a date and time kept as a plain number
+    sheet.write_string(2, 0, b)
+    sheet.write_number(2, 1, 380.004)  # a real fraction of a cent: refused
+    sheet.write_number(2, 2, 45573)
+    book.close()
+    records = read(path)
+    assert records.rows["cents"].to_list() == [40000]
+    assert records.rows["paid_on"].to_list() == [EXCEL_EPOCH + dt.timedelta(days=45573)]
+    assert "缴费金额无法识别" in records.issues.filter(pl.col("_row") == 3)["reason"].item()
