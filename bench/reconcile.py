@@ -271,8 +271,10 @@ def worker(n: int, naive_rows: int, workdir: Path) -> dict:
                                  actor="基准", file_name=Path(data["path"]).name)
         return time.perf_counter() - began, run
 
+    load_before = os.getloadavg()[0]
     first_seconds, first = reconcile()
     again_seconds, again = reconcile()
+    load_after = os.getloadavg()[0]
     return {
         "backend": connection.vendor,
         "rows": n,
@@ -290,6 +292,8 @@ def worker(n: int, naive_rows: int, workdir: Path) -> dict:
         "mismatches": first.mismatch_total,
         "phases": first.inputs.get("seconds", {}),
         "rerun_changes": {k: again.changes.get(k) for k in ("new", "resolved", "persisting")},
+        "reconcile_cpu_seconds": first.inputs.get("seconds", {}).get("cpu"),
+        "load_average": [round(load_before, 1), round(load_after, 1)],
     }
 
 
@@ -377,6 +381,8 @@ def report(f: dict) -> str:
         f"  Yibao 对账（读文件、读入账/票据/交款、匹配、写差异）           {run:>7.2f} 秒   = {run / read:.1f} × (a)，"
         f"{naive / run:.0f} 倍快于 (b)；目标 < 10 秒：{goal}",
         f"  再次对账（与上次比较）                                        {f['rerun_seconds']:>7.2f} 秒",
+        f"  对账进程 CPU 时间 {f.get('reconcile_cpu_seconds')} 秒；测量时机器 1 分钟负载 {f.get('load_average')}"
+        f"（本机 {os.cpu_count()} 核，负载高于核数时墙钟时间偏长）",
         f"  差异 {f['mismatches']:,} 条：{counts}；进程峰值内存 {f.get('peak_rss_mb', 0):,} MB",
         "  各阶段（秒）：" + "，".join(f"{k} {v}" for k, v in f.get("phases", {}).items()),
     ])
