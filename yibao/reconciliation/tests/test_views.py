@@ -1,6 +1,5 @@
 """Pages: runs and the monthly check, starting a run, its mismatches, the export and cash handovers."""
 
-import datetime as dt
 import io
 from decimal import Decimal
 
