@@ -86,6 +86,8 @@ def counter_pay(request):
     people = [resident_get(scope=scope, pk=pk) for pk in ids]
     if household is None:
         members = people
+    elif any(p.household_id != household.pk for p in people):
+        raise Http404("所选人员不是该户成员。")
     channel = request.POST.get("channel", "cash")
     amount = None
     if request.POST.get("amount"):
