@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from functools import lru_cache
+
 from stdnum import exceptions as stdnum_errors
+from stdnum import numdb
 from stdnum.cn import ric
 
 
@@ -65,16 +68,33 @@ def check_id_number(raw) -> IdNumber:
         raise InvalidIdNumber(f"身份证号码中的出生日期无效：{number[6:14]}") from None
     if birth > dt.date.today():
         raise InvalidIdNumber(f"身份证号码中的出生日期晚于今天：{birth.isoformat()}")
-    warnings = []
-    try:
-        ric.get_birth_place(number)
-    except (stdnum_errors.ValidationError, KeyError):  # KeyError: known province, unknown county (stdnum 2.2)
-        warnings.append(
-            f"地址码 {number[:6]} 在区划代码表中查不到出生年份（{birth.year}年）对应的县级单位"
-            "（可能是已撤销的旧代码，或该代码启用晚于出生年份），号码仍然有效"
-        )
+    warning = area_code_warning(number[:6], birth.year)
+    warnings = [warning] if warning else []
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdNumber(number=number, birth_date=birth, sex=sex, area_code=number[:6], warnings=tuple(warnings))
+
+
+@lru_cache(maxsize=20000)
+def area_code_warning(area: str, year: int) -> str | None:
+    """stdnum's birth-place data for one area code and birth year; a finding is only a warning.
+
+    A number keeps the code in force when it was issued, so a retired code, or one that stdnum
+    dates after the birth year, does not make the number invalid.
+    """
+    results = numdb.get("cn/loc").info(area)
+    info = {k: v for _part, props in results for k, v in props.items()}
+    if "county" not in info:
+        return f"地址码 {area} 不在区划代码表中（可能是已撤销的旧代码），号码仍然有效"
+    spans = []
+    for county in info["county"].split(","):
+        if not county.startswith("["):
+            return None
+        startend, name = county[1:].split("]")
+        start, end = startend.split("-")
+        if (not start or year >= int(start)) and (not end or year <= int(end)):
+            return None
+        spans.append(f"{name}（{start or '…'}—{end or '今'}）")
+    return f"地址码 {area} 在出生年份 {year} 未启用：{'、'.join(spans)}；多为后来换发的号码，号码仍然有效"
 
 
 def mask_id_number(number: str) -> str:

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
@@ -27,6 +28,9 @@ def job_progress_partial(request, pk: int):
 @scoped_view("jobs.view")
 def job_report(request, pk: int):
     job = _visible_job(request, pk)
+    if not request.scope.full_id:
+        # reports quote the rows as they were given, whole ID numbers included
+        raise PermissionDenied("错误报告含完整身份证号码，当前账号只能在任务页查看脱敏预览。")
     if not job.report_path or not Path(job.report_path).exists():
         raise Http404("该任务没有错误报告。")
     return FileResponse(open(job.report_path, "rb"), as_attachment=True, filename=Path(job.report_path).name)

@@ -8,10 +8,9 @@ birth-place check runs once per distinct (area code, birth year), never per row.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-
 import polars as pl
-from stdnum import numdb
+
+from yibao.core.idnumber import area_code_warning  # noqa: F401  (re-exported for the validation)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
@@ -83,25 +82,6 @@ def id_columns(df: pl.DataFrame, column: str, prefix: str, today: dt.date | None
         .alias(f"{prefix}sex"),
     )
     return out.drop("_id_norm", "_id_check", "_id_birth")
-
-
-@lru_cache(maxsize=20000)
-def area_code_warning(area: str, year: int) -> str | None:
-    """stdnum's birth-place check for one area code and birth year; a finding is only a warning."""
-    results = numdb.get("cn/loc").info(area)
-    info = {k: v for _part, props in results for k, v in props.items()}
-    if "county" not in info:
-        return f"地址码 {area} 不在现行区划代码表中（可能是已撤销的旧代码）"
-    spans = []
-    for county in info["county"].split(","):
-        if not county.startswith("["):
-            return None
-        startend, name = county[1:].split("]")
-        start, end = startend.split("-")
-        if (not start or year >= int(start)) and (not end or year <= int(end)):
-            return None
-        spans.append(f"{name}（{start or '…'}—{end or '今'}）")
-    return f"地址码 {area} 在出生年份 {year} 未启用：{'、'.join(spans)}；多为后来换发的号码，请核实"
 
 
 def area_warnings(df: pl.DataFrame, number_column: str) -> pl.DataFrame:

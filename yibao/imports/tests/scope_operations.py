@@ -15,6 +15,11 @@ def _county_reader(scope, world, t):
     return scope.level == 6 and scope.county_code == t.county_code and scope.role != "department_clerk"
 
 
+def _county_reader_of_full_ids(scope, world, t):
+    """Reports quote whole ID numbers: only roles that see them may download."""
+    return _county_reader(scope, world, t) and scope.full_id
+
+
 def _job(t):
     """A finished register import of the target's county whose report names the target's head."""
     import polars as pl
@@ -89,7 +94,7 @@ OPERATIONS = [
         capability="jobs.view",
         kind="export",
         call=lambda client, world, t: client.get(f"/jobs/{_job(t).pk}/report"),
-        allowed=_county_reader,
+        allowed=_county_reader_of_full_ids,
         read=xlsx_text,
     ),
     ScopeOperation(

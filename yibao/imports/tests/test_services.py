@@ -358,7 +358,7 @@ def test_old_area_codes_are_counted_per_row_and_summed_up_per_code_in_the_report
     lines = report_read(result["report"])
     assert [(l["sheet"], l["行号"], l["值"]) for l in lines] == [("警告（已导入）", 2, "340321"), ("警告（已导入）", 14, "349999")]
     assert "1983" in lines[0]["原因"] and "共 12 行（出生年份 1950—1961），如第 2、3、4、5、6、7、8、9、10、11 行" in lines[0]["原因"]
-    assert "不在现行区划代码表中" in lines[1]["原因"] and "共 1 行" in lines[1]["原因"]
+    assert "不在区划代码表中" in lines[1]["原因"] and "共 1 行" in lines[1]["原因"]
 
 
 def test_rejected_rows_of_the_other_lists_are_reported(imported_family, tmp_path):

@@ -72,7 +72,7 @@ def test_unknown_area_code_is_a_warning_not_a_refusal(collector):
         actor=collector, village_code=BAIMA, members=[{"name": "外来", "id_number": unknown, "relation": "户主"}]
     )
     assert result.residents[0].id_number == unknown
-    assert any("地址码 429999 在区划代码表中查不到" in w and "号码仍然有效" in w for w in result.warnings)
+    assert any("地址码 429999 不在区划代码表中" in w and "号码仍然有效" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(
