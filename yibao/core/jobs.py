@@ -32,6 +32,9 @@ RESULT_LABELS = {
     "assessed": "核定",
     "skipped": "跳过",
     "mismatches": "差异",
+    "residents": "参保人",
+    "removed": "移除",
+    "not_accepted": "不予受理",
 }
 
 

@@ -11,6 +11,7 @@ NAV_ITEMS = [
     ("重复参保", "registry:flags", "registry.resolve_flags"),
     ("名单导入", "imports:jobs", "jobs.view"),
     ("参保核定", "enrollment:campaigns", "enrollment.view"),
+    ("参保登记", "enrollment:enrollments", "enrollment.view"),
     ("缴费记录", "collection:payments", "payments.view"),
     ("退费", "collection:refunds", "refunds.request"),
     ("先缴后补", "collection:subsidy_refunds", "subsidy_refunds.view"),

@@ -117,9 +117,23 @@ def resident(request, pk: int):
         "can_identities": scope.can("identities.import"),
         "can_resolve": scope.can("registry.resolve_flags"),
         "can_audit": scope.can("audit.view"),
+        **_enrollment_context(scope, r),
         "identity_form": IdentityAddForm(), "end_form": IdentityEndForm(auto_id=False, initial={"valid_to": timezone.localdate()}),
         "group_form": GroupFactForm(), "reason_form": ReasonForm(auto_id=False), "resolve_form": FlagResolveForm(auto_id=False),
     })
+
+
+def _enrollment_context(scope, resident) -> dict:
+    if not scope.can("enrollment.view"):
+        return {}
+    from yibao.enrollment.selectors import resident_assessments, resident_enrollments
+
+    years: dict[int, dict] = {}
+    for enrollment in resident_enrollments(resident=resident):
+        years.setdefault(enrollment.benefit_year, {"year": enrollment.benefit_year})["enrollment"] = enrollment
+    for assessment in resident_assessments(resident=resident):
+        years.setdefault(assessment.benefit_year, {"year": assessment.benefit_year})["assessment"] = assessment
+    return {"enrollment_years": [years[y] for y in sorted(years, reverse=True)]}
 
 
 @scoped_view("registry.edit")

@@ -183,3 +183,18 @@ def test_export_is_an_xlsx_of_the_scope(client, people, staff):
     assert Event.objects.filter(entity="export", action="export").get().after["rows"] == 3
     client.force_login(staff["village_collector"])
     assert client.get("/registry/residents/export.xlsx", {"region": SUOSHI}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_resident_page_shows_enrollment_and_assessment_by_year(client, make_user):
+    from yibao.enrollment.services import assessment_run, campaign_open, enrollment_register
+    from yibao.enrollment.tests import factories as f
+
+    person = f.resident(identities=["dibao"])
+    campaign = campaign_open(county_code="340321", policy_id="anhui-huaiyuan-2025", actor="测试")
+    assessment_run(campaign=campaign, actor="测试", on=dt.date(2024, 10, 8))
+    enrollment_register(resident=person, campaign=campaign, actor="测试")
+    client.force_login(make_user("admin", role="county_admin", region_code="340321"))
+    html = client.get(f"/registry/residents/{person.pk}/").content.decode()
+    assert 'data-testid="enrollment-summary"' in html
+    assert "已登记未缴费" in html and "60元" in html and "dibao" in html
