@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
@@ -60,7 +61,7 @@ def reconcile_command(
     body = {
         "run_id": run.pk, "job_id": job.pk, "county_code": county, "benefit_year": year,
         "as_of": run.as_of, "ran_on": run.ran_on, "mismatches": run.mismatch_total, "counts": counts,
-        "totals": {k: float(v) for k, v in run.totals.items()},
+        "totals": {k: Decimal(v) for k, v in run.totals.items()},
         "tax_rows": run.inputs["tax"]["rows"], "tax_rows_used": run.inputs["tax"]["used"],
         "tax_rows_rejected": run.inputs["tax"]["rejected"], "bookings": run.inputs["bookings"]["rows"],
         "changes": {k: run.changes.get(k) for k in ("previous", "new", "resolved", "persisting")},
