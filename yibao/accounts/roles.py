@@ -56,6 +56,7 @@ CAPABILITIES: dict[str, str] = {
     "remind.view": "查看催缴名单",
     "remind.mark": "标记催缴结果",
     "reconcile.run": "执行对账",
+    "cash.receive": "登记征收员现金交款",
     "reconcile.view": "查看对账结果",
     "audit.view": "查看变更记录",
     "jobs.view": "查看后台任务",
@@ -71,7 +72,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "regions.view", "registry.view", "registry.export", "policy.view", "enrollment.view",
             "payments.ingest", "payments.view", "receipts.print", "refunds.book",
             "subsidy_refunds.view", "subsidy_refunds.pay", "progress.view", "reports.export",
-            "remind.view", "reconcile.run", "reconcile.view", "audit.view", "jobs.view",
+            "remind.view", "reconcile.run", "reconcile.view", "cash.receive", "audit.view", "jobs.view",
         }
     ),
     Role.TOWNSHIP_OFFICER: frozenset(
@@ -79,7 +80,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "regions.view", "registry.view", "registry.edit", "registry.export", "identities.view",
             "policy.view", "enrollment.view", "enrollment.edit", "payments.collect", "payments.view",
             "receipts.print", "refunds.request", "subsidy_refunds.view", "subsidy_refunds.approve",
-            "progress.view", "reports.export", "remind.view", "remind.mark", "reconcile.view", "jobs.view",
+            "progress.view", "reports.export", "remind.view", "remind.mark", "reconcile.view", "cash.receive", "jobs.view",
         }
     ),
     Role.VILLAGE_COLLECTOR: frozenset(

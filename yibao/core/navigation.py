@@ -17,6 +17,7 @@ NAV_ITEMS = [
     ("先缴后补", "collection:subsidy_refunds", "subsidy_refunds.view"),
     ("催缴", "progress:remind", "remind.view"),
     ("对账", "reconciliation:runs", "reconcile.view"),
+    ("现金交款", "reconciliation:handovers", "payments.view"),
     ("目标任务", "progress:targets", "progress.view"),
     ("缴费政策", "policy:list", "policy.view"),
     ("行政区划", "regions:tree", "regions.view"),

@@ -62,12 +62,8 @@ def run_authorize(*, actor, county_code: str) -> None:
 
 
 def handover_may_record(scope: Scope | None) -> bool:
-    """Cash is received by the township or the county: 执行对账 at the county, or 窗口收款 at township level and up."""
-    if scope is None or scope.superuser:
-        return True
-    if scope.read_only:
-        return False
-    return scope.can("reconcile.run") or (scope.can("payments.collect") and (scope.level or 0) <= 9)
+    """Cash is received by the township or the county (capability cash.receive)."""
+    return scope is None or scope.can("cash.receive")
 
 
 def handover_authorize(*, actor, village_code: str) -> None:
