@@ -129,6 +129,20 @@ def identity_window(county_code: str, benefit_year: int) -> tuple[dt.date, dt.da
     return dt.date(benefit_year - 1, 1, 1), dt.date(benefit_year - 1, 12, 31)
 
 
+def exclude_residents(queryset, resident_field: str, others, others_field: str = "resident_id"):
+    """Rows of `queryset` whose resident is not among `others` (an anti-join).
+
+    PostgreSQL: NOT EXISTS, planned as a hash anti-join (a NOT IN whose set outgrows work_mem is
+    probed row by row). SQLite: NOT IN, whose set it indexes once (NOT EXISTS would probe per row).
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return queryset.exclude(Exists(others.filter(**{others_field: OuterRef(resident_field)})))
+    subquery = others.filter(**{f"{others_field}__isnull": False}).values(others_field)  # NOT IN must see no NULL
+    return queryset.exclude(**{f"{resident_field}__in": subquery})
+
+
 def special_by(queryset, *, county_code: str, benefit_year: int, group: str, resident_field: str = "pk") -> dict:
     """Counts by `group` of the rows of `queryset` whose resident belongs to the special groups of the year.
 
@@ -149,9 +163,7 @@ def special_by(queryset, *, county_code: str, benefit_year: int, group: str, res
         return count(queryset.filter(**{f"{resident_field}__in": holders}))
     assessed = Assessment.objects.filter(campaign_id=campaign.pk)
     applied = count(queryset.filter(**{f"{resident_field}__in": assessed.exclude(subsidy_identity="").values("resident_id")}))
-    pending = count(
-        queryset.filter(**{f"{resident_field}__in": holders}).exclude(**{f"{resident_field}__in": assessed.values("resident_id")})
-    )
+    pending = count(exclude_residents(queryset.filter(**{f"{resident_field}__in": holders}), resident_field, assessed))
     return {key: applied.get(key, 0) + pending.get(key, 0) for key in applied.keys() | pending.keys()}
 
 

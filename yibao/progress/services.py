@@ -506,8 +506,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         days[(village, day)][2] += amount or 0
     if villages:
         without_booking = only(done).exclude(Exists(booked.filter(resident_id=OuterRef("resident_id"))))
-    else:  # NOT IN must see no NULL
-        without_booking = done.exclude(resident_id__in=booked.filter(resident_id__isnull=False).values("resident_id"))
+    else:
+        without_booking = selectors.exclude_residents(done, "resident_id", booked)
     exempt = (
         without_booking.annotate(day=TruncDate("updated_at"))
         .values_list("village_code", "day").annotate(n=Count("pk")).values_list("village_code", "day", "n")
