@@ -45,8 +45,14 @@ def _on_param(request) -> dt.date | None:
         raise Http404(f"日期格式应为 YYYY-MM-DD，收到：{raw}") from None
 
 
-def _region_param(request) -> str:
-    return selectors._visible_region(request.scope, request.GET.get("region") or request.POST.get("region"))
+def _region_param(request, *names: str) -> str:
+    """The region asked for, else the user's own; a superuser without a region starts at the first county."""
+    code = next((request.GET.get(n) or request.POST.get(n) for n in (*names, "region") if request.GET.get(n) or request.POST.get(n)), "")
+    if not code and not request.scope.region_code:
+        from yibao.regions.models import Region
+
+        code = Region.objects.filter(level=6).order_by("code").values_list("code", flat=True).first() or ""
+    return selectors._visible_region(request.scope, code)
 
 
 def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
@@ -262,7 +268,7 @@ STATES = (("open", "待催缴"), ("closed", "已核实不再参保"), ("all", "�
 def remind(request):
     """A village's 催缴 list; above a village, the 12-10 comparison of its units with last year."""
     scope = request.scope
-    region = selectors._visible_region(scope, request.GET.get("village") or request.GET.get("region"))
+    region = _region_param(request, "village")
     year = _year_param(request, region[:6])
     if not year:
         return render(request, "progress/empty.html", {"region": region})

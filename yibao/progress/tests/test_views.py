@@ -196,3 +196,13 @@ def test_remind_export_is_an_xlsx_with_the_list(client, login, county):
     names = [r[3] for r in rows[3:5]]
     assert names == ["乙", "丁"]
     assert rows[3][9] == "60.00" and rows[3][10] == "测算"
+
+
+def test_a_superuser_without_a_region_starts_at_the_first_county(client, county):
+    from yibao.accounts.models import User
+
+    root = User.objects.create_superuser(username="root", password="pass-1234", role="county_admin", region_code="")
+    client.force_login(root)
+    response = client.get("/progress/", {"year": 2025})
+    assert response.status_code == 200 and "怀远县 2025年度征缴进度" in response.content.decode()
+    assert client.get("/progress/remind/", {"year": 2025}).status_code == 200
