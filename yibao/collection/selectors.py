@@ -6,40 +6,20 @@ Lists take `scope` first and filter with it; ID numbers shown on lists go throug
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.http import Http404
-from django.utils import timezone
 
 from yibao.collection.models import Payment, QuoteExplanation, Receipt, Refund, SubsidyRefund
+from yibao.core.clock import business_now, business_today  # noqa: F401  (re-exported)
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.enrollment.selectors import campaign_current, campaign_get, campaign_policy, person_for
 from yibao.policy.engine import PolicyInputError, Quote, quote
 from yibao.registry.models import Household, Resident
 
 COUNTER_CHANNELS = (Payment.Channel.CASH, Payment.Channel.POS, Payment.Channel.WECHAT, Payment.Channel.ALIPAY)
-
-
-# ---------------------------------------------------------------- the business clock
-
-
-def business_now() -> dt.datetime:
-    """Now, or the same time of day on settings.YIBAO_TODAY / $YIBAO_TODAY (demos and training run
-    a past campaign as if it were today)."""
-    now = timezone.localtime()
-    today = getattr(settings, "YIBAO_TODAY", None) or os.environ.get("YIBAO_TODAY")
-    if not today:
-        return now
-    day = today if isinstance(today, dt.date) else dt.date.fromisoformat(str(today))
-    return now.replace(year=day.year, month=day.month, day=day.day)
-
-
-def business_today() -> dt.date:
-    return business_now().date()
 
 
 # ---------------------------------------------------------------- campaigns and dues

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from yibao.core.clock import business_today
 from yibao.core.services import event_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.enrollment.selectors import enrollment_active_elsewhere
@@ -365,7 +366,7 @@ def assessment_date(*, campaign: Campaign, today=None):
     policy = _campaign_policy_checked(campaign)
     return default_assessment_date(
         policy=policy, start=campaign.collection_start, end=campaign.collection_end,
-        today=today or timezone.localdate(),
+        today=today or business_today(),
     )
 
 

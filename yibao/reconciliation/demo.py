@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from yibao.collection.models import Payment
+from yibao.core.clock import business_today
 from yibao.reconciliation import services
 from yibao.reconciliation.models import CashHandover, ReconciliationRun
 from yibao.registry.models import Resident
@@ -56,7 +57,7 @@ def demo_handovers_record(*, county_code: str, benefit_year: int, as_of: dt.date
         if start == latest[(cid, name)]:
             continue  # the latest week is still in the collector's hands
         end = _week_end(start)
-        handed_on = min(end + dt.timedelta(days=1), timezone.localdate())
+        handed_on = min(end + dt.timedelta(days=1), business_today())
         if handed_on < end or CashHandover.objects.filter(
             county_code=county_code, benefit_year=benefit_year, collector_name=name or "", period_start=start,
             voided_at__isnull=True,
@@ -113,7 +114,7 @@ def demo_reconcile(
     *, county_code: str, benefit_year: int, as_of: dt.date | None = None, actor="演示数据", seed: int = 7,
 ) -> ReconciliationRun | None:
     """Record the demo's cash handovers, write its tax file under var/demo/ and reconcile once."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or business_today()
     demo_handovers_record(county_code=county_code, benefit_year=benefit_year, as_of=as_of, actor=actor)
     folder = Path(settings.VAR_DIR) / "demo"
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 from django import forms
-from django.utils import timezone
 
+from yibao.core.clock import business_today
 from yibao.reconciliation.services import DEFAULT_CASH_GRACE_DAYS
 
 
@@ -23,7 +23,7 @@ class RunStartForm(forms.Form):
     def __init__(self, *args, years=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["benefit_year"].choices = [(y, f"{y}年度") for y in years]
-        self.fields["as_of"].initial = timezone.localdate()
+        self.fields["as_of"].initial = business_today()
 
 
 class HandoverForm(forms.Form):
@@ -42,7 +42,7 @@ class HandoverForm(forms.Form):
         self.fields["benefit_year"].choices = [(y, f"{y}年度") for y in years]
         self.fields["collector"].choices = [("", "（请选择）")] + [(value, label) for value, label, _v in collectors]
         self.fields["village_code"].choices = [("", "（请选择）")] + list(villages)
-        today = timezone.localdate()
+        today = business_today()
         self.fields["handed_on"].initial = today
         self.fields["period_end"].initial = today
 

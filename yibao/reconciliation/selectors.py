@@ -8,9 +8,9 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.http import Http404
-from django.utils import timezone
 
 from yibao.collection.models import Payment
+from yibao.core.clock import business_today
 from yibao.enrollment.models import Campaign
 from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
 
@@ -69,7 +69,7 @@ def month_check(*, scope, county_code: str, benefit_year: int, today: dt.date | 
     """
     if scope.region_code and scope.county_code != county_code:
         raise PermissionDenied(f"县 {county_code} 不在当前账号的管辖范围内。")
-    today = today or timezone.localdate()
+    today = today or business_today()
     campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
     required = required_per_month(campaign)
     runs = list(
@@ -252,7 +252,7 @@ def handover_get(*, scope, pk: int) -> CashHandover:
 
 def cash_by_collector(*, scope, benefit_year: int, as_of: dt.date | None = None) -> list[dict]:
     """Per collector: counter cash taken, cash handed over, and what is still to hand over (to date)."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or business_today()
     taken = (
         scope.filter(Payment.objects.filter(benefit_year=benefit_year, source=Payment.Source.COUNTER,
                                             channel=Payment.Channel.CASH, paid_on__lte=as_of))

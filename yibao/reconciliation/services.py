@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from yibao.accounts.scope import Scope, actor_scope
+from yibao.core.clock import business_today
 from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
@@ -125,7 +126,7 @@ def handover_record(
         errors["period_end"] = "收款期间止不能早于收款期间起。"
     if handed_on < period_end:
         errors["handed_on"] = "交款日期不能早于收款期间止：只能交已经收到的现金。"
-    if handed_on > timezone.localdate():
+    if handed_on > business_today():
         errors["handed_on"] = "交款日期不能晚于今天。"
     if not Campaign.objects.filter(county_code=village_code[:6], benefit_year=benefit_year).exists():
         errors["benefit_year"] = f"本县 {benefit_year} 年度尚未开启征缴。"
@@ -189,7 +190,7 @@ def run_params_check(*, county_code: str, benefit_year: int, as_of: dt.date | No
     campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
     if campaign is None:
         raise ValidationError({"benefit_year": f"县 {county_code} 的 {benefit_year} 年度尚未开启征缴，无可对账的数据。"})
-    today = timezone.localdate()
+    today = business_today()
     as_of = as_of or today
     if as_of > today:
         raise ValidationError({"as_of": "对账截止日不能晚于今天。"})

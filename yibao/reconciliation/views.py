@@ -7,11 +7,11 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
+from yibao.core.clock import business_today
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
 from yibao.core.services import event_record
@@ -210,7 +210,7 @@ def handovers(request):
     return render(request, "reconciliation/handovers.html", {
         "page": page, "items": items, "form": form, "may_record": may_record, "year": year, "years": years,
         "region": region or "", "villages": villages, "summary": summary, "void_form": VoidForm(auto_id=False),
-        "today": timezone.localdate(),
+        "today": business_today(),
     })
 
 

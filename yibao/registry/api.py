@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from yibao.accounts.api import ErrorOut, error_response
+from yibao.core.clock import business_today
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_labels
 from yibao.registry import selectors, services
@@ -172,7 +172,7 @@ def _resident_items(scope, residents: list[Resident]) -> list[dict]:
     codes = {}
     for i in Identity.objects.filter(resident_id__in=[r.pk for r in residents]).order_by("code"):
         codes.setdefault(i.resident_id, []).append(i)
-    today = timezone.localdate()
+    today = business_today()
     return [
         {
             "id": r.pk, "name": r.name, "id_number": scope.show_id(r.id_number), "sex": r.sex, "birth_date": r.birth_date,

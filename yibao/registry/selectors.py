@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
-from django.utils import timezone
 
 from yibao.accounts.roles import Role, department_label, department_values
 from yibao.accounts.scope import LEVEL_FIELD
+from yibao.core.clock import business_today
 from yibao.core.idnumber import InvalidIdNumber, check_id_number, normalize
 from yibao.core.models import Event
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, group_name, identity_name
@@ -109,7 +109,7 @@ class IdentityRow:
 
 
 def identity_rows(identities, *, on: dt.date | None = None) -> list[IdentityRow]:
-    day = on or timezone.localdate()
+    day = on or business_today()
     return [
         IdentityRow(identity=i, name=identity_name(i.code), department=department_label(i.department), active=i.active_on(day))
         for i in identities
@@ -160,7 +160,7 @@ def resident_badges(residents: list[Resident]) -> dict[int, dict]:
     """Identity names, open flags and confirmed duplicates for a page of residents (three queries)."""
     ids = [r.pk for r in residents]
     out = {pk: {"identities": [], "flags": 0, "confirmed": False} for pk in ids}
-    today = timezone.localdate()
+    today = business_today()
     for i in Identity.objects.filter(resident_id__in=ids).order_by("code"):
         if i.active_on(today):
             out[i.resident_id]["identities"].append(identity_name(i.code))
@@ -207,7 +207,7 @@ def review_policy(county_code: str):
 def review_window(policy) -> tuple[dt.date, dt.date]:
     """Identities count when held during the policy's main collection window (today without a policy)."""
     if policy is None:
-        today = timezone.localdate()
+        today = business_today()
         return today, today
     window = policy.data.collection.main_window
     return window.start, window.end

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from yibao.accounts.roles import Department, Role, department_label
 from yibao.accounts.scope import actor_scope
+from yibao.core.clock import business_today
 from yibao.core.idnumber import IdNumber, InvalidIdNumber, check_id_number
 from yibao.core.services import actor_fields, event_bulk_record, event_record
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, UnknownTerm, group_code, group_name, identity_code, identity_name
@@ -588,7 +589,7 @@ def identity_add(
     existing = Identity.objects.select_for_update().filter(
         county_code=resident.county_code, resident=resident, code=code
     ).first()
-    today = timezone.localdate()
+    today = business_today()
     if existing is not None and (existing.valid_to is None or existing.valid_to >= today):
         period = f"{existing.valid_from or '不限'} 至 {existing.valid_to or '长期'}"
         raise ValidationError({"code": f"{resident.name}已有“{identity_name(code)}”身份（有效期 {period}）；如需调整，请先终止原身份。"})
@@ -657,7 +658,7 @@ def group_fact_add(*, actor, resident: Resident, group: str, event_date=None, no
     except UnknownTerm as exc:
         raise ValidationError({"group": str(exc)}) from None
     day = _date(event_date, "事件日期")
-    if day and day > timezone.localdate():
+    if day and day > business_today():
         raise ValidationError({"event_date": f"事件日期 {day} 晚于今天。"})
     if day and day < resident.birth_date:
         raise ValidationError({"event_date": f"事件日期 {day} 早于出生日期 {resident.birth_date}。"})
