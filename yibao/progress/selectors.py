@@ -143,22 +143,30 @@ def exclude_residents(queryset, resident_field: str, others, others_field: str =
     return queryset.exclude(**{f"{resident_field}__in": subquery})
 
 
-def special_by(queryset, *, county_code: str, benefit_year: int, group: str, resident_field: str = "pk") -> dict:
+def special_by(queryset, *, county_code: str, benefit_year: int, group: str, resident_field: str = "pk",
+               few: bool = False) -> dict:
     """Counts by `group` of the rows of `queryset` whose resident belongs to the special groups of the year.
 
     Special: the year's assessment (核定) applied a subsidy identity; or, not assessed yet, the resident
-    holds an identity valid during the collection window. Two disjoint IN-subqueries, summed: the
-    database hashes them once instead of probing per row.
+    holds an identity valid during the collection window. For a county, two disjoint IN-subqueries,
+    summed: the database hashes each set once. For `few` rows (a village), an index probe per row.
     """
     start, end = identity_window(county_code, benefit_year)
     holders = Identity.objects.filter(county_code=county_code).filter(
         Q(valid_from__isnull=True) | Q(valid_from__lte=end), Q(valid_to__isnull=True) | Q(valid_to__gte=start)
-    ).values("resident_id")
+    )
 
     def count(rows) -> dict:
         return dict(rows.values_list(group).annotate(n=Count("pk")).values_list(group, "n"))
 
     campaign = campaign_for(county_code, benefit_year)
+    if few:
+        held = Exists(holders.filter(resident_id=OuterRef(resident_field)))
+        if campaign is None:
+            return count(queryset.filter(held))
+        assessed = Assessment.objects.filter(campaign_id=campaign.pk, resident_id=OuterRef(resident_field))
+        return count(queryset.filter(Q(Exists(assessed.exclude(subsidy_identity=""))) | (~Q(Exists(assessed)) & Q(held))))
+    holders = holders.values("resident_id")
     if campaign is None:
         return count(queryset.filter(**{f"{resident_field}__in": holders}))
     assessed = Assessment.objects.filter(campaign_id=campaign.pk)

@@ -479,12 +479,13 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     progress.step("统计特殊群体")
     special_people = selectors.special_by(
         only(Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)),
-        county_code=county_code, benefit_year=benefit_year, group="village_code",
+        county_code=county_code, benefit_year=benefit_year, group="village_code", few=bool(villages),
     )
     progress.advance()
     done = enrollments.filter(status=Enrollment.Status.PAID)
     special_enrolled = selectors.special_by(
         only(done), county_code=county_code, benefit_year=benefit_year, group="village_code", resident_field="resident_id",
+        few=bool(villages),
     )
     progress.advance()
     progress.step("比对上年参保")

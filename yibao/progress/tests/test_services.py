@@ -226,6 +226,21 @@ def test_an_assessment_decides_special_membership_over_identities(county):
     assert dong.special_enrolled == 2
 
 
+def test_a_village_refresh_counts_exactly_as_the_county_refresh(county):
+    b.assess(county["b"], payable="400.00", identity="")
+    b.assess(county["a"], payable="60.00", identity="dibao")
+    b.assess(county["e"], payable="0.00", identity="tekun")
+    fields = ("village_code", "paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed")
+    services.progress_refresh(county_code=b.COUNTY, benefit_year=2025)
+    whole = list(VillageProgress.objects.order_by("village_code").values_list(*fields))
+    whole_days = list(VillageDay.objects.order_by("village_code", "day").values_list("village_code", "day", "paid", "exempt"))
+    for village in (b.DONGCUN, b.XICUN, b.NANCUN, b.BEICUN):
+        services.progress_refresh(county_code=b.COUNTY, benefit_year=2025, village_codes=[village])
+    assert list(VillageProgress.objects.order_by("village_code").values_list(*fields)) == whole
+    assert list(VillageDay.objects.order_by("village_code", "day").values_list("village_code", "day", "paid", "exempt")) == whole_days
+    assert whole[0][4:6] == (2, 2)  # 东村: 甲 (assessed 低保) and 丙 (not assessed, holds 特困)
+
+
 def test_refreshing_one_village_leaves_the_others_and_the_county_stamp(county):
     services.progress_refresh(county_code=b.COUNTY, benefit_year=2025)
     stamp = ProgressRefresh.objects.get(county_code=b.COUNTY).refreshed_at
