@@ -281,12 +281,12 @@ def _run_backend(backend: str, n: int) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(residents: int = 1_000_000, backends=("sqlite", "postgresql")) -> list[dict]:
+def run(residents: int = 1_000_000, backends=("sqlite", "postgresql"), echo: bool = True) -> list[dict]:
     results = []
     for backend in backends:
         figures = _run_backend(backend, residents)
         if figures is not None:
-            print(report([figures]), file=sys.stderr, flush=True)  # each backend as soon as it is measured
+            print(report([figures]), file=sys.stderr if echo else sys.stdout, flush=True)  # as soon as measured
             results.append(figures)
     return results
 
@@ -308,7 +308,7 @@ try:  # the `make bench` registry (bench/__init__.py), when present
 
     @benchmark("progress", "全县征缴进度查询（目标 200 毫秒）")
     def bench_progress(options) -> None:
-        print(report(run(options.rows, tuple(options.databases))), flush=True)
+        run(options.rows, tuple(options.databases), echo=False)
 except ImportError:  # pragma: no cover
     pass
 
@@ -324,8 +324,9 @@ def main(argv=None) -> None:
         print(json.dumps(worker(args.worker), ensure_ascii=False, default=str))
         return
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    results = run(args.residents, backends)
-    print(json.dumps(results, ensure_ascii=False) if args.json else report(results))
+    results = run(args.residents, backends, echo=args.json)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
 
 
 if __name__ == "__main__":
