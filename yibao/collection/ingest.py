@@ -440,6 +440,11 @@ def payments_ingest(
                                              progress=progress, total=total_rows)
     counts.update({k: v for k, v in written.items() if k in ("booked", "flagged", "flagged_by_kind", "years")})
     counts["unchanged"] += written["unchanged"]
+    if counts["booked"]:
+        from yibao.progress.services import progress_refresh_enqueue
+
+        for year in counts.get("years") or ():
+            progress_refresh_enqueue(county_code=county_code, benefit_year=year, actor=actor)
     issues = pl.concat([issues, extra_issues]).sort("_row", "level", maintain_order=True) if extra_issues.height else issues
     counts["rejected"] = issues.filter(pl.col("level") == "error").get_column("_row").n_unique()
     counts["warnings"] = issues.filter(pl.col("level") == "warning").get_column("_row").n_unique()

@@ -73,6 +73,22 @@ def explanation_store(lines) -> str:
 # ---------------------------------------------------------------- receipt numbers
 
 
+def progress_refresh_after_commit(*, county_code: str, benefit_year: int, village_codes) -> None:
+    """Once a booking commits, the progress rollup counts its villages again (tens of ms).
+
+    A failure there is logged, never raised: the payment stands whatever the count does.
+    """
+    villages = sorted({code for code in village_codes if code})
+
+    def refresh():
+        from yibao.progress.services import progress_refresh
+
+        progress_refresh(county_code=county_code, benefit_year=benefit_year, village_codes=villages)
+
+    if villages:
+        transaction.on_commit(refresh, robust=True)
+
+
 def receipt_series_lock(*, county_code: str, benefit_year: int) -> ReceiptSeries:
     """The county's series for the year, locked until the transaction ends (created on first use).
 
@@ -269,6 +285,9 @@ def payment_collect(
             after={"receipt_no": receipt_no, "total": str(total), "lines": len(residents), "channel": channel},
             reason="窗口收款开票",
         )
+        progress_refresh_after_commit(
+            county_code=county, benefit_year=year, village_codes=[p.village_code for p in result.payments]
+        )
     return result
 
 
@@ -356,6 +375,9 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
         result = CounterResult(receipt=receipt, payments=[top])
         if answer.refund_later > 0:
             result.subsidy_refunds.append(_subsidy_refund_open(payment=payment, identity=answer.subsidy_identity, actor=actor))
+    progress_refresh_after_commit(
+        county_code=payment.county_code, benefit_year=payment.benefit_year, village_codes=[payment.village_code]
+    )
     return result
 
 
@@ -604,6 +626,9 @@ def refund_book(*, refund: Refund, actor) -> Refund:
     refund.save(update_fields=["status", "booked_at", "booked_by_name"])
     event_record(county_code=refund.county_code, entity="refund", entity_id=refund.pk, action="booked", actor=actor,
                  before=before, after=_refund_snapshot(refund), reason=f"退款 {_money(refund.amount)}")
+    progress_refresh_after_commit(
+        county_code=refund.county_code, benefit_year=refund.benefit_year, village_codes=[refund.village_code]
+    )
     return refund
 
 

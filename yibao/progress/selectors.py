@@ -20,8 +20,8 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import Http404
-from django.utils import timezone
 
+from yibao.core.clock import business_today
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.pace import PaceWindow, expected_count, rate
@@ -286,7 +286,7 @@ def _rank(units: list[Unit]) -> None:
 
 def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = None) -> Tree:
     """Every unit of a county with its target and counts, from the rollup (a few hundred rows, whatever the county's size)."""
-    on = on or timezone.localdate()
+    on = on or business_today()
     units: dict[str, Unit] = {}
     for code, name, level in Region.objects.filter(county_code=county_code).values_list("code", "name", "level"):
         units[code] = Unit(code=code, name=name, level=level)
@@ -531,7 +531,7 @@ def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "op
         raise Http404("催缴名单按村（社区）查看：请指定12位村级区划代码。")
     scope.require_region(village_code)
     county_code = village_code[:6]
-    on = on or timezone.localdate()
+    on = on or business_today()
     last = list(
         remind_base(county_code=county_code, benefit_year=benefit_year, village_code=village_code)
         .select_related("resident", "resident__household", "resident__household__head")

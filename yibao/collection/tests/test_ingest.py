@@ -160,6 +160,15 @@ def test_ingesting_the_same_file_twice_books_once(tmp_path, county):
     assert (Payment.objects.count(), Enrollment.objects.count(), SubsidyRefund.objects.count(), Event.objects.count()) == before
 
 
+def test_an_ingest_that_books_recounts_the_county_progress(tmp_path, county):
+    from yibao.progress.models import VillageProgress
+
+    first = payments_ingest(path=the_file(tmp_path, county), actor="测试", county_code="340321")
+    assert first["booked"] > 0
+    counted = VillageProgress.objects.filter(county_code="340321", benefit_year=2025)
+    assert sum(counted.values_list("paid", flat=True)) == Payment.objects.filter(status="booked").count()
+
+
 def test_a_payment_id_seen_in_an_earlier_file_is_unchanged_even_in_a_new_file(tmp_path, county):
     p = county
     payments_ingest(path=write_csv(tmp_path, [line("X1", p["ordinary"], "400")], name="a.csv"), actor="测试",

@@ -72,6 +72,18 @@ def test_household_in_one_action_each_pays_the_quote_and_subsidy_refunds_open():
     assert owed[child.pk].township_code == "340321100"
 
 
+def test_a_counter_booking_counts_in_the_village_progress_once_committed(django_capture_on_commit_callbacks):
+    from yibao.progress.models import VillageProgress
+
+    f.campaign()
+    person = f.person()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        s.payment_collect(residents=[person], channel="cash", actor="测试收款员", paid_at=f.at("2024-10-08"))
+    assert len(callbacks) == 1
+    row = VillageProgress.objects.get(village_code=person.village_code, benefit_year=2025)
+    assert row.paid == 1 and row.enrolled == 1
+
+
 def test_amount_must_equal_what_is_due():
     f.campaign()
     person = f.person(identities=["dibao"])
