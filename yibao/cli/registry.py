@@ -114,7 +114,8 @@ def demo(
     as_json: bool = JSON,
     quiet: bool = QUIET,
 ):
-    """生成演示县（怀远县 340321）：行政区划、户籍、各部门资助名单和职工医保名单，经真实导入流程写入。"""
+    """生成演示县（怀远县 340321）：行政区划、户籍、各部门名单经真实导入流程写入，
+    再走完2025年度：开启征缴、核定、目标任务、窗口与渠道缴费、逾期缴费、退费、先缴后补、对账。"""
     django_setup()
     from yibao.core.progress import RichProgress
     from yibao.demo.build import demo_build
@@ -126,6 +127,7 @@ def demo(
             emit_json({"skipped": True})
         return
     factory = None if quiet else (lambda label: RichProgress(label))
+    register_only: bool = typer.Option(False, "--register-only", help="只生成户籍与名单，不开启征缴年度"),
     try:
         summary = demo_build(residents=residents, seed=seed, progress_factory=factory)
     except RuntimeError as exc:
@@ -145,6 +147,10 @@ def demo(
 
 def demo_logins(
     password: str = typer.Option("yibao-demo", "--password", help="演示账号的密码"),
+    if not register_only:
+        from yibao.demo.year import demo_year
+
+        summary["year"] = demo_year(seed=seed, progress_factory=factory)
     as_json: bool = JSON,
 ):
     """创建（或重置）每个角色一个演示账号，并打印登录表。"""
@@ -156,6 +162,15 @@ def demo_logins(
 
     logins = make(password=password)
     if as_json:
+    if not register_only:
+        year = summary["year"]
+        collected = year.get("collection", {})
+        typer.echo(
+            f"{year['benefit_year']}年度：已核定 {year['assessment'].get('residents', 0)} 人；"
+            f"窗口收款 {collected.get('counter_payments', 0)} 人，渠道明细入账 {collected.get('file', {}).get('booked', 0)} 人；"
+            f"业务日期定为 {year['business_day']}（var/business_today，征缴期已过，可办理逾期缴费、退费、催缴与对账）。",
+            err=True,
+        )
         emit_json({"logins": logins})
         return
     table = Table(title="演示账号（http://127.0.0.1:8000/）")

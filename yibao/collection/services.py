@@ -5,6 +5,9 @@ money or status. Services are callable without a request (the demo and the CLI u
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import datetime as dt
 import hashlib
 import json
@@ -73,11 +76,26 @@ def explanation_store(lines) -> str:
 # ---------------------------------------------------------------- receipt numbers
 
 
+_progress_refresh_deferred = contextvars.ContextVar("progress_refresh_deferred", default=False)
+
+
+@contextlib.contextmanager
+def progress_refresh_deferred():
+    """Inside, bookings leave the progress count to the caller (bulk work recounts once at the end)."""
+    token = _progress_refresh_deferred.set(True)
+    try:
+        yield
+    finally:
+        _progress_refresh_deferred.reset(token)
+
+
 def progress_refresh_after_commit(*, county_code: str, benefit_year: int, village_codes) -> None:
     """Once a booking commits, the progress rollup counts its villages again (tens of ms).
 
     A failure there is logged, never raised: the payment stands whatever the count does.
     """
+    if _progress_refresh_deferred.get():
+        return
     villages = sorted({code for code in village_codes if code})
 
     def refresh():

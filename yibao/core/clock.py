@@ -1,4 +1,4 @@
-"""The business clock: today, or the day set in settings.YIBAO_TODAY / $YIBAO_TODAY.
+"""The business clock: today, or the day set in settings.YIBAO_TODAY / $YIBAO_TODAY / var/business_today.
 
 Demos and training run a past campaign (the seed notices are from 2022-2024) as if it were
 today. Every date a rule depends on (payment day, assessment day, 序时进度, refunds, identity
@@ -13,11 +13,30 @@ from django.conf import settings
 from django.utils import timezone
 
 
+def business_day_path():
+    """A demo or training deployment keeps its business day here (written by `yibao demo`)."""
+    from pathlib import Path
+
+    return Path(settings.VAR_DIR) / "business_today"
+
+
 def _configured_day() -> dt.date | None:
     today = getattr(settings, "YIBAO_TODAY", None) or os.environ.get("YIBAO_TODAY")
     if not today:
-        return None
+        try:
+            today = business_day_path().read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
     return today if isinstance(today, dt.date) else dt.date.fromisoformat(str(today))
+
+
+def business_day_set(day: dt.date | None) -> None:
+    """Fix the business day of this deployment (None: back to the real calendar)."""
+    path = business_day_path()
+    if day is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(day.isoformat(), encoding="utf-8")
 
 
 def business_now() -> dt.datetime:
