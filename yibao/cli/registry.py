@@ -111,6 +111,7 @@ def demo(
     residents: int = typer.Option(3000, "--residents", min=1, max=2_000_000, help="演示县的居民人数"),
     if_empty: bool = typer.Option(False, "--if-empty", help="库中已有居民时什么也不做"),
     seed: int = typer.Option(2024, "--seed", help="随机种子（同一种子生成同样的数据，重复执行不会重复写入）"),
+    register_only: bool = typer.Option(False, "--register-only", help="只生成户籍与名单，不开启征缴年度"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
 ):
@@ -127,11 +128,14 @@ def demo(
             emit_json({"skipped": True})
         return
     factory = None if quiet else (lambda label: RichProgress(label))
-    register_only: bool = typer.Option(False, "--register-only", help="只生成户籍与名单，不开启征缴年度"),
     try:
         summary = demo_build(residents=residents, seed=seed, progress_factory=factory)
     except RuntimeError as exc:
         fail(str(exc), code=1)
+    if not register_only:
+        from yibao.demo.year import demo_year
+
+        summary["year"] = demo_year(seed=seed, progress_factory=factory)
     if as_json:
         emit_json(summary)
         return
@@ -143,14 +147,19 @@ def demo(
         f"资助身份 {identities} 条，职工医保名单 {summary['employees']['rows']} 人（标记 {summary['employees'].get('flagged', 0)} 人）。",
         err=True,
     )
+    if not register_only:
+        year = summary["year"]
+        collected = year.get("collection", {})
+        typer.echo(
+            f"{year['benefit_year']}年度：已核定 {year['assessment'].get('residents', 0)} 人；"
+            f"窗口收款 {collected.get('counter_payments', 0)} 人，渠道明细入账 {collected.get('file', {}).get('booked', 0)} 人；"
+            f"业务日期定为 {year['business_day']}（var/business_today，征缴期已过，可办理逾期缴费、退费、催缴与对账）。",
+            err=True,
+        )
 
 
 def demo_logins(
     password: str = typer.Option("yibao-demo", "--password", help="演示账号的密码"),
-    if not register_only:
-        from yibao.demo.year import demo_year
-
-        summary["year"] = demo_year(seed=seed, progress_factory=factory)
     as_json: bool = JSON,
 ):
     """创建（或重置）每个角色一个演示账号，并打印登录表。"""
@@ -162,15 +171,6 @@ def demo_logins(
 
     logins = make(password=password)
     if as_json:
-    if not register_only:
-        year = summary["year"]
-        collected = year.get("collection", {})
-        typer.echo(
-            f"{year['benefit_year']}年度：已核定 {year['assessment'].get('residents', 0)} 人；"
-            f"窗口收款 {collected.get('counter_payments', 0)} 人，渠道明细入账 {collected.get('file', {}).get('booked', 0)} 人；"
-            f"业务日期定为 {year['business_day']}（var/business_today，征缴期已过，可办理逾期缴费、退费、催缴与对账）。",
-            err=True,
-        )
         emit_json({"logins": logins})
         return
     table = Table(title="演示账号（http://127.0.0.1:8000/）")
