@@ -20,6 +20,7 @@ def _campaign_out(campaign) -> dict:
         "policy_id": campaign.policy_id, "policy_version": campaign.policy_version,
         "collection_start": campaign.collection_start, "collection_end": campaign.collection_end,
         "status": campaign.status, "last_assessed_on": campaign.last_assessed_on,
+        "imported": campaign.imported,
     }
 
 
@@ -97,6 +98,9 @@ def campaign_list_command(county: str = typer.Option(None, "--county", help="只
     if not rows:
         typer.echo("还没有开启任何征缴年度。")
     for c in campaigns:
+        if c.imported:
+            typer.echo(f"#{c.pk} {c.county_code} {c.benefit_year}年度 历史名单（导入，不核定、不收款）")
+            continue
         typer.echo(f"#{c.pk} {c.county_code} {c.benefit_year}年度 {c.policy_id} {c.get_status_display()}"
                    f" 征缴期 {c.collection_start}～{c.collection_end}"
                    + (f" 最近核定 {c.last_assessed_on}" if c.last_assessed_on else ""))

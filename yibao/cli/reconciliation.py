@@ -100,6 +100,9 @@ def calendar_command(
         emit_json({"county_code": county, "benefit_year": year, "required": check["required"]["times"],
                    "required_source": check["required"]["source"], "short_months": check["short"], "months": months})
         return
+    if check["required"]["source"] == "history":
+        typer.echo(f"{check['required']['reference']}，没有在本系统征缴，不要求对账。")
+        return
     typer.echo(f"要求每月对账 {check['required']['times']} 次（{'政策规定' if check['required']['source'] == 'policy' else '默认'}）")
     for m in check["months"]:
         typer.echo(f"  {m['label']}：{m['done']}/{m['required']} {m['status_label']}")

@@ -8,7 +8,7 @@ import typer
 
 from yibao.cli.common import cli_actor, django_setup, emit_json, fail
 
-import_app = typer.Typer(help="导入名单：行政区划、户籍名单、部门资助身份名单、职工医保名单", no_args_is_help=True)
+import_app = typer.Typer(help="导入名单：行政区划、户籍名单、部门资助身份名单、职工医保名单、历年参保名单", no_args_is_help=True)
 
 RESULT_KEYS = ("rows", "imported", "updated", "unchanged", "rejected", "warnings")
 
@@ -48,12 +48,15 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> 
     result = job.result
     if as_json:
         emit_json({**{k: result.get(k, 0) for k in RESULT_KEYS}, "report": result.get("report"),
-                   **{k: result[k] for k in ("flagged", "households") if k in result}, "job": job.pk})
+                   **{k: result[k] for k in ("flagged", "households", "skipped", "campaigns", "years") if k in result},
+                   "job": job.pk})
         return
     typer.echo(
         f"{KIND_LABELS[kind]}（任务 #{job.pk}）：共 {result['rows']} 行，新增 {result['imported']}，"
         f"更新 {result['updated']}，未变 {result['unchanged']}，拒绝 {result['rejected']}，警告 {result['warnings']}"
         + (f"，标记重复参保 {result['flagged']}" if result.get("flagged") else "")
+        + (f"，跳过其他险种 {result['skipped']}" if result.get("skipped") else "")
+        + (f"；年度 {'、'.join(map(str, result['years']))}" if result.get("years") else "")
         + "。"
     )
     if result.get("report"):
@@ -105,6 +108,18 @@ def import_employees(
     """导入职工医保名单，并标记重复参保的居民。"""
     django_setup()
     _run_import("employees", file, as_json, quiet, county_code=county or _default_county())
+
+
+@import_app.command("enrollments")
+def import_enrollments(
+    file: Path = FILE,
+    county: str = typer.Option("", "--county", help="县级区划代码；库中只有一个县时可省略"),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+):
+    """导入历年参保名单（国家医保信息平台导出的上年参保名单）：每个年度记为历史名单，用于续保、断保年数、跨县核查和催缴。"""
+    django_setup()
+    _run_import("enrollments", file, as_json, quiet, county_code=county or _default_county())
 
 
 def demo(

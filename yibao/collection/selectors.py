@@ -38,6 +38,8 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
     if campaign is None:
         year = f"{benefit_year}年度" if benefit_year else "当前年度"
         raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")
+    if campaign.imported:  # an imported past year: nothing is quoted or paid for it
+        raise CampaignMissing(f"{campaign.history_note}，不能收款。")
     return campaign
 
 

@@ -46,6 +46,8 @@ class CampaignOut(Schema):
     opened_at: dt.datetime
     opened_by: str
     last_assessed_on: dt.date | None
+    imported: bool
+    note: str
 
 
 class TotalsOut(Schema):
@@ -96,6 +98,7 @@ def _campaign_out(campaign: Campaign) -> dict:
         "collection_start": campaign.collection_start, "collection_end": campaign.collection_end,
         "status": campaign.status, "status_label": campaign.get_status_display(), "opened_at": campaign.opened_at,
         "opened_by": campaign.opened_by_name, "last_assessed_on": campaign.last_assessed_on,
+        "imported": campaign.imported, "note": campaign.history_note if campaign.imported else "",
     }
 
 
@@ -157,6 +160,8 @@ def campaign_assess(request, campaign_id: int, payload: AssessIn):
     scope = request.auth
     scope.require("campaign.manage")
     campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
+    if campaign.imported:
+        return _error(services.CampaignError(f"{campaign.history_note}，不能核定。"))
     if campaign.status == Campaign.Status.CLOSED:
         return _error(services.CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。"))
     job = job_enqueue(assessment_job_create(campaign=campaign, actor=request.user, on=payload.on))

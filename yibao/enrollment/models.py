@@ -29,6 +29,9 @@ class Campaign(models.Model):
     closed_by_name = models.CharField("结束人", max_length=150, blank=True, default="")
     last_assessed_at = models.DateTimeField("最近核定时间", null=True, blank=True)
     last_assessed_on = models.DateField("最近核定日期", null=True, blank=True)
+    # a past year loaded from the national platform's roster (上年参保名单): closed, no policy;
+    # collection_start/end then hold the benefit year's first and last day
+    imported = models.BooleanField("导入的历史名单", default=False, db_default=False)
 
     class Meta:
         verbose_name = "征缴年度"
@@ -36,6 +39,11 @@ class Campaign(models.Model):
 
     def __str__(self):
         return f"{self.county_code} {self.benefit_year}年度"
+
+    @property
+    def history_note(self) -> str:
+        """Why a history campaign has no policy (pages, API and errors say the same)."""
+        return f"{self.benefit_year}年度为导入的历史名单，没有缴费政策"
 
 
 class Enrollment(RegionCodes):
@@ -63,6 +71,8 @@ class Enrollment(RegionCodes):
     benefit_end = models.DateField("待遇终止日", null=True, blank=True)
     registered_at = models.DateTimeField("登记时间", default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # digest of the roster row last imported (history campaigns); "" for enrollments made in Yibao
+    import_hash = models.CharField("导入行摘要", max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = "参保登记"

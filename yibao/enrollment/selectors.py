@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from yibao.enrollment.models import Campaign, Enrollment
 from yibao.policy.engine import Person, Policy
-from yibao.policy.loader import load_policy
+from yibao.policy.loader import PolicyNotFound, load_policy
 from yibao.registry.models import Resident
 
 # 与户主关系: who counts as a child of the household (独女户、独男户 "女儿/儿子至18周岁").
@@ -37,7 +37,14 @@ def campaign_current(*, county_code: str) -> Campaign | None:
     )
 
 
+class HistoryCampaign(PolicyNotFound):
+    """A history campaign (an imported roster) has no policy: nothing is assessed or paid for it."""
+
+
 def campaign_policy(campaign: Campaign) -> Policy:
+    """The campaign's policy; HistoryCampaign (a PolicyNotFound) for an imported past year."""
+    if campaign.imported:
+        raise HistoryCampaign(campaign.history_note)
     return load_policy(campaign.policy_id)
 
 
@@ -250,11 +257,10 @@ def assessment_explain(*, assessment) -> dict:
     """The scalar engine's answer for an assessment, with its explanation, and whether the stored
     row still agrees with it (it does not when the registry changed since the last 核定)."""
     from yibao.policy.engine import PolicyInputError, quote
-    from yibao.policy.loader import PolicyNotFound, load_policy
 
     campaign, resident = assessment.campaign, assessment.resident
     try:
-        policy = load_policy(campaign.policy_id)
+        policy = campaign_policy(campaign)
     except PolicyNotFound as exc:
         return {"quote": None, "error": str(exc), "stale": True}
     person = person_for(resident=resident, on=assessment.assessed_on, benefit_year=campaign.benefit_year,
@@ -311,7 +317,7 @@ def enrollment_in_scope(*, scope, pk: int) -> Enrollment:
 
 EVENT_LABELS = {
     "registered": "参保登记", "paid": "缴费入账", "suspended": "参保暂停", "resumed": "恢复参保",
-    "terminated": "参保终止", "transferred": "县内迁移", "tier": "变更档次",
+    "terminated": "参保终止", "transferred": "县内迁移", "tier": "变更档次", "import_update": "参保名单导入更新",
 }
 
 
@@ -343,3 +349,12 @@ def resident_assessments(*, resident: Resident) -> list:
         Assessment.objects.filter(county_code=resident.county_code, resident=resident)
         .select_related("campaign").order_by("-benefit_year")
     )
+
+
+def enrollment_status_counts(*, scope, campaign: Campaign) -> dict[str, int]:
+    """Enrollments of a campaign's year by status, within the scope (the summary of a history campaign)."""
+    from django.db.models import Count
+
+    rows = _in_county(scope, Enrollment.objects.filter(campaign=campaign, benefit_year=campaign.benefit_year))
+    counts = dict(rows.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {status: counts.get(status, 0) for status in Enrollment.Status.values}

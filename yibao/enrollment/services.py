@@ -70,6 +70,8 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
         if existing.status == Enrollment.Status.TERMINATED:
             raise EnrollmentError(f"{resident.name} 的{campaign.benefit_year}年度参保关系已终止（{existing.status_reason}），不能再缴费。")
         return existing
+    if campaign.imported:
+        raise EnrollmentError(f"{campaign.history_note}，不能办理参保登记。")
     if campaign.status == Campaign.Status.CLOSED:
         raise EnrollmentError(f"{campaign.benefit_year}年度征缴已结束，不能再办理参保登记。")
     _check_tier(campaign, tier)
@@ -237,6 +239,11 @@ def campaign_open(
         )
     year = policy.data.benefit_year
     existing = Campaign.objects.filter(county_code=county_code, benefit_year=year).first()
+    if existing is not None and existing.imported:
+        raise CampaignError(
+            f"{county.name}{year}年度已导入历年参保名单（{timezone.localtime(existing.opened_at):%Y-%m-%d}），"
+            f"该年度只作为历史记录，不能再开启征缴。"
+        )
     if existing is not None:
         raise CampaignError(
             f"{county.name}{year}年度征缴已于{timezone.localtime(existing.opened_at):%Y-%m-%d}开启"
@@ -291,6 +298,8 @@ def campaign_reopen(*, campaign: Campaign, actor, reason: str) -> Campaign:
     if not reason:
         raise CampaignError("重新开启须填写原因。")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.imported:
+        raise CampaignError(f"{campaign.history_note}，不能重新开启征缴。")
     if campaign.status == Campaign.Status.OPEN:
         raise CampaignError(f"{campaign.benefit_year}年度征缴正在进行，无需重新开启。")
     campaign.status, campaign.closed_at, campaign.closed_by_name = Campaign.Status.OPEN, None, ""
@@ -300,6 +309,40 @@ def campaign_reopen(*, campaign: Campaign, actor, reason: str) -> Campaign:
         before={"status": Campaign.Status.CLOSED}, after={"status": Campaign.Status.OPEN}, reason=reason,
     )
     return campaign
+
+
+def campaign_history_ensure(*, county_code: str, benefit_year: int, actor, reason: str = "") -> tuple[Campaign, bool]:
+    """The closed history campaign of a past year (上年参保名单), created when missing: (campaign, created).
+
+    Raises CampaignError when the year was opened in Yibao: its enrollments are Yibao's own.
+    The caller holds the transaction (the roster import).
+    """
+    import datetime as dt
+
+    existing = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
+    if existing is not None and not existing.imported:
+        raise CampaignError(
+            f"{benefit_year}年度已在本系统开启征缴（政策 {existing.policy_id}），参保记录以本系统为准，不能导入历史名单。"
+        )
+    if existing is not None:
+        return existing, False
+    name, now = _actor_name(actor), timezone.now()
+    try:
+        with transaction.atomic():
+            campaign = Campaign.objects.create(
+                county_code=county_code, benefit_year=benefit_year, policy_id="", policy_version="",
+                collection_start=dt.date(benefit_year, 1, 1), collection_end=dt.date(benefit_year, 12, 31),
+                status=Campaign.Status.CLOSED, imported=True, opened_at=now, opened_by_name=name,
+                closed_at=now, closed_by_name=name,
+            )
+    except IntegrityError:
+        raise CampaignError(f"{benefit_year}年度刚刚由他人开启征缴或导入，请重新导入。") from None
+    event_record(
+        county_code=county_code, entity="campaign", entity_id=campaign.pk, action="history_created", actor=actor,
+        after={"benefit_year": benefit_year, "imported": True, "status": Campaign.Status.CLOSED},
+        reason=reason or f"导入{benefit_year}年度历年参保名单",
+    )
+    return campaign, True
 
 
 # ---------------------------------------------------------------- 核定
@@ -346,10 +389,11 @@ def _assessment_rows(campaign: Campaign, frame, on, policy_version: str):
 
 
 def _campaign_policy_checked(campaign: Campaign):
-    from yibao.policy.loader import PolicyNotFound, load_policy
+    from yibao.enrollment.selectors import campaign_policy
+    from yibao.policy.loader import PolicyNotFound
 
     try:
-        policy = load_policy(campaign.policy_id)
+        policy = campaign_policy(campaign)
     except PolicyNotFound as exc:
         raise CampaignError(str(exc)) from None
     if policy.data.benefit_year != campaign.benefit_year:
@@ -457,6 +501,8 @@ def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict
 
     began = time.monotonic()
     _check(actor, "campaign.manage", campaign.county_code)
+    if campaign.imported:
+        raise CampaignError(f"{campaign.history_note}，不能核定。")
     if campaign.status == Campaign.Status.CLOSED:
         raise CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。")
     on = on or assessment_date(campaign=campaign)

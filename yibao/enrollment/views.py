@@ -96,6 +96,8 @@ def campaign(request, pk: int):
 
     scope = request.scope
     c = selectors.campaign_in_scope(scope=scope, pk=pk)
+    if c.imported:
+        return _history_campaign(request, c)
     region = request.GET.get("region") or scope.region_code or c.county_code
     by_region = selectors.assessment_totals(scope=scope, campaign=c, region=region)
     job = selectors.campaign_assess_job(campaign=c)
@@ -124,6 +126,21 @@ def campaign(request, pk: int):
     })
 
 
+def _history_campaign(request, c: Campaign):
+    """An imported past year: no policy, no assessment; its enrollments by status and the imports that wrote it."""
+    from yibao.imports.selectors import import_job_list
+
+    scope = request.scope
+    counts = selectors.enrollment_status_counts(scope=scope, campaign=c)
+    statuses = [(value, label, counts[value]) for value, label in Enrollment.Status.choices if counts[value]]
+    jobs = [j for j in import_job_list(scope=scope, kind="enrollments").filter(county_code=c.county_code)
+            .order_by("-created_at")[:50] if c.benefit_year in ((j.result or {}).get("years") or [])][:10]
+    return render(request, "enrollment/campaign_history.html", {
+        "campaign": c, "county_name": region_label(c.county_code, from_level=6), "statuses": statuses,
+        "total": sum(counts.values()), "jobs": jobs,
+    })
+
+
 def _default_on(campaign: Campaign):
     try:
         return services.assessment_date(campaign=campaign)
@@ -140,6 +157,9 @@ def campaign_assess(request, pk: int):
     form = AssessForm(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
+        return redirect("enrollment:campaign", c.pk)
+    if c.imported:
+        messages.error(request, f"{c.history_note}，不能核定。")
         return redirect("enrollment:campaign", c.pk)
     if c.status == Campaign.Status.CLOSED:
         messages.error(request, f"{c.benefit_year}年度征缴已结束，不能再核定。")

@@ -78,7 +78,7 @@ def _out(job) -> dict:
 @router.post(
     "/imports/jobs",
     response={201: JobOut, 400: ErrorOut},
-    summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees）",
+    summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees、enrollments）",
 )
 def import_start(
     request, kind: str = Form(...), file: UploadedFile = File(...), county_code: str = Form(""),
@@ -86,7 +86,7 @@ def import_start(
 ):
     scope = request.auth
     if kind not in services.JOB_KINDS:
-        return Status(400, {"detail": f"未知的导入类型：{kind}（应为 regions、residents、identities、employees）"})
+        return Status(400, {"detail": f"未知的导入类型：{kind}（应为 {'、'.join(services.JOB_KINDS)}）"})
     scope.require(services.CAPABILITIES[kind])
     if not county_code and scope.region_code:
         county_code = scope.county_code

@@ -25,6 +25,7 @@ KIND_LABELS = {
     "residents": "户籍名单",
     "identities": "部门资助身份名单",
     "employees": "职工医保名单",
+    "enrollments": "历年参保名单",
 }
 
 KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -73,6 +74,32 @@ KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("name", "姓名", NAME_SYNONYMS),
         Column("employer", "单位", ("单位", "单位名称", "工作单位", "参保单位", "用人单位")),
         Column("insured_from", "参保日期", ("参保日期", "参保时间", "参保开始日期", "参保起始日期", "首次参保日期")),
+    ),
+    # 上年参保名单 exported from the national 医疗保障信息平台 (one row per person, year and 险种)
+    "enrollments": (
+        Column("id_number", "身份证号码", ID_SYNONYMS, True),
+        Column("name", "姓名", NAME_SYNONYMS),
+        Column(
+            "year", "参保年度",
+            ("参保年度", "待遇年度", "所属年度", "缴费年度", "年度", "参保年份", "所属期", "费款所属期"),
+            True,
+        ),
+        Column(
+            "status", "参保状态",
+            ("参保状态", "人员参保状态", "参保状态名称", "个人参保状态", "险种参保状态", "参保状态代码"),
+            True,
+        ),
+        Column(
+            "benefit_start", "待遇开始日期",
+            ("待遇开始日期", "待遇起始日期", "待遇享受开始日期", "享受待遇开始日期", "待遇开始时间", "开始日期"),
+        ),
+        Column(
+            "benefit_end", "待遇终止日期",
+            ("待遇终止日期", "待遇结束日期", "待遇截止日期", "待遇享受终止日期", "享受待遇终止日期", "待遇终止时间",
+             "终止日期"),
+        ),
+        Column("amount", "缴费金额", ("缴费金额", "个人缴费金额", "个人缴费", "缴费额", "实缴金额", "个人缴费额")),
+        Column("insutype", "险种类型", ("险种类型", "险种", "险种类型名称", "险种名称", "险种代码", "险种类型代码")),
     ),
 }
 

@@ -43,6 +43,7 @@ JOB_KINDS = {
     "residents": "import_residents",
     "identities": "import_identities",
     "employees": "import_employees",
+    "enrollments": "import_enrollments",
 }
 KIND_OF_JOB = {v: k for k, v in JOB_KINDS.items()}
 CAPABILITIES = {
@@ -50,8 +51,9 @@ CAPABILITIES = {
     "residents": "residents.import",
     "identities": "identities.import",
     "employees": "employees.import",
+    "enrollments": "enrollments.import",
 }
-NEEDS_COUNTY = {"residents", "identities", "employees"}
+NEEDS_COUNTY = {"residents", "identities", "employees", "enrollments"}
 UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 
 
@@ -144,6 +146,8 @@ def import_run(*, job: Job, progress: Progress) -> dict:
             return residents_import(county_code=params["county_code"], **options)
         if kind == "identities":
             return identities_import(county_code=params["county_code"], department=params["department"], **options)
+        if kind == "enrollments":
+            return enrollments_import(county_code=params["county_code"], **options)
         return employees_import(county_code=params["county_code"], **options)
     except (ImportFileError, PermissionDenied) as exc:
         raise JobFailed(str(exc)) from None
@@ -179,7 +183,7 @@ def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_nam
         "rejected": checked.rejected,
         "warnings": checked.warned,
     }
-    for extra in ("flagged", "households"):
+    for extra in ("flagged", "households", "skipped", "campaigns", "years"):
         if extra in counts:
             result[extra] = counts[extra]
     result["report"] = report
@@ -337,3 +341,83 @@ def employees_import(
         flagged += writers.flags_other_county(county_code=county_code, actor=actor, reason=reason)
         counts["flagged"] = flagged
     return _finish("employees", checked, counts, job, file_name, progress)
+
+
+# ---- 历年参保名单 ---------------------------------------------------------------------------------
+
+
+def claim_lookup(county_code: str):
+    """id numbers → (id_number, benefit_year, county_code) of live enrollments in OTHER counties
+    (the cross-county claims, looked up by ID number, never joined)."""
+    from yibao.enrollment.models import EnrollmentClaim
+
+    def lookup(numbers: list[str]) -> pl.DataFrame:
+        return writers.fetch_by_keys(
+            f"SELECT id_number, benefit_year, county_code FROM {EnrollmentClaim._meta.db_table} "
+            "WHERE released_at IS NULL AND county_code <> %s AND id_number IN ({keys})",
+            numbers,
+            {"id_number": pl.String, "benefit_year": pl.Int64, "county_code": pl.String},
+            [county_code],
+        )
+
+    return lookup
+
+
+def enrollments_import(
+    *, path, county_code: str, actor=None, job=None, progress: Progress | None = None, file_name: str = ""
+) -> dict:
+    """上年参保名单 / 历年参保名单 from the national platform: past years' enrollments of this county's
+    residents, each year under a closed history campaign (created when missing). Years opened in
+    Yibao are refused: there Yibao's own records count."""
+    from yibao.core.clock import business_today
+    from yibao.enrollment.models import Campaign
+    from yibao.enrollment.services import CampaignError, campaign_history_ensure
+    from yibao.imports.validation import ENROLLMENT_STATUS_LABELS
+
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+    opened = dict(
+        Campaign.objects.filter(county_code=county_code, imported=False).values_list("benefit_year", "policy_id")
+    )
+
+    def ctx_for(table):
+        return Context(
+            county_code=county_code, file_format=table.file_format, today=business_today(),
+            resident_lookup=resident_lookup(county_code), opened_years=opened, claim_lookup=claim_lookup(county_code),
+        )
+
+    checked = _read_and_check("enrollments", path, ctx_for, progress)
+    refused = checked.extra.get("refused_years", {})
+    years_in_file = checked.extra.get("years", [])
+    if years_in_file and set(years_in_file) <= set(refused):
+        raise ImportFileError("；".join(refused[y] for y in sorted(refused)) + "。")
+    reason = _reason("enrollments", file_name, job)
+    label = pl.col("status").replace_strict(ENROLLMENT_STATUS_LABELS, return_dtype=pl.String)
+    rows = checked.rows.with_columns(
+        pl.when(pl.col("amount").is_not_null())
+        .then(pl.format("历年参保名单导入：{}，缴费 {} 元", label, pl.col("amount")))
+        .otherwise(pl.format("历年参保名单导入：{}", label)).alias("status_reason"),
+    )
+    rows = rows.with_columns(row_hashes(rows, ["benefit_year", "status", "benefit_start", "benefit_end", "amount"]))
+    years = sorted(rows["benefit_year"].unique().to_list())
+    progress.start(rows.height, "写入参保记录")
+    with transaction.atomic():
+        writers.lock_county(county_code)
+        campaigns, created = {}, 0
+        for year in years:
+            try:
+                campaign, new = campaign_history_ensure(county_code=county_code, benefit_year=year, actor=actor,
+                                                        reason=reason)
+            except CampaignError as exc:  # opened in Yibao since the file was checked
+                raise ImportFileError(str(exc)) from None
+            campaigns[year], created = campaign.pk, created + new
+        counts = writers.enrollments_write(
+            rows=rows, campaigns=campaigns, county_code=county_code, actor=actor, reason=reason, progress=progress,
+        ) if rows.height else {"imported": 0, "updated": 0, "unchanged": 0}
+    counts.update({"skipped": checked.skipped, "campaigns": created, "years": years})
+    if counts["imported"] or counts["updated"]:
+        from yibao.progress.services import progress_refresh_enqueue
+
+        for year in years:  # next year's 12-10 comparison reads these rows
+            progress_refresh_enqueue(county_code=county_code, benefit_year=year + 1, actor=actor)
+    return _finish("enrollments", checked, counts, job, file_name, progress)

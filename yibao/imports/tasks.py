@@ -1,4 +1,4 @@
-"""Job runners of the four imports; pages enqueue them, the CLI runs them in-process."""
+"""Job runners of the imports; pages enqueue them, the CLI runs them in-process."""
 
 from yibao.core.jobs import job_runner
 from yibao.imports.services import import_run
@@ -21,4 +21,9 @@ def run_identity_import(*, job, progress) -> dict:
 
 @job_runner("import_employees", label="职工医保名单导入")
 def run_employee_import(*, job, progress) -> dict:
+    return import_run(job=job, progress=progress)
+
+
+@job_runner("import_enrollments", label="历年参保名单导入")
+def run_enrollment_import(*, job, progress) -> dict:
     return import_run(job=job, progress=progress)

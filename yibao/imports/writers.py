@@ -590,3 +590,137 @@ def flags_other_county(*, county_code: str, numbers=None, actor=None, reason: st
         flags=pl.concat([ours.select(columns), theirs.select(columns)]), kind=Flag.Kind.OTHER_COUNTY,
         actor=actor, reason=reason,
     )
+
+
+# ---- enrollments (历年参保名单) --------------------------------------------------------------------
+
+ESTAGE = "imports_stage_enrollment"
+ESTAGE_COLUMNS = {
+    "row_no": "integer",
+    "resident_id": "bigint",
+    "benefit_year": "integer",
+    "campaign_id": "bigint",
+    "status": "varchar(12)",
+    "status_reason": "varchar(200)",
+    "benefit_start": "date",
+    "benefit_end": "date",
+    "row_hash": "varchar(32)",
+    "touched": "smallint",
+}
+ENROLLMENT_COMPARED = ("status", "benefit_start", "benefit_end", "status_reason")
+
+
+def enrollments_write(
+    *, rows: pl.DataFrame, campaigns: dict[int, int], county_code: str, actor=None, reason: str = "",
+    progress: Progress | None = None,
+) -> dict:
+    """Past years' enrollments under their history campaigns: insert new (resident, year) pairs,
+    update rows whose roster line changed since the last import (row_hash, one event each), and
+    keep one cross-county claim per live (正常参保) enrollment.
+
+    `rows`: _row, resident_id, benefit_year, status, status_reason, benefit_start, benefit_end,
+    row_hash. Only rows new or changed in this file touch claims, so a status changed in Yibao
+    since (催缴: 参保暂停) stays as it is when the same file comes again.
+    """
+    from yibao.enrollment.models import Enrollment, EnrollmentClaim
+
+    progress = progress or NullProgress()
+    E, C, R = Enrollment._meta.db_table, EnrollmentClaim._meta.db_table, Resident._meta.db_table
+    frame = rows.with_columns(
+        pl.col("benefit_year").replace_strict(campaigns, return_dtype=pl.Int64).alias("campaign_id"),
+        pl.lit(0, dtype=pl.Int8).alias("touched"),
+    ).rename({"_row": "row_no"}).select(list(ESTAGE_COLUMNS))
+    stage_create(ESTAGE, ESTAGE_COLUMNS)
+    progress.step("写入暂存表")
+    copy_rows(ESTAGE, frame, progress)
+    stage_index(ESTAGE, ["resident_id"])
+    now = db_now()
+    same = "e.county_code = %s AND e.resident_id = s.resident_id AND e.benefit_year = s.benefit_year"
+    counts = {}
+    with connection.cursor() as cursor:
+        progress.step("比对已有参保记录")
+        cursor.execute(
+            f"""UPDATE {ESTAGE} SET touched = 1 WHERE NOT EXISTS (
+                SELECT 1 FROM {E} e WHERE e.county_code = %s AND e.resident_id = {ESTAGE}.resident_id
+                  AND e.benefit_year = {ESTAGE}.benefit_year AND e.import_hash = {ESTAGE}.row_hash)""",
+            [county_code],
+        )
+        old = ", ".join(f"e.{f}" for f in ENROLLMENT_COMPARED)
+        new = ", ".join(f"s.{f}" for f in ENROLLMENT_COMPARED)
+        cursor.execute(
+            f"SELECT e.id, {old}, {new} FROM {ESTAGE} s JOIN {E} e ON {same} WHERE s.touched = 1",
+            [county_code],
+        )
+        changed = []
+        n = len(ENROLLMENT_COMPARED)
+        for row in cursor.fetchall():
+            before, after = {}, {}
+            for name, b, a in zip(ENROLLMENT_COMPARED, row[1 : n + 1], row[n + 1 :]):
+                b, a = (_plain(b) or None), (_plain(a) or None)
+                if b != a:
+                    before[name], after[name] = b, a
+            if before:
+                changed.append((row[0], before, after))
+
+        progress.step("新增参保记录")
+        provided = ["county_code", "township_code", "village_code", "campaign_id", "benefit_year", "resident_id",
+                    "id_number", "kind", "tier", "status", "status_reason", "benefit_start", "benefit_end",
+                    "registered_at", "updated_at", "import_hash"]
+        defaults = _defaults(Enrollment, provided)
+        extra_cols = "".join(f", {c}" for c in defaults)
+        extra_vals = "".join(", %s" for _ in defaults)
+        cursor.execute(
+            f"""INSERT INTO {E} ({', '.join(provided)}{extra_cols})
+            SELECT r.county_code, r.township_code, r.village_code, s.campaign_id, s.benefit_year, r.id, r.id_number,
+                %s, 1, s.status, s.status_reason, s.benefit_start, s.benefit_end, %s, %s, s.row_hash{extra_vals}
+            FROM {ESTAGE} s JOIN {R} r ON r.id = s.resident_id AND r.county_code = %s
+            WHERE s.touched = 1 AND NOT EXISTS (SELECT 1 FROM {E} e WHERE {same})
+            ORDER BY s.row_no""",
+            [Enrollment.Kind.FIRST.value, now, now, *defaults.values(), county_code, county_code],
+        )
+        counts["imported"] = cursor.rowcount
+
+        progress.step("更新有变化的参保记录")
+        cursor.execute(
+            f"""UPDATE {E} SET status = s.status, status_reason = s.status_reason, benefit_start = s.benefit_start,
+                benefit_end = s.benefit_end, import_hash = s.row_hash, updated_at = %s
+            FROM {ESTAGE} s
+            WHERE {E}.county_code = %s AND {E}.resident_id = s.resident_id AND {E}.benefit_year = s.benefit_year
+              AND s.touched = 1 AND {E}.import_hash <> s.row_hash""",
+            [now, county_code],
+        )
+
+        progress.step("跨县参保占位")
+        cursor.execute(
+            f"""UPDATE {C} SET released_at = %s WHERE released_at IS NULL AND county_code = %s AND enrollment_id IN (
+                SELECT e.id FROM {ESTAGE} s JOIN {E} e ON {same} WHERE s.touched = 1 AND e.status <> %s)""",
+            [now, county_code, county_code, Enrollment.Status.PAID.value],
+        )
+        counts["claims_released"] = cursor.rowcount
+        claim_defaults = _defaults(EnrollmentClaim, ["id_number", "benefit_year", "county_code", "enrollment_id",
+                                                     "claimed_at", "released_at"])
+        extra_cols = "".join(f", {c}" for c in claim_defaults)
+        extra_vals = "".join(", %s" for _ in claim_defaults)
+        cursor.execute(
+            f"""INSERT INTO {C} (id_number, benefit_year, county_code, enrollment_id, claimed_at, released_at{extra_cols})
+            SELECT e.id_number, e.benefit_year, e.county_code, e.id, %s, NULL{extra_vals}
+            FROM {ESTAGE} s JOIN {E} e ON {same}
+            WHERE s.touched = 1 AND e.status = %s AND NOT EXISTS (
+                SELECT 1 FROM {C} c WHERE c.id_number = e.id_number AND c.benefit_year = e.benefit_year
+                  AND c.released_at IS NULL)""",
+            [now, *claim_defaults.values(), county_code, Enrollment.Status.PAID.value],
+        )
+        counts["claims_created"] = cursor.rowcount
+    if changed:
+        event_bulk_record(
+            rows=(
+                {"county_code": county_code, "entity": "enrollment", "entity_id": eid, "action": "import_update",
+                 "before": before, "after": after, "reason": reason}
+                for eid, before, after in changed
+            ),
+            actor=actor,
+        )
+    stage_drop(ESTAGE)
+    counts["updated"] = len(changed)
+    counts["unchanged"] = rows.height - counts["imported"] - counts["updated"]
+    return counts

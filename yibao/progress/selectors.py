@@ -62,6 +62,8 @@ def policy_for(county_code: str, benefit_year: int, campaign: Campaign | None = 
     from yibao.policy.loader import PolicyNotFound, load_policy, policies_for_region
 
     if campaign is not None:
+        if campaign.imported:  # an imported past year has no policy
+            return None
         try:
             return load_policy(campaign.policy_id)
         except PolicyNotFound:
@@ -72,6 +74,8 @@ def policy_for(county_code: str, benefit_year: int, campaign: Campaign | None = 
 def pace_window(county_code: str, benefit_year: int) -> PaceWindow | None:
     """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known."""
     campaign = campaign_for(county_code, benefit_year)
+    if campaign is not None and campaign.imported:  # a history year was not collected here: no pace
+        return None
     policy = policy_for(county_code, benefit_year, campaign)
     window = policy.data.collection.main_window if policy else None
     targets = policy.data.targets if policy else None
@@ -484,8 +488,9 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
     if not missing:
         return out
     if policy is None:
+        note = f"{campaign.history_note}，无法测算" if campaign is not None and campaign.imported else "尚无缴费政策，无法测算"
         for r in missing:
-            out[r.pk] = (None, "", "尚无缴费政策，无法测算")
+            out[r.pk] = (None, "", note)
         return out
     window = policy.data.collection.main_window
     paid_on = max(on, window.start)

@@ -22,7 +22,7 @@ DEFAULT_PER_MONTH = 2
 
 def campaign_years(*, scope, county_code: str | None = None) -> list[int]:
     county = county_code or scope.county_code
-    campaigns = Campaign.objects.all()
+    campaigns = Campaign.objects.filter(imported=False)  # history years were not collected here
     if county:
         campaigns = campaigns.filter(county_code=county)
     return sorted(set(campaigns.values_list("benefit_year", flat=True)), reverse=True)
@@ -32,11 +32,13 @@ def counties_with_campaigns(*, scope) -> list[str]:
     """The counties a user may pick: their own, or every county with a campaign (superuser)."""
     if scope.region_code:
         return [scope.county_code]
-    return sorted(set(Campaign.objects.values_list("county_code", flat=True)))
+    return sorted(set(Campaign.objects.filter(imported=False).values_list("county_code", flat=True)))
 
 
 def required_per_month(campaign: Campaign | None) -> dict:
     """How often the county must reconcile each month: the policy's targets.reconcile_per_month, else 2."""
+    if campaign is not None and campaign.imported:
+        return {"times": 0, "source": "history", "policy_id": "", "reference": campaign.history_note}
     if campaign is not None:
         from yibao.policy.loader import load_policy
 
@@ -83,7 +85,7 @@ def month_check(*, scope, county_code: str, benefit_year: int, today: dt.date | 
         runs_by_month.setdefault(_month_start(day), []).append(pk)
     today_month = _month_start(today)
     window: list[dt.date] = []
-    if campaign is not None:
+    if campaign is not None and not campaign.imported:  # a history year has no window to judge
         month = _month_start(campaign.collection_start)
         while month <= min(_month_start(campaign.collection_end), today_month):
             window.append(month)
@@ -93,7 +95,8 @@ def month_check(*, scope, county_code: str, benefit_year: int, today: dt.date | 
         days = sorted(days_by_month.get(month, ()))
         done = len(days)
         if month not in window:
-            status, label = "outside", "征缴期外，不作要求"
+            status, label = "outside", ("历史名单，不作要求" if campaign is not None and campaign.imported
+                                        else "征缴期外，不作要求")
         elif done >= required["times"]:
             status, label = "ok", "达标"
         elif month == today_month:

@@ -128,8 +128,11 @@ def handover_record(
         errors["handed_on"] = "交款日期不能早于收款期间止：只能交已经收到的现金。"
     if handed_on > business_today():
         errors["handed_on"] = "交款日期不能晚于今天。"
-    if not Campaign.objects.filter(county_code=village_code[:6], benefit_year=benefit_year).exists():
+    campaign = Campaign.objects.filter(county_code=village_code[:6], benefit_year=benefit_year).first()
+    if campaign is None:
         errors["benefit_year"] = f"本县 {benefit_year} 年度尚未开启征缴。"
+    elif campaign.imported:
+        errors["benefit_year"] = f"{campaign.history_note}，没有在本系统收款，不能登记现金交款。"
     if errors:
         raise ValidationError(errors)
     value = _money_value(amount, "amount", "交款金额")
@@ -190,6 +193,8 @@ def run_params_check(*, county_code: str, benefit_year: int, as_of: dt.date | No
     campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
     if campaign is None:
         raise ValidationError({"benefit_year": f"县 {county_code} 的 {benefit_year} 年度尚未开启征缴，无可对账的数据。"})
+    if campaign.imported:
+        raise ValidationError({"benefit_year": f"{campaign.history_note}，没有在本系统征缴，不能对账。"})
     today = business_today()
     as_of = as_of or today
     if as_of > today:

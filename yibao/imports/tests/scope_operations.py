@@ -53,6 +53,12 @@ def _registered(world, t):
     return Resident.objects.filter(id_number=t.new_id).exists()
 
 
+def _enrolled_2019(world, t):
+    from yibao.enrollment.models import Enrollment
+
+    return Enrollment.objects.filter(resident_id=t.resident.pk, benefit_year=2019, campaign__imported=True).exists()
+
+
 def _orphan(world, t):
     from yibao.registry.models import Identity
 
@@ -73,6 +79,13 @@ OPERATIONS = [
         call=lambda client, world, t: client.get("/imports/new/residents/"),
         on_foreign="none",
         shows=lambda t: "户主身份证号码",
+    ),
+    ScopeOperation(
+        name="imports.page.upload_enrollments",
+        capability="enrollments.import",
+        call=lambda client, world, t: client.get("/imports/new/enrollments/"),
+        on_foreign="none",
+        shows=lambda t: "险种类型",
     ),
     ScopeOperation(
         name="imports.page.job",
@@ -139,5 +152,17 @@ OPERATIONS = [
         region=lambda t: t.county_code,
         shows=lambda t: '"imported": 1',
         effect=_orphan,
+    ),
+    ScopeOperation(
+        name="imports.api.start_enrollments",
+        capability="enrollments.import",
+        kind="api",
+        call=lambda client, world, t: _upload(
+            client, "enrollments", ["身份证号码", "姓名", "参保年度", "参保状态", "险种类型"],
+            [t.resident.id_number, t.resident.name, "2019", "正常参保", "390"], county_code=t.county_code,
+        ),
+        region=lambda t: t.county_code,
+        shows=lambda t: '"imported": 1',
+        effect=_enrolled_2019,
     ),
 ]

@@ -62,3 +62,38 @@ def test_running_job_polls_its_progress(page, live_server, transactional_db, sta
     tracker._save(force=True)
     page.wait_for_function("document.querySelector('div.job progress').value == 75", timeout=5000)
     assert "750/1000" in page.locator("div.job .job-foot").inner_text()
+
+
+def test_upload_last_years_roster_and_find_the_history_year(page, live_server, transactional_db, staff, imported_family,
+                                                            tmp_path):
+    """历年参保名单: the upload page, the job's counts with the skipped 大病 line, then 2024 as 历史名单."""
+    from yibao.imports.tests.roster import write_roster
+
+    rows, _result = imported_family
+    head, wife = rows[0], rows[1]
+    path = write_roster(tmp_path / "2024年度参保名单.csv", [
+        [head[0], head[1], 2024, "正常参保", "", "", "380", "390"],
+        [wife[0], wife[1], 2024, "暂停参保", "", "", "380", "390"],
+        [wife[0], wife[1], 2024, "正常参保", "", "", "", "392"],
+    ])
+    login(page, live_server, "county_admin")
+    page.goto(f"{live_server.url}/imports/")
+    page.click("text=导入历年参保名单")
+    assert "险种类型" in page.locator("main").inner_text()
+    page.set_input_files("input[type=file]", str(path))
+    page.select_option("select[name=county_code]", COUNTY)
+    page.click("button:has-text('上传并导入')")
+    page.wait_for_url(f"{live_server.url}/imports/*/")
+    assert page.locator("div.job progress").get_attribute("value") == "100"
+    counts = page.locator("div.job dl.counts").inner_text()
+    assert "新增" in counts and "跳过" in counts
+    assert "城乡居民大病医疗保险（392）" in page.locator("table.report").inner_text()
+
+    page.goto(f"{live_server.url}/enrollment/")
+    assert "历史名单" in page.locator("[data-testid=campaigns]").inner_text()
+    page.click("text=2024年度")
+    assert page.locator("[data-testid=history-badge]").inner_text() == "历史名单"
+    assert page.locator("[data-field=total]").inner_text() == "2"
+    page.click("text=2024年度参保登记名单")
+    listing = page.locator("[data-testid=enrollments]").inner_text()
+    assert "张大山" in listing and "李秀兰" in listing and "参保暂停" in listing
