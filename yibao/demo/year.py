@@ -1,6 +1,7 @@
-"""The demo county's year, through the real services: open the 2025 campaign, assess (核定),
-load the targets, collect at the counter and from a channel file (with a late payment, a top-up,
-refunds and 先缴后补), reconcile with the tax bureau, and count the progress.
+"""The demo county's year, through the real services: import last year's roster (上年参保名单),
+open the 2025 campaign, assess (核定), load the targets, collect at the counter and from a
+channel file (with a late payment, a top-up, refunds and 先缴后补), reconcile with the tax
+bureau, and count the progress.
 
 The notices are from the past, so the demo fixes the business day (var/business_today) after
 the last event of the year: the window has closed, late payments still come in under the
@@ -28,6 +29,7 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
     from yibao.collection.demo import collection_demo
     from yibao.collection.models import Payment
     from yibao.collection.services import progress_refresh_deferred
+    from yibao.demo.history import demo_history
     from yibao.enrollment.selectors import campaign_get
     from yibao.enrollment.services import assessment_run, campaign_open
     from yibao.policy.loader import load_policy
@@ -42,6 +44,9 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
 
     campaign = campaign_get(county_code=county_code, benefit_year=year)
     if campaign is None:
+        if campaign_get(county_code=county_code, benefit_year=year - 1) is None:
+            # the county's first year on Yibao: last year's roster makes renewals, gap years and 催缴 real
+            summary["history"] = demo_history(county_code, year - 1, seed=seed, actor=ACTOR)
         campaign = campaign_open(county_code=county_code, policy_id=policy_id, actor=ACTOR)
     summary["campaign"] = campaign.pk
 

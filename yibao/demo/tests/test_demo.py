@@ -71,3 +71,24 @@ def test_demo_cli_if_empty_and_logins(db):
     assert Resident.objects.filter(village_code=collector.region_code).exists()
     assert collector.check_password("yibao-demo")
     assert User.objects.get(username="minzheng").department == "minzheng"
+
+
+def test_demo_year_starts_from_last_years_roster(db):
+    """The 2025 year of the demo runs on top of the imported 2024 roster: payments of last year's
+    enrollees register as renewals, and those who have not paid are on the 催缴 list."""
+    from yibao.collection.models import Payment
+    from yibao.demo.year import demo_year
+    from yibao.enrollment.models import Campaign, Enrollment
+    from yibao.progress.selectors import remind_base
+
+    demo_build(residents=500, seed=11)
+    summary = demo_year(seed=11)
+    assert summary["history"]["imported"] > 0 and summary["history"]["rejected"] == 0
+    assert Campaign.objects.get(county_code="340321", benefit_year=2024).imported
+    kinds = Counter(Enrollment.objects.filter(benefit_year=2025).values_list("kind", flat=True))
+    assert kinds["renewal"] > kinds["first"] > 0
+    assert Payment.objects.filter(benefit_year=2025, status=Payment.Status.BOOKED).exists()
+    assert remind_base(county_code="340321", benefit_year=2025).exists()
+
+    again = demo_year(seed=11)  # the year is there: nothing is imported or collected twice
+    assert "history" not in again and "collection" not in again
