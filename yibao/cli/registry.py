@@ -165,6 +165,9 @@ def demo(
     if not register_only:
         year = summary["year"]
         collected = year.get("collection", {})
+        history = year.get("history")
+        if history:
+            typer.echo(f"{year['benefit_year'] - 1}年度参保名单（历史名单）导入 {history['imported']} 人。", err=True)
         typer.echo(
             f"{year['benefit_year']}年度：已核定 {year['assessment'].get('residents', 0)} 人；"
             f"窗口收款 {collected.get('counter_payments', 0)} 人，渠道明细入账 {collected.get('file', {}).get('booked', 0)} 人；"
