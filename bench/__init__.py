@@ -17,6 +17,9 @@ class Benchmark:
     run: Callable
 
 
+# a measured time that rounds to 0 (a tiny --rows run) still divides
+TINY = 0.001
+
 BENCHMARKS: dict[str, Benchmark] = {}
 
 

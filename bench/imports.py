@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import benchmark
+from bench import TINY, benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -104,7 +104,8 @@ def measure(engine: str, rows: int, naive_rows: int, workdir: Path, csv: Path) -
 
 def report(f: dict, naive_rows: int) -> str:
     rows = f["rows"]
-    raw, imp, again, naive = f["raw"]["seconds"], f["import"]["seconds"], f["reimport"]["seconds"], f["naive"]["seconds"]
+    raw, imp, again, naive = (f["raw"]["seconds"] or TINY, f["import"]["seconds"] or TINY, f["reimport"]["seconds"],
+                              f["naive"]["seconds"])
     naive_scaled = naive * rows / naive_rows
     result = f["import"]["result"]
     method = "COPY" if f["engine"] == "postgresql" else "executemany，单事务"
@@ -125,7 +126,8 @@ def report(f: dict, naive_rows: int) -> str:
 
 
 def markdown_row(f: dict, naive_rows: int) -> str:
-    raw, imp, again, naive = f["raw"]["seconds"], f["import"]["seconds"], f["reimport"]["seconds"], f["naive"]["seconds"]
+    raw, imp, again, naive = (f["raw"]["seconds"] or TINY, f["import"]["seconds"] or TINY, f["reimport"]["seconds"],
+                              f["naive"]["seconds"])
     naive_scaled = naive * f["rows"] / naive_rows
     return (
         f"| {f['version']} | {f['rows']:,} | {raw:.1f} s | {imp:.1f} s | **{imp / raw:.2f}×** | {again:.1f} s "

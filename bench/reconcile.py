@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import benchmark
+from bench import TINY, benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "340321"
@@ -255,6 +255,7 @@ def worker(n: int, naive_rows: int, workdir: Path) -> dict:
     django.setup()
     from django.db import connection
 
+    from bench.task import StepMemory
     from yibao.reconciliation import services
 
     began = time.monotonic()
@@ -272,7 +273,8 @@ def worker(n: int, naive_rows: int, workdir: Path) -> dict:
         return time.perf_counter() - began, run
 
     load_before = os.getloadavg()[0]
-    first_seconds, first = reconcile()
+    with StepMemory() as memory:
+        first_seconds, first = reconcile()
     again_seconds, again = reconcile()
     load_after = os.getloadavg()[0]
     return {
@@ -294,6 +296,7 @@ def worker(n: int, naive_rows: int, workdir: Path) -> dict:
         "rerun_changes": {k: again.changes.get(k) for k in ("new", "resolved", "persisting")},
         "reconcile_cpu_seconds": first.inputs.get("seconds", {}).get("cpu"),
         "load_average": [round(load_before, 1), round(load_after, 1)],
+        "peak_rss_mb": memory.peak_mb, "start_rss_mb": memory.start_mb,
     }
 
 
@@ -343,7 +346,6 @@ def _postgres_answers() -> bool:
 
 
 def measure(engine: str, n: int, naive_rows: int, workdir: Path) -> dict:
-    import resource
 
     url = _fresh(engine, workdir)
     print(f"  准备 {engine} 数据库并迁移……", file=sys.stderr, flush=True)
@@ -359,7 +361,6 @@ def measure(engine: str, n: int, naive_rows: int, workdir: Path) -> dict:
         raise RuntimeError(f"对账基准失败（{engine}）：\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["version"] = _version(engine, url)
-    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     if engine == "postgresql":
         import psycopg
 
@@ -369,7 +370,8 @@ def measure(engine: str, n: int, naive_rows: int, workdir: Path) -> dict:
 
 
 def report(f: dict) -> str:
-    n, run, read, naive = f["rows"], f["reconcile_seconds"], f["baseline_read_seconds"], f["naive_scaled_seconds"]
+    n, run, read, naive = (f["rows"], f["reconcile_seconds"] or TINY, f["baseline_read_seconds"] or TINY,
+                           f["naive_scaled_seconds"])
     goal = "达标" if run < 10 else "未达标"
     counts = "，".join(f"{k} {v:,}" for k, v in f["counts"].items() if v)
     return "\n".join([
@@ -383,7 +385,8 @@ def report(f: dict) -> str:
         f"  再次对账（与上次比较）                                        {f['rerun_seconds']:>7.2f} 秒",
         f"  对账进程 CPU 时间 {f.get('reconcile_cpu_seconds')} 秒；测量时机器 1 分钟负载 {f.get('load_average')}"
         f"（本机 {os.cpu_count()} 核，负载高于核数时墙钟时间偏长）",
-        f"  差异 {f['mismatches']:,} 条：{counts}；进程峰值内存 {f.get('peak_rss_mb', 0):,} MB",
+        f"  差异 {f['mismatches']:,} 条：{counts}；对账时进程峰值内存 {f.get('peak_rss_mb', 0):,} MB"
+        f"（开始对账时进程已占 {f.get('start_rss_mb') or 0:,} MB：生成的数据）",
         "  各阶段（秒）：" + "，".join(f"{k} {v}" for k, v in f.get("phases", {}).items()),
     ])
 

@@ -45,6 +45,40 @@ class StepClock:
         return [(name, round(marks[i + 1][1] - t, 2)) for i, (name, t) in enumerate(marks[:-1])]
 
 
+def _status_mb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
+
+
+class StepMemory:
+    """The peak resident memory of one step of this process, not of all it did before.
+
+    On Linux the kernel's high-water mark (VmHWM) is reset at the start (`clear_refs` 5) and read
+    at the end; elsewhere it falls back to the process's lifetime peak (ru_maxrss).
+    """
+
+    def __enter__(self):
+        self.start_mb = _status_mb("VmRSS")
+        try:
+            with open("/proc/self/clear_refs", "w") as fh:
+                fh.write("5")
+            self.exact = True
+        except OSError:
+            self.exact = False
+        return self
+
+    def __exit__(self, *exc):
+        peak = _status_mb("VmHWM") if self.exact else None
+        self.peak_mb = peak if peak is not None else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return False
+
+
 def clear() -> None:
     """Empty the registry tables (untimed) so every measurement starts from the same state."""
     from django.db import connection, transaction
