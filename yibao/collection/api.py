@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut
 from yibao.collection import selectors, services
-from yibao.collection.models import Payment, Refund, SubsidyRefund
+from yibao.collection.models import Payment, Refund
 from yibao.core.api_errors import FIELD_NAMES
 from yibao.core.api_types import Money
 

@@ -66,10 +66,11 @@ def demo_files(folder: Path, residents: int, seed: int = 2024) -> dict:
     return files
 
 
-def _run(kind: str, path: Path, progress_factory, **params) -> dict:
+def import_file(kind: str, path: Path, progress_factory=None, *, actor: str = DEMO_ACTOR, **params):
+    """Import one demo file through the real job; returns the finished job, or raises RuntimeError in Chinese."""
     from yibao.imports.services import import_job_create
 
-    job = import_job_create(kind=kind, path=path, file_name=path.name, actor=DEMO_ACTOR, **params)
+    job = import_job_create(kind=kind, path=path, file_name=path.name, actor=actor, **params)
     progress = progress_factory(f"导入{path.name}") if progress_factory else None
     if progress is not None:
         with progress:
@@ -77,8 +78,12 @@ def _run(kind: str, path: Path, progress_factory, **params) -> dict:
     else:
         job = job_run(job)
     if job.status != job.Status.SUCCEEDED:
-        raise RuntimeError(f"演示数据导入失败（{path.name}）：{job.error}")
-    return job.result
+        raise RuntimeError(f"演示数据导入失败（{path.name}）：{job.message or job.error}")
+    return job
+
+
+def _run(kind: str, path: Path, progress_factory, **params) -> dict:
+    return import_file(kind, path, progress_factory, **params).result
 
 
 def demo_build(*, residents: int = 3000, seed: int = 2024, progress_factory=None, keep_files: Path | None = None) -> dict:

@@ -68,15 +68,14 @@ def roster_rows(*, county_code: str, benefit_year: int, share: float, seed: int)
 
 def demo_history(
     county_code: str = COUNTY_CODE, benefit_year: int = 2024, share: float = 0.9, seed: int = 2024, *,
-    actor: str = DEMO_ACTOR, progress=None, keep_files: Path | None = None,
+    actor: str = DEMO_ACTOR, progress_factory=None, keep_files: Path | None = None,
 ) -> dict:
     """Write and import the roster; returns the import's counts with the job id and file name.
 
-    `progress`: a rich bar (the CLI) or None. Raises RuntimeError with the job's Chinese reason
-    when the import fails (say, `benefit_year` was opened in Yibao).
+    `progress_factory`: makes a rich bar from a label (the CLI), or None. Raises RuntimeError with
+    the job's Chinese reason when the import fails (say, `benefit_year` was opened in Yibao).
     """
-    from yibao.core.jobs import job_run
-    from yibao.imports.services import import_job_create
+    from yibao.demo.build import import_file
 
     rows = roster_rows(county_code=county_code, benefit_year=benefit_year, share=share, seed=seed)
     if not rows:
@@ -89,12 +88,5 @@ def demo_history(
             writer = csv.writer(fh)
             writer.writerow(HEADER)
             writer.writerows([[c.isoformat() if isinstance(c, dt.date) else c for c in row] for row in rows])
-        job = import_job_create(kind="enrollments", path=path, file_name=path.name, county_code=county_code, actor=actor)
-        if progress is not None:
-            with progress:
-                job = job_run(job, progress)
-        else:
-            job = job_run(job)
-    if job.status != job.Status.SUCCEEDED:
-        raise RuntimeError(f"演示参保名单导入失败（{path.name}）：{job.message or job.error}")
+        job = import_file("enrollments", path, progress_factory, actor=actor, county_code=county_code)
     return {**job.result, "job": job.pk, "file": path.name}

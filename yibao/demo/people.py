@@ -90,7 +90,6 @@ def households(total: int, villages: list[str], seed: int = 2024) -> list[Person
         kids = size - len(members)
         if kids and head_age > 62 and rng.random() < 0.5:
             parents_gen = False
-            child_age_to = head_age - 22
             for _ in range(kids):
                 if not parents_gen and rng.random() < 0.3:
                     members.append(person("M", _birth(rng, head_age - 30, head_age - 22), "子"))

@@ -46,7 +46,8 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
     if campaign is None:
         if campaign_get(county_code=county_code, benefit_year=year - 1) is None:
             # the county's first year on Yibao: last year's roster makes renewals, gap years and 催缴 real
-            summary["history"] = demo_history(county_code, year - 1, seed=seed, actor=ACTOR)
+            summary["history"] = demo_history(county_code, year - 1, seed=seed, actor=ACTOR,
+                                              progress_factory=progress_factory)
         campaign = campaign_open(county_code=county_code, policy_id=policy_id, actor=ACTOR)
     summary["campaign"] = campaign.pk
 

@@ -1,6 +1,5 @@
 """The collection pages through the test client: counter, receipts, payments, refunds, 先缴后补, channel files."""
 
-import datetime as dt
 
 import pytest
 

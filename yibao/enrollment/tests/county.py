@@ -30,7 +30,6 @@ def generate_county(*, county: str, benefit_year: int, on_dates: list[dt.date], 
         collection_start=dt.date(benefit_year - 4, 9, 1), collection_end=dt.date(benefit_year - 4, 12, 31),
         status=Campaign.Status.CLOSED,
     )
-    this_campaign_id = None
     people = []
     for n in range(size):
         kind = rng.random()

@@ -8,12 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from yibao.core.models import Event
-from yibao.enrollment.models import Enrollment, EnrollmentClaim
+from yibao.enrollment.models import Enrollment
 from yibao.progress import services
 from yibao.progress.models import ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.tests import builders as b
 from yibao.registry.models import Flag, Resident
-from yibao.registry.tests.factories import add_region, seed_regions
+from yibao.registry.tests.factories import seed_regions
 
 pytestmark = pytest.mark.django_db
 DATA = Path(__file__).resolve().parent / "data"

@@ -102,7 +102,7 @@ def test_a_person_already_registered_in_the_county_is_refused(collector):
             actor=collector, village_code=BAIMA,
             members=[{"name": "王大", "id_number": existing.id_number, "relation": "户主"}],
         )
-    assert f"已登记为“王大”（肖岭乡 / 锁石，户号 H9）" in messages_of(info)[0]
+    assert "已登记为“王大”（肖岭乡 / 锁石，户号 H9）" in messages_of(info)[0]
 
 
 def test_collector_cannot_register_in_another_village(collector):
