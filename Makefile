@@ -26,7 +26,7 @@ demo: migrate
 	$(BIN)/yibao demo --residents $(DEMO_RESIDENTS) --if-empty
 
 run: demo
-	@$(BIN)/yibao demo-logins
+	@$(BIN)/yibao demo-logins --url http://$(HOST):$(PORT)/
 	@echo "后台任务进程已启动；打开 http://$(HOST):$(PORT)/ 登录。按 Ctrl+C 停止。"
 	@$(BIN)/python manage.py db_worker --queue-name '*' >var/worker.log 2>&1 & \
 	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \

@@ -178,6 +178,7 @@ def demo(
 
 def demo_logins(
     password: str = typer.Option("yibao-demo", "--password", help="演示账号的密码"),
+    url: str = typer.Option("http://127.0.0.1:8000/", "--url", help="表头显示的登录地址"),
     as_json: bool = JSON,
 ):
     """创建（或重置）每个角色一个演示账号，并打印登录表。"""
@@ -191,7 +192,7 @@ def demo_logins(
     if as_json:
         emit_json({"logins": logins})
         return
-    table = Table(title="演示账号（http://127.0.0.1:8000/）")
+    table = Table(title=f"演示账号（{url}）")
     for column in ("角色", "用户名", "密码", "管辖范围"):
         table.add_column(column)
     for row in logins:

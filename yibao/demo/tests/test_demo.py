@@ -62,8 +62,9 @@ def test_demo_cli_if_empty_and_logins(db):
     first = runner.invoke(app, ["demo-logins", "--json"])
     logins = json.loads(first.stdout)["logins"]
     assert len(logins) == 6 and {l["password"] for l in logins} == {"yibao-demo"}
-    second = runner.invoke(app, ["demo-logins"])
+    second = runner.invoke(app, ["demo-logins", "--url", "http://127.0.0.1:8031/"])
     assert second.exit_code == 0 and "村（社区）征收员" in second.stdout and "cunji" in second.stdout
+    assert "http://127.0.0.1:8031/" in second.stdout
     from yibao.accounts.models import User
 
     assert User.objects.count() == 6
