@@ -61,6 +61,7 @@ class Job(models.Model):
     created_at = models.DateTimeField("创建时间", default=timezone.now)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    runner = models.CharField("处理进程", max_length=120, blank=True, help_text="主机名:进程号，用于发现中断的任务")
 
     class Meta:
         verbose_name = "后台任务"

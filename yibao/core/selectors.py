@@ -5,7 +5,15 @@ from yibao.core.progress import job_progress_read
 
 
 def job_progress(job: Job) -> dict:
-    """Figures for a job's progress bar: the live file while it runs, the row once it is done."""
+    """Figures for a job's progress bar: the live file while it runs, the row once it is done.
+
+    A job left 'running' by a killed process is failed here first (the one write in a selector:
+    otherwise its bar would spin forever).
+    """
+    if job.status == Job.Status.RUNNING:
+        from yibao.core.services import job_fail_if_interrupted
+
+        job_fail_if_interrupted(job=job)
     live = job_progress_read(job.pk) if job.status == Job.Status.RUNNING else None
     total, done, message = (live["total"], live["done"], live["message"]) if live else (job.total, job.done, job.message)
     if job.status == Job.Status.SUCCEEDED:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.db import transaction
 from django.utils import timezone
 
 from yibao.core.models import Event, Job
@@ -83,9 +86,47 @@ def job_create(
     )
 
 
+def this_runner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def job_start(*, job: Job, message: str = "开始处理") -> Job:
     job.status, job.started_at, job.message = Job.Status.RUNNING, timezone.now(), message
-    job.save(update_fields=["status", "started_at", "message"])
+    job.runner = this_runner()
+    job.save(update_fields=["status", "started_at", "message", "runner"])
+    return job
+
+
+def _runner_gone(runner: str) -> bool:
+    """True when the job's process ran on this machine and no longer exists."""
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's worker: it can't be checked from here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def job_fail_if_interrupted(*, job: Job) -> Job:
+    """A running job whose process was killed (power cut, kill -9, a stopped worker) is failed with
+    the reason. Its file was written in one transaction, so the database holds none of it."""
+    if job.status != Job.Status.RUNNING or not job.runner or not _runner_gone(job.runner):
+        return job
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status != Job.Status.RUNNING or locked.runner != job.runner:
+            job.refresh_from_db()
+            return job
+        job_fail(job=locked, error="任务中断：处理它的进程已退出（断电、被终止或后台任务进程重启）。"
+                                   "整个任务在一个事务中，数据库没有留下任何改动；请重新提交。")
+        event_record(county_code=locked.county_code, entity="job", entity_id=str(locked.pk), action="interrupted",
+                     before={"status": Job.Status.RUNNING, "runner": job.runner}, after={"status": locked.status},
+                     reason="处理进程已退出", actor=None)
+    job.refresh_from_db()
     return job
 
 
