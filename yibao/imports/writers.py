@@ -31,6 +31,16 @@ RESIDENT_FIELD_LABELS = {
 }
 
 
+def _record_updates(changed: list[tuple], *, entity: str, county_code: str, reason: str, actor) -> None:
+    """One import_update event per (id, before, after) of the rows an import changed."""
+    if changed:
+        event_bulk_record(
+            rows=({"county_code": county_code, "entity": entity, "entity_id": pk, "action": "import_update",
+                   "before": before, "after": after, "reason": reason} for pk, before, after in changed),
+            actor=actor,
+        )
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -315,15 +325,7 @@ def residents_write(
                 [now, county_code, county_code],
             )
             stage_drop(HSTAGE)
-    if changed:
-        event_bulk_record(
-            rows=(
-                {"county_code": county_code, "entity": "resident", "entity_id": rid, "action": "import_update",
-                 "before": before, "after": after, "reason": reason}
-                for rid, before, after in changed
-            ),
-            actor=actor,
-        )
+    _record_updates(changed, entity="resident", county_code=county_code, reason=reason, actor=actor)
     stage_drop(STAGE)
     counts["unchanged"] = rows.height - counts["imported"] - counts["updated"]
     return counts
@@ -711,15 +713,7 @@ def enrollments_write(
             [now, *claim_defaults.values(), county_code, Enrollment.Status.PAID.value],
         )
         counts["claims_created"] = cursor.rowcount
-    if changed:
-        event_bulk_record(
-            rows=(
-                {"county_code": county_code, "entity": "enrollment", "entity_id": eid, "action": "import_update",
-                 "before": before, "after": after, "reason": reason}
-                for eid, before, after in changed
-            ),
-            actor=actor,
-        )
+    _record_updates(changed, entity="enrollment", county_code=county_code, reason=reason, actor=actor)
     stage_drop(ESTAGE)
     counts["updated"] = len(changed)
     counts["unchanged"] = rows.height - counts["imported"] - counts["updated"]
