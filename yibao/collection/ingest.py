@@ -133,12 +133,11 @@ def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) ->
     """Append a DataFrame to a table whose columns it names (COPY on PostgreSQL, executemany on SQLite)."""
     if df.height == 0:
         return 0
-    df = _sql_values(df)
     columns = ", ".join(f'"{c}"' for c in df.columns)
     with connection.cursor() as cursor:
         raw = cursor.cursor
         for offset in range(0, df.height, BATCH):
-            chunk = df.slice(offset, BATCH)
+            chunk = _sql_values(df.slice(offset, BATCH))  # as text a batch at a time, not the whole frame
             if _pg():
                 with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                     copy.write(chunk.write_csv(include_header=False))
@@ -622,18 +621,30 @@ def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
     )
 
 
+EVENT_CHUNK = 100_000  # payments whose events are built and written at once
+QUOTE_CHUNK = 10_000  # representatives quoted with their explanations at once (about 6 KB each in flight)
+QUOTE_SCHEMA = {
+    "accepted": pl.Boolean, "reason": pl.String, "standard": pl.Decimal(12, 2), "subsidy": pl.Decimal(12, 2),
+    "payable": pl.Decimal(12, 2), "refund_later": pl.Decimal(12, 2), "subsidy_identity": pl.String,
+    "benefit_start": pl.Date, "benefit_end": pl.Date, "rule": pl.String, "policy_version": pl.String,
+    "explanation_key": pl.String,
+}
 QUOTE_COLUMNS = ("accepted", "reason", "standard", "subsidy", "payable", "refund_later", "subsidy_identity",
                  "benefit_start", "benefit_end", "rule", "policy_version", "explanation_key")
 
 
 def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict[str, list[str]]]:
-    """Quote every known person at their payment date with the campaign's policy, once per decision key."""
+    """Quote every known person at their payment date with the campaign's policy, once per decision key.
+
+    The engine's inputs are taken as a narrow frame and the answers joined back once: the rows
+    are wide, and each copy of them costs hundreds of MB for a million lines."""
     from yibao.policy.bulk import decision_keys, quote_frame
 
     explanations: dict[str, list[str]] = {}
-    known = rows.filter(pl.col("resident_id").is_not_null())
-    unknown = rows.filter(pl.col("resident_id").is_null())
-    parts = []
+    known = rows.filter(pl.col("resident_id").is_not_null()).select(
+        "_row", "year", "birth_date", "identities", "groups", "event_date", "tier", "gap_years", "household_role",
+        "paid_on")
+    quoted_parts = []
     for year, campaign in campaigns.items():
         policy = load_policy(campaign.policy_id)
         part = known.filter(pl.col("year") == year)
@@ -650,27 +661,25 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
             pl.col("paid_on").cast(pl.Date),
         )
         keyed = decision_keys(policy, inputs).rename({"_decision_key": "_key"})
-        reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True)
-        answers = quote_frame(policy, reps.drop("_age_paid", "_age_subsidy", "_exact_birth", "_identity_set"), explain=True)
-        keys = []
-        for lines in answers.get_column("explanation").to_list():
-            key = _json_lines_key(lines)
-            explanations.setdefault(key, list(lines))
-            keys.append(key)
-        answers = answers.with_columns(pl.Series("explanation_key", keys, dtype=pl.String)).select(
-            "_key", *QUOTE_COLUMNS)
-        quoted = keyed.select("_row", "_key").join(answers, on="_key", how="left").drop("_key")
+        reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True).drop(
+            "_age_paid", "_age_subsidy", "_exact_birth", "_identity_set")
+        answered = []
+        for offset in range(0, max(reps.height, 1), QUOTE_CHUNK):  # explanations are wide: a slice at a time
+            answers = quote_frame(policy, reps.slice(offset, QUOTE_CHUNK), explain=True)
+            keys = []
+            for lines in answers.get_column("explanation").to_list():
+                key = _json_lines_key(lines)
+                explanations.setdefault(key, list(lines))
+                keys.append(key)
+            answered.append(answers.with_columns(pl.Series("explanation_key", keys, dtype=pl.String)).select(
+                "_key", *QUOTE_COLUMNS))
+        answers = pl.concat(answered, how="vertical_relaxed")
+        quoted_parts.append(keyed.select("_row", "_key").join(answers, on="_key", how="left").drop("_key"))
         if several.height:
-            quoted = pl.concat([quoted, _quote_scalar(policy, several, explanations)], how="vertical_relaxed")
-        parts.append(part.join(quoted, on="_row", how="left", maintain_order="left"))
-    schema_part = {c: t for c, t in (parts[0].schema.items() if parts else [])}
-    if unknown.height:
-        filler = unknown
-        for column in QUOTE_COLUMNS:
-            dtype = schema_part.get(column, pl.String)
-            filler = filler.with_columns(pl.lit(None, dtype=dtype).alias(column))
-        parts.append(filler)
-    return pl.concat(parts, how="vertical_relaxed"), explanations
+            quoted_parts.append(_quote_scalar(policy, several, explanations))
+    quoted = (pl.concat(quoted_parts, how="vertical_relaxed") if quoted_parts
+              else pl.DataFrame(schema={"_row": pl.Int64, **QUOTE_SCHEMA}))
+    return rows.join(quoted, on="_row", how="left", maintain_order="left"), explanations
 
 
 def _quote_scalar(policy, part: pl.DataFrame, explanations: dict) -> pl.DataFrame:
@@ -691,12 +700,7 @@ def _quote_scalar(policy, part: pl.DataFrame, explanations: dict) -> pl.DataFram
             "benefit_end": answer.benefit_end, "rule": answer.rule, "policy_version": answer.policy_version,
             "explanation_key": key,
         })
-    money = pl.Decimal(12, 2)
-    return pl.DataFrame(out, schema={
-        "_row": pl.Int64, "accepted": pl.Boolean, "reason": pl.String, "standard": money, "subsidy": money,
-        "payable": money, "refund_later": money, "subsidy_identity": pl.String, "benefit_start": pl.Date,
-        "benefit_end": pl.Date, "rule": pl.String, "policy_version": pl.String, "explanation_key": pl.String,
-    })
+    return pl.DataFrame(out, schema={"_row": pl.Int64, **QUOTE_SCHEMA})
 
 
 def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.DataFrame:
@@ -922,6 +926,30 @@ def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> Non
     is_booked = pl.col("flag") == ""
     base = [pl.lit(county_code).alias("county_code"), pl.lit(who["actor"].pk if who["actor"] else None, dtype=pl.Int64).alias("actor_id"),
             pl.lit(who["actor_name"]).alias("actor_name"), pl.lit(now).alias("at")]
+    fresh_list = fresh_rows.implode() if fresh_rows is not None else None
+    for offset in range(0, rows.height, EVENT_CHUNK):  # the events' JSON is wide: a slice of payments at a time
+        part = rows.slice(offset, EVENT_CHUNK)
+        copy_rows(T, pl.concat(_payment_events(part, base, source, fresh_list), how="vertical_relaxed"))
+    if later.height:
+        later_ids = fetch(
+            f"SELECT r.id, r.payment_id FROM {SubsidyRefund._meta.db_table} r JOIN {Payment._meta.db_table} p "
+            f"ON p.id = r.payment_id JOIN {STAGE} s ON p.external_id = s.external_id WHERE p.county_code = %s",
+            [county_code], {"entry_id": pl.Int64, "payment_id": pl.Int64},
+        )
+        entries = rows.filter(is_booked & (pl.col("refund_later") > 0)).join(later_ids, on="payment_id")
+        copy_rows(T, entries.select(
+            *base, pl.lit("subsidy_refund").alias("entity"), pl.col("entry_id").cast(pl.String).alias("entity_id"),
+            pl.lit("created").alias("action"), pl.lit(None, dtype=pl.String).alias("before"),
+            pl.struct(pl.lit("pending").alias("status"), pl.col("refund_later").cast(pl.String).alias("amount"),
+                      pl.col("subsidy_identity").alias("identity"), pl.col("payment_id").alias("payment"))
+            .struct.json_encode().alias("after"),
+            pl.lit("先缴后补：全额缴费，日后退补").alias("reason"),
+        ))
+
+
+def _payment_events(rows: pl.DataFrame, base: list, source: str, fresh_list) -> list[pl.DataFrame]:
+    """One event per payment and one per enrollment it made paid."""
+    is_booked = pl.col("flag") == ""
     payment_events = rows.select(
         *base, pl.lit("payment").alias("entity"), pl.col("payment_id").cast(pl.String).alias("entity_id"),
         pl.when(is_booked).then(pl.lit("booked")).otherwise(pl.lit("flagged")).alias("action"),
@@ -940,7 +968,7 @@ def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> Non
     parts = [payment_events]
     booked = rows.filter(is_booked)
     if booked.height:
-        fresh = pl.col("_row").is_in(fresh_rows.implode()) if fresh_rows is not None else pl.lit(False)
+        fresh = pl.col("_row").is_in(fresh_list) if fresh_list is not None else pl.lit(False)
         parts.append(booked.select(
             *base, pl.lit("enrollment").alias("entity"), pl.col("new_enrollment").cast(pl.String).alias("entity_id"),
             pl.lit("paid").alias("action"),
@@ -953,20 +981,4 @@ def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> Non
                       pl.when(fresh).then(pl.when(pl.col("renewal")).then(pl.lit("，续保")).otherwise(pl.lit("，首次参保登记")))
                       .otherwise(pl.lit(""))).alias("reason"),
         ))
-    if later.height:
-        later_ids = fetch(
-            f"SELECT r.id, r.payment_id FROM {SubsidyRefund._meta.db_table} r JOIN {Payment._meta.db_table} p "
-            f"ON p.id = r.payment_id JOIN {STAGE} s ON p.external_id = s.external_id WHERE p.county_code = %s",
-            [county_code], {"entry_id": pl.Int64, "payment_id": pl.Int64},
-        )
-        entries = rows.filter(is_booked & (pl.col("refund_later") > 0)).join(later_ids, on="payment_id")
-        parts.append(entries.select(
-            *base, pl.lit("subsidy_refund").alias("entity"), pl.col("entry_id").cast(pl.String).alias("entity_id"),
-            pl.lit("created").alias("action"), pl.lit(None, dtype=pl.String).alias("before"),
-            pl.struct(pl.lit("pending").alias("status"), pl.col("refund_later").cast(pl.String).alias("amount"),
-                      pl.col("subsidy_identity").alias("identity"), pl.col("payment_id").alias("payment"))
-            .struct.json_encode().alias("after"),
-            pl.lit("先缴后补：全额缴费，日后退补").alias("reason"),
-        ))
-    events = pl.concat(parts, how="vertical_relaxed")
-    copy_rows(T, events)
+    return parts

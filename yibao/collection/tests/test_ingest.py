@@ -128,9 +128,24 @@ def test_the_right_amount_after_an_over_payment_is_booked(tmp_path, county):
     assert Payment.objects.get(external_id="A2").status == "booked"
 
 
-def test_booked_amounts_and_dates_agree_with_quote(tmp_path, county):
+@pytest.mark.parametrize("chunks", [None, (1, 2), (2, 3)], ids=["whole", "chunks-1-2", "chunks-2-3"])
+def test_booked_amounts_and_dates_agree_with_quote(tmp_path, county, chunks, monkeypatch):
+    """Also with persons quoted and events written a slice at a time (1M-line files do that)."""
+    from yibao.collection import ingest
+
+    if chunks:
+        monkeypatch.setattr(ingest, "QUOTE_CHUNK", chunks[0])
+        monkeypatch.setattr(ingest, "EVENT_CHUNK", chunks[1])
     p = county
-    payments_ingest(path=the_file(tmp_path, p), actor="测试", county_code="340321")
+    result = payments_ingest(path=the_file(tmp_path, p), actor="测试", county_code="340321")
+    from_file = [str(pk) for pk in Payment.objects.filter(source="file").values_list("pk", flat=True)]
+    assert len(from_file) == result["booked"] + result["flagged"]
+    assert sorted(Event.objects.filter(entity="payment", entity_id__in=from_file).values_list("entity_id", flat=True)) \
+        == sorted(from_file)
+    paid = [str(pk) for pk in Payment.objects.filter(source="file", status="booked").values_list("enrollment_id", flat=True)]
+    assert Event.objects.filter(entity="enrollment", action="paid", entity_id__in=paid).count() == result["booked"]
+    assert Event.objects.filter(entity="subsidy_refund", action="created").count() == SubsidyRefund.objects.filter(
+        payment__source="file").count() > 0
     policy = load_policy("anhui-huaiyuan-2025")
     booked = Payment.objects.filter(source="file", status="booked").select_related("resident")
     assert booked.count() == 5
