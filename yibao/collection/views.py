@@ -18,7 +18,7 @@ from yibao.accounts.decorators import scoped_view
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.tasks import INGEST_KIND
-from yibao.core.selectors import job_list, job_progress
+from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
 
@@ -411,7 +411,7 @@ def ingest(request):
                 job_enqueue(job)
                 messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
                 return redirect("collection:ingest_job", pk=job.pk)
-    jobs = job_list(scope=scope, kinds=[INGEST_KIND]).order_by("-created_at")[:20]
+    jobs = jobs_settled(job_list(scope=scope, kinds=[INGEST_KIND]).order_by("-created_at")[:20])
     return render(request, "collection/ingest.html", {
         "error": error, "jobs": jobs, "needs_county": not scope.region_code,
         "columns": [{"label": c.label, "required": c.required, "synonyms": [s for s in c.synonyms if s != c.label][:5]}

@@ -23,6 +23,14 @@ def job_progress(job: Job) -> dict:
     return {"total": total, "done": done, "message": message, "percent": percent}
 
 
+def jobs_settled(jobs) -> list[Job]:
+    """A page of jobs for a list, with any left 'running' by a killed process failed first, so the
+    list doesn't show it as 进行中 until someone opens it."""
+    from yibao.core.services import job_fail_if_interrupted
+
+    return [job_fail_if_interrupted(job=job) if job.status == Job.Status.RUNNING else job for job in jobs]
+
+
 def job_list(*, scope, kinds: list[str] | None = None):
     jobs = Job.objects.all()
     if scope.region_code:

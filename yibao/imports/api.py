@@ -10,7 +10,7 @@ from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
 from yibao.core.jobs import job_enqueue
-from yibao.core.selectors import job_progress
+from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
 
 router = Router(tags=["导入任务"])
@@ -113,7 +113,7 @@ def import_jobs(request, kind: str = "", page: int = 1, page_size: int = 50):
     paginator = Paginator(rows, max(1, min(page_size, 200)))
     current = paginator.get_page(page)
     return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
-            "items": [_out(j) for j in current]}
+            "items": [_out(j) for j in jobs_settled(current)]}
 
 
 @router.get("/imports/jobs/{job_id}", response=JobOut, summary="一个导入任务：进度、计数和错误报告")

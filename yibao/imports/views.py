@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
 from yibao.core.jobs import job_enqueue
-from yibao.core.selectors import job_progress
+from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
 from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS
 from yibao.imports.forms import UploadForm
@@ -34,6 +34,7 @@ def jobs(request):
     kind = request.GET.get("kind", "")
     rows = selectors.import_job_list(scope=scope, kind=kind or None)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = jobs_settled(page.object_list)
     for item in page:
         item.department_label = department_name((item.params or {}).get("department", ""))
     return render(request, "imports/jobs.html", {

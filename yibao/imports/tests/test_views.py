@@ -105,3 +105,24 @@ def test_blank_template_has_the_header_row(client, staff):
 
 def test_login_required(client):
     assert client.get("/imports/").status_code == 302
+
+
+def test_the_import_list_fails_a_job_whose_process_was_killed(client, staff):
+    import socket
+    import subprocess
+    import sys
+
+    from yibao.core.services import job_create, job_start
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    job = job_start(job=job_create(kind="import_residents", county_code=COUNTY, actor=staff["county_admin"],
+                                   input_name="户籍.xlsx"))
+    Job.objects.filter(pk=job.pk).update(runner=f"{socket.gethostname()}:{child.pid}")
+    client.force_login(staff["county_admin"])
+    page = client.get("/imports/").content.decode()
+    assert "户籍.xlsx" in page and "进行中" not in page and "失败" in page
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.message.startswith("任务中断")
+    listed = client.get("/api/imports/jobs").json()["items"][0]
+    assert listed["status"] == "failed"
