@@ -89,7 +89,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "regions.view", "registry.view", "registry.edit", "registry.export", "identities.view",
             "policy.view", "enrollment.view", "enrollment.edit", "payments.collect", "payments.view",
             "receipts.print", "refunds.request", "subsidy_refunds.view", "progress.view",
-            "remind.view", "remind.mark", "jobs.view",
+            "remind.view", "remind.mark", "reconcile.view", "jobs.view",
         }
     ),
     Role.DEPARTMENT_CLERK: frozenset({"identities.import", "identities.view", "policy.view", "jobs.view"}),
