@@ -1,7 +1,7 @@
 """The demo county's year, through the real services: import last year's roster (上年参保名单),
 open the 2025 campaign, assess (核定), load the targets, collect at the counter and from a
 channel file (with a late payment, a top-up, refunds and 先缴后补), reconcile with the tax
-bureau, and count the progress.
+bureau twice a month through the window and once more on the business day, and count the progress.
 
 The notices are from the past, so the demo fixes the business day (var/business_today) after
 the last event of the year: the window has closed, late payments still come in under the
@@ -34,7 +34,7 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
     from yibao.enrollment.services import assessment_run, campaign_open
     from yibao.policy.loader import load_policy
     from yibao.progress.services import progress_refresh, targets_load_demo
-    from yibao.reconciliation.demo import demo_reconcile
+    from yibao.reconciliation.demo import demo_reconcile_campaign
     from yibao.reconciliation.models import ReconciliationRun
 
     business_day_set(business_day)
@@ -64,7 +64,9 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
         with progress_refresh_deferred():  # counted once, below
             summary["collection"] = collection_demo(county_code=county_code, benefit_year=year, actor=ACTOR, seed=seed)
     if not ReconciliationRun.objects.filter(county_code=county_code, benefit_year=year).exists():
-        run = demo_reconcile(county_code=county_code, benefit_year=year, as_of=business_day, actor=ACTOR)
+        run = demo_reconcile_campaign(county_code=county_code, benefit_year=year, actor=ACTOR,
+                                      collection_start=campaign.collection_start,
+                                      collection_end=campaign.collection_end, until=business_day)
         summary["reconciliation"] = run.pk if run else None
     summary["progress"] = progress_refresh(county_code=county_code, benefit_year=year)
     return summary

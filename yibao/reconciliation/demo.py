@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from yibao.collection.models import Payment
-from yibao.core.clock import business_today
+from yibao.core.clock import business_day_set, business_today
 from yibao.reconciliation import services
 from yibao.reconciliation.models import CashHandover, ReconciliationRun
 from yibao.registry.models import Resident
@@ -31,7 +31,7 @@ def _week_end(day: dt.date) -> dt.date:
 
 def demo_handovers_record(*, county_code: str, benefit_year: int, as_of: dt.date, actor="演示数据") -> int:
     """Each collector hands over each week's counter cash on the Monday after, except the latest week;
-    the first collector's first week comes out 50 yuan short. Returns the number of handovers."""
+    the year's first handover comes out 50 yuan short. Returns the number of handovers."""
     rows = (
         Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, source=Payment.Source.COUNTER,
                                channel=Payment.Channel.CASH, paid_on__lte=as_of)
@@ -52,7 +52,8 @@ def demo_handovers_record(*, county_code: str, benefit_year: int, as_of: dt.date
     from yibao.accounts.models import User
 
     users = {u.pk: u for u in User.objects.filter(pk__in={k[0] for k in weeks if k[0]})}
-    count, shorted = 0, False
+    count = 0
+    shorted = CashHandover.objects.filter(county_code=county_code, benefit_year=benefit_year).exists()  # once a year
     for (cid, name, start), week in sorted(weeks.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2])):
         if start == latest[(cid, name)]:
             continue  # the latest week is still in the collector's hands
@@ -123,3 +124,31 @@ def demo_reconcile(
     job, run = services.run_now(county_code=county_code, benefit_year=benefit_year, tax_file=path, as_of=as_of,
                                 actor=actor)
     return run
+
+
+def demo_reconcile_days(*, collection_start: dt.date, collection_end: dt.date, until: dt.date) -> list[dt.date]:
+    """The days a diligent county reconciles: the 15th and the last day of each month of the
+    collection window (the notices ask for at least twice a month), up to `until`."""
+    days, month = [], collection_start.replace(day=1)
+    while month <= min(collection_end, until):
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        for day in (month.replace(day=15), following - dt.timedelta(days=1)):
+            if collection_start <= day <= min(collection_end, until):
+                days.append(day)
+        month = following
+    return days
+
+
+def demo_reconcile_campaign(
+    *, county_code: str, benefit_year: int, collection_start: dt.date, collection_end: dt.date, until: dt.date,
+    actor="演示数据", seed: int = 7,
+) -> ReconciliationRun | None:
+    """Reconcile twice a month through the window, each run on its own business day, then once on
+    `until`; the business day is `until` afterwards. Returns the last run."""
+    try:
+        for day in demo_reconcile_days(collection_start=collection_start, collection_end=collection_end, until=until):
+            business_day_set(day)
+            demo_reconcile(county_code=county_code, benefit_year=benefit_year, as_of=day, actor=actor, seed=seed)
+    finally:
+        business_day_set(until)
+    return demo_reconcile(county_code=county_code, benefit_year=benefit_year, as_of=until, actor=actor, seed=seed)

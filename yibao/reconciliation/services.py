@@ -392,7 +392,7 @@ def reconcile(
     who = actor_fields(actor)
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
-            county_code=county_code, benefit_year=benefit_year, as_of=as_of, ran_on=timezone.localdate(started),
+            county_code=county_code, benefit_year=benefit_year, as_of=as_of, ran_on=business_today(),
             started_at=started, job=job, previous=previous, created_by=who["actor"],
             created_by_name=who["actor_name"], tax_file_name=(file_name or path.name)[:255],
             tax_file_sha256=inputs["tax"]["sha256"], inputs=inputs, totals=totals, counts=counts,

@@ -92,4 +92,28 @@ def test_demo_year_starts_from_last_years_roster(db):
     assert remind_base(county_code="340321", benefit_year=2025).exists()
 
     again = demo_year(seed=11)  # the year is there: nothing is imported or collected twice
-    assert "history" not in again and "collection" not in again
+    assert "history" not in again and "collection" not in again and "reconciliation" not in again
+
+
+def test_demo_year_reconciles_twice_a_month_on_the_business_days(db):
+    """The demo county meets the notices' 每月至少两次 in every month of its window, each run dated on
+    its own business day, and the last run is on the demo's business day."""
+    import datetime as dt
+
+    from yibao.accounts.scope import Scope
+    from yibao.core.clock import business_today
+    from yibao.demo.year import DEMO_DAY, demo_year
+    from yibao.reconciliation.models import ReconciliationRun
+    from yibao.reconciliation.selectors import month_check
+
+    demo_build(residents=300, seed=5)
+    summary = demo_year(seed=5)
+    runs = list(ReconciliationRun.objects.filter(benefit_year=2025).order_by("pk"))
+    assert [r.ran_on for r in runs] == [r.as_of for r in runs] and runs[-1].ran_on == DEMO_DAY
+    assert summary["reconciliation"] == runs[-1].pk and business_today() == DEMO_DAY
+    assert all(later.previous_id == earlier.pk for earlier, later in zip(runs, runs[1:]))
+    assert runs[0].ran_on == dt.date(2024, 9, 15) and dt.date(2024, 12, 31) in [r.ran_on for r in runs]
+    months = month_check(scope=Scope(role="county_admin", region_code="340321"), county_code="340321",
+                         benefit_year=2025)["months"]
+    window = [m for m in months if m["status"] != "outside"]
+    assert len(window) == 4 and {m["status"] for m in window} == {"ok"}

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from yibao.core.clock import business_today
 from yibao.core.models import Event, Job
 from yibao.reconciliation import services
 from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
@@ -143,7 +144,7 @@ def test_every_kind_is_found_with_who_must_fix_it(scene):
 
 def test_run_records_inputs_totals_and_an_event(scene):
     result = run(scene)
-    assert result.as_of == AS_OF and result.ran_on == dt.date.today() and result.created_by_name == "测试"
+    assert result.as_of == AS_OF and result.ran_on == business_today() and result.created_by_name == "测试"
     assert result.tax_file_name == "税务缴费明细.csv" and len(result.tax_file_sha256) == 64
     tax = result.inputs["tax"]
     assert (tax["rows"], tax["used"], tax["rejected"], tax["format"]) == (8, 8, 0, "csv")
@@ -335,3 +336,10 @@ def test_receipt_without_any_line_names_its_issue_day_and_collector(tmp_path):
     assert (m.kind, m.receipt_id, m.receipt_no, m.paid_on) == ("receipt_without_payment", empty.pk, empty.receipt_no, D)
     assert m.responsible_name == "村征收员 张开票" and m.tax_amount == Decimal("400.00") and m.yibao_amount == 0
     assert m.detail == f"票据 {empty.receipt_no} 票面 400.00元，但没有任何缴费明细"
+
+
+def test_a_run_is_dated_on_the_business_day(scene, settings):
+    """A training deployment that runs a past campaign dates its runs on its business day, so the
+    twice-a-month check counts them in the campaign's months."""
+    settings.YIBAO_TODAY = "2024-12-05"
+    assert run(scene).ran_on == dt.date(2024, 12, 5)

@@ -102,6 +102,7 @@ def test_run_detail_counts_filters_and_scope(client, make_user, setup):
     own = client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
     assert "村征收员 河溜收款员" in own and setup["people"][1].name in own
     assert "查无此身份证号码" not in own and "李征收" not in own
+    assert "差异（本辖区）" in own and "各方金额（全县）" in own  # the money figures are the county's, and say so
     client.force_login(make_user("li2", role="village_collector", region_code=f.VILLAGE))
     assert "河溜收款员" not in client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
     assert client.get(f"/reconciliation/runs/{run.pk}/", {"region": f.VILLAGE_3}).status_code == 403
