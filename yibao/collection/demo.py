@@ -43,6 +43,23 @@ def _counter_day(rng, campaign, policy) -> dt.date:
             return day
 
 
+def village_collectors(county_code: str) -> dict[str, object]:
+    """Who takes the cash at each village's counter: its collector account where the demo made one,
+    otherwise a name (“王庄村征收员”) so that handovers and reconciliation name a real person."""
+    from yibao.accounts.models import User
+    from yibao.accounts.roles import Role
+    from yibao.regions.models import Region
+
+    collectors: dict[str, object] = {
+        code: f"{name}征收员" for code, name in
+        Region.objects.filter(code__startswith=county_code, level=Region.Level.VILLAGE).values_list("code", "name")
+    }
+    for user in User.objects.filter(role=Role.VILLAGE_COLLECTOR, region_code__startswith=county_code, is_active=True
+                                    ).order_by("-pk"):
+        collectors[user.region_code] = user  # the oldest account of the village wins
+    return collectors
+
+
 def collection_demo(
     *, county_code: str, benefit_year: int | None = None, actor: str = "演示数据", seed: int = 2024,
     counter_share: float = 0.3, file_share: float = 0.4, folder: Path | None = None,
@@ -62,6 +79,7 @@ def collection_demo(
                                           household__isnull=False).order_by("id"):
         members.setdefault(person.household_id, []).append(person)
     summary = {"counter_receipts": 0, "counter_payments": 0, "counter_refused": 0}
+    collectors = village_collectors(county_code)
 
     # the counter: whole households, on days inside the window
     n_counter = int(len(homes) * counter_share)
@@ -82,7 +100,8 @@ def collection_demo(
             continue
         channel = rng.choices(["cash", "wechat", "alipay", "pos"], weights=[5, 3, 1, 1])[0]
         try:
-            result = services.payment_collect(residents=payable, channel=channel, actor=actor, household=home,
+            result = services.payment_collect(residents=payable, channel=channel, household=home,
+                                              actor=collectors.get(home.village_code, actor),
                                               benefit_year=year, paid_at=_at(day, rng))
         except services.PaymentError:
             summary["counter_refused"] += 1
@@ -144,7 +163,8 @@ def collection_demo(
         except PolicyInputError:
             continue
         if answer.accepted:
-            result = services.payment_collect(residents=[person], channel="cash", actor=actor, benefit_year=year,
+            result = services.payment_collect(residents=[person], channel="cash", benefit_year=year,
+                                              actor=collectors.get(person.village_code, actor),
                                               paid_at=_at(late_day, rng))
             summary["late_counter_payment"] = {"name": person.name, "benefit_start": result.payments[0].benefit_start,
                                                "receipt_no": result.receipt.receipt_no}
@@ -156,7 +176,8 @@ def collection_demo(
         top_day = max(under.paid_on + dt.timedelta(days=7), campaign.collection_start)
         if top_day <= campaign.collection_end:
             try:
-                result = services.payment_top_up(payment=under, channel="cash", actor=actor, paid_at=_at(top_day, rng))
+                result = services.payment_top_up(payment=under, channel="cash", paid_at=_at(top_day, rng),
+                                                 actor=collectors.get(under.village_code, actor))
                 summary["top_up"] = {"receipt_no": result.receipt.receipt_no, "amount": result.total}
             except services.PaymentError:
                 pass

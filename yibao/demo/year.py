@@ -29,6 +29,7 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
     from yibao.collection.demo import collection_demo
     from yibao.collection.models import Payment
     from yibao.collection.services import progress_refresh_deferred
+    from yibao.demo.build import demo_logins
     from yibao.demo.history import demo_history
     from yibao.enrollment.selectors import campaign_get
     from yibao.enrollment.services import assessment_run, campaign_open
@@ -38,6 +39,7 @@ def demo_year(*, county_code: str = COUNTY_CODE, policy_id: str = POLICY_ID, bus
     from yibao.reconciliation.models import ReconciliationRun
 
     business_day_set(business_day)
+    demo_logins()  # the accounts exist first: 何店村's counter cash is taken by its collector, 孙征收
     policy = load_policy(policy_id)
     year = policy.data.benefit_year
     summary: dict = {"business_day": business_day, "benefit_year": year}

@@ -30,8 +30,9 @@ def _week_end(day: dt.date) -> dt.date:
 
 
 def demo_handovers_record(*, county_code: str, benefit_year: int, as_of: dt.date, actor="演示数据") -> int:
-    """Each collector hands over each week's counter cash on the Monday after, except the latest week;
-    the year's first handover comes out 50 yuan short. Returns the number of handovers."""
+    """Each collector hands over each week's counter cash on the Monday after; one collector still
+    holds their latest week, and the year's first handover comes out 50 yuan short. Returns the
+    number of handovers."""
     rows = (
         Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, source=Payment.Source.COUNTER,
                                channel=Payment.Channel.CASH, paid_on__lte=as_of)
@@ -46,17 +47,17 @@ def demo_handovers_record(*, county_code: str, benefit_year: int, as_of: dt.date
                                       "last": r["paid_on"]})
         week["total"] += r["total"]
         week["last"] = max(week["last"], r["paid_on"])
-    latest = {}
-    for (cid, name, start) in weeks:
-        latest[(cid, name)] = max(latest.get((cid, name), start), start)
+    # one collector (the first) still holds their latest week: the run finds it overdue
+    holder = min(((str(cid), name) for cid, name, _start in weeks), default=None)
+    held = max((start for cid, name, start in weeks if (str(cid), name) == holder), default=None)
     from yibao.accounts.models import User
 
     users = {u.pk: u for u in User.objects.filter(pk__in={k[0] for k in weeks if k[0]})}
     count = 0
     shorted = CashHandover.objects.filter(county_code=county_code, benefit_year=benefit_year).exists()  # once a year
     for (cid, name, start), week in sorted(weeks.items(), key=lambda kv: (str(kv[0][0]), kv[0][1], kv[0][2])):
-        if start == latest[(cid, name)]:
-            continue  # the latest week is still in the collector's hands
+        if (str(cid), name) == holder and start == held:
+            continue
         end = _week_end(start)
         handed_on = min(end + dt.timedelta(days=1), business_today())
         if handed_on < end or CashHandover.objects.filter(

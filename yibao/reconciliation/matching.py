@@ -299,6 +299,7 @@ def match_cash(cash: pl.DataFrame, handovers: pl.DataFrame, *, as_of: dt.date, g
             pl.col("village_code").mode().first(),
             pl.len().alias("payments"),
         )
+        .filter(pl.col("yibao_cents") > 0)  # 0-yuan cash entries (fully subsidised people) leave nothing to hand over
         .select(
             pl.lit("cash_short").alias("kind"), pl.lit("not_handed").alias("reason"),
             pl.format("cash_short:{}:open", "collector_key").alias("key"),

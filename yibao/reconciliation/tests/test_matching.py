@@ -220,6 +220,13 @@ def test_cash_outside_any_period_is_overdue_after_the_grace_days():
     assert stats["cash_pending_cents"] == 40000  # day 19 is still within a day's grace on day 20
 
 
+def test_zero_yuan_cash_entries_owe_no_handover():
+    # 特困 people are registered at the counter as paid 0.00 in cash: there is no money to hand over
+    found, _ = matching.match_cash(cash((1, 0, day(1), "n甲"), (2, 0, day(2), "n甲"), (3, 40000, day(3), "n乙")),
+                                   handed(), as_of=day(20), grace_days=1)
+    assert found.select("kind", "collector_key", "yibao_cents").rows() == [("cash_short", "n乙", 40000)]
+
+
 def test_collectors_are_kept_apart():
     # 乙's handover does not cover 甲's cash
     found, _ = matching.match_cash(cash((1, 40000, day(1), "n甲")), handed((1, "n乙", day(1), day(1), 40000)),
