@@ -125,6 +125,13 @@ def run_detail(request, pk: int):
     regions = region_options(scope=scope, level=9) + region_options(scope=scope, level=12)
     regions.sort()
     resolved = selectors.resolved_since_previous(scope=scope, run=run)
+    partial = scope.level not in (None, 6)
+    changes = dict(run.changes or {})
+    if partial and changes.get("previous"):  # the county's figures would name other villages' work
+        shown = selectors.mismatch_list(scope=scope, run=run)
+        changes["new"] = shown.filter(first_seen_run_id=run.pk).count()
+        changes["persisting"] = shown.count() - changes["new"]
+        changes["resolved"] = resolved.count()
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "reconciliation/run_detail.html", {
@@ -132,7 +139,7 @@ def run_detail(request, pk: int):
         "by_responsible": selectors.responsible_counts(scope=scope, run=run), "filters": filters,
         "kinds": Mismatch.Kind.choices, "responsibles": Mismatch.Responsible.choices, "regions": regions,
         "resolved_count": resolved.count(), "resolved": list(resolved[:20]), "query": query.urlencode(),
-        "partial": scope.level not in (None, 6),
+        "partial": partial, "changes": changes,
     })
 
 

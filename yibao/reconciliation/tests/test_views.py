@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from python_calamine import CalamineWorkbook
 
 from yibao.core.idnumber import mask_id_number
-from yibao.reconciliation.models import CashHandover, ReconciliationRun
+from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
 from yibao.reconciliation.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -170,3 +170,19 @@ def test_collector_sees_handovers_but_cannot_record(client, make_user, setup):
     })
     assert response.status_code == 403 and not CashHandover.objects.exists()
     assert client.get("/reconciliation/").status_code == 200  # the runs, to see their own village's mismatches
+
+
+def test_a_village_sees_the_changes_since_the_last_run_of_its_own_mismatches(client, make_user, setup):
+    login(client, make_user)
+    upload(client, setup["csv"])
+    upload(client, setup["csv"])
+    first, second = ReconciliationRun.objects.order_by("pk")
+    assert second.changes["previous"] == first.pk and second.changes["persisting"] == second.mismatch_total > 1
+    client.force_login(make_user("heliu", role="village_collector", region_code=f.VILLAGE_3))
+    page = client.get(f"/reconciliation/runs/{second.pk}/").content.decode()
+    own = Mismatch.objects.filter(run=second, village_code=f.VILLAGE_3).count()
+    assert 0 < own < second.mismatch_total
+    assert "本辖区与上次" in page and "新增差异 <strong>0</strong>" in page and f"仍未解决 {own} 条" in page
+    client.force_login(make_user("county", role="county_admin", region_code=f.COUNTY))
+    county = client.get(f"/reconciliation/runs/{second.pk}/").content.decode()
+    assert "本辖区与上次" not in county and f"仍未解决 {second.mismatch_total} 条" in county
