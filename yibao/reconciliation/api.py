@@ -228,7 +228,8 @@ def run_detail(request, run_id: int):
     run = selectors.run_get(scope=scope, pk=run_id)
     counts = selectors.mismatch_counts(scope=scope, run=run)
     return {**_run_item(run, sum(c["count"] for c in counts)), "counts": counts, "totals": run.totals,
-            "inputs": run.inputs, "changes": run.changes, "error_report": bool(run.error_report_path)}
+            "inputs": run.inputs, "changes": selectors.changes_in_scope(scope=scope, run=run),
+            "error_report": bool(run.error_report_path)}
 
 
 @router.get("/reconciliation/runs/{run_id}/mismatches", response=MismatchPage, summary="对账差异（按类型、区划、责任方筛选）")

@@ -207,6 +207,23 @@ EXPORT_COLUMNS = (
 )
 
 
+def changes_in_scope(*, scope, run: ReconciliationRun) -> dict:
+    """The run's changes since the previous run (new, resolved, persisting) as the user may see
+    them: the county's own figures, or for a township or village account, those of its area."""
+    changes = dict(run.changes or {})
+    if scope.level in (None, 6) or not changes.get("previous"):
+        return changes
+    def by_kind(rows) -> dict:
+        return dict(rows.order_by().values_list("kind").annotate(n=Count("pk")))
+
+    new = mismatch_list(scope=scope, run=run).filter(first_seen_run_id=run.pk)
+    resolved = resolved_since_previous(scope=scope, run=run)
+    changes["new_by_kind"], changes["resolved_by_kind"] = by_kind(new), by_kind(resolved)
+    changes["new"], changes["resolved"] = sum(changes["new_by_kind"].values()), sum(changes["resolved_by_kind"].values())
+    changes["persisting"] = mismatch_list(scope=scope, run=run).count() - changes["new"]
+    return changes
+
+
 def mismatch_export_rows(*, scope, run: ReconciliationRun, **filters):
     """Rows for the xlsx export, in EXPORT_COLUMNS order; ID numbers as the role may see them."""
     kinds = dict(Mismatch.Kind.choices)

@@ -126,12 +126,7 @@ def run_detail(request, pk: int):
     regions.sort()
     resolved = selectors.resolved_since_previous(scope=scope, run=run)
     partial = scope.level not in (None, 6)
-    changes = dict(run.changes or {})
-    if partial and changes.get("previous"):  # the county's figures would name other villages' work
-        shown = selectors.mismatch_list(scope=scope, run=run)
-        changes["new"] = shown.filter(first_seen_run_id=run.pk).count()
-        changes["persisting"] = shown.count() - changes["new"]
-        changes["resolved"] = resolved.count()
+    changes = selectors.changes_in_scope(scope=scope, run=run)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "reconciliation/run_detail.html", {

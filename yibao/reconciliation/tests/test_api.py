@@ -110,3 +110,27 @@ def test_handovers_record_list_and_void(client, make_user, setup):
     denied = client.post("/api/reconciliation/handovers", json.dumps({**payload, "collector_id": None,
                          "collector_name": "李征收"}), content_type="application/json")
     assert denied.status_code == 403 and CashHandover.objects.count() == 1
+
+
+def test_run_detail_counts_the_changes_within_the_users_area(client, make_user, tmp_path):
+    """A village collector's API answer counts new, resolved and persisting mismatches of its village only."""
+    import datetime as dt
+
+    from yibao.reconciliation import services
+    from yibao.reconciliation.models import Mismatch
+
+    campaign = f.world()
+    heliu = f.person(name="河溜人", village=f.VILLAGE_3)
+    f.payment(campaign, heliu, source="counter", channel="cash", collector_name="河溜收款员")
+    f.payment(campaign, f.person(name="城关人"), source="counter", channel="cash", collector_name="城关收款员")
+    tax = f.tax_file(tmp_path / "tax.csv", [f.tax_row(None, 缴费流水号="SW-1")])
+    services.run_now(county_code=f.COUNTY, benefit_year=f.YEAR, tax_file=tax, as_of=dt.date(2024, 11, 30), actor="测试")
+    _job, second = services.run_now(county_code=f.COUNTY, benefit_year=f.YEAR, tax_file=tax, as_of=dt.date(2024, 11, 30),
+                                    actor="测试")
+    client.force_login(make_user("heliu", role="village_collector", region_code=f.VILLAGE_3))
+    body = client.get(f"/api/reconciliation/runs/{second.pk}").json()
+    own = Mismatch.objects.filter(run=second, village_code=f.VILLAGE_3)
+    assert 0 < own.count() < second.mismatch_total
+    assert body["mismatches"] == own.count()
+    assert body["changes"]["persisting"] == own.count() and body["changes"]["new"] == 0
+    assert body["changes"]["resolved"] == 0 and sum(body["changes"]["new_by_kind"].values()) == 0
