@@ -12,7 +12,16 @@ from yibao.core.selectors import event_list, job_list, job_progress
 
 @scoped_view
 def home(request):
-    return render(request, "core/home.html")
+    """The tiles of the user's menu, and above them what needs doing in the user's area."""
+    from yibao.progress.selectors import benefit_year_default, home_cards
+    from yibao.progress.services import progress_ensure
+
+    scope = request.scope
+    if scope.region_code and scope.can("progress.view"):
+        year = benefit_year_default(scope.county_code)
+        if year:
+            progress_ensure(county_code=scope.county_code, benefit_year=year, actor=request.user)
+    return render(request, "core/home.html", {"cards": home_cards(scope=scope)})
 
 
 def _visible_job(request, pk: int) -> Job:

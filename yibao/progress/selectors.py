@@ -25,6 +25,7 @@ from yibao.core.clock import business_today
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.pace import PaceWindow, expected_count, rate
+from yibao.progress.pace import percent as pace_percent
 from yibao.regions.models import Region
 from yibao.registry.models import Identity, Resident
 
@@ -603,3 +604,90 @@ def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int 
     ]
     return {**overview, "rows": rows, "total": {"unit": unit, "closed": closed_in(unit.code),
                                                  "open": max(0, unit.not_renewed - closed_in(unit.code))}}
+
+
+# ---------------------------------------------------------------- the home page
+
+
+def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
+    """What needs doing in the user's area, one card per task the role has: progress against the
+    target, people left to 催缴, counter cash not yet handed over, the latest reconciliation's
+    mismatches (those naming the user first) and refunds waiting for approval.
+
+    Each card: title, value, detail, url, tone ('good', 'bad' or ''). Nothing for an account
+    without a region, or a county without a campaign year.
+    """
+    from django.urls import reverse
+
+    from yibao.collection.models import Refund, SubsidyRefund
+    from yibao.reconciliation import selectors as reconciliation
+    from yibao.reconciliation.models import Mismatch
+
+    if not scope.region_code:
+        return []
+    county = scope.county_code
+    year = benefit_year_default(county)
+    if not year:
+        return []
+    cards: list[dict] = []
+    if scope.can("progress.view") or scope.can("remind.view"):
+        try:
+            summary = renewal_summary(scope=scope, region_code=scope.region_code, benefit_year=year)
+        except Http404:
+            summary = None
+        if summary and scope.can("progress.view"):
+            unit = summary["unit"]
+            detail = f"参保率 {pace_percent(unit.rate)}" if unit.target else "尚未下达目标任务"
+            if unit.on_pace is not None:
+                detail += "，已达序时进度" if unit.on_pace else f"，未达序时进度，差 {max(0, (unit.expected or 0) - unit.enrolled)} 人"
+            cards.append({
+                "key": "progress", "title": f"{year}年度参保", "url": reverse("progress:dashboard"),
+                "value": f"{unit.enrolled}" + (f" / {unit.target}" if unit.target else "") + " 人",
+                "detail": detail, "tone": "" if unit.on_pace is None else ("good" if unit.on_pace else "bad"),
+            })
+        if summary and scope.can("remind.view") and summary["total"]["unit"].last_year:
+            left = summary["total"]["open"]
+            cards.append({
+                "key": "remind", "title": "待催缴（上年参保、今年未续）", "url": reverse("progress:remind"),
+                "value": f"{left} 人", "tone": "bad" if left else "good",
+                "detail": f"上年参保 {summary['total']['unit'].last_year} 人，已续保 {summary['total']['unit'].renewed} 人",
+            })
+    if scope.can("payments.view"):
+        rows = reconciliation.cash_by_collector(scope=scope, benefit_year=year, as_of=today)
+        mine = scope.role == "village_collector"
+        if mine:
+            rows = [r for r in rows if r["collector_id"] == scope.user_id]
+        taken = sum((r["outstanding"] for r in rows if r["outstanding"] > 0), Decimal(0))
+        if rows:
+            cards.append({
+                "key": "cash", "title": "手中现金（未登记交款）" if mine else "征收员未交现金",
+                "url": reverse("reconciliation:handovers"), "value": f"{taken:.2f} 元", "tone": "bad" if taken else "good",
+                "detail": f"窗口现金收款 {sum((r['taken'] for r in rows), Decimal(0)):.2f} 元，"
+                          f"已交款 {sum((r['handed'] for r in rows), Decimal(0)):.2f} 元",
+            })
+    if scope.can("reconcile.view"):
+        run = reconciliation.run_list(scope=scope, county_code=county, benefit_year=year).first()
+        if run is not None:
+            shown = reconciliation.mismatch_list(scope=scope, run=run)
+            count = shown.count()
+            naming_me = shown.filter(responsible=Mismatch.Responsible.COLLECTOR,
+                                     collector_key=f"u{scope.user_id}").count() if scope.user_id else 0
+            detail = f"{run.ran_on:%Y-%m-%d} 对账（截止 {run.as_of:%Y-%m-%d}）"
+            if naming_me:
+                detail += f"，其中 {naming_me} 条由你整改"
+            cards.append({
+                "key": "reconcile", "title": "对账差异", "url": reverse("reconciliation:run_detail", args=[run.pk]),
+                "value": f"{count} 条", "detail": detail, "tone": "bad" if count else "good",
+            })
+    if scope.can("refunds.approve"):
+        waiting = scope.filter(Refund.objects.filter(county_code=county, status=Refund.Status.REQUESTED)).count()
+        cards.append({"key": "refunds", "title": "待审批退费", "url": reverse("collection:refunds") + "?status=requested",
+                      "value": f"{waiting} 笔", "detail": "参保人申请的退费，审批后由税务退款",
+                      "tone": "bad" if waiting else "good"})
+    if scope.can("subsidy_refunds.approve"):
+        waiting = scope.filter(SubsidyRefund.objects.filter(county_code=county, benefit_year=year,
+                                                            status=SubsidyRefund.Status.PENDING)).count()
+        cards.append({"key": "subsidy_refunds", "title": "先缴后补待审核",
+                      "url": reverse("collection:subsidy_refunds") + "?status=pending", "value": f"{waiting} 人",
+                      "detail": "先按标准缴费、事后返还资助的人员", "tone": "bad" if waiting else "good"})
+    return cards

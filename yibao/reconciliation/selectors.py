@@ -290,14 +290,16 @@ def cash_by_collector(*, scope, benefit_year: int, as_of: dt.date | None = None)
         return ("u", r["collector_id"]) if r["collector_id"] else ("n", r["collector_name"])
 
     for r in taken:
-        row = rows.setdefault(key(r), {"collector_name": r["collector_name"], "villages": set(), "taken": Decimal(0),
-                                       "payments": 0, "handed": Decimal(0), "handovers": 0})
+        row = rows.setdefault(key(r), {"collector_name": r["collector_name"], "collector_id": r["collector_id"],
+                                       "villages": set(), "taken": Decimal(0), "payments": 0, "handed": Decimal(0),
+                                       "handovers": 0})
         row["taken"] += r["total"] or 0
         row["payments"] += r["n"]
         row["villages"].add(r["village_code"])
     for r in handed:
-        row = rows.setdefault(key(r), {"collector_name": r["collector_name"], "villages": set(), "taken": Decimal(0),
-                                       "payments": 0, "handed": Decimal(0), "handovers": 0})
+        row = rows.setdefault(key(r), {"collector_name": r["collector_name"], "collector_id": r["collector_id"],
+                                       "villages": set(), "taken": Decimal(0), "payments": 0, "handed": Decimal(0),
+                                       "handovers": 0})
         row["handed"] += r["total"] or 0
         row["handovers"] += r["n"]
         row["villages"].add(r["village_code"])

@@ -95,3 +95,17 @@ def test_a_collector_works_the_remind_list_on_a_phone(page, live_server, make_us
     page.wait_for_url(lambda url: "state=closed" in url)
     assert page.locator("li.person .person-name").all_inner_texts() == ["丁"]
     assert "已迁出" in page.locator("li.person").inner_text()
+
+
+def test_a_collectors_home_shows_the_villages_progress_and_leads_to_the_remind_list(page, live_server, make_user, county):
+    make_user("cun", role="village_collector", region_code=b.DONGCUN)
+    login(page, live_server, "cun")
+    progress = page.locator("[data-card=progress]")
+    assert "2 / 4 人" in progress.inner_text() and "参保率 50.00%" in progress.inner_text()
+    remind = page.locator("[data-card=remind]")
+    assert "2 人" in remind.inner_text() and "上年参保 3 人，已续保 1 人" in remind.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    remind.click()
+    page.wait_for_url(lambda url: "/progress/remind/" in url)
+    names = page.locator("main").inner_text()
+    assert "乙" in names and "丁" in names and "戊" not in names
