@@ -652,7 +652,8 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
                 "value": f"{left} 人", "tone": "bad" if left else "good",
                 "detail": f"上年参保 {summary['total']['unit'].last_year} 人，已续保 {summary['total']['unit'].renewed} 人",
             })
-    if scope.can("payments.view"):
+    if scope.can("payments.view") and scope.level in (9, 12):  # those who hand over or receive the cash; the
+        # county reads it per collector on the 现金交款 page (a county-wide sum scans every payment of the year)
         rows = reconciliation.cash_by_collector(scope=scope, benefit_year=year, as_of=today)
         mine = scope.role == "village_collector"
         if mine:
