@@ -209,6 +209,9 @@ def handovers(request):
     for h in items:
         h.place = labels.get(h.village_code, h.village_code)
     summary = selectors.cash_by_collector(scope=scope, benefit_year=year) if year else []
+    village_names = region_labels(v for r in summary for v in r["villages"])
+    for r in summary:
+        r["places"] = [village_names.get(v, v) for v in r["villages"]]
     return render(request, "reconciliation/handovers.html", {
         "page": page, "items": items, "form": form, "may_record": may_record, "year": year, "years": years,
         "region": region or "", "villages": villages, "summary": summary, "void_form": VoidForm(auto_id=False),

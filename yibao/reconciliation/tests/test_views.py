@@ -164,6 +164,8 @@ def test_collector_sees_handovers_but_cannot_record(client, make_user, setup):
     client.force_login(setup["li"])
     page = client.get("/reconciliation/handovers/")
     assert page.status_code == 200 and 'id="handover-form"' not in page.content.decode()
+    summary = page.content.decode().split('id="cash-summary"')[1].split("</table>")[0]
+    assert "<td>城关镇 / 东村</td>" in summary and f.VILLAGE not in summary  # the village by name, not by code
     response = client.post("/reconciliation/handovers/", {
         "benefit_year": f.YEAR, "collector_name": "李征收", "village_code": f.VILLAGE, "period_start": "2024-10-01",
         "period_end": "2024-10-08", "handed_on": "2024-10-09", "amount": "400.00",
