@@ -45,6 +45,7 @@ CAPABILITIES: dict[str, str] = {
     "payments.ingest": "导入渠道缴费明细",
     "payments.view": "查看缴费记录",
     "receipts.print": "打印票据",
+    "receipts.void": "作废、换开票据",
     "refunds.request": "申请退费",
     "refunds.approve": "审批退费",
     "refunds.book": "办理退费入账",
@@ -71,7 +72,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.TAX_OFFICER: frozenset(
         {
             "regions.view", "registry.view", "registry.export", "policy.view", "enrollment.view",
-            "payments.ingest", "payments.view", "receipts.print", "refunds.book",
+            "payments.ingest", "payments.view", "receipts.print", "receipts.void", "refunds.book",
             "subsidy_refunds.view", "subsidy_refunds.pay", "progress.view", "reports.export",
             "remind.view", "reconcile.run", "reconcile.view", "cash.receive", "audit.view", "jobs.view",
         }
@@ -80,7 +81,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "regions.view", "registry.view", "registry.edit", "registry.export", "identities.view",
             "policy.view", "enrollment.view", "enrollment.edit", "payments.collect", "payments.view",
-            "receipts.print", "refunds.request", "subsidy_refunds.view", "subsidy_refunds.approve",
+            "receipts.print", "receipts.void", "refunds.request", "subsidy_refunds.view", "subsidy_refunds.approve",
             "progress.view", "reports.export", "remind.view", "remind.mark", "reconcile.view", "cash.receive", "jobs.view",
         }
     ),

@@ -1,5 +1,5 @@
 """CLI commands of the collection area: `yibao pay`, `yibao ingest payments`, `yibao refund …`,
-`yibao receipt pdf`, `yibao subsidy-refund …`. A thin shell over yibao.collection.services."""
+`yibao receipt pdf|void`, `yibao subsidy-refund …`. A thin shell over yibao.collection.services."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from yibao.cli.common import cli_actor, django_setup, emit_json, fail
 
 ingest_app = typer.Typer(help="导入渠道缴费明细（税务局、银行）", no_args_is_help=True)
 refund_app = typer.Typer(help="退费：申请、审批、驳回、退款入账、列表", no_args_is_help=True)
-receipt_app = typer.Typer(help="票据：导出 PDF（补打）", no_args_is_help=True)
+receipt_app = typer.Typer(help="票据：导出 PDF（补打）、作废与换开", no_args_is_help=True)
 subsidy_app = typer.Typer(help="先缴后补名单：列表、审核、发放、导出", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="在标准输出打印一个 JSON 对象")
@@ -308,6 +308,35 @@ def receipt_pdf_command(
     data, reprint = receipt_print(receipt=receipt, actor=cli_actor())
     out.write_bytes(data)
     typer.echo(f"已保存{'（补打）' if reprint else ''}：{out}", err=True)
+
+
+@receipt_app.command("void")
+def receipt_void_command(
+    receipt_no: str = typer.Argument(..., help="票据号，如 340321-2025-0000001"),
+    reason: str = typer.Option(..., "--reason", help="作废原因（必填）"),
+    reissue: bool = typer.Option(False, "--reissue", help="所含缴费仍有效时，同时换开新票据"),
+    as_json: bool = JSON,
+):
+    """作废票据（收回已退费的票据，或票面有误时作废并换开）。"""
+    django_setup()
+    from yibao.collection.models import Receipt
+    from yibao.collection.services import PaymentError, receipt_void
+
+    receipt = Receipt.objects.filter(receipt_no=receipt_no.strip()).first()
+    if receipt is None:
+        fail(f"没有票据号为 {receipt_no} 的票据。")
+    try:
+        replacement = receipt_void(receipt=receipt, actor=cli_actor(), reason=reason, reissue=reissue)
+    except PaymentError as exc:
+        fail(str(exc))
+    out = {"receipt_no": receipt.receipt_no, "voided": True, "void_reason": receipt.void_reason,
+           "replacement_no": replacement.receipt_no if replacement else None,
+           "replacement_total": replacement.total if replacement else None}
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"票据 {receipt.receipt_no} 已作废" + (f"，换开新票据 {replacement.receipt_no}（{replacement.total} 元）"
+                                                        if replacement else "") + "。")
 
 
 # ---------------------------------------------------------------- 先缴后补

@@ -22,7 +22,7 @@ MAX_PAGE_SIZE = 200
 FIELD_NAMES.update({
     "resident_ids": "缴费人员", "channel": "收款方式", "amount": "实收金额", "household_id": "家庭户",
     "benefit_year": "待遇年度", "payment_id": "缴费记录", "reason": "退费原因", "enrollment_action": "参保关系处理",
-    "note": "说明", "ids": "名单记录",
+    "note": "说明", "ids": "名单记录", "reissue": "换开新票据",
 })
 
 
@@ -259,6 +259,38 @@ def payment_file_upload(request, file: File[UploadedFile], county_code: Form[str
     job_enqueue(job)
     job.refresh_from_db()
     return Status(202, {"job_id": job.pk, "status": job.status, "result": job.result or {}})
+
+
+class ReceiptVoidIn(Schema):
+    reason: str
+    reissue: bool = False
+
+
+class ReceiptVoidOut(Schema):
+    receipt_id: int
+    receipt_no: str
+    voided_at: dt.datetime
+    void_reason: str
+    replacement_id: int | None
+    replacement_no: str | None
+    replacement_total: Money | None
+
+
+@router.post("/collection/receipts/{receipt_id}/void", response={200: ReceiptVoidOut, 400: ErrorOut},
+             summary="作废票据（所含缴费仍有效时须 reissue=true 同时换开新票据）")
+def receipt_void(request, receipt_id: int, payload: ReceiptVoidIn):
+    scope = request.auth
+    scope.require("receipts.void")
+    receipt = selectors.receipt_get(scope=scope, pk=receipt_id)
+    try:
+        replacement = services.receipt_void(receipt=receipt, actor=request.user, reason=payload.reason,
+                                            reissue=payload.reissue)
+    except services.PaymentError as exc:
+        return _problem(exc)
+    return {"receipt_id": receipt.pk, "receipt_no": receipt.receipt_no, "voided_at": receipt.voided_at,
+            "void_reason": receipt.void_reason, "replacement_id": replacement.pk if replacement else None,
+            "replacement_no": replacement.receipt_no if replacement else None,
+            "replacement_total": replacement.total if replacement else None}
 
 
 @router.get("/collection/receipts/{receipt_id}/pdf", summary="票据 PDF（第二次起标注“补打”）")

@@ -271,6 +271,20 @@ def receipt_lines(receipt: Receipt) -> list:
     return list(receipt.lines.select_related("payment").order_by("id"))
 
 
+def receipt_void_record(*, scope, receipt: Receipt) -> dict | None:
+    """For a voided receipt: who voided it and when, what it covered, and the receipt issued in its place."""
+    from yibao.core.models import Event
+
+    if receipt.voided_at is None:
+        return None
+    event = (Event.objects.filter(county_code=receipt.county_code, entity="receipt", entity_id=str(receipt.pk),
+                                  action="voided").order_by("-at").first())
+    replaced_by = (event.after or {}).get("replaced_by") if event else None
+    replacement = receipt_list(scope=scope).filter(receipt_no=replaced_by).first() if replaced_by else None
+    return {"event": event, "replacement": replacement, "replaced_by": replaced_by,
+            "lines": (event.before or {}).get("lines", []) if event else []}
+
+
 def explanation_lines(key: str) -> list[str]:
     if not key:
         return []

@@ -10,6 +10,7 @@ urlpatterns = [
     path("counter/pay/", views.counter_pay, name="counter_pay"),
     path("receipts/<int:pk>/", views.receipt, name="receipt"),
     path("receipts/<int:pk>/pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("receipts/<int:pk>/void/", views.receipt_void, name="receipt_void"),
     path("payments/", views.payments, name="payments"),
     path("payments/<int:pk>/", views.payment, name="payment"),
     path("payments/<int:pk>/top-up/", views.payment_top_up, name="payment_top_up"),

@@ -115,8 +115,27 @@ def receipt(request, pk: int):
         line.shown_id = scope.show_id(line.payment.id_number)
     return render(request, "collection/receipt.html", {
         "receipt": item, "lines": lines, "can_print": scope.can("receipts.print"),
-        "can_collect": scope.can("payments.collect"),
+        "can_collect": scope.can("payments.collect"), "voided": selectors.receipt_void_record(scope=scope, receipt=item),
+        "can_void": scope.can("receipts.void") and item.voided_at is None,
+        "in_force": sum(1 for line in lines if line.payment.status != Payment.Status.REFUNDED),
     })
+
+
+@require_POST
+@scoped_view("receipts.void")
+def receipt_void(request, pk: int):
+    item = selectors.receipt_get(scope=request.scope, pk=pk)
+    try:
+        replacement = services.receipt_void(receipt=item, actor=request.user, reason=request.POST.get("reason", ""),
+                                            reissue=request.POST.get("reissue") == "1")
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+        return redirect("collection:receipt", pk=item.pk)
+    if replacement is not None:
+        messages.success(request, f"票据 {item.receipt_no} 已作废，已换开新票据 {replacement.receipt_no}，请打印交给缴费人。")
+        return redirect("collection:receipt", pk=replacement.pk)
+    messages.success(request, f"票据 {item.receipt_no} 已作废。")
+    return redirect("collection:receipt", pk=item.pk)
 
 
 @scoped_view("receipts.print")

@@ -109,10 +109,10 @@ def describe(df: pl.DataFrame, township_names: dict[str, str]) -> pl.DataFrame:
         .when((kind == "person_differs") & counter).then(pl.lit("核对缴费人身份证号码，更正错误的一方，确保钱人一致"))
         .when(kind == "person_differs").then(pl.lit("请税务核对缴费人身份信息，更正后重新传送缴费记录"))
         .when((kind == "receipt_without_payment") & (reason == "refunded")).then(pl.lit(
-            "收回原票据并作废（或开具红字票据），防止凭票重复主张权益"))
-        .when((kind == "receipt_without_payment") & (reason == "total_over")).then(pl.lit("核实多开的金额，作废后重开正确金额的票据"))
+            "收回原票据，由乡镇在票据页“作废票据”（或开具红字票据），防止凭票重复主张权益"))
+        .when((kind == "receipt_without_payment") & (reason == "total_over")).then(pl.lit("核实多开的金额，由乡镇在票据页“作废并换开新票据”"))
         .when(kind == "receipt_without_payment").then(pl.lit("核实该票据：确已收款的补录缴费，误开的作废票据"))
-        .when((kind == "payment_without_receipt") & (reason == "total_under")).then(pl.lit("作废后重开正确金额的票据"))
+        .when((kind == "payment_without_receipt") & (reason == "total_under")).then(pl.lit("由乡镇在票据页“作废并换开新票据”，按实收金额重开"))
         .when(kind == "payment_without_receipt").then(pl.lit("补开票据交给缴费人，杜绝收费不开票或打白条"))
         .when((kind == "cash_short") & (reason == "not_handed")).then(pl.lit(
             "随收随缴：将现金交乡镇（或税务），由接收人在“现金交款”页登记"))

@@ -133,6 +133,12 @@ def _receipt_id(t):
     return _paid(t).receipt_line.receipt_id
 
 
+def _receipt_voided(world, t):
+    from yibao.collection.models import Receipt
+
+    return Receipt.objects.filter(village_code=t.village_code, voided_at__isnull=False).exists()
+
+
 MEMBER = {"shows": lambda t: t.member.name}
 
 OPERATIONS = [
@@ -217,6 +223,23 @@ OPERATIONS = [
         call=lambda client, world, t: client.get(f"/api/collection/receipts/{_receipt_id(t)}/pdf"),
         read=_pdf_text,
         **MEMBER,
+    ),
+    ScopeOperation(
+        name="collection.page.receipt_void",
+        capability="receipts.void",
+        call=lambda client, world, t: client.post(f"/collection/receipts/{_receipt_id(t)}/void/",
+                                                  {"reason": "矩阵：换开", "reissue": "1"}),
+        shows=lambda t: None,
+        effect=_receipt_voided,
+    ),
+    ScopeOperation(
+        name="collection.api.receipt_void",
+        capability="receipts.void",
+        kind="api",
+        call=lambda client, world, t: _json(client, f"/api/collection/receipts/{_receipt_id(t)}/void",
+                                            {"reason": "矩阵：换开", "reissue": True}),
+        shows=lambda t: None,
+        effect=_receipt_voided,
     ),
     ScopeOperation(
         name="collection.page.ingest",

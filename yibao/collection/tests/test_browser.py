@@ -114,6 +114,17 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
     assert refund.status == "booked" and refund.payment.status == "refunded"
     assert no_sideways_scroll(page)
 
+    # the refunded payment's receipt is taken back and voided on its page
+    receipt = Receipt.objects.get()
+    page.goto(f"{live_server.url}/collection/receipts/{receipt.pk}/")
+    page.click("#void-receipt summary")
+    page.fill("#void-receipt input[name=reason]", "已退费，收回原票据")
+    assert page.locator("#void-receipt input[name=reissue]").count() == 0  # nothing in force to reissue
+    page.click("#void-receipt button[type=submit]")
+    page.wait_for_selector("[data-field=voided]")
+    assert "已退费，收回原票据" in page.locator("#void-record").inner_text()
+    assert Receipt.objects.get().voided_at is not None and no_sideways_scroll(page)
+
 
 def test_township_approves_subsidy_refunds_and_tax_pays(page, live_server, make_user, settings):
     settings.YIBAO_TODAY = "2024-10-08"
