@@ -148,6 +148,38 @@ def ingest_payments(
         typer.echo(f"报告：{r['report']}")
 
 
+@ingest_app.command("recheck")
+def ingest_recheck_command(
+    external_id: str = typer.Argument(..., help="缴费流水号"),
+    county: Optional[str] = typer.Option(None, "--county", help="县级区划代码（流水号在多个县都有时）"),
+    as_json: bool = JSON,
+):
+    """重新匹配一笔未入账的渠道缴费（查无此人、参保受限、不予受理、少缴）：符合条件即入账，否则写明现在的原因。"""
+    django_setup()
+    from yibao.collection.models import Payment
+    from yibao.collection.services import PaymentError, payment_recheck
+
+    found = list(Payment.objects.filter(external_id=external_id.strip(), **({"county_code": county} if county else {}))[:2])
+    if not found:
+        fail(f"没有缴费流水号为 {external_id} 的缴费记录。")
+    if len(found) > 1:
+        fail(f"缴费流水号 {external_id} 在多个县都有，请用 --county 指定县。")
+    try:
+        payment = payment_recheck(payment=found[0], actor=cli_actor())
+    except PaymentError as exc:
+        fail(str(exc))
+    out = {"external_id": payment.external_id, "status": payment.status, "flag": payment.flag,
+           "advice": payment.flag_advice, "booked": payment.status == "booked",
+           "benefit_start": payment.benefit_start, "benefit_end": payment.benefit_end}
+    if as_json:
+        emit_json(out)
+        return
+    if out["booked"]:
+        typer.echo(f"已入账：缴费流水号 {payment.external_id}，待遇享受期 {payment.benefit_start} 至 {payment.benefit_end}。")
+    else:
+        typer.echo(f"仍未入账（{payment.get_flag_display()}）：{payment.flag_advice}")
+
+
 # ---------------------------------------------------------------- refunds
 
 
@@ -156,7 +188,7 @@ def _refund_json(refund) -> dict:
         "refund_id": refund.pk, "status": refund.status, "status_label": refund.get_status_display(),
         "reason": refund.reason, "reason_label": refund.get_reason_display(), "amount": refund.amount,
         "enrollment_action": refund.enrollment_action, "payment_id": refund.payment_id,
-        "external_id": refund.payment.external_id, "name": refund.resident.name, "id_number": refund.resident.id_number,
+        "external_id": refund.payment.external_id, "name": refund.person_label, "id_number": refund.payment.id_number,
         "benefit_year": refund.benefit_year, "note": refund.note,
     }
 
@@ -172,26 +204,38 @@ def _refund(refund_id: int):
 
 @refund_app.command("request")
 def refund_request_command(
-    id_number: str = typer.Option(..., "--id-number", help="参保人身份证号码"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    id_number: Optional[str] = typer.Option(None, "--id-number", help="参保人身份证号码"),
+    year: Optional[int] = typer.Option(None, "--year", help="待遇年度"),
     reason: str = typer.Option(..., "--reason", help="death 死亡、duplicate_payment 重复缴费、joined_employee_insurance "
-                                                     "参加职工医保、joined_other_city_insurance 参加其他地市居民医保、overpaid 多缴"),
+                                                     "参加职工医保、joined_other_city_insurance 参加其他地市居民医保、overpaid 多缴、"
+                                                     "unbooked 未入账款项退还"),
+    external_id: Optional[str] = typer.Option(None, "--external-id", help="缴费流水号（查无此人等未入账的缴费用它指定）"),
     action: Optional[str] = typer.Option(None, "--action", help="参保关系处理：suspend 暂停 或 terminate 终止（默认按原因）"),
     payment_id: Optional[int] = typer.Option(None, "--payment", help="缴费记录编号（一人有多笔缴费时）"),
     county: Optional[str] = typer.Option(None, "--county", help="县级区划代码"),
     note: str = typer.Option("", "--note", help="说明"),
     as_json: bool = JSON,
 ):
-    """申请退费（待遇享受期开始前；多缴、重复缴费的款项随时可退）。"""
+    """申请退费（待遇享受期开始前；多缴、重复缴费和未入账的款项随时可退）。"""
     django_setup()
     from yibao.collection.models import Payment
-    from yibao.collection.services import PaymentError, refund_reason_code, refund_request
+    from yibao.collection.services import PaymentError, refund_reason_code
 
-    resident = _resident(id_number, county)
     try:
         code = refund_reason_code(reason)
     except PaymentError as exc:
         fail(str(exc))
+    if external_id:
+        found = list(Payment.objects.filter(external_id=external_id.strip(), **({"county_code": county} if county else {}))[:2])
+        if not found:
+            fail(f"没有缴费流水号为 {external_id} 的缴费记录。")
+        if len(found) > 1:
+            fail(f"缴费流水号 {external_id} 在多个县都有，请用 --county 指定县。")
+        _refund_request_emit(found[0], code, action, note, as_json)
+        return
+    if not id_number or not year:
+        fail("请给出 --id-number 和 --year，或用 --external-id 指定缴费流水号。")
+    resident = _resident(id_number, county)
     payments = Payment.objects.filter(county_code=resident.county_code, resident=resident, benefit_year=year)
     if payment_id:
         payments = payments.filter(pk=payment_id)
@@ -199,6 +243,8 @@ def refund_request_command(
         payments = payments.filter(status="flagged", flag="over")
     elif code == "duplicate_payment" and payments.filter(status="flagged", flag="duplicate").exists():
         payments = payments.filter(status="flagged", flag="duplicate")
+    elif code == "unbooked":
+        payments = payments.filter(status="flagged", flag__in=["blocked", "not_accepted", "under"])
     else:
         payments = payments.filter(status="booked")
     found = list(payments.order_by("paid_at")[:2])
@@ -206,15 +252,21 @@ def refund_request_command(
         fail(f"{resident.name} 没有可退费的{year}年度缴费记录。")
     if len(found) > 1:
         fail(f"{resident.name} 有多笔{year}年度缴费，请用 --payment 指定缴费记录编号（{found[0].pk}、{found[1].pk}…）。")
+    _refund_request_emit(found[0], code, action, note, as_json)
+
+
+def _refund_request_emit(payment, code: str, action, note: str, as_json: bool) -> None:
+    from yibao.collection.services import PaymentError, refund_request
+
     try:
-        refund = refund_request(payment=found[0], reason=code, actor=cli_actor(), enrollment_action=action, note=note)
+        refund = refund_request(payment=payment, reason=code, actor=cli_actor(), enrollment_action=action, note=note)
     except PaymentError as exc:
         fail(str(exc))
     if as_json:
         emit_json(_refund_json(refund))
         return
-    typer.echo(f"已申请退费 #{refund.pk}：{resident.name} {year}年度 {refund.amount}元（{refund.get_reason_display()}，"
-               f"{refund.get_enrollment_action_display()}），待审批。")
+    typer.echo(f"已申请退费 #{refund.pk}：{refund.person_label} {refund.benefit_year}年度 {refund.amount}元"
+               f"（{refund.get_reason_display()}，{refund.get_enrollment_action_display()}），待审批。")
 
 
 def _refund_step(refund_id: int, as_json: bool, step: str, note: str = ""):
@@ -235,7 +287,7 @@ def _refund_step(refund_id: int, as_json: bool, step: str, note: str = ""):
     if as_json:
         emit_json(_refund_json(refund))
         return
-    typer.echo(f"退费 #{refund.pk}：{refund.resident.name} {refund.amount}元，{refund.get_status_display()}。")
+    typer.echo(f"退费 #{refund.pk}：{refund.person_label} {refund.amount}元，{refund.get_status_display()}。")
 
 
 @refund_app.command("approve")

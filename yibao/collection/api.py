@@ -238,6 +238,19 @@ def payment_top_up(request, payment_id: int, payload: TopUpIn):
     return Status(201, result.as_dict())
 
 
+@router.post("/collection/payments/{payment_id}/recheck", response={200: PaymentOut, 400: ErrorOut},
+             summary="重新匹配未入账的渠道缴费（查无此人、参保受限、不予受理、少缴）：符合条件即入账")
+def payment_recheck(request, payment_id: int):
+    scope = request.auth
+    scope.require("payments.ingest")
+    payment = selectors.payment_get(scope=scope, pk=payment_id)
+    try:
+        payment = services.payment_recheck(payment=payment, actor=request.user)
+    except services.PaymentError as exc:
+        return _problem(exc)
+    return _payment_out(scope, payment)
+
+
 class JobOut(Schema):
     job_id: int
     status: str
@@ -311,7 +324,7 @@ def receipt_pdf(request, receipt_id: int):
 class RefundOut(Schema):
     id: int
     payment_id: int
-    resident_id: int
+    resident_id: int | None
     name: str
     id_number: str
     benefit_year: int
@@ -327,8 +340,8 @@ class RefundOut(Schema):
 
 def _refund_out(scope, r: Refund) -> dict:
     return {
-        "id": r.pk, "payment_id": r.payment_id, "resident_id": r.resident_id, "name": r.resident.name,
-        "id_number": scope.show_id(r.resident.id_number), "benefit_year": r.benefit_year, "amount": r.amount,
+        "id": r.pk, "payment_id": r.payment_id, "resident_id": r.resident_id, "name": r.person_label,
+        "id_number": scope.show_id(r.payment.id_number), "benefit_year": r.benefit_year, "amount": r.amount,
         "reason": r.reason, "enrollment_action": r.enrollment_action, "status": r.status, "note": r.note,
         "requested_by": r.requested_by_name, "decided_by": r.decided_by_name, "booked_by": r.booked_by_name,
     }

@@ -154,6 +154,7 @@ class Refund(RegionCodes):
         EMPLOYEE = "joined_employee_insurance", "参加职工医保"
         OTHER_CITY = "joined_other_city_insurance", "参加其他地市居民医保"
         OVERPAID = "overpaid", "多缴退还差额"
+        UNBOOKED = "unbooked", "未入账款项退还"
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "已申请"
@@ -167,7 +168,9 @@ class Refund(RegionCodes):
         NONE = "none", "不涉及参保关系"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", db_constraint=False)
-    resident = models.ForeignKey("registry.Resident", on_delete=models.PROTECT, related_name="refunds", db_constraint=False)
+    # None for a payment that found no one in the register (查无此人): its money goes back all the same
+    resident = models.ForeignKey("registry.Resident", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="refunds", db_constraint=False)
     benefit_year = models.PositiveSmallIntegerField("待遇年度")
     amount = models.DecimalField("退费金额", **MONEY)
     reason = models.CharField("原因", max_length=32, choices=Reason.choices)
@@ -180,6 +183,13 @@ class Refund(RegionCodes):
     decided_by_name = models.CharField("审批人", max_length=150, blank=True)
     booked_at = models.DateTimeField("退款时间", null=True, blank=True)
     booked_by_name = models.CharField("退款人", max_length=150, blank=True)
+
+    @property
+    def person_label(self) -> str:
+        """The resident's name, or 查无此人 with the payment's ID number ending."""
+        if self.resident_id and self.resident:
+            return self.resident.name
+        return f"查无此人（身份证号码尾号{self.payment.id_number[-4:]}）"
 
     class Meta:
         verbose_name = "退费"

@@ -320,10 +320,12 @@ def refund_get(*, scope, pk: int) -> Refund:
 
 
 def refundable_payments(*, scope, resident: Resident, benefit_year: int | None = None):
-    """A resident's payments that a refund may be asked for: booked, or flagged over/duplicate."""
+    """A resident's payments that a refund may be asked for: booked, or flagged (over, duplicate, or
+    never booked: blocked, not accepted, under-paid)."""
     rows = payment_list(scope=scope, benefit_year=benefit_year).filter(resident=resident).filter(
         Q(status=Payment.Status.BOOKED)
-        | Q(status=Payment.Status.FLAGGED, flag__in=[Payment.Flag.OVER, Payment.Flag.DUPLICATE])
+        | Q(status=Payment.Status.FLAGGED, flag__in=[Payment.Flag.OVER, Payment.Flag.DUPLICATE, Payment.Flag.BLOCKED,
+                                                       Payment.Flag.NOT_ACCEPTED, Payment.Flag.UNDER])
     )
     return rows.exclude(refunds__status__in=[Refund.Status.REQUESTED, Refund.Status.APPROVED, Refund.Status.BOOKED])
 

@@ -544,7 +544,14 @@ REASON_ALIASES = {
     "外地参保": Refund.Reason.OTHER_CITY,
     "多缴": Refund.Reason.OVERPAID,
     "多缴退还差额": Refund.Reason.OVERPAID,
+    "未入账": Refund.Reason.UNBOOKED,
+    "查无此人": Refund.Reason.UNBOOKED,
+    "未入账款项退还": Refund.Reason.UNBOOKED,
 }
+
+
+# flagged payments whose money bought nothing yet: refunded whole, or booked once rechecked
+UNBOOKED_FLAGS = (Payment.Flag.UNKNOWN_PERSON, Payment.Flag.BLOCKED, Payment.Flag.NOT_ACCEPTED, Payment.Flag.UNDER)
 
 
 def refund_reason_code(text: str) -> str:
@@ -579,13 +586,23 @@ def refund_request(
     reason = refund_reason_code(reason)
     on = on or business_today()
     resident = payment.resident
-    if resident is None:
+    unbooked = payment.status == Payment.Status.FLAGGED and payment.flag in UNBOOKED_FLAGS
+    if resident is None and not unbooked:
         raise PaymentError(f"缴费流水号 {payment.external_id} 查无此人，须先核实缴费人后再办理退费。")
+    who = _who(resident) if resident else f"缴费流水号 {payment.external_id} 的缴费人"
     live = payment.refunds.exclude(status=Refund.Status.REJECTED).first()
     if live is not None:
-        raise PaymentError(f"{_who(resident)}的这笔缴费已有退费申请（{live.get_status_display()}），不能重复申请。")
+        raise PaymentError(f"{who}的这笔缴费已有退费申请（{live.get_status_display()}），不能重复申请。")
 
-    if payment.status == Payment.Status.FLAGGED and payment.flag in (Payment.Flag.OVER, Payment.Flag.DUPLICATE):
+    if unbooked:
+        # the money came in but bought nothing: it all goes back, and no enrollment changes
+        if reason != Refund.Reason.UNBOOKED:
+            raise PaymentError(f"这笔缴费未入账（{payment.get_flag_display()}），退费原因应为“未入账款项退还”。")
+        amount = payment.amount
+        action = Refund.EnrollmentAction.NONE
+    elif reason == Refund.Reason.UNBOOKED:
+        raise PaymentError("“未入账款项退还”只适用于查无此人、参保受限、不予受理或少缴而未入账的缴费。")
+    elif payment.status == Payment.Status.FLAGGED and payment.flag in (Payment.Flag.OVER, Payment.Flag.DUPLICATE):
         if payment.flag == Payment.Flag.OVER:
             if reason != Refund.Reason.OVERPAID:
                 raise PaymentError(f"这笔缴费多缴{_money(payment.amount - payment.expected_amount)}，退费原因应为“多缴退还差额”。")
@@ -638,7 +655,7 @@ def _refund_locked(refund: Refund, expected: str, verb: str) -> Refund:
 
 @transaction.atomic
 def refund_approve(*, refund: Refund, actor, note: str = "") -> Refund:
-    _check_actor(actor, "refunds.approve", refund.village_code)
+    _check_actor(actor, "refunds.approve", refund.village_code or refund.county_code)
     refund = _refund_locked(refund, Refund.Status.REQUESTED, "审批")
     before = _refund_snapshot(refund)
     refund.status, refund.decided_at, refund.decided_by_name = Refund.Status.APPROVED, timezone.now(), _actor_name(actor)
@@ -652,7 +669,7 @@ def refund_approve(*, refund: Refund, actor, note: str = "") -> Refund:
 
 @transaction.atomic
 def refund_reject(*, refund: Refund, actor, note: str) -> Refund:
-    _check_actor(actor, "refunds.approve", refund.village_code)
+    _check_actor(actor, "refunds.approve", refund.village_code or refund.county_code)
     if not (note or "").strip():
         raise PaymentError("驳回退费申请须写明理由。")
     refund = _refund_locked(refund, Refund.Status.REQUESTED, "驳回")
@@ -670,7 +687,7 @@ def refund_book(*, refund: Refund, actor) -> Refund:
     """退款入账 together with what goes with it: a refunded contribution suspends or terminates the
     enrollment (its claim on the year is released: the money went back before cover began); a
     refunded excess books the rest of the payment; a refunded duplicate closes that payment."""
-    _check_actor(actor, "refunds.book", refund.village_code)
+    _check_actor(actor, "refunds.book", refund.village_code or refund.county_code)
     refund = _refund_locked(refund, Refund.Status.APPROVED, "办理退款")
     payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
     before_payment = _payment_snapshot(payment)
@@ -710,6 +727,84 @@ def refund_book(*, refund: Refund, actor) -> Refund:
         county_code=refund.county_code, benefit_year=refund.benefit_year, village_codes=[refund.village_code]
     )
     return refund
+
+
+def payment_recheck(*, payment: Payment, actor) -> Payment:
+    """重新匹配: look at an unbooked channel payment again once its cause was dealt with (the payer was
+    registered, a flag resolved, a suspension lifted) and book it, or flag it with today's reason.
+
+    The amount and the benefit dates follow the policy on the day it was paid, as at ingest.
+    """
+    _check_actor(actor, "payments.ingest", payment.village_code or payment.county_code)
+    with transaction.atomic():
+        receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=payment.pk)
+        if payment.status != Payment.Status.FLAGGED or payment.flag not in UNBOOKED_FLAGS:
+            raise PaymentError(f"缴费流水号 {payment.external_id} 的状态为“{payment.get_status_display()}”"
+                               f"{('（' + payment.get_flag_display() + '）') if payment.flag else ''}，不需要重新匹配。")
+        if payment.refunds.exclude(status=Refund.Status.REJECTED).exists():
+            raise PaymentError(f"缴费流水号 {payment.external_id} 已申请退费，不能再重新匹配入账。")
+        before = _payment_snapshot(payment)
+        year, campaign = payment.benefit_year, payment.campaign
+        resident = Resident.objects.filter(county_code=payment.county_code, id_number=payment.id_number).first()
+        flag, advice, answer, enrollment = "", "", None, None
+        if resident is None:
+            flag = Payment.Flag.UNKNOWN_PERSON
+            advice = "本县户籍名单中仍查无此身份证号码：请核实缴费人身份，先登记户籍后再重新匹配，或办理退费。"
+        else:
+            booked = Payment.objects.filter(county_code=payment.county_code, resident=resident, benefit_year=year,
+                                            status=Payment.Status.BOOKED).exclude(pk=payment.pk).first()
+            if booked is not None:
+                flag = Payment.Flag.DUPLICATE
+                advice = (f"该人员{year}年度已于{cn_date(booked.paid_on)}缴费入账（缴费流水号 {booked.external_id}），"
+                          f"本笔{_money(payment.amount)}为重复缴费，请办理退费。")
+            else:
+                try:
+                    answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
+                except PolicyInputError as exc:
+                    raise PaymentError(f"{_who(resident)}无法测算应缴金额：{exc}") from None
+                if not answer.accepted:
+                    flag, advice = Payment.Flag.NOT_ACCEPTED, f"不予受理：{answer.reason}"
+                elif payment.amount < answer.payable:
+                    flag, advice = Payment.Flag.UNDER, f"少缴{_money(answer.payable - payment.amount)}，请补缴差额"
+                elif payment.amount > answer.payable:
+                    flag, advice = Payment.Flag.OVER, f"多缴{_money(payment.amount - answer.payable)}，请办理退费"
+                else:
+                    try:
+                        with transaction.atomic():
+                            enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor)
+                            if enrollment.status == Enrollment.Status.PAID:
+                                raise EnrollmentError(f"{year}年度已是“正常参保”状态")
+                    except EnrollmentError as exc:
+                        flag, advice, enrollment = Payment.Flag.BLOCKED, f"{exc}。本笔款项暂不入账，请核实处理或办理退费。", None
+        payment.resident = resident
+        if resident is not None:
+            payment.township_code, payment.village_code = resident.township_code, resident.village_code
+        if answer is not None:
+            payment.expected_amount = answer.payable
+        if flag:
+            payment.flag, payment.flag_advice = flag, advice[:300]
+        else:
+            explanation = explanation_store(answer.explanation)
+            payment.status, payment.flag, payment.enrollment = Payment.Status.BOOKED, Payment.Flag.NONE, enrollment
+            payment.benefit_start, payment.benefit_end = answer.benefit_start, answer.benefit_end
+            payment.refund_later, payment.subsidy_identity = answer.refund_later, answer.subsidy_identity or ""
+            payment.policy_version, payment.rule, payment.explanation_key = answer.policy_version, answer.rule or "", explanation
+            payment.flag_advice = f"重新匹配后入账（{cn_date(business_today())}）。"
+            enrollment_mark_paid(enrollment=enrollment, benefit_start=answer.benefit_start, benefit_end=answer.benefit_end,
+                                 actor=actor, reason=f"渠道缴费重新匹配入账（缴费流水号 {payment.external_id}）")
+        payment.save(update_fields=["resident", "township_code", "village_code", "expected_amount", "status", "flag",
+                                    "flag_advice", "enrollment", "benefit_start", "benefit_end", "refund_later",
+                                    "subsidy_identity", "policy_version", "rule", "explanation_key"])
+        event_record(county_code=payment.county_code, entity="payment", entity_id=payment.pk,
+                     action="booked" if not flag else "rechecked", actor=actor, before=before,
+                     after=_payment_snapshot(payment), reason=f"重新匹配：{payment.flag_advice}")
+        if not flag and answer.refund_later > 0:
+            _subsidy_refund_open(payment=payment, identity=answer.subsidy_identity, actor=actor)
+    if not flag:
+        progress_refresh_after_commit(county_code=payment.county_code, benefit_year=payment.benefit_year,
+                                      village_codes=[payment.village_code])
+    return payment
 
 
 def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("payments/", views.payments, name="payments"),
     path("payments/<int:pk>/", views.payment, name="payment"),
     path("payments/<int:pk>/top-up/", views.payment_top_up, name="payment_top_up"),
+    path("payments/<int:pk>/recheck/", views.payment_recheck, name="payment_recheck"),
     path("refunds/", views.refunds, name="refunds"),
     path("refunds/new/", views.refund_new, name="refund_new"),
     path("refunds/<int:pk>/approve/", views.refund_approve, name="refund_approve"),

@@ -181,6 +181,8 @@ def payment(request, pk: int):
     scope = request.scope
     item = selectors.payment_get(scope=scope, pk=pk)
     line = getattr(item, "receipt_line", None) if item.source == Payment.Source.COUNTER else None
+    unbooked = item.status == Payment.Status.FLAGGED and item.flag in services.UNBOOKED_FLAGS
+    live_refund = item.refunds.exclude(status=Refund.Status.REJECTED).exists()
     return render(request, "collection/payment.html", {
         "payment": item, "shown_id": scope.show_id(item.id_number), "place": region_label(item.village_code) if item.village_code else "",
         "explanation": selectors.explanation_lines(item.explanation_key), "receipt": line.receipt if line else None,
@@ -191,6 +193,9 @@ def payment(request, pk: int):
         "top_up": _top_up_offer(scope, item),
         "channels": [(c, Payment.Channel(c).label) for c in selectors.COUNTER_CHANNELS],
         "top_ups": list(item.top_ups.all()),
+        "unbooked": unbooked, "live_refund": live_refund,
+        "can_recheck": unbooked and not live_refund and scope.can("payments.ingest"),
+        "can_refund_unbooked": unbooked and not live_refund and scope.can("refunds.request"),
     })
 
 
@@ -207,6 +212,23 @@ def _top_up_offer(scope, item: Payment) -> dict | None:
         return {"error": f"今日补缴不予受理：{answer.reason}"}
     rest = answer.payable - item.amount
     return {"rest": rest, "payable": answer.payable} if rest > 0 else {"error": "按今日政策已无差额可补。"}
+
+
+@require_POST
+@scoped_view("payments.ingest")
+def payment_recheck(request, pk: int):
+    item = selectors.payment_get(scope=request.scope, pk=pk)
+    try:
+        item = services.payment_recheck(payment=item, actor=request.user)
+    except services.PaymentError as exc:
+        messages.error(request, str(exc))
+    else:
+        if item.status == Payment.Status.BOOKED:
+            messages.success(request, f"已重新匹配并入账：{item.resident.name}，待遇享受期 {item.benefit_start:%Y-%m-%d} 至 "
+                                      f"{item.benefit_end:%Y-%m-%d}。")
+        else:
+            messages.error(request, f"重新匹配后仍未入账（{item.get_flag_display()}）：{item.flag_advice}")
+    return redirect("collection:payment", pk=item.pk)
 
 
 @require_POST
@@ -261,7 +283,7 @@ def refund_new(request):
         except services.PaymentError as exc:
             error = str(exc)
         else:
-            messages.success(request, f"已提交退费申请：{refund.resident.name} {refund.amount} 元，待审批。")
+            messages.success(request, f"已提交退费申请：{refund.person_label} {refund.amount} 元，待审批。")
             return redirect("collection:refunds")
     if q:
         for resident in resident_search(scope=scope, q=q, status=None)[:10]:
@@ -291,7 +313,7 @@ def _refund_action(request, pk: int, capability: str, step):
 def refund_approve(request, pk: int):
     def step(refund):
         services.refund_approve(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
-        messages.success(request, f"已同意 {refund.resident.name} 的退费申请。")
+        messages.success(request, f"已同意 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)
 
@@ -301,7 +323,7 @@ def refund_approve(request, pk: int):
 def refund_reject(request, pk: int):
     def step(refund):
         services.refund_reject(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
-        messages.success(request, f"已驳回 {refund.resident.name} 的退费申请。")
+        messages.success(request, f"已驳回 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)
 
@@ -311,7 +333,9 @@ def refund_reject(request, pk: int):
 def refund_book(request, pk: int):
     def step(refund):
         services.refund_book(refund=refund, actor=request.user)
-        messages.success(request, f"已退款 {refund.amount} 元给 {refund.resident.name}，并办理{refund.get_enrollment_action_display()}。")
+        messages.success(request, f"已退款 {refund.amount} 元给 {refund.person_label}"
+                                  + ("" if refund.enrollment_action == Refund.EnrollmentAction.NONE
+                                     else f"，并办理{refund.get_enrollment_action_display()}") + "。")
 
     return _refund_action(request, pk, "refunds.book", step)
 

@@ -133,6 +133,13 @@ def _receipt_id(t):
     return _paid(t).receipt_line.receipt_id
 
 
+def _rechecked(world, t):
+    from yibao.core.models import Event
+
+    return Event.objects.filter(entity="payment", action__in=["rechecked", "booked"],
+                                reason__startswith="重新匹配").exists()
+
+
 def _receipt_voided(world, t):
     from yibao.collection.models import Receipt
 
@@ -223,6 +230,21 @@ OPERATIONS = [
         call=lambda client, world, t: client.get(f"/api/collection/receipts/{_receipt_id(t)}/pdf"),
         read=_pdf_text,
         **MEMBER,
+    ),
+    ScopeOperation(
+        name="collection.page.payment_recheck",
+        capability="payments.ingest",
+        call=lambda client, world, t: client.post(f"/collection/payments/{_under_paid(t).pk}/recheck/"),
+        shows=lambda t: None,
+        effect=_rechecked,
+    ),
+    ScopeOperation(
+        name="collection.api.payment_recheck",
+        capability="payments.ingest",
+        kind="api",
+        call=lambda client, world, t: client.post(f"/api/collection/payments/{_under_paid(t).pk}/recheck"),
+        shows=lambda t: None,
+        effect=_rechecked,
     ),
     ScopeOperation(
         name="collection.page.receipt_void",
