@@ -152,3 +152,23 @@ def test_township_approves_subsidy_refunds_and_tax_pays(page, live_server, make_
     page.wait_for_url("**/subsidy-refunds/**")
     statuses = sorted(SubsidyRefund.objects.values_list("status", flat=True))
     assert statuses == ["paid", "paid", "pending"]
+
+
+def test_an_unknown_payers_payment_is_rechecked_on_a_phone_once_registered(page, live_server, make_user, tmp_path):
+    from yibao.collection.ingest import payments_ingest
+    from yibao.collection.tests.test_ingest import line, write_csv
+
+    f.campaign()
+    f.person(name="已在册")  # the village exists
+    unknown_id = f.id_number("340321")
+    payments_ingest(path=write_csv(tmp_path, [line("U100", unknown_id, "400")]), actor="测试", county_code="340321")
+    payment = Payment.objects.get(external_id="U100")
+    make_user("tax", role="tax_officer", region_code="340321")
+    login(page, live_server, "tax")
+    page.goto(f"{live_server.url}/collection/payments/{payment.pk}/")
+    assert "查无此人" in page.locator("[data-field=status]").inner_text()
+    f.resident(name="补登记", id_no=unknown_id)
+    page.click("#recheck")
+    page.wait_for_selector("text=已重新匹配并入账")
+    assert page.locator("[data-field=status]").inner_text() == "已入账"
+    assert page.locator("#recheck").count() == 0 and no_sideways_scroll(page)
