@@ -134,6 +134,24 @@ def test_a_top_up_into_a_closed_year_is_refused(today, tmp_path):
     assert payment.status == "flagged" and not Receipt.objects.exists()
 
 
+def test_refunding_an_excess_books_no_rest_into_a_closed_year(today, tmp_path):
+    campaign = f.campaign()
+    person = f.person(name="结束丁")
+    payments_ingest(path=write_csv(tmp_path, [line("O001", person, "500")]), actor="测试", county_code="340321")
+    payment = Payment.objects.get(external_id="O001")
+    assert payment.flag == "over"
+    enrollment_register(resident=person, campaign=campaign, actor="测试")
+    refund = s.refund_request(payment=payment, reason="多缴", actor="测试")
+    s.refund_approve(refund=refund, actor="测试")
+    close(campaign)
+    with pytest.raises(s.PaymentError, match=f"结束丁.*其余款项须入账，现不能入账：{CLOSED}"):
+        s.refund_book(refund=refund, actor="测试")
+    payment.refresh_from_db()
+    refund.refresh_from_db()
+    assert payment.status == "flagged" and refund.status == "approved"
+    assert Enrollment.objects.get(resident=person).status == "registered"
+
+
 def test_a_closed_year_books_late_payments_only_under_the_late_rules(settings, tmp_path):
     """After the window (2025-01-15), Huaiyuan's late rule accepts a payment with a waiting period: a person
     registered before the close is booked under it; nobody new is registered into the closed year."""
