@@ -35,6 +35,14 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
         if benefit_year
         else campaign_current(county_code=county_code)
     )
+    if campaign is None and not benefit_year:
+        closed = (Campaign.objects.filter(county_code=county_code, status=Campaign.Status.CLOSED, imported=False)
+                  .order_by("-benefit_year").first())
+        if closed is not None:  # say that the year closed, not that it never opened
+            raise CampaignMissing(
+                f"{county_code} 县{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
+                f"如需补录，请县医保局重新开启征缴年度。"
+            )
     if campaign is None:
         year = f"{benefit_year}年度" if benefit_year else "当前年度"
         raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")

@@ -92,10 +92,27 @@ def test_the_counter_refuses_a_closed_year_even_for_a_registered_person(today):
     campaign = f.campaign()
     person = f.person(name="结束甲")
     enrollment_register(resident=person, campaign=campaign, actor="测试")  # registered before the close
+    paid = f.person(name="结束已缴")
+    s.payment_collect(residents=[paid], channel="cash", actor="测试")
     close(campaign)
     with pytest.raises(s.PaymentError, match=CLOSED):
         s.payment_collect(residents=[person], channel="cash", actor="测试", benefit_year=2025)
-    assert not Payment.objects.exists() and Enrollment.objects.get(resident=person).status == "registered"
+    assert Payment.objects.count() == 1 and Enrollment.objects.get(resident=person).status == "registered"
+    with pytest.raises(s.PaymentError, match="结束已缴.*已于2024年10月8日缴纳2025年度居民医保费400元"):  # who paid hears so
+        s.payment_collect(residents=[paid], channel="cash", actor="测试", benefit_year=2025)
+
+
+def test_the_counter_page_and_api_say_the_year_closed_not_that_it_never_opened(today, client, make_user):
+    close(f.campaign())
+    person = f.person(name="结束戊")
+    with pytest.raises(s.PaymentError, match="340321 县2025年度征缴已结束，当前没有征缴中的年度"):
+        s.payment_collect(residents=[person], channel="cash", actor="测试")
+    client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
+    dues = client.get(f"/api/collection/residents/{person.pk}/dues").json()
+    assert dues["benefit_year"] is None and "2025年度征缴已结束" in dues["error"]
+    page = client.get(f"/collection/counter/residents/{person.pk}/").content.decode()
+    assert "2025年度征缴已结束" in page and "尚未开启" not in page and 'id="pay-button"' not in page
+    assert not Payment.objects.exists()
 
 
 def test_a_channel_line_for_a_closed_year_is_flagged_and_registers_nobody(today, tmp_path):
