@@ -68,10 +68,11 @@ def _dues_out(dues) -> dict:
             "resident_id": m.resident.pk, "name": m.resident.name, "id_number": m.shown_id,
             "relation_to_head": m.resident.relation_to_head, "status": m.status_label, "can_pay": m.can_pay,
             "assessed_payable": m.assessment.payable if m.assessment else None, "payable": m.payable,
-            "refund_later": q.refund_later if q and q.accepted else None,
-            "subsidy_identity": q.subsidy_identity if q else None,
-            "benefit_start": q.benefit_start if q else None, "benefit_end": q.benefit_end if q else None,
-            "reason": (q.reason if q and not q.accepted else None) or m.error or None, "block": m.block,
+            "refund_later": q.refund_later if m.payable is not None else None,
+            "subsidy_identity": m.payment.subsidy_identity or None if m.payment else (q.subsidy_identity if q else None),
+            "benefit_start": m.payment.benefit_start if m.payment else (q.benefit_start if q else None),
+            "benefit_end": m.payment.benefit_end if m.payment else (q.benefit_end if q else None),
+            "reason": m.paid_note or (q.reason if q and not q.accepted else None) or m.error or None, "block": m.block,
             "receipt_no": line.receipt.receipt_no if line else None,
         })
     return {"benefit_year": dues.campaign.benefit_year if dues.campaign else None, "paid_on": dues.paid_on,
@@ -264,6 +265,7 @@ def payment_file_upload(request, file: File[UploadedFile], county_code: Form[str
     scope = request.auth
     scope.require("payments.ingest")
     try:
+        county_code = services.payment_file_county_check(county_code)  # before the file is kept
         path = services.payment_file_store(uploaded=file)
         job = services.payment_file_job_create(path=path, file_name=file.name, county_code=county_code or None,
                                                actor=request.user)

@@ -13,7 +13,9 @@ Each row ends up as one of:
                renewed and marked paid with the policy's benefit dates, 先缴后补 opened;
   flagged    — stored as a payment under 待处理 with a flag and advice, never booked silently:
                unknown_person, duplicate (already paid), blocked (may not enroll),
-               not_accepted (the policy refuses that date), under / over (amount differs);
+               not_accepted (the policy refuses that date, or the gate of every booking path
+               does: dated after the business day, a closed or history year),
+               under / over (amount differs);
   rejected   — broken fields, or a year the county has not opened: listed in the report.
 """
 
@@ -30,7 +32,13 @@ import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
-from yibao.collection.models import Payment, QuoteExplanation, SubsidyRefund
+from yibao.collection.models import (
+    Payment,
+    QuoteExplanation,
+    Receipt,
+    ReceiptLine,
+    SubsidyRefund,
+)
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
@@ -383,6 +391,20 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
 # ---------------------------------------------------------------- the county of a file
 
 
+def ingest_county_check(county_code) -> str:
+    """"" when no county is given, else the given code once it names a county of the region list."""
+    from yibao.regions.models import Region
+
+    code = str(county_code or "").strip()
+    if not code:
+        return ""
+    if not (code.isdigit() and len(code) == 6):
+        raise IngestError(f"县级区划代码应为6位数字，收到：{code}")
+    if not Region.objects.filter(code=code, level=Region.Level.COUNTY).exists():
+        raise IngestError(f"未找到县级区划 {code}：请核对县级区划代码，或先导入行政区划。缴费明细未导入。")
+    return code
+
+
 def county_of(rows: pl.DataFrame, sample: int = 2000) -> str:
     """The one county whose residents the file's ID numbers belong to (from a sample of them)."""
     numbers = rows.get_column("id_number").unique().head(sample).to_list()
@@ -420,6 +442,7 @@ def payments_ingest(
 
     progress = progress or NullProgress()
     now = now or timezone.now()
+    county_code = ingest_county_check(county_code) or None  # an unknown county is refused before the file is read
     progress.step("读取文件")
     table = read_table(path, KIND)
     total_rows = table.df.height
@@ -479,6 +502,7 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     result["years"] = sorted(campaigns)
     if rows.height == 0:
         return result, issues
+    rows = _gate_rows(rows, campaigns)
 
     # the county's receipt series of each year: taken first, as the counter does (see services.receipt_series_lock)
     from yibao.collection.services import receipt_series_lock
@@ -557,6 +581,21 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     return result, issues
 
 
+def _gate_rows(rows: pl.DataFrame, campaigns: dict) -> pl.DataFrame:
+    """`gate`: why the row may not be booked whatever the person owes (dated after the business day,
+    a history or closed year), from the one gate every booking path calls; `campaign_closed` for
+    the registration check. Asked once per year and day, not per row."""
+    from yibao.collection.selectors import booking_refusal, business_today
+
+    today = business_today()
+    pairs = rows.select("year", "paid_on").unique()
+    refusals = [booking_refusal(campaign=campaigns[year], paid_on=day, today=today) for year, day in pairs.iter_rows()]
+    gate = pairs.with_columns(pl.Series("gate", refusals, dtype=pl.String),
+                              pl.col("year").replace_strict({y: c.status == Campaign.Status.CLOSED for y, c in campaigns.items()},
+                                                            return_dtype=pl.Boolean).alias("campaign_closed"))
+    return rows.join(gate, on=["year", "paid_on"], how="left", maintain_order="left")
+
+
 def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
     """Identities, group facts, enrollments, booked payments and flags of the staged residents."""
     I, G, E, P, F = (Identity._meta.db_table, GroupFact._meta.db_table, Enrollment._meta.db_table,
@@ -574,9 +613,12 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
             {"enrollment_id": pl.Int64, "resident_id": pl.Int64, "benefit_year": pl.Int32, "enrollment_status": pl.String,
              "tier": pl.Int64, "status_reason": pl.String}),
         "booked": fetch(
-            f"SELECT t.resident_id, t.benefit_year, t.external_id, t.paid_on FROM {P} t {join} AND t.status = 'booked'",
+            f"SELECT t.resident_id, t.benefit_year, t.external_id, t.paid_on, CAST(t.amount AS TEXT), t.channel, rc.receipt_no FROM {P} t "
+            f"LEFT JOIN {ReceiptLine._meta.db_table} rl ON rl.payment_id = t.id "
+            f"LEFT JOIN {Receipt._meta.db_table} rc ON rc.id = rl.receipt_id {join} AND t.status = 'booked'",
             [county_code],
-            {"resident_id": pl.Int64, "benefit_year": pl.Int32, "booked_external_id": pl.String, "booked_paid_on": pl.Date}),
+            {"resident_id": pl.Int64, "benefit_year": pl.Int32, "booked_external_id": pl.String, "booked_paid_on": pl.Date,
+             "booked_amount": pl.String, "booked_channel": pl.String, "booked_receipt_no": pl.String}),
         "flags": fetch(
             f"SELECT t.resident_id, t.kind, t.detail, t.resolved_at IS NULL, t.outcome, t.resolution FROM {F} t {join}",
             [county_code],
@@ -646,6 +688,8 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
         "paid_on")
     quoted_parts = []
     for year, campaign in campaigns.items():
+        if campaign.imported:  # no policy: its rows are refused at the gate, never quoted
+            continue
         policy = load_policy(campaign.policy_id)
         part = known.filter(pl.col("year") == year)
         if part.height == 0:
@@ -726,7 +770,8 @@ def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.Data
         .otherwise(None).alias("flag_text")
     ).filter(pl.col("flag_text").is_not_null()).group_by("resident_id").agg(pl.col("flag_text").str.join("；"))
     status_labels = dict(Resident.Status.choices)
-    out = rows.select("_row", "resident_id", "resident_status", "enrollment_status", "status_reason", "year").join(
+    out = rows.select("_row", "resident_id", "resident_status", "enrollment_status", "status_reason", "year",
+                      "campaign_closed").join(
         flag_text, on="resident_id", how="left").join(elsewhere, on="_row", how="left").join(previous, on="_row", how="left")
     new_enrollment = pl.col("enrollment_status").is_null()
     block = (
@@ -734,6 +779,8 @@ def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.Data
         .then(pl.format("{}年度参保关系已终止（{}），不能再缴费", pl.col("year"), pl.col("status_reason").fill_null("")))
         .when(pl.col("enrollment_status") == "suspended")
         .then(pl.format("参保状态为“参保暂停”（{}），不能入账", pl.col("status_reason").fill_null("")))
+        .when(new_enrollment & pl.col("campaign_closed"))
+        .then(pl.format("{}年度征缴已结束，不能再办理参保登记", pl.col("year")))
         .when(new_enrollment & (pl.col("resident_status") != "active"))
         .then(pl.format("户籍状态为“{}”，不能参保",
                         pl.col("resident_status").replace_strict(status_labels, default=pl.col("resident_status"))))
@@ -769,6 +816,7 @@ def _classify(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.DataFrame
     flag = (
         pl.when(pl.col("resident_id").is_null()).then(pl.lit("unknown_person"))
         .when(paid_before).then(pl.lit("duplicate"))
+        .when(pl.col("gate").is_not_null()).then(pl.lit("not_accepted"))
         .when(pl.col("block").is_not_null()).then(pl.lit("blocked"))
         .when(~pl.col("accepted")).then(pl.lit("not_accepted"))
         .when(pl.col("_diff") < 0).then(pl.lit("under"))
@@ -781,21 +829,38 @@ def _classify(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.DataFrame
         pl.int_range(pl.len()).over(["resident_id", "year"]).alias("_nth"),
         pl.col("external_id").first().over(["resident_id", "year"]).alias("_first_external_id"),
         pl.col("paid_on").first().over(["resident_id", "year"]).alias("_first_paid_on"),
-    ).filter(pl.col("_nth") > 0).select("_row", "_first_external_id", "_first_paid_on")
+        pl.col("amount").cast(pl.String).first().over(["resident_id", "year"]).alias("_first_amount"),
+        pl.col("channel").first().over(["resident_id", "year"]).alias("_first_channel"),
+    ).filter(pl.col("_nth") > 0).select("_row", "_first_external_id", "_first_paid_on", "_first_amount", "_first_channel")
     rows = rows.join(candidates, on="_row", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("_first_external_id").is_not_null()).then(pl.lit("duplicate")).otherwise(pl.col("flag")).alias("flag"),
         pl.coalesce("booked_external_id", "_first_external_id").alias("booked_external_id"),
         pl.coalesce("booked_paid_on", "_first_paid_on").alias("booked_paid_on"),
+        pl.coalesce("booked_amount", "_first_amount").alias("booked_amount"),
+        pl.coalesce("booked_channel", "_first_channel").alias("booked_channel"),
     )
+    # what was paid before, as the counter says it (yibao.collection.selectors.paid_text)
+    paid_labels = {v: money_text(Decimal(v)) for v in rows.get_column("booked_amount").drop_nulls().unique().to_list()}
+    channel_labels = dict(Payment.Channel.choices)
+    rows = rows.with_columns(
+        pl.col("booked_amount").replace_strict(paid_labels, default=None, return_dtype=pl.String).alias("_booked_amount_label"),
+        pl.col("booked_channel").replace_strict(channel_labels, default=pl.col("booked_channel"), return_dtype=pl.String)
+        .alias("_booked_channel_label"),
+    )
+    where = (pl.when(pl.col("booked_receipt_no").is_not_null()).then(pl.format("票据号 {}", pl.col("booked_receipt_no")))
+             .otherwise(pl.format("缴费流水号 {}", pl.col("booked_external_id"))))
+    paid_day = pl.format("{}年{}月{}日", pl.col("booked_paid_on").dt.year(), pl.col("booked_paid_on").dt.month(),
+                         pl.col("booked_paid_on").dt.day())
     advice = (
         pl.when(pl.col("flag") == "unknown_person")
         .then(pl.lit("本县户籍名单中查无此身份证号码：请核实缴费人身份，先登记户籍后由县税务局重新匹配，或办理退费。"))
         .when((pl.col("flag") == "duplicate") & pl.col("booked_external_id").is_not_null())
-        .then(pl.format("该人员{}年度已于{}缴费入账（缴费流水号 {}），本笔{}为重复缴费，请办理退费。", pl.col("year"),
-                        pl.col("booked_paid_on").dt.strftime("%Y-%m-%d"), pl.col("booked_external_id"), pl.col("_amount_label")))
+        .then(pl.format("该人员已于{}缴纳{}年度居民医保费{}（{}，{}），本笔{}为重复缴费，请办理退费。", paid_day, pl.col("year"),
+                        pl.col("_booked_amount_label"), pl.col("_booked_channel_label"), where, pl.col("_amount_label")))
         .when(pl.col("flag") == "duplicate")
         .then(pl.format("该人员{}年度已是正常参保状态，本笔{}为重复缴费，请办理退费。", pl.col("year"), pl.col("_amount_label")))
         .when(pl.col("flag") == "blocked").then(pl.format("{}。本笔款项暂不入账，请核实处理或办理退费。", pl.col("block")))
+        .when((pl.col("flag") == "not_accepted") & pl.col("gate").is_not_null()).then(pl.format("不予受理：{}", pl.col("gate")))
         .when(pl.col("flag") == "not_accepted").then(pl.format("不予受理：{}", pl.col("reason")))
         .when(pl.col("flag") == "under").then(pl.format("少缴{}，请补缴差额", pl.col("_diff_label")))
         .when(pl.col("flag") == "over").then(pl.format("多缴{}，请办理退费", pl.col("_diff_label")))

@@ -16,7 +16,7 @@ from yibao.collection.models import Payment, QuoteExplanation, Receipt, Refund, 
 from yibao.core.clock import business_now, business_today  # noqa: F401  (re-exported)
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.enrollment.selectors import campaign_current, campaign_get, campaign_policy, person_for
-from yibao.policy.engine import PolicyInputError, Quote, quote
+from yibao.policy.engine import PolicyInputError, Quote, cn_date, cn_money, quote
 from yibao.registry.models import Household, Resident
 
 COUNTER_CHANNELS = (Payment.Channel.CASH, Payment.Channel.POS, Payment.Channel.WECHAT, Payment.Channel.ALIPAY)
@@ -35,12 +35,44 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
         if benefit_year
         else campaign_current(county_code=county_code)
     )
+    if campaign is None and not benefit_year:
+        closed = (Campaign.objects.filter(county_code=county_code, status=Campaign.Status.CLOSED, imported=False)
+                  .order_by("-benefit_year").first())
+        if closed is not None:  # say that the year closed, not that it never opened
+            raise CampaignMissing(
+                f"{county_code} 县{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
+                f"如需补录，请县医保局重新开启征缴年度。"
+            )
     if campaign is None:
         year = f"{benefit_year}年度" if benefit_year else "当前年度"
         raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")
     if campaign.imported:  # an imported past year: nothing is quoted or paid for it
         raise CampaignMissing(f"{campaign.history_note}，不能收款。")
     return campaign
+
+
+def booking_refusal(*, campaign: Campaign, paid_on: dt.date, today: dt.date | None = None) -> str | None:
+    """Why a payment dated `paid_on` may not be booked into the campaign's year, or None.
+
+    The one gate of every booking path (counter, 补缴差额, channel file, 重新匹配), before the quote:
+    - a payment dated after the business day is refused, as the reconciliation's tax-file check does;
+    - an imported history year books nothing;
+    - a closed year books only what its policy accepts after the collection window (its late
+      rules, which the quote then applies); a payment dated inside the window is not booked.
+    """
+    today = today or business_today()
+    if paid_on > today:
+        return f"缴费日期{cn_date(paid_on)}晚于今天（{cn_date(today)}），不能入账。"
+    if campaign.imported:
+        return f"{campaign.history_note}，不能收款。"
+    if campaign.status == Campaign.Status.CLOSED:
+        window = campaign_policy(campaign).data.collection.main_window
+        if paid_on <= window.end:
+            return (
+                f"{campaign.benefit_year}年度征缴已结束，{cn_date(paid_on)}的缴费不再入账"
+                f"（结束后只按政策的逾期缴费规定受理{cn_date(window.end)}以后的缴费）；如需补录，请县医保局重新开启征缴年度。"
+            )
+    return None
 
 
 def enrollment_tier(*, resident: Resident, benefit_year: int) -> int:
@@ -69,6 +101,17 @@ def booked_payment(*, resident: Resident, benefit_year: int) -> Payment | None:
     )
 
 
+def paid_text(payment: Payment) -> str:
+    """That a person has paid, when, how much and on which receipt (or payment id): what every path
+    says to a second payment, instead of what the person would owe today."""
+    line = getattr(payment, "receipt_line", None) if payment.source == Payment.Source.COUNTER else None
+    where = f"票据号 {line.receipt.receipt_no}" if line is not None else f"缴费流水号 {payment.external_id}"
+    return (
+        f"已于{cn_date(payment.paid_on)}缴纳{payment.benefit_year}年度居民医保费{cn_money(payment.amount)}"
+        f"（{payment.get_channel_display()}，{where}）"
+    )
+
+
 @dataclass
 class MemberDue:
     """One household member on the collector's page."""
@@ -84,7 +127,14 @@ class MemberDue:
 
     @property
     def payable(self) -> Decimal | None:
+        """What the person would owe today; None once paid (the payment is shown, not a new amount)."""
+        if self.payment is not None:
+            return None
         return self.quote.payable if self.quote is not None and self.quote.accepted else None
+
+    @property
+    def paid_note(self) -> str:
+        return f"{self.resident.name}{paid_text(self.payment)}，不能重复收款。" if self.payment is not None else ""
 
     @property
     def assessed_differs(self) -> bool:

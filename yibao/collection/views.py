@@ -204,6 +204,12 @@ def _top_up_offer(scope, item: Payment) -> dict | None:
     if not (item.status == Payment.Status.FLAGGED and item.flag == Payment.Flag.UNDER and item.resident_id
             and scope.can("payments.collect")):
         return None
+    paid = selectors.booked_payment(resident=item.resident, benefit_year=item.benefit_year)
+    if paid is not None:
+        return {"error": f"{item.resident.name}{selectors.paid_text(paid)}，本笔少缴款项请办理退费。"}
+    refusal = selectors.booking_refusal(campaign=item.campaign, paid_on=selectors.business_today())
+    if refusal:
+        return {"error": f"今日不能补缴差额：{refusal}"}
     try:
         answer = selectors.due_quote(resident=item.resident, campaign=item.campaign, paid_on=selectors.business_today())
     except Exception as exc:  # the page still shows the payment; the reason goes beside the button
@@ -443,6 +449,7 @@ def ingest(request):
             error = "请选择要上传的缴费明细文件（CSV 或 xlsx）。"
         else:
             try:
+                county = services.payment_file_county_check(county) or None  # before the file is kept
                 path = services.payment_file_store(uploaded=upload)
                 job = services.payment_file_job_create(path=path, file_name=upload.name, county_code=county,
                                                        actor=request.user)

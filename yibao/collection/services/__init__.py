@@ -21,6 +21,7 @@ from yibao.collection.services.counter import (
 )
 from yibao.collection.services.files import (
     UPLOAD_SUFFIXES,
+    payment_file_county_check,
     payment_file_job_create,
     payment_file_store,
 )
@@ -44,7 +45,7 @@ from yibao.collection.services.subsidy import (
 
 __all__ = [
     "CENT", "DEFAULT_ENROLLMENT_ACTION", "REASON_ALIASES", "UNBOOKED_FLAGS", "UPLOAD_SUFFIXES", "CounterResult",
-    "PaymentError", "explanation_store", "payment_collect", "payment_file_job_create", "payment_file_store",
+    "PaymentError", "explanation_store", "payment_collect", "payment_file_county_check", "payment_file_job_create", "payment_file_store",
     "payment_recheck", "payment_top_up", "progress_refresh_after_commit", "progress_refresh_deferred",
     "receipt_no_format", "receipt_number_take", "receipt_print", "receipt_series_lock", "receipt_void",
     "refund_approve", "refund_book", "refund_reason_code", "refund_reject", "refund_request",

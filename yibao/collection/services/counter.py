@@ -13,9 +13,12 @@ from yibao.collection.models import Payment, Receipt, ReceiptLine, SubsidyRefund
 from yibao.collection.selectors import (
     COUNTER_CHANNELS,
     CampaignMissing,
+    booked_payment,
+    booking_refusal,
     business_now,
     campaign_for,
     due_quote,
+    paid_text,
 )
 from yibao.collection.services.common import (
     CENT,
@@ -114,6 +117,13 @@ def payment_collect(
     except CampaignMissing as exc:
         raise PaymentError(str(exc)) from None
     year = campaign.benefit_year
+    for resident in residents:  # who has paid hears so, not what they would owe today
+        existing = booked_payment(resident=resident, benefit_year=year)
+        if existing is not None:
+            raise PaymentError(_already_paid_message(resident, existing, year))
+    refusal = booking_refusal(campaign=campaign, paid_on=paid_on)
+    if refusal:
+        raise PaymentError(refusal)
 
     quotes = {}
     for resident in residents:
@@ -233,6 +243,9 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
                                           status=Payment.Status.BOOKED).select_related("receipt_line__receipt").first()
         if existing is not None:
             raise PaymentError(_already_paid_message(resident, existing, year) + "本笔少缴款项请办理退费。")
+        refusal = booking_refusal(campaign=payment.campaign, paid_on=paid_on)
+        if refusal:
+            raise PaymentError(f"{_who(resident)}补缴差额不能入账：{refusal}")
         try:
             answer = due_quote(resident=resident, campaign=payment.campaign, paid_on=paid_on)
         except PolicyInputError as exc:
@@ -302,8 +315,4 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
 
 
 def _already_paid_message(resident: Resident, existing: Payment, year: int) -> str:
-    where = f"票据号 {existing.receipt_line.receipt.receipt_no}" if hasattr(existing, "receipt_line") else f"缴费流水号 {existing.external_id}"
-    return (
-        f"{_who(resident)}已于{cn_date(existing.paid_on)}缴纳{year}年度居民医保费{_money(existing.amount)}"
-        f"（{existing.get_channel_display()}，{where}），不能重复收款。"
-    )
+    return f"{_who(resident)}{paid_text(existing)}，不能重复收款。"

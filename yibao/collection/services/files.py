@@ -34,6 +34,17 @@ def payment_file_store(*, uploaded):
     return path
 
 
+def payment_file_county_check(county_code: str | None) -> str:
+    """The county a channel file is ingested for, checked before anything is stored: "" (the file's
+    ID numbers decide) or the code of a county in the region list; PaymentError otherwise."""
+    from yibao.collection.ingest import IngestError, ingest_county_check
+
+    try:
+        return ingest_county_check(county_code)
+    except IngestError as exc:
+        raise PaymentError(str(exc)) from None
+
+
 def payment_file_job_create(*, path, actor, county_code: str | None = None, file_name: str = ""):
     """The Job that ingests one channel file (the import history row: who, when, file, sha256, counts)."""
     from pathlib import Path
@@ -41,9 +52,7 @@ def payment_file_job_create(*, path, actor, county_code: str | None = None, file
     from yibao.collection.tasks import INGEST_KIND
     from yibao.core.services import job_create
 
-    county_code = (county_code or "").strip()
-    if county_code and not (county_code.isdigit() and len(county_code) == 6):
-        raise PaymentError(f"县级区划代码应为6位数字，收到：{county_code}")
+    county_code = payment_file_county_check(county_code)
     scope = actor_scope(actor)
     if scope is not None:
         scope.require("payments.ingest")

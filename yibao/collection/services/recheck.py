@@ -6,7 +6,9 @@ from django.db import transaction
 
 from yibao.collection.models import Payment, Refund
 from yibao.collection.selectors import (
+    booking_refusal,
     business_today,
+    paid_text,
 )
 from yibao.collection.services.common import (
     PaymentError,
@@ -60,8 +62,9 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
                                             status=Payment.Status.BOOKED).exclude(pk=payment.pk).first()
             if booked is not None:
                 flag = Payment.Flag.DUPLICATE
-                advice = (f"该人员{year}年度已于{cn_date(booked.paid_on)}缴费入账（缴费流水号 {booked.external_id}），"
-                          f"本笔{_money(payment.amount)}为重复缴费，请办理退费。")
+                advice = f"该人员{paid_text(booked)}，本笔{_money(payment.amount)}为重复缴费，请办理退费。"
+            elif refusal := booking_refusal(campaign=campaign, paid_on=payment.paid_on):
+                flag, advice = Payment.Flag.NOT_ACCEPTED, f"不予受理：{refusal}"
             else:
                 try:
                     answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)

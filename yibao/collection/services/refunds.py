@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.selectors import (
+    booking_refusal,
     business_today,
 )
 from yibao.collection.services.common import (
@@ -247,6 +248,9 @@ def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> Non
         payment.save(update_fields=["status", "flag_advice"])
         return
     campaign = payment.campaign
+    refusal = booking_refusal(campaign=campaign, paid_on=payment.paid_on)
+    if refusal:  # the rest would be booked: the same gate as every booking path
+        raise PaymentError(f"{_who(resident)}多缴差额退还后其余款项须入账，现不能入账：{refusal}")
     answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
     try:
         enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor)

@@ -172,3 +172,23 @@ def test_an_unknown_payers_payment_is_rechecked_on_a_phone_once_registered(page,
     page.wait_for_selector("text=已重新匹配并入账")
     assert page.locator("[data-field=status]").inner_text() == "已入账"
     assert page.locator("#recheck").count() == 0 and no_sideways_scroll(page)
+
+
+def test_a_paid_persons_under_payment_offers_no_top_up_on_a_phone(page, live_server, make_user, tmp_path, settings):
+    """The payment page says when and on which receipt the person paid, instead of an amount still owed."""
+    from yibao.collection.ingest import payments_ingest
+    from yibao.collection.tests.test_ingest import line, write_csv
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    person = f.person(name="已缴少缴")
+    payments_ingest(path=write_csv(tmp_path, [line("S100", person, "300")]), actor="测试", county_code="340321")
+    payment = Payment.objects.get(external_id="S100")
+    s.payment_collect(residents=[person], channel="cash", actor="测试")
+    make_user("zhen", role="township_officer", region_code=f.VILLAGE[:9])
+    login(page, live_server, "zhen")
+    page.goto(f"{live_server.url}/collection/payments/{payment.pk}/")
+    text = page.locator("main").inner_text()
+    assert "已于2024年10月8日缴纳2025年度居民医保费400元（现金，票据号 340321-2025-0000001），本笔少缴款项请办理退费。" in text
+    assert "须补缴" not in text and page.get_by_role("button", name="收取差额").count() == 0
+    assert no_sideways_scroll(page)

@@ -85,6 +85,7 @@ def test_ingest_payments_json_counts_and_repeat(tmp_path):
 
 
 def test_ingest_payments_bad_file_exits_non_zero(tmp_path):
+    f.person()  # the county is known (its regions are loaded): the file itself is what fails
     path = tmp_path / "x.csv"
     path.write_text("随便,什么\n1,2\n", encoding="utf-8")
     result = run("ingest", "payments", path, "--county", "340321", "--quiet")
