@@ -56,6 +56,12 @@ class Person:
     gap_years: int = 0
     backpaid_years: int = 0
     household_role: str | None = None  # "child" or "parent", when the registry knows it
+    first_time: bool = False  # 首次参保: never covered in this county before (then gap_years is 0)
+
+    @property
+    def renewing(self) -> bool:
+        """续保: covered last year (not a first enrollment, no gap)."""
+        return not self.first_time and self.gap_years == 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ def check_person(policy: Policy, person: Person, paid_on: dt.date) -> None:
         raise PolicyInputError("断保年数和补缴年数不能为负数")
     if person.backpaid_years > person.gap_years:
         raise PolicyInputError(f"补缴年数 {person.backpaid_years} 不能多于断保年数 {person.gap_years}")
+    if person.first_time and (person.gap_years or person.backpaid_years):
+        raise PolicyInputError("首次参保人员没有断保年数和补缴年数")
     if person.household_role not in (None, "child", "parent"):
         raise PolicyInputError(f"家庭角色只能是 child（子女）或 parent（父母），收到：{person.household_role}")
 
@@ -198,6 +206,8 @@ def holds(cond: Condition, ctx: _Context) -> bool:
         if not _in_range((paid_on - person.event_date).days, cond.days_since_event):
             return False
     if cond.gap_years is not None and not _in_range(person.gap_years, cond.gap_years):
+        return False
+    if cond.renewing is not None and person.renewing != cond.renewing:
         return False
     if cond.any_of is not None and not any(holds(sub, ctx) for sub in cond.any_of):
         return False

@@ -25,6 +25,7 @@ class QuoteForm(forms.Form):
     household_role = forms.ChoiceField(
         label="家庭角色", required=False, choices=[("", "不区分"), ("child", "子女"), ("parent", "父母")]
     )
+    first_time = forms.BooleanField(label="首次参保（此前从未在本县参保）", required=False)
     gap_years = forms.IntegerField(label="参保前连续断保年数", min_value=0, max_value=50, initial=0, required=False)
     backpaid_years = forms.IntegerField(label="补缴断保年数", min_value=0, max_value=50, initial=0, required=False)
 

@@ -222,6 +222,7 @@ class Condition(Strict):
     has_event_date: bool | None = None
     days_since_event: IntRange | None = None
     gap_years: IntRange | None = None
+    renewing: bool | None = Field(None, description="续保：上年在本县参保（不是首次参保，也未断保）")
     any_of: list[Condition] | None = None
 
     @field_validator("groups")

@@ -30,6 +30,7 @@ def quote_page(request):
                     gap_years=data["gap_years"] or 0,
                     backpaid_years=data["backpaid_years"] or 0,
                     household_role=data["household_role"] or None,
+                    first_time=data["first_time"],
                 )
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")
