@@ -266,6 +266,10 @@ def choose_subsidy(policy: Policy, ctx: _Context, standard: Decimal) -> SubsidyC
         if not held:
             continue
         covered.update(held)
+        if item.requires_any_of and not person.identities & set(item.requires_any_of):
+            names = "、".join(identity_name(code) for code in item.requires_any_of)
+            ctx.say("资助条件", f"“{item.label}”须同时是{names}之一，参保人不是，不符合条件。", item)
+            continue
         if not _age_allows(item, ctx):
             ctx.say(
                 "资助条件",
@@ -302,8 +306,8 @@ def waiting_months(policy: Policy, person: Person) -> int:
     variable = max(0, person.gap_years - 1) * rule.extra_months_per_gap_year
     variable = max(0, variable - person.backpaid_years * rule.reduce_months_per_backpaid_year)
     months = rule.fixed_months + variable
-    if rule.floor_gap_years is not None and person.gap_years >= rule.floor_gap_years:
-        months = max(months, rule.floor_months or 0)
+    if rule.floor is not None and person.gap_years >= rule.floor.gap_years:
+        months = max(months, rule.floor.months)
     if rule.max_months is not None:
         months = min(months, rule.max_months)
     return months
@@ -423,6 +427,9 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
             gap = f"，断保{person.gap_years}年" if person.gap_years else ""
             back = f"，补缴{person.backpaid_years}年" if person.backpaid_years else ""
             ctx.say("待遇等待期", f"设待遇等待期{months}个月{gap}{back}。", data.waiting_period)
+            floor = data.waiting_period.floor
+            if floor is not None and person.gap_years >= floor.gap_years:
+                ctx.say("待遇等待期下限", f"连续断保{floor.gap_years}年及以上，等待期不少于{floor.months}个月。", floor)
     if start > policy.year_end:
         return refused(
             f"按规定待遇应自{cn_date(start)}起享受，已晚于{data.benefit_year}年度末，本年度不再受理缴费。",

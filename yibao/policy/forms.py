@@ -39,5 +39,8 @@ class QuoteForm(forms.Form):
 class PolicyUploadForm(forms.Form):
     policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）")
     cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）")
+    notice_file = forms.FileField(
+        label="通知原文（纯文本，文件名与政策文件的 seed 一致；系统内置的通知可不传）", required=False
+    )
     replace = forms.BooleanField(label="覆盖已安装的同名政策", required=False)
     install = forms.BooleanField(label="校验通过后安装", required=False)
