@@ -9,7 +9,12 @@ from django.db.models import Q
 
 from yibao.enrollment.models import Campaign, Enrollment
 from yibao.policy.engine import Person, Policy
-from yibao.policy.facts import CHILD_RELATIONS, PARENT_RELATIONS, household_role, one_person  # noqa: F401
+from yibao.policy.facts import (  # noqa: F401
+    CHILD_RELATIONS,
+    PARENT_RELATIONS,
+    household_role,
+    one_person,
+)
 from yibao.policy.loader import PolicyNotFound, load_policy
 from yibao.registry.models import Resident
 

@@ -499,7 +499,12 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
 
     from yibao.enrollment.selectors import COVERED_STATUSES
     from yibao.policy.facts import (
-        COVERED_SCHEMA, GROUP_SCHEMA, IDENTITY_SCHEMA, KEY_SCHEMA, person_facts, person_from_row,
+        COVERED_SCHEMA,
+        GROUP_SCHEMA,
+        IDENTITY_SCHEMA,
+        KEY_SCHEMA,
+        person_facts,
+        person_from_row,
     )
     from yibao.registry.models import GroupFact
 

@@ -29,7 +29,7 @@ def test_quote_takes_group_event_date_tier_and_gap(client):
 
 
 def test_quote_tells_a_first_enrollment_from_a_renewal(client):
-    body = dict(policy="hubei-suixian-2023", birth_date="1990-06-06", paid_on="2023-02-01", group="migrant_worker")
+    body = {"policy": "hubei-suixian-2023", "birth_date": "1990-06-06", "paid_on": "2023-02-01", "group": "migrant_worker"}
     assert post_quote(client, **body).json()["accepted"] is True
     first = post_quote(client, **body, first_time=True).json()
     assert first["accepted"] is False and "续保缴费时间" in first["reason"]
