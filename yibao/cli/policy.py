@@ -27,6 +27,7 @@ def quote_command(
     tier: int = typer.Option(1, "--tier", help="缴费档次 1 或 2"),
     gap_years: int = typer.Option(0, "--gap-years", help="参保前连续断保年数（国办发〔2024〕38号等待期）"),
     backpaid_years: int = typer.Option(0, "--backpaid-years", help="补缴的断保年数"),
+    first_time: bool = typer.Option(False, "--first-time", help="首次参保（此前从未在本县参保），不是续保"),
     role: Optional[str] = typer.Option(None, "--role", help="家庭角色：child（子女）或 parent（父母）"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
@@ -48,6 +49,7 @@ def quote_command(
             gap_years=gap_years,
             backpaid_years=backpaid_years,
             household_role=role,
+            first_time=first_time,
         )
     except (PolicyNotFound, PolicyFileError, UnknownTerm, PolicyInputError) as exc:
         fail(str(exc).strip("'\""))

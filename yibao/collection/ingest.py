@@ -42,9 +42,8 @@ from yibao.collection.models import (
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
-from yibao.enrollment.selectors import household_role
 from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Column
-from yibao.policy.engine import Person, cn_money, quote
+from yibao.policy.engine import cn_money, quote
 from yibao.policy.loader import load_policy
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
 
@@ -628,38 +627,32 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
 
 
 def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
-    """The engine's inputs per row, as enrollment.selectors.person_for builds them for one person."""
-    keyed = rows.select("_row", "resident_id", "paid_on", "year").filter(pl.col("resident_id").is_not_null())
-    ids = keyed.join(facts["identities"], on="resident_id").filter(
-        (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("paid_on")))
-        & (pl.col("valid_to").is_null() | (pl.col("paid_on") <= pl.col("valid_to")))
-    ).group_by("_row").agg(pl.col("code").unique().sort().alias("identities"))
-    groups = keyed.join(facts["groups"], on="resident_id").group_by("_row").agg(
-        pl.col("group").unique().sort().alias("groups"),
-        pl.col("event_date").filter(pl.col("event_date") <= pl.col("paid_on")).max().alias("event_date"),
-    )
+    """The engine's inputs per row, from the one builder that enrollment.selectors.person_for and
+    核定 use (yibao.policy.facts.person_facts), plus this year's enrollment."""
+    from yibao.policy.facts import person_facts
+
+    keyed = rows.filter(pl.col("resident_id").is_not_null()).select(
+        pl.col("_row").alias("_key"), "resident_id", pl.col("paid_on").alias("on"), "year",
+        pl.col("relation_to_head").alias("relation"))
     enrollments = facts["enrollments"]
-    history = keyed.join(enrollments, on="resident_id").filter(
-        (pl.col("benefit_year") < pl.col("year")) & pl.col("enrollment_status").is_in(["paid", "suspended"])
-    ).group_by("_row").agg(pl.col("benefit_year").max().alias("last_year"))
+    covered = enrollments.filter(pl.col("enrollment_status").is_in(["paid", "suspended"])).select(
+        "resident_id", "benefit_year")
+    engine_facts = person_facts(keyed, facts["identities"], facts["groups"], covered).select(
+        pl.col("_key").alias("_row"), "identities", "groups", "event_date", "gap_years", "first_time", "renewal",
+        "household_role")
     this_year = enrollments.rename({"benefit_year": "year"}).with_columns(pl.col("year").cast(pl.Int32))
     rows = (
-        rows.join(ids, on="_row", how="left", maintain_order="left")
-        .join(groups, on="_row", how="left", maintain_order="left")
-        .join(history, on="_row", how="left", maintain_order="left")
+        rows.join(engine_facts, on="_row", how="left", maintain_order="left")
         .join(this_year.select("resident_id", "year", "enrollment_id", "enrollment_status", "tier", "status_reason"),
               on=["resident_id", "year"], how="left", maintain_order="left")
     )
-    roles = {v: household_role(v) for v in rows.get_column("relation_to_head").drop_nulls().unique().to_list()}
-    role_table = pl.DataFrame({"relation_to_head": list(roles), "household_role": list(roles.values())},
-                              schema={"relation_to_head": pl.String, "household_role": pl.String})
-    return rows.join(role_table, on="relation_to_head", how="left", maintain_order="left").with_columns(
+    return rows.with_columns(
         pl.col("identities").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         pl.col("tier").fill_null(1),
-        pl.when(pl.col("last_year").is_null()).then(0)
-        .otherwise(pl.max_horizontal(pl.lit(0), pl.col("year") - 1 - pl.col("last_year"))).cast(pl.Int64).alias("gap_years"),
-        (pl.col("last_year") == pl.col("year") - 1).fill_null(False).alias("renewal"),
+        pl.col("gap_years").fill_null(0),
+        pl.col("first_time").fill_null(True),
+        pl.col("renewal").fill_null(False),
     )
 
 
@@ -685,7 +678,7 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
     explanations: dict[str, list[str]] = {}
     known = rows.filter(pl.col("resident_id").is_not_null()).select(
         "_row", "year", "birth_date", "identities", "groups", "event_date", "tier", "gap_years", "household_role",
-        "paid_on")
+        "first_time", "paid_on")
     quoted_parts = []
     for year, campaign in campaigns.items():
         if campaign.imported:  # no policy: its rows are refused at the gate, never quoted
@@ -702,7 +695,7 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
             pl.col("groups").list.first().cast(pl.String).alias("group"),
             pl.col("event_date").cast(pl.Date), pl.col("tier").cast(pl.Int64), pl.col("gap_years").cast(pl.Int64),
             pl.lit(0, dtype=pl.Int64).alias("backpaid_years"), pl.col("household_role").cast(pl.String),
-            pl.col("paid_on").cast(pl.Date),
+            pl.col("first_time").cast(pl.Boolean), pl.col("paid_on").cast(pl.Date),
         )
         keyed = decision_keys(policy, inputs).rename({"_decision_key": "_key"})
         reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True).drop(
@@ -728,12 +721,11 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
 
 def _quote_scalar(policy, part: pl.DataFrame, explanations: dict) -> pl.DataFrame:
     """Persons with several group facts: the scalar engine, as person_for would see them."""
+    from yibao.policy.facts import person_from_row
+
     out = []
     for row in part.iter_rows(named=True):
-        person = Person(
-            birth_date=row["birth_date"], identities=frozenset(row["identities"] or ()), groups=frozenset(row["groups"]),
-            event_date=row["event_date"], tier=row["tier"], gap_years=row["gap_years"], household_role=row["household_role"],
-        )
+        person = person_from_row(row, tier=row["tier"])
         answer = quote(policy, person, row["paid_on"])
         key = _json_lines_key(answer.explanation)
         explanations.setdefault(key, list(answer.explanation))

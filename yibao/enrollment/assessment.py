@@ -15,13 +15,13 @@ import polars as pl
 from django.db import connection
 
 from yibao.enrollment.models import Enrollment
-from yibao.enrollment.selectors import CHILD_RELATIONS, PARENT_RELATIONS
 from yibao.policy.bulk import MONEY, quote_frame
 from yibao.policy.engine import Person, Policy, PolicyInputError, quote
+from yibao.policy.facts import person_facts, person_from_row
 from yibao.policy.vocabulary import GROUPS, IDENTITY_BY_CODE
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
 
-HASH_SCHEME = "2"  # bump when the digest's recipe changes: every row is then rewritten once
+HASH_SCHEME = "3"  # bump when the digest's recipe changes: every row is then rewritten once
 BLOCKED_RULE = "blocked"
 TERMINATED_RULE = "terminated"
 INPUT_ERROR_RULE = "input_error"
@@ -36,6 +36,7 @@ PERSON_SCHEMA = {
     "event_date": pl.Date,
     "tier": pl.Int64,
     "gap_years": pl.Int64,
+    "first_time": pl.Boolean,
     "household_role": pl.String,
     "block": pl.String,
 }
@@ -130,18 +131,15 @@ def _in_ids(column: str, ids: list[int] | None) -> tuple[str, list]:
     return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def _relation_role() -> dict[str, str]:
-    return {r: "child" for r in CHILD_RELATIONS} | {r: "parent" for r in PARENT_RELATIONS}
-
-
 def persons_frame(
     *, county_code: str, benefit_year: int, on: dt.date, resident_ids: list[int] | None = None
 ) -> pl.DataFrame:
     """Every ACTIVE resident of the county as the engine sees them on `on` (PERSON_SCHEMA).
 
     identities valid on `on`; every group fact, with the latest event date not after `on`;
-    household role from 与户主关系; tier from this year's enrollment (else 1); gap years from this
-    county's enrollment history (as selectors.gap_years_before); `block` says why the resident
+    household role from 与户主关系; tier from this year's enrollment (else 1); first enrollment and
+    gap years from this county's enrollment history. The facts come from the one builder
+    (yibao.policy.facts.person_facts) that selectors.person_for and the channel ingest use; `block` says why the resident
     may not enroll (open or confirmed duplicate-enrollment flags, or this year's enrollment ended).
     """
     where_ids, id_params = _in_ids("id", resident_ids)
@@ -154,10 +152,11 @@ def persons_frame(
     )
     rid, rid_params = _in_ids("resident_id", resident_ids)
     identities = fetch_frame(
-        f"SELECT resident_id, code FROM {_table(Identity)} WHERE county_code = %s"
-        " AND (valid_from IS NULL OR valid_from <= %s) AND (valid_to IS NULL OR valid_to >= %s)" + rid,
+        f"SELECT resident_id, code, CAST(valid_from AS TEXT), CAST(valid_to AS TEXT) FROM {_table(Identity)}"
+        " WHERE county_code = %s AND (valid_from IS NULL OR valid_from <= %s) AND (valid_to IS NULL OR valid_to >= %s)"
+        + rid,
         [county_code, on, on, *rid_params],
-        {"resident_id": pl.Int64, "code": pl.String},
+        {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date},
     )
     facts = fetch_frame(
         f"SELECT resident_id, {_col('group')}, CAST(event_date AS TEXT) FROM {_table(GroupFact)}"
@@ -175,7 +174,7 @@ def persons_frame(
         f"SELECT resident_id, MAX(benefit_year) FROM {_table(Enrollment)}"
         " WHERE county_code = %s AND benefit_year < %s AND status IN (%s, %s)" + rid + " GROUP BY resident_id",
         [county_code, benefit_year, Enrollment.Status.PAID, Enrollment.Status.SUSPENDED, *rid_params],
-        {"resident_id": pl.Int64, "last_year": pl.Int64},
+        {"resident_id": pl.Int64, "benefit_year": pl.Int64},
     )
     flags = fetch_frame(
         f"SELECT resident_id, kind, detail, resolution, CASE WHEN resolved_at IS NULL THEN 1 ELSE 0 END"
@@ -185,21 +184,20 @@ def persons_frame(
         {"resident_id": pl.Int64, "kind": pl.String, "detail": pl.String, "resolution": pl.String, "open": pl.Int64},
     )
 
-    identity_lists = identities.group_by("resident_id").agg(pl.col("code").unique().sort().alias("identities"))
-    fact_lists = facts.group_by("resident_id").agg(
-        pl.col("group").unique().sort().alias("groups"),
-        pl.col("event_date").filter(pl.col("event_date") <= on).max().alias("event_date"),
+    keys = residents.select(
+        pl.col("resident_id").alias("_key"), "resident_id", pl.lit(on, dtype=pl.Date).alias("on"),
+        pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation",
     )
+    engine_facts = person_facts(keys, identities, facts, last_covered).select(
+        "resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role")
     blocks = _flag_blocks(flags)
     ended = this_year.filter(pl.col("status") == Enrollment.Status.TERMINATED).select(
         "resident_id",
         pl.format("{}年度参保关系已终止（{}），不能再缴费。", pl.lit(benefit_year), pl.col("status_reason")).alias("ended"),
     )
     frame = (
-        residents.join(identity_lists, on="resident_id", how="left")
-        .join(fact_lists, on="resident_id", how="left")
+        residents.join(engine_facts, on="resident_id", how="left")
         .join(this_year.select("resident_id", "tier"), on="resident_id", how="left")
-        .join(last_covered, on="resident_id", how="left")
         .join(blocks, on="resident_id", how="left")
         .join(ended, on="resident_id", how="left")
     )
@@ -208,15 +206,13 @@ def persons_frame(
         "township_code",
         "village_code",
         "birth_date",
-        pl.col("identities").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        "identities",
+        "groups",
         "event_date",
         pl.col("tier").fill_null(1),
-        pl.when(pl.col("last_year").is_null()).then(0)
-        .otherwise(pl.max_horizontal(pl.lit(0), benefit_year - 1 - pl.col("last_year")))
-        .cast(pl.Int64).alias("gap_years"),
-        pl.col("relation").fill_null("").str.strip_chars()
-        .replace_strict(_relation_role(), default=None, return_dtype=pl.String).alias("household_role"),
+        "gap_years",
+        "first_time",
+        "household_role",
         pl.when(pl.col("block").is_not_null()).then(pl.format("暂不能参保：{}", pl.col("block")))
         .otherwise(pl.col("ended")).alias("block"),
     ).sort("resident_id")
@@ -246,15 +242,7 @@ def _flag_blocks(flags: pl.DataFrame) -> pl.DataFrame:
 
 
 def _person(row: dict) -> Person:
-    return Person(
-        birth_date=row["birth_date"],
-        identities=frozenset(row["identities"] or ()),
-        groups=frozenset(row["groups"] or ()),
-        event_date=row["event_date"],
-        tier=row["tier"],
-        gap_years=row["gap_years"],
-        household_role=row["household_role"],
-    )
+    return person_from_row(row, tier=row["tier"])
 
 
 def _scalar_answers(policy: Policy, rows: pl.DataFrame, on: dt.date) -> pl.DataFrame:
@@ -327,7 +315,7 @@ def input_hash(policy_version: str) -> pl.Expr:
     digest differently, which only makes the next run rewrite every row once)."""
     columns = [
         "township_code", "village_code", "birth_date", "identities", "groups", "event_date", "tier", "gap_years",
-        "household_role", "block", *ANSWER_SCHEMA,
+        "first_time", "household_role", "block", *ANSWER_SCHEMA,
     ]
     digest = pl.struct(pl.lit(policy_version).alias("policy_version"), *columns).hash(seed=20250101)
     return (pl.lit(HASH_SCHEME) + digest.cast(pl.String)).alias("input_hash")

@@ -9,21 +9,17 @@ from django.db.models import Q
 
 from yibao.enrollment.models import Campaign, Enrollment
 from yibao.policy.engine import Person, Policy
+from yibao.policy.facts import (  # noqa: F401
+    CHILD_RELATIONS,
+    PARENT_RELATIONS,
+    household_role,
+    one_person,
+)
 from yibao.policy.loader import PolicyNotFound, load_policy
 from yibao.registry.models import Resident
 
-# 与户主关系: who counts as a child of the household (独女户、独男户 "女儿/儿子至18周岁").
-CHILD_RELATIONS = frozenset({"子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "独子", "独女", "养子", "养女", "继子", "继女", "子女"})
-PARENT_RELATIONS = frozenset({"户主", "本人", "配偶", "妻", "夫", "妻子", "丈夫"})
-
-
-def household_role(relation: str | None) -> str | None:
-    relation = (relation or "").strip()
-    if relation in CHILD_RELATIONS:
-        return "child"
-    if relation in PARENT_RELATIONS:
-        return "parent"
-    return None
+# CHILD_RELATIONS, PARENT_RELATIONS and household_role live with the one builder of the engine's
+# facts (yibao.policy.facts) and are imported here for the callers that read them from here.
 
 
 def campaign_get(*, county_code: str, benefit_year: int) -> Campaign | None:
@@ -48,40 +44,38 @@ def campaign_policy(campaign: Campaign) -> Policy:
     return load_policy(campaign.policy_id)
 
 
-def gap_years_before(*, resident: Resident, benefit_year: int) -> int:
-    """Years of broken coverage right before `benefit_year`, from this county's enrollment history.
+COVERED_STATUSES = (Enrollment.Status.PAID, Enrollment.Status.SUSPENDED)
 
-    Someone with no history here counts as 0: Yibao cannot see coverage elsewhere.
-    """
-    last = (
+
+def covered_years(*, resident: Resident, benefit_year: int) -> list[int]:
+    """The benefit years before `benefit_year` in which the resident was covered in this county."""
+    return list(
         Enrollment.objects.filter(
             county_code=resident.county_code, resident=resident, benefit_year__lt=benefit_year,
-            status__in=[Enrollment.Status.PAID, Enrollment.Status.SUSPENDED],
-        )
-        .order_by("-benefit_year")
-        .values_list("benefit_year", flat=True)
-        .first()
+            status__in=COVERED_STATUSES,
+        ).values_list("benefit_year", flat=True)
     )
-    return 0 if last is None else max(0, benefit_year - 1 - last)
+
+
+def gap_years_before(*, resident: Resident, benefit_year: int) -> int:
+    """Years of broken coverage right before `benefit_year`, as the engine is told (0 for a first enrollment)."""
+    return person_for(resident=resident, on=dt.date(benefit_year, 1, 1), benefit_year=benefit_year).gap_years
 
 
 def person_for(*, resident: Resident, on: dt.date, benefit_year: int, tier: int = 1) -> Person:
-    """The engine's view of a resident: identities valid on `on`, group facts, role, gap years."""
-    identities = frozenset(
-        code
-        for code, valid_from, valid_to in resident.identities.values_list("code", "valid_from", "valid_to")
-        if (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
-    )
-    facts = list(resident.group_facts.values_list("group", "event_date"))
-    event_dates = [d for _, d in facts if d is not None and d <= on]
-    return Person(
-        birth_date=resident.birth_date,
-        identities=identities,
-        groups=frozenset(group for group, _ in facts),
-        event_date=max(event_dates) if event_dates else None,
+    """The engine's view of a resident on `on`, built by the one builder (yibao.policy.facts) that
+    the county-wide 核定 and the channel ingest use: identities, group facts, role, first
+    enrollment or years of broken coverage.
+
+    Someone with no history here is a first enrollment (首次参保): Yibao cannot see cover elsewhere.
+    """
+    return one_person(
+        resident_id=resident.pk, birth_date=resident.birth_date, relation=resident.relation_to_head, on=on,
+        benefit_year=benefit_year,
+        identities=list(resident.identities.values_list("code", "valid_from", "valid_to")),
+        groups=list(resident.group_facts.values_list("group", "event_date")),
+        covered_years=covered_years(resident=resident, benefit_year=benefit_year),
         tier=tier,
-        gap_years=gap_years_before(resident=resident, benefit_year=benefit_year),
-        household_role=household_role(resident.relation_to_head),
     )
 
 

@@ -17,6 +17,7 @@ FIELD_NAMES.update({
     "policy": "政策编号", "birth_date": "出生日期", "paid_on": "缴费日期", "identities": "资助身份",
     "group": "参保群体", "event_date": "事件日期", "tier": "缴费档次", "gap_years": "断保年数",
     "backpaid_years": "补缴年数", "household_role": "家庭角色",
+    "first_time": "首次参保",
 })
 
 
@@ -31,6 +32,7 @@ class QuoteIn(Schema):
     gap_years: int = Field(0, ge=0, description="参保前连续断保年数")
     backpaid_years: int = Field(0, ge=0, description="补缴的断保年数")
     household_role: str | None = Field(None, description="家庭角色 child 或 parent")
+    first_time: bool = Field(False, description="首次参保（此前从未在本县参保）；续保为 false")
 
 
 class QuoteOut(Schema):
@@ -82,6 +84,7 @@ def quote_endpoint(request, payload: QuoteIn):
             gap_years=payload.gap_years,
             backpaid_years=payload.backpaid_years,
             household_role=payload.household_role,
+            first_time=payload.first_time,
         )
     except PolicyNotFound as exc:
         return Status(404, {"detail": str(exc).strip("'\"")})

@@ -25,6 +25,7 @@ INPUT_DEFAULTS = {
     "gap_years": (pl.Int64, 0),
     "backpaid_years": (pl.Int64, 0),
     "household_role": (pl.String, None),
+    "first_time": (pl.Boolean, False),
 }
 
 OUTPUT_SCHEMA = {
@@ -110,6 +111,7 @@ def decision_keys(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
                 pl.col("gap_years").cast(pl.String),
                 pl.col("backpaid_years").cast(pl.String),
                 pl.col("household_role").fill_null("-"),
+                pl.col("first_time").cast(pl.String),
                 pl.col("paid_on").cast(pl.String),
             ],
             separator="|",
@@ -127,6 +129,7 @@ def _quote_row(policy: Policy, row: dict) -> Quote:
         gap_years=row["gap_years"],
         backpaid_years=row["backpaid_years"],
         household_role=row["household_role"],
+        first_time=bool(row["first_time"]),
     )
     return quote(policy, person, row["paid_on"])
 
@@ -137,7 +140,7 @@ def quote_frame(
     """Quote every row of `persons`.
 
     Columns: birth_date (required), identities (list of glossary codes), group, event_date, tier,
-    gap_years, backpaid_years, household_role, paid_on (or the `paid_on` argument). Other columns
+    gap_years, backpaid_years, household_role, first_time, paid_on (or the `paid_on` argument). Other columns
     (an id, say) pass through. The result adds the columns of a Quote; `explain=False` leaves out
     the explanation lists, which a county-wide assessment does not store.
     """
@@ -150,7 +153,7 @@ def quote_frame(
     keys = representatives.get_column(_KEY).to_list()
     for row in representatives.select(
         "birth_date", "identities", "group", "event_date", "tier", "gap_years", "backpaid_years",
-        "household_role", "paid_on",
+        "household_role", "first_time", "paid_on",
     ).iter_rows(named=True):
         result = _quote_row(policy, row)
         for name in OUTPUT_SCHEMA:

@@ -29,6 +29,7 @@ class CasePerson(BaseModel):
     gap_years: int = 0
     backpaid_years: int = 0
     household_role: str | None = None
+    first_time: bool = False
 
     def to_person(self) -> Person:
         groups = set(self.groups) | ({self.group} if self.group else set())
@@ -41,6 +42,7 @@ class CasePerson(BaseModel):
             gap_years=self.gap_years,
             backpaid_years=self.backpaid_years,
             household_role=self.household_role,
+            first_time=self.first_time,
         )
 
 

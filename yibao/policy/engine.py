@@ -56,6 +56,12 @@ class Person:
     gap_years: int = 0
     backpaid_years: int = 0
     household_role: str | None = None  # "child" or "parent", when the registry knows it
+    first_time: bool = False  # 首次参保: never covered in this county before (then gap_years is 0)
+
+    @property
+    def renewing(self) -> bool:
+        """续保: covered last year (not a first enrollment, no gap)."""
+        return not self.first_time and self.gap_years == 0
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,8 @@ def check_person(policy: Policy, person: Person, paid_on: dt.date) -> None:
         raise PolicyInputError("断保年数和补缴年数不能为负数")
     if person.backpaid_years > person.gap_years:
         raise PolicyInputError(f"补缴年数 {person.backpaid_years} 不能多于断保年数 {person.gap_years}")
+    if person.first_time and (person.gap_years or person.backpaid_years):
+        raise PolicyInputError("首次参保人员没有断保年数和补缴年数")
     if person.household_role not in (None, "child", "parent"):
         raise PolicyInputError(f"家庭角色只能是 child（子女）或 parent（父母），收到：{person.household_role}")
 
@@ -198,6 +206,8 @@ def holds(cond: Condition, ctx: _Context) -> bool:
         if not _in_range((paid_on - person.event_date).days, cond.days_since_event):
             return False
     if cond.gap_years is not None and not _in_range(person.gap_years, cond.gap_years):
+        return False
+    if cond.renewing is not None and person.renewing != cond.renewing:
         return False
     if cond.any_of is not None and not any(holds(sub, ctx) for sub in cond.any_of):
         return False
@@ -256,6 +266,10 @@ def choose_subsidy(policy: Policy, ctx: _Context, standard: Decimal) -> SubsidyC
         if not held:
             continue
         covered.update(held)
+        if item.requires_any_of and not person.identities & set(item.requires_any_of):
+            names = "、".join(identity_name(code) for code in item.requires_any_of)
+            ctx.say("资助条件", f"“{item.label}”须同时是{names}之一，参保人不是，不符合条件。", item)
+            continue
         if not _age_allows(item, ctx):
             ctx.say(
                 "资助条件",
@@ -292,8 +306,8 @@ def waiting_months(policy: Policy, person: Person) -> int:
     variable = max(0, person.gap_years - 1) * rule.extra_months_per_gap_year
     variable = max(0, variable - person.backpaid_years * rule.reduce_months_per_backpaid_year)
     months = rule.fixed_months + variable
-    if rule.floor_gap_years is not None and person.gap_years >= rule.floor_gap_years:
-        months = max(months, rule.floor_months or 0)
+    if rule.floor is not None and person.gap_years >= rule.floor.gap_years:
+        months = max(months, rule.floor.months)
     if rule.max_months is not None:
         months = min(months, rule.max_months)
     return months
@@ -413,6 +427,9 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
             gap = f"，断保{person.gap_years}年" if person.gap_years else ""
             back = f"，补缴{person.backpaid_years}年" if person.backpaid_years else ""
             ctx.say("待遇等待期", f"设待遇等待期{months}个月{gap}{back}。", data.waiting_period)
+            floor = data.waiting_period.floor
+            if floor is not None and person.gap_years >= floor.gap_years:
+                ctx.say("待遇等待期下限", f"连续断保{floor.gap_years}年及以上，等待期不少于{floor.months}个月。", floor)
     if start > policy.year_end:
         return refused(
             f"按规定待遇应自{cn_date(start)}起享受，已晚于{data.benefit_year}年度末，本年度不再受理缴费。",

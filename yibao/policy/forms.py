@@ -25,6 +25,7 @@ class QuoteForm(forms.Form):
     household_role = forms.ChoiceField(
         label="家庭角色", required=False, choices=[("", "不区分"), ("child", "子女"), ("parent", "父母")]
     )
+    first_time = forms.BooleanField(label="首次参保（此前从未在本县参保）", required=False)
     gap_years = forms.IntegerField(label="参保前连续断保年数", min_value=0, max_value=50, initial=0, required=False)
     backpaid_years = forms.IntegerField(label="补缴断保年数", min_value=0, max_value=50, initial=0, required=False)
 
@@ -38,5 +39,8 @@ class QuoteForm(forms.Form):
 class PolicyUploadForm(forms.Form):
     policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）")
     cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）")
+    notice_file = forms.FileField(
+        label="通知原文（纯文本，文件名与政策文件的 seed 一致；系统内置的通知可不传）", required=False
+    )
     replace = forms.BooleanField(label="覆盖已安装的同名政策", required=False)
     install = forms.BooleanField(label="校验通过后安装", required=False)

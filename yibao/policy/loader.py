@@ -13,9 +13,11 @@ import yaml
 from pydantic import ValidationError
 
 from yibao.policy.engine import Policy
-from yibao.policy.schema import PolicyFile
+from yibao.policy.schema import PolicyFile, normalize_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
+NOTICES_DIR = Path(__file__).resolve().parent / "notices"
+NATIONAL_TEXT = NOTICES_DIR / "national.txt"
 CASES_SUFFIX = ".cases.yaml"
 
 
@@ -51,6 +53,32 @@ def _describe(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def notice_path(seed: str, policy_path: Path) -> Path | None:
+    """The notice a policy file quotes: `seed` in notices/ beside the file, or among the built-in notices."""
+    name = Path(seed).name
+    for folder in (policy_path.parent / "notices", policy_path.parent, NOTICES_DIR):
+        candidate = folder / name
+        if name and candidate.is_file():
+            return candidate
+    return None
+
+
+def source_texts(document: dict, path: Path) -> dict[str, str]:
+    """The texts that references are checked against (see schema.Cited)."""
+    seed = document.get("seed")
+    if not isinstance(seed, str) or not seed.strip():
+        raise PolicyFileError(
+            f"政策文件 {path.name} 须用 seed 写明通知原文文件名，以核对每条引用（放在政策文件旁的 notices/ 目录中）"
+        )
+    found = notice_path(seed, path)
+    if found is None:
+        raise PolicyFileError(f"政策文件 {path.name} 的通知原文 {seed} 未找到：请放在政策文件旁的 notices/ 目录中")
+    return {
+        "notice": normalize_text(found.read_text(encoding="utf-8")),
+        "national": normalize_text(NATIONAL_TEXT.read_text(encoding="utf-8")),
+    }
+
+
 def load_policy_file(path: str | Path) -> Policy:
     path = Path(path)
     try:
@@ -63,8 +91,9 @@ def load_policy_file(path: str | Path) -> Policy:
         raise PolicyFileError(f"政策文件 {path.name} 不是合法的 YAML：{exc}") from None
     if not isinstance(document, dict):
         raise PolicyFileError(f"政策文件 {path.name} 的内容应为一个映射（键: 值）")
+    texts = source_texts(document, path)
     try:
-        data = PolicyFile.model_validate(document)
+        data = PolicyFile.model_validate(document, context=texts)
     except ValidationError as exc:
         raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n{_describe(exc)}") from None
     if path.name.endswith(".yaml") and path.stem != data.id:

@@ -4,6 +4,16 @@ Every value that comes from a notice carries `reference`: the sentence it was re
 `source` says where the value comes from: the locality's notice, the national rule
 (国办发〔2024〕38号 and the national yearly standards), or our interpretation where the
 notice is silent or ambiguous (then `note` says why we chose it).
+
+How the validator tells an unmarked interpretation (each is refused with a Chinese message):
+- `source: notice`: every sentence of `reference` (split at 。 and at ……, ignoring whitespace)
+  must occur in the notice's own text (the file named by `seed`); `source: national`: in the
+  national rules Yibao holds (notices/national.txt), after an optional "<文号>：" prefix.
+  The loader passes both texts as validation context.
+- A rule that sets a waiting period, quoting a notice sentence that says nothing of 等待期.
+- A rule whose `when` names a group (大学毕业生 …) that its notice sentence does not name.
+- A subsidy whose age limit binds children only (`age_applies_to_role`): who is a child, and
+  that a person of unknown household role keeps the subsidy at any age, is our reading.
 """
 
 from __future__ import annotations
@@ -13,9 +23,16 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from yibao.policy.vocabulary import GROUPS, IDENTITY_BY_CODE
+from yibao.policy.vocabulary import GROUP_ALIASES, GROUPS, IDENTITY_BY_CODE
 
 Source = Literal["notice", "national", "interpretation"]
 POLICY_ID = re.compile(r"^[a-z]+-[a-z]+(-[a-z]+)?-(\d{4})$")
@@ -25,16 +42,52 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def normalize_text(text: str) -> str:
+    """Notice text as the reference check reads it: without any whitespace."""
+    return re.sub(r"\s+", "", text or "")
+
+
+_DOCUMENT_PREFIX = re.compile(r"^[^：:，。]{0,20}〔\d{4}〕\d+号[：:]")
+
+
+def quoted_sentences(reference: str) -> list[str]:
+    """The pieces of a reference that must each occur in the source text: split at 。 and at the
+    ellipsis (……) that marks left-out words; a national reference may open with "<文号>："."""
+    text = _DOCUMENT_PREFIX.sub("", normalize_text(reference))
+    pieces = re.split(r"……|…|\.\.\.|。", text)
+    return [p.strip("，；：、,;:") for p in pieces if p.strip("，；：、,;:")]
+
+
+def unquoted(reference: str, source_text: str) -> list[str]:
+    return [p for p in quoted_sentences(reference) if p not in source_text]
+
+
 class Cited(Strict):
     reference: str = Field(min_length=2)
     source: Source = "notice"
     note: str | None = None
 
     @model_validator(mode="after")
-    def _interpretations_say_why(self):
+    def _interpretations_say_why(self, info: ValidationInfo):
         if self.source == "interpretation" and not self.note:
             raise ValueError("source: interpretation 必须在 note 中说明理由")
+        texts = info.context or {}
+        if self.source in ("notice", "national") and texts.get(self.source) is not None:
+            missing = unquoted(self.reference, texts[self.source])
+            if missing:
+                where = "通知原文" if self.source == "notice" else "本系统所据的国家规定（notices/national.txt）"
+                raise ValueError(
+                    f"引用“{missing[0][:60]}”不见于{where}：超出原文的取值须标 source: interpretation 并在 note 中说明理由"
+                )
         return self
+
+    def _must_be_marked(self, what: str) -> None:
+        if self.source == "notice":
+            raise ValueError(f"{what}：所引原文没有这样写，须标 source: interpretation（或国家规定 national）并在 note 中说明理由")
+
+
+def _group_names(code: str) -> set[str]:
+    return {GROUPS[code]} | {alias for alias, target in GROUP_ALIASES.items() if target == code}
 
 
 def _check_identities(codes: list[str]) -> list[str]:
@@ -141,8 +194,12 @@ class SubsidyItem(Cited):
     timing: Literal["now", "refund_later"] = "now"
     age_any_of: list[AgeBand] = []
     age_applies_to_role: Literal["child"] | None = None
+    requires_any_of: list[str] = Field(
+        [], description="只有同时持有其中一种身份时才适用（如“纳入低收入人口监测的”事实无人抚养儿童）"
+    )
 
     _identities = field_validator("identities")(_check_identities)
+    _requires = field_validator("requires_any_of")(_check_identities)
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -156,6 +213,8 @@ class SubsidyItem(Cited):
             raise ValueError(f"{self.label}：只有按比例资助写 percent / base")
         if self.age_applies_to_role and not self.age_any_of:
             raise ValueError(f"{self.label}：age_applies_to_role 需要 age_any_of")
+        if self.age_applies_to_role:
+            self._must_be_marked(f"{self.label}：年龄限制只约束子女、家庭角色不明的人不限年龄")
         return self
 
 
@@ -222,6 +281,7 @@ class Condition(Strict):
     has_event_date: bool | None = None
     days_since_event: IntRange | None = None
     gap_years: IntRange | None = None
+    renewing: bool | None = Field(None, description="续保：上年在本县参保（不是首次参保，也未断保）")
     any_of: list[Condition] | None = None
 
     @field_validator("groups")
@@ -233,6 +293,12 @@ class Condition(Strict):
     @classmethod
     def _identities(cls, v):
         return None if v is None else _check_identities(v)
+
+    def all_groups(self) -> set[str]:
+        groups = set(self.groups or ())
+        for sub in self.any_of or ():
+            groups |= sub.all_groups()
+        return groups
 
 
 class BenefitStart(Strict):
@@ -260,7 +326,20 @@ class Rule(Cited):
             raise ValueError(f"规则 {self.id}：拒绝规则需要 refuse_reason")
         if self.outcome == "accept" and self.start is None:
             raise ValueError(f"规则 {self.id}：受理规则需要 start（待遇起始日）")
+        if self.waiting_period != "none" and "等待期" not in self.reference:
+            self._must_be_marked(f"规则 {self.id} 设待遇等待期")
+        unnamed = sorted(g for g in self.when.all_groups() if not any(n in normalize_text(self.reference)
+                                                                     for n in _group_names(g)))
+        if unnamed:
+            self._must_be_marked(f"规则 {self.id} 适用于{'、'.join(GROUPS[g] for g in unnamed)}")
         return self
+
+
+class WaitingFloor(Cited):
+    """A floor on the waiting period after long broken coverage, cited on its own."""
+
+    gap_years: int = Field(ge=1)
+    months: int = Field(ge=0)
 
 
 class WaitingPeriod(Cited):
@@ -269,8 +348,7 @@ class WaitingPeriod(Cited):
     fixed_months: int = Field(ge=0)
     extra_months_per_gap_year: int = Field(ge=0)
     reduce_months_per_backpaid_year: int = Field(ge=0)
-    floor_gap_years: int | None = Field(None, ge=1)
-    floor_months: int | None = Field(None, ge=0)
+    floor: WaitingFloor | None = None
     max_months: int | None = Field(None, ge=0)
     exempt_groups: list[str] = []
 
@@ -292,6 +370,40 @@ class Targets(Cited):
     reconcile_per_month: int | None = Field(None, ge=1)
     publish_every_days: int | None = Field(None, ge=1)
     report_every_days: int | None = Field(None, ge=1)
+
+
+ENROLLEE_KINDS: dict[str, str] = {
+    "local_hukou": "本地户籍的城乡居民",
+    "long_term_resident": "在本地长期居住或流动就业、在原籍未参保的人员及其未成年子女",
+    "student": "在校学生和在园幼儿",
+    "hmt_resident": "持港澳台居民居住证的未就业港澳台居民",
+    "foreign_expert_family": "随在本地工作的外籍专家共同生活的配偶及未成年子女",
+    "all_residents": "辖区内除职工医保应参保人员以外的所有城乡居民",
+}
+
+SUSPENSION_REASONS: dict[str, str] = {
+    "employment": "就业", "school": "入学", "military": "入伍", "marriage": "婚嫁", "death": "死亡",
+}
+
+
+class EnrolleeKind(Cited):
+    kind: Literal[tuple(ENROLLEE_KINDS)]  # type: ignore[valid-type]
+    label: str
+
+
+class Enrollees(Cited):
+    """参保对象: who may enroll here. Registration (not the quote) acts on it."""
+
+    hukou_required: bool = Field(description="false：不受户籍限制")
+    kinds: list[EnrolleeKind] = Field(min_length=1)
+    used_by: str | None = None
+
+
+class Suspension(Cited):
+    """The duty to suspend or end cover here when a person's situation changes."""
+
+    reasons: list[Literal[tuple(SUSPENSION_REASONS)]] = Field(min_length=1)  # type: ignore[valid-type]
+    used_by: str | None = None
 
 
 class Note(Cited):
@@ -317,6 +429,8 @@ class PolicyFile(Strict):
     waiting_period: WaitingPeriod | None = None
     refunds: Refunds | None = None
     targets: Targets | None = None
+    enrollees: Enrollees | None = None
+    suspension: Suspension | None = None
     notes: list[Note] = []
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ def quote_for(
     gap_years: int = 0,
     backpaid_years: int = 0,
     household_role: str | None = None,
+    first_time: bool = False,
 ) -> Quote:
     """A quote from the words a person uses: identities and group by glossary code or alias.
 
@@ -36,6 +37,7 @@ def quote_for(
         gap_years=gap_years,
         backpaid_years=backpaid_years,
         household_role=household_role or None,
+        first_time=bool(first_time),
     )
     return quote(policy, person, paid_on)
 

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from yibao.policy.cases import CaseResult, run_cases
 from yibao.policy.engine import Policy
-from yibao.policy.loader import BUILTIN_DIR, PolicyFileError, cases_path_for, installed_dir, load_policy_file
+from yibao.policy.loader import (
+    BUILTIN_DIR,
+    NOTICES_DIR,
+    PolicyFileError,
+    cases_path_for,
+    installed_dir,
+    load_policy_file,
+    notice_path,
+)
 
 
 class PolicyInstallError(ValueError):
@@ -53,9 +61,16 @@ def policy_check(*, path: str | Path, cases_path: str | Path | None = None) -> C
     return CheckReport(policy=policy, results=results)
 
 
-def policy_check_uploaded(*, policy_bytes: bytes, cases_bytes: bytes, policy_name: str) -> tuple[CheckReport, Path]:
-    """Check uploaded files in a scratch folder; returns the report and the folder."""
+def policy_check_uploaded(
+    *, policy_bytes: bytes, cases_bytes: bytes, policy_name: str, notice_bytes: bytes | None = None,
+    notice_name: str | None = None,
+) -> tuple[CheckReport, Path]:
+    """Check uploaded files in a scratch folder; returns the report and the folder. The notice's
+    text (named by the file's `seed`) goes to notices/ beside it, so every reference is checked."""
     folder = Path(tempfile.mkdtemp(prefix="yibao-policy-"))
+    if notice_bytes is not None and notice_name:
+        (folder / "notices").mkdir()
+        (folder / "notices" / Path(notice_name).name).write_bytes(notice_bytes)
     name = Path(policy_name).name
     if not name.endswith(".yaml"):
         name += ".yaml"
@@ -81,6 +96,10 @@ def policy_install(*, path: str | Path, replace: bool = False, actor=None) -> Po
     previous = load_policy_file(destination).version if destination.exists() else None
     if previous and not replace:
         raise PolicyInstallError(f"政策 {policy.id} 已安装；如要覆盖请选择“覆盖已安装的同名政策”")
+    notice = notice_path(policy.data.seed, Path(path))
+    if notice is not None and notice.parent != NOTICES_DIR:
+        (target / "notices").mkdir(exist_ok=True)
+        shutil.copyfile(notice, target / "notices" / notice.name)
     shutil.copyfile(path, destination)
     shutil.copyfile(cases_path_for(path), cases_path_for(destination))
     from yibao.core.services import event_record

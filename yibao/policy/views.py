@@ -8,6 +8,7 @@ from yibao.policy.forms import PolicyUploadForm, QuoteForm
 from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy, policies_for_region
 from yibao.policy.selectors import policy_list, policy_summary, quote_for
 from yibao.policy.services import PolicyInstallError, policy_check_uploaded, policy_install
+from yibao.policy.schema import SUSPENSION_REASONS
 from yibao.policy.vocabulary import UnknownTerm, identity_name
 
 
@@ -30,6 +31,7 @@ def quote_page(request):
                     gap_years=data["gap_years"] or 0,
                     backpaid_years=data["backpaid_years"] or 0,
                     household_role=data["household_role"] or None,
+                    first_time=data["first_time"],
                 )
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")
@@ -61,7 +63,9 @@ def policy_detail_page(request, policy_id: str):
     return render(
         request,
         "policy/detail.html",
-        {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name},
+        {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name,
+         "suspension_reasons": [SUSPENSION_REASONS[r] for r in policy.data.suspension.reasons]
+         if policy.data.suspension else []},
     )
 
 
@@ -76,6 +80,8 @@ def policy_upload_page(request):
                 policy_bytes=upload.read(),
                 cases_bytes=form.cleaned_data["cases_file"].read(),
                 policy_name=upload.name,
+                notice_bytes=notice.read() if (notice := form.cleaned_data.get("notice_file")) else None,
+                notice_name=notice.name if notice else None,
             )
             if report.ok and form.cleaned_data["install"]:
                 try:

@@ -473,9 +473,9 @@ def remind_base(*, county_code: str, benefit_year: int, village_code: str | None
 
 
 def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int, on: dt.date) -> dict[int, tuple]:
-    """(amount, basis, note) per resident: this year's 核定, else a live quote (they were enrolled last year: no gap)."""
-    from yibao.enrollment.selectors import household_role
-    from yibao.policy.engine import Person, PolicyInputError, quote
+    """(amount, basis, note) per resident: this year's 核定, else a live quote with the facts the
+    counter and 核定 use (yibao.policy.facts)."""
+    from yibao.policy.engine import PolicyInputError, quote
 
     campaign = campaign_for(county_code, benefit_year)
     out: dict[int, tuple] = {}
@@ -495,27 +495,35 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
         return out
     window = policy.data.collection.main_window
     paid_on = max(on, window.start)
-    identities: dict[int, set] = {}
-    for resident_id, code, valid_from, valid_to in Identity.objects.filter(
-        resident_id__in=[r.pk for r in missing]
-    ).values_list("resident_id", "code", "valid_from", "valid_to"):
-        if (valid_from is None or valid_from <= paid_on) and (valid_to is None or paid_on <= valid_to):
-            identities.setdefault(resident_id, set()).add(code)
+    import polars as pl
+
+    from yibao.enrollment.selectors import COVERED_STATUSES
+    from yibao.policy.facts import (
+        COVERED_SCHEMA,
+        GROUP_SCHEMA,
+        IDENTITY_SCHEMA,
+        KEY_SCHEMA,
+        person_facts,
+        person_from_row,
+    )
     from yibao.registry.models import GroupFact
 
-    groups: dict[int, list] = {}
-    for resident_id, group, event_date in GroupFact.objects.filter(
-        resident_id__in=[r.pk for r in missing]
-    ).values_list("resident_id", "group", "event_date"):
-        groups.setdefault(resident_id, []).append((group, event_date))
-    for r in missing:
-        facts = groups.get(r.pk, [])
-        dates = [d for _, d in facts if d is not None and d <= paid_on]
-        person = Person(
-            birth_date=r.birth_date, identities=frozenset(identities.get(r.pk, ())),
-            groups=frozenset(g for g, _ in facts), event_date=max(dates) if dates else None,
-            gap_years=0, household_role=household_role(r.relation_to_head),
+    ids = [r.pk for r in missing]
+    keys = pl.DataFrame(
+        [(r.pk, r.pk, paid_on, benefit_year, r.relation_to_head) for r in missing], schema=KEY_SCHEMA, orient="row")
+    frames = [
+        pl.DataFrame(list(model.objects.filter(resident_id__in=ids).values_list(*columns)), schema=schema, orient="row")
+        for model, columns, schema in (
+            (Identity, ("resident_id", "code", "valid_from", "valid_to"), IDENTITY_SCHEMA),
+            (GroupFact, ("resident_id", "group", "event_date"), GROUP_SCHEMA),
         )
+    ]
+    covered = pl.DataFrame(list(Enrollment.objects.filter(
+        county_code=county_code, resident_id__in=ids, benefit_year__lt=benefit_year, status__in=COVERED_STATUSES,
+    ).values_list("resident_id", "benefit_year")), schema=COVERED_SCHEMA, orient="row")
+    facts = {row["_key"]: row for row in person_facts(keys, *frames, covered).iter_rows(named=True)}
+    for r in missing:
+        person = person_from_row(facts[r.pk] | {"birth_date": r.birth_date})
         try:
             result = quote(policy, person, paid_on)
         except PolicyInputError as exc:

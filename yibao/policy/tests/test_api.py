@@ -28,6 +28,15 @@ def test_quote_takes_group_event_date_tier_and_gap(client):
     assert data["benefit_start"] == "2025-05-01" and data["waiting_months"] == 4
 
 
+def test_quote_tells_a_first_enrollment_from_a_renewal(client):
+    body = {"policy": "hubei-suixian-2023", "birth_date": "1990-06-06", "paid_on": "2023-02-01", "group": "migrant_worker"}
+    assert post_quote(client, **body).json()["accepted"] is True
+    first = post_quote(client, **body, first_time=True).json()
+    assert first["accepted"] is False and "续保缴费时间" in first["reason"]
+    both = post_quote(client, **body, first_time=True, gap_years=1)
+    assert both.status_code == 400 and "首次参保人员没有断保年数" in both.json()["detail"]
+
+
 def test_refused_quote_is_200_with_the_reason(client):
     data = post_quote(client, policy="shanxi-shuozhou-2024", birth_date="1979-09-09", paid_on="2023-12-26").json()
     assert data["accepted"] is False and "征缴期外" in data["reason"]

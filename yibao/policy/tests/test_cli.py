@@ -140,3 +140,17 @@ def test_console_script_is_installed_and_answers(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["payable"] == 190
+
+
+def test_quote_tells_a_first_enrollment_from_a_renewal():
+    """随县's January-February extension is for renewing migrants: --first-time is refused, as --gap-years 1 is."""
+    base = ("quote", "--policy", "hubei-suixian-2023", "--birth-date", "1990-06-06", "--paid-on", "2023-02-01",
+            "--group", "migrant_worker", "--json")
+    renewing = json.loads(run(*base).stdout)
+    first = json.loads(run(*base, "--first-time").stdout)
+    gap = json.loads(run(*base, "--gap-years", "1").stdout)
+    assert renewing["accepted"] is True and renewing["benefit_start"] == "2023-01-01"
+    assert first["accepted"] is False and "续保缴费时间" in first["reason"]
+    assert gap["accepted"] is False
+    both = run(*base, "--first-time", "--gap-years", "2")
+    assert both.exit_code != 0 and "首次参保人员没有断保年数" in both.output

@@ -66,3 +66,25 @@ def test_install_refuses_failing_cases_and_builtin_ids(tmp_path, install_dir):
     with pytest.raises(PolicyInstallError, match="系统内置政策"):
         policy_install(path=builtin_copy / "shanxi-shuozhou-2024.yaml")
     assert not install_dir.exists() or not any(install_dir.iterdir())
+
+
+@pytest.mark.django_db
+def test_a_new_countys_notice_is_uploaded_checked_and_installed_with_its_policy(tmp_path, install_dir):
+    from yibao.policy.services import policy_check_uploaded
+
+    notice = (BUILTIN_DIR.parent / "notices" / "003_f4d22e1b3ea3efd6.txt").read_bytes()
+    text = (BUILTIN_DIR / "shanxi-shuozhou-2024.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: shanxi-shuozhou-2024", "id: shanxi-shuocheng-2024").replace(
+        "seed: 003_f4d22e1b3ea3efd6.txt", "seed: shuocheng-2024.txt")
+    cases = (BUILTIN_DIR / "shanxi-shuozhou-2024.cases.yaml").read_text(encoding="utf-8").replace(
+        "policy: shanxi-shuozhou-2024", "policy: shanxi-shuocheng-2024")
+    without, _ = policy_check_uploaded(policy_bytes=text.encode(), cases_bytes=cases.encode(),
+                                       policy_name="shanxi-shuocheng-2024.yaml")
+    assert "通知原文 shuocheng-2024.txt 未找到" in without.error
+    report, path = policy_check_uploaded(policy_bytes=text.encode(), cases_bytes=cases.encode(),
+                                         policy_name="shanxi-shuocheng-2024.yaml", notice_bytes=notice,
+                                         notice_name="shuocheng-2024.txt")
+    assert report.ok, report.error
+    policy_install(path=path, actor="命令行:test")
+    assert (install_dir / "notices" / "shuocheng-2024.txt").read_bytes() == notice
+    assert load_policy("shanxi-shuocheng-2024").id == "shanxi-shuocheng-2024"

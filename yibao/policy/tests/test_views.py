@@ -53,6 +53,9 @@ def test_policy_list_and_detail_pages_quote_the_notice(collector):
     assert "anhui-huaiyuan-2025" in collector.get("/policy/").content.decode()
     detail = collector.get("/policy/anhui-huaiyuan-2025/").content.decode()
     assert "对低保对象给予340元定额资助" in detail and "国家规定" in detail
+    assert "参保对象" in detail and "港澳台居民居住证" in detail and "外籍专家" in detail
+    assert "就业、入学、入伍、婚嫁、死亡" in detail and "本系统解释" in detail
+    assert "不受户籍限制" in collector.get("/policy/hubei-chongyang-xiaoling-2024/").content.decode()
     assert collector.get("/policy/nowhere-2030/").status_code == 404
 
 

@@ -1,0 +1,132 @@
+"""The one builder of the engine's facts about a person, for every path that asks the engine.
+
+The counter (collection.selectors.due_quote), channel ingest, 重新匹配, refunds, 核定 and the
+explanation of an assessment all ask the same question: what does the policy say about this
+person on this day. They read the registry differently (one resident through the ORM, a whole
+county or a whole payment file through SQL), but they hand the rows to `person_facts`, which
+alone decides what the engine is told: identities held on the day, group facts and the latest
+event date not after it, the household role, and the coverage history (first enrollment,
+years of broken coverage, renewal). So the paths cannot disagree about a person.
+
+Pure polars, no ORM: callers fetch the rows, this module turns them into the engine's inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from yibao.policy.engine import Person
+
+# 与户主关系: who counts as a child of the household (独女户、独男户 "女儿/儿子至18周岁").
+CHILD_RELATIONS = frozenset({"子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "独子", "独女", "养子", "养女", "继子", "继女", "子女"})
+PARENT_RELATIONS = frozenset({"户主", "本人", "配偶", "妻", "夫", "妻子", "丈夫"})
+
+KEY_SCHEMA = {"_key": pl.Int64, "resident_id": pl.Int64, "on": pl.Date, "year": pl.Int64, "relation": pl.String}
+IDENTITY_SCHEMA = {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}
+GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date}
+COVERED_SCHEMA = {"resident_id": pl.Int64, "benefit_year": pl.Int64}
+FACT_COLUMNS = ("identities", "groups", "event_date", "gap_years", "first_time", "renewal", "household_role")
+
+
+def household_role(relation: str | None) -> str | None:
+    relation = (relation or "").strip()
+    if relation in CHILD_RELATIONS:
+        return "child"
+    if relation in PARENT_RELATIONS:
+        return "parent"
+    return None
+
+
+def _relation_roles() -> pl.DataFrame:
+    roles = {r: "child" for r in CHILD_RELATIONS} | {r: "parent" for r in PARENT_RELATIONS}
+    return pl.DataFrame({"_relation": list(roles), "household_role": list(roles.values())},
+                        schema={"_relation": pl.String, "household_role": pl.String})
+
+
+def _cast(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+
+
+def person_facts(
+    keys: pl.DataFrame, identities: pl.DataFrame, groups: pl.DataFrame, covered: pl.DataFrame
+) -> pl.DataFrame:
+    """The engine's facts for each row of `keys` (KEY_SCHEMA: a row key, the resident, the day
+    asked about, the benefit year, 与户主关系).
+
+    `identities` (IDENTITY_SCHEMA): the residents' identities with their validity; those held on
+    the day count. `groups` (GROUP_SCHEMA): group facts; every group counts, the event date is
+    the latest not after the day. `covered` (COVERED_SCHEMA): benefit years in which the resident
+    was covered in this county (paid or suspended enrollments; the latest one is enough).
+
+    Adds FACT_COLUMNS: first_time (never covered here before the benefit year), gap_years (full
+    years without cover right before the benefit year; 0 for a first enrollment), renewal (续保:
+    covered the year before), and household_role. Other columns of `keys` pass through.
+    """
+    keys = keys.with_columns(
+        pl.col("_key").cast(pl.Int64), pl.col("resident_id").cast(pl.Int64), pl.col("on").cast(pl.Date),
+        pl.col("year").cast(pl.Int64), pl.col("relation").cast(pl.String),
+    )
+    asked = keys.select("_key", "resident_id", "on", "year")
+    held = asked.join(_cast(identities, IDENTITY_SCHEMA), on="resident_id").filter(
+        (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("on")))
+        & (pl.col("valid_to").is_null() | (pl.col("on") <= pl.col("valid_to")))
+    ).group_by("_key").agg(pl.col("code").unique().sort().alias("identities"))
+    facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").group_by("_key").agg(
+        pl.col("group").unique().sort().alias("groups"),
+        pl.col("event_date").filter(pl.col("event_date") <= pl.col("on")).max().alias("event_date"),
+    )
+    history = asked.join(_cast(covered, COVERED_SCHEMA), on="resident_id").filter(
+        pl.col("benefit_year") < pl.col("year")
+    ).group_by("_key").agg(pl.col("benefit_year").max().alias("_last_year"))
+    frame = (
+        keys.join(held, on="_key", how="left", maintain_order="left")
+        .join(facts, on="_key", how="left", maintain_order="left")
+        .join(history, on="_key", how="left", maintain_order="left")
+        .with_columns(pl.col("relation").fill_null("").str.strip_chars().alias("_relation"))
+        .join(_relation_roles(), on="_relation", how="left", maintain_order="left")
+    )
+    first = pl.col("_last_year").is_null()
+    return frame.with_columns(
+        pl.col("identities").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("event_date").cast(pl.Date),
+        pl.when(first).then(0).otherwise(pl.col("year") - 1 - pl.col("_last_year")).cast(pl.Int64).alias("gap_years"),
+        first.alias("first_time"),
+        (pl.col("_last_year") == pl.col("year") - 1).fill_null(False).alias("renewal"),
+    ).drop("_last_year", "_relation")
+
+
+def person_from_row(row: dict, *, tier: int = 1, backpaid_years: int = 0) -> Person:
+    """The engine's Person from a row of `person_facts`."""
+    return Person(
+        birth_date=row["birth_date"],
+        identities=frozenset(row["identities"] or ()),
+        groups=frozenset(row["groups"] or ()),
+        event_date=row["event_date"],
+        tier=tier,
+        gap_years=row["gap_years"],
+        backpaid_years=backpaid_years,
+        household_role=row["household_role"],
+        first_time=bool(row["first_time"]),
+    )
+
+
+def one_person(
+    *, resident_id: int, birth_date: dt.date, relation: str | None, on: dt.date, benefit_year: int,
+    identities: list[tuple], groups: list[tuple], covered_years: list[int], tier: int = 1,
+) -> Person:
+    """`person_facts` for one resident, from rows read one at a time (the counter, 重新匹配)."""
+    keys = pl.DataFrame(
+        {"_key": [0], "resident_id": [resident_id], "on": [on], "year": [benefit_year], "relation": [relation]},
+        schema=KEY_SCHEMA,
+    )
+    frame = person_facts(
+        keys,
+        pl.DataFrame([(resident_id, *i) for i in identities], schema=IDENTITY_SCHEMA, orient="row"),
+        pl.DataFrame([(resident_id, *g) for g in groups], schema=GROUP_SCHEMA, orient="row"),
+        pl.DataFrame([(resident_id, y) for y in covered_years], schema=COVERED_SCHEMA, orient="row"),
+    )
+    row = frame.row(0, named=True)
+    return person_from_row(row | {"birth_date": birth_date}, tier=tier)
