@@ -588,11 +588,12 @@ def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int 
     """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left."""
     overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year)
     unit, tree = overview["unit"], overview["tree"]
-    closed = dict(
+    closed = dict(  # by where the person lives now, as the rollup counts last year's cover (a mark keeps where it was made)
         RemindMark.objects.filter(county_code=tree.county_code, benefit_year=tree.benefit_year)
         .exclude(outcome=RemindMark.Outcome.CONTACTED)
-        .filter(village_code__startswith=unit.code)
-        .values_list("village_code").annotate(n=Count("resident_id", distinct=True)).values_list("village_code", "n")
+        .filter(resident__village_code__startswith=unit.code)
+        .values_list("resident__village_code").annotate(n=Count("resident_id", distinct=True))
+        .values_list("resident__village_code", "n")
     )
 
     def closed_in(code: str) -> int:
