@@ -1,6 +1,5 @@
 """A person's figures follow them when they move village (迁移): progress, the 12-10 comparison and 催缴."""
 
-
 import pytest
 
 from yibao.accounts.scope import Scope
