@@ -469,6 +469,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     progress = progress or NullProgress()
     started, now = time.monotonic(), timezone.now()
     villages = sorted(set(village_codes)) if village_codes else None
+    if villages:  # a caller names where a payment was taken: its payer may live elsewhere now
+        villages = sorted(set(villages) | _payers_villages(county_code, benefit_year, villages))
 
     place = "resident__village_code"  # where the person lives now, for every count below
 
@@ -555,6 +557,18 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     progress.advance()
     return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
             "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+
+
+def _payers_villages(county_code: str, benefit_year: int, villages: list[str]) -> set[str]:
+    """The villages the people who paid at `villages` live in now, when they moved (an indexed read
+    of those villages' payments of the year)."""
+    from yibao.collection.models import Payment
+
+    return set(
+        Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, village_code__in=villages,
+                               resident__isnull=False)
+        .exclude(resident__village_code__in=villages).values_list("resident__village_code", flat=True).distinct()
+    )
 
 
 def progress_refresh_after_move(*, county_code: str, village_codes) -> None:

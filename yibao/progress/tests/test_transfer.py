@@ -89,3 +89,16 @@ def test_remind_follows_the_person_and_their_mark(county, settings):
     other = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LONGKANG, benefit_year=2025)
     by_village = {r["unit"].code: (r["unit"].not_renewed, r["closed"], r["open"]) for r in other["rows"]}
     assert by_village[b.BEICUN] == (1, 1, 0)  # 丁, checked
+
+
+def test_a_refund_counted_at_the_counter_village_also_recounts_where_the_payer_lives_now(county, client, login, settings):
+    """Collection recounts the village a payment was taken in; the payer's new village follows."""
+    settings.YIBAO_TODAY = "2024-10-31"
+    login("county_admin")
+    resident_move(actor="测试", resident=county["e"], to_village_code=b.NANCUN, reason="婚迁")
+    assert figures(client)[b.NANCUN]["paid"] == 2
+    payment = county["e"].payments.get()
+    type(payment).objects.filter(pk=payment.pk).update(status="refunded")
+    services.progress_refresh(county_code=b.COUNTY, benefit_year=2025, village_codes=[payment.village_code])
+    after = figures(client)
+    assert (after[b.NANCUN]["paid"], after[b.XICUN]["paid"], after[b.COUNTY]["paid"]) == (1, 1, 3)
