@@ -679,11 +679,10 @@ def enrollment_terminate(
 def enrollment_transfer(
     *, enrollment: Enrollment, to_village_code: str, actor, reason: str, household=None, relation: str = ""
 ) -> Enrollment:
-    """Transfer within the county (村际迁移): the resident moves (registry.resident_move) and this
-    and any later year's live enrollments, and their assessments, carry the new village."""
+    """Transfer within the county (村际迁移): the resident moves (registry.resident_move), which carries
+    this and any later year's live enrollments and their assessments to the new village."""
     from django.core.exceptions import ValidationError
 
-    from yibao.enrollment.models import Assessment
     from yibao.registry.services import resident_move
 
     to_village_code = (to_village_code or "").strip()
@@ -694,27 +693,10 @@ def enrollment_transfer(
         raise EnrollmentError("参保关系已终止，不能迁移。")
     resident = enrollment.resident
     try:
-        resident = resident_move(actor=actor, resident=resident, to_village_code=to_village_code,
-                                 household=household, relation=relation, reason=reason)
+        resident_move(actor=actor, resident=resident, to_village_code=to_village_code, household=household,
+                      relation=relation, reason=reason, from_year=enrollment.benefit_year)
     except ValidationError as exc:
         raise EnrollmentError("；".join(exc.messages)) from None
-    carried = (
-        Enrollment.objects.select_for_update()
-        .filter(county_code=resident.county_code, resident=resident, benefit_year__gte=enrollment.benefit_year)
-        .exclude(status=Enrollment.Status.TERMINATED)
-    )
-    for row in carried:
-        before = _snapshot(row) | {"township_code": row.township_code}
-        row.township_code, row.village_code = resident.township_code, resident.village_code
-        row.updated_at = timezone.now()
-        row.save(update_fields=["township_code", "village_code", "updated_at"])
-        event_record(
-            county_code=row.county_code, entity="enrollment", entity_id=row.pk, action="transferred", actor=actor,
-            before=before, after=_snapshot(row) | {"township_code": row.township_code}, reason=reason,
-        )
-    Assessment.objects.filter(
-        county_code=resident.county_code, resident=resident, benefit_year__gte=enrollment.benefit_year
-    ).update(township_code=resident.township_code, village_code=resident.village_code)
     return Enrollment.objects.get(pk=enrollment.pk)
 
 

@@ -47,10 +47,34 @@ class PaceWindow:
 
 
 def expected_count(target: int | None, share: Decimal) -> int | None:
-    """People who should have enrolled by now at an even pace (rounded up: 序时 is a floor to reach)."""
-    if target is None:
+    """序时人数: people who should have enrolled by now at an even pace = target × share, rounded up
+    (序时 is a floor to reach). `share` is the printed 序时进度 (four decimals, `PaceWindow.share`),
+    so anyone can redo the sum from a report. This is the only rounding of the figure: a total
+    (township, county, a report's 合计 row) applies it to its own target, never adds rounded parts."""
+    if target is None or share is None:
         return None
     return int(math.ceil(Decimal(target) * share - Decimal("0.0000001")))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A unit's figures against its target and the pace, all from `standing`."""
+
+    rate: Decimal | None  # 参保率 = done / target
+    expected: int | None  # 序时人数
+    on_pace: bool | None  # 达到序时进度
+    gap: int | None  # 未参保人数: target − done, not below 0
+    behind: int | None  # 差序时人数: expected − done, not below 0
+
+
+def standing(done: int, target: int | None, share: Decimal | None) -> Standing:
+    """The one computation of rate, 序时人数 and gaps used by the API, pages, CLI, reports and home cards."""
+    expected = expected_count(target, share)
+    return Standing(
+        rate=rate(done, target), expected=expected, on_pace=(done >= expected) if expected is not None else None,
+        gap=max(0, target - done) if target is not None else None,
+        behind=max(0, expected - done) if expected is not None else None,
+    )
 
 
 def rate(done: int, target: int | None) -> Decimal | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from yibao.progress import selectors
-from yibao.progress.pace import percent, rate
+from yibao.progress.pace import percent
 from yibao.progress.selectors import Unit, _rank
 
 FONT = "STSong-Light"
@@ -84,26 +84,11 @@ def _row(unit: Unit, tree, new: int | None, **extra) -> dict:
     }
 
 
-def _total_row(units: list[Unit], tree, new_total: int, label: str = "合计") -> dict:
-    def total(key):
-        values = [getattr(u, key) for u in units]
-        return sum(values) if values and all(v is not None for v in values) else None
-
-    target = total("target")
-    enrolled = sum(u.enrolled for u in units)
-    special_people = sum(u.special_people for u in units)
-    special_enrolled = sum(u.special_enrolled for u in units)
-    expected = total("expected")
-    return {
-        "serial": label, "name": "", "township": "", "population": total("population"),
-        "total": target, "special": total("special_target"), "others": total("others_target"),
-        "supplementary": total("supplementary"), "paid": sum(u.paid for u in units), "enrolled": enrolled,
-        "rate": rate(enrolled, target), "pace": tree.share, "expected": expected,
-        "on_pace": (enrolled >= expected) if expected is not None else None,
-        "gap": max(0, target - enrolled) if target is not None else None, "special_people": special_people,
-        "special_enrolled": special_enrolled, "special_rate": rate(special_enrolled, special_people), "new": new_total,
-        "rank": None,
-    }
+def _total_row(unit: Unit, tree, new_total: int, label: str = "合计") -> dict:
+    """The 合计 row is the figure of the whole (the township or county the report covers), as the API,
+    pages and CLI give it: its own target, rate and 序时人数 (pace.standing on the whole's target),
+    never a sum of the rows' rounded 序时人数."""
+    return _row(unit, tree, new_total, serial=label, name="", township="", rank=None)
 
 
 def _ranked(units: list[Unit]) -> list[Unit]:
@@ -143,7 +128,7 @@ def weekly_report(*, scope, region_code: str | None = None, benefit_year: int | 
         _row(u, tree, new.get(u.code, 0), serial=str(i), township=names.get(u.code[:9], u.code[:9]))
         for i, u in enumerate(units, start=1)
     ]
-    total = _total_row(units, tree, sum(new.get(u.code, 0) for u in units)) if len(units) > 1 else None
+    total = _total_row(unit, tree, sum(new.get(u.code, 0) for u in units)) if len(units) > 1 else None
     period = overview["goals"]["publish_every_days"]
     return Report(
         title=f"{unit.name}{tree.benefit_year}年度城乡居民医保参保缴费进度公布表",
@@ -173,7 +158,7 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
         _row(u, tree, sum(n for v, n in new.items() if v.startswith(u.code)), serial=str(i))
         for i, u in enumerate(units, start=1)
     ]
-    total = _total_row(units, tree, sum(new.values()))
+    total = _total_row(unit, tree, sum(new.values()))
     issue = ""
     if tree.window is not None and tree.on >= tree.window.start:
         issue = f"第{(tree.on - tree.window.start).days // every + 1}期，"
@@ -189,7 +174,8 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
 def _notes(goals: dict, extra: str) -> list[str]:
     notes = [
         "参保人数为本年度正常参保人数（含特困等全额资助免缴人员）；已缴人数为已入账的个人缴费笔数；参保率 = 参保人数 ÷ 应参保人数。",
-        "序时进度为征缴期已过天数占征缴期总天数的比例；序时人数 = 应参保人数 × 序时进度（向上取整）。",
+        "序时进度为征缴期已过天数占征缴期总天数的比例（保留四位小数，即表中百分数）；序时人数 = 应参保人数 × 序时进度（向上取整）。",
+        "合计行为本乡镇（县）的数字：参保率、序时人数按其应参保人数计算，不是各行序时人数之和。",
         "特殊群体为本年度核定时享受资助、补贴身份的居民（未核定的按征缴期内有效的资助身份计），目标为全员参保。",
         extra,
     ]

@@ -24,7 +24,7 @@ from django.http import Http404
 from yibao.core.clock import business_today
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
-from yibao.progress.pace import PaceWindow, expected_count, rate
+from yibao.progress.pace import PaceWindow, expected_count, rate, standing
 from yibao.progress.pace import percent as pace_percent
 from yibao.regions.models import Region
 from yibao.registry.models import Identity, Resident
@@ -228,6 +228,7 @@ class Unit:
     expected: int | None = None
     on_pace: bool | None = None
     gap: int | None = None
+    behind: int | None = None
     rank: int | None = None
     rank_of: int | None = None
     children: list[str] = field(default_factory=list)
@@ -326,13 +327,12 @@ def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = N
                     setattr(ancestor, name, getattr(ancestor, name) + getattr(units[code], name))
     window = pace_window(county_code, benefit_year)
     share = window.share(on) if window else None
-    for u in units.values():
-        u.rate = rate(u.enrolled, u.target)
+    for u in units.values():  # each unit from its own target: a total is never a sum of rounded parts
+        figures = standing(u.enrolled, u.target, share)
+        u.rate, u.gap, u.expected, u.on_pace, u.behind = (
+            figures.rate, figures.gap, figures.expected, figures.on_pace, figures.behind
+        )
         u.special_rate = rate(u.special_enrolled, u.special_people)
-        u.gap = max(0, u.target - u.enrolled) if u.target is not None else None
-        if share is not None and u.target is not None:
-            u.expected = expected_count(u.target, share)
-            u.on_pace = u.enrolled >= u.expected
     for u in list(units.values()):
         if u.children:
             _rank([units[c] for c in u.children])
@@ -596,11 +596,12 @@ def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int 
     """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left."""
     overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year)
     unit, tree = overview["unit"], overview["tree"]
-    closed = dict(
+    closed = dict(  # by where the person lives now, as the rollup counts last year's cover (a mark keeps where it was made)
         RemindMark.objects.filter(county_code=tree.county_code, benefit_year=tree.benefit_year)
         .exclude(outcome=RemindMark.Outcome.CONTACTED)
-        .filter(village_code__startswith=unit.code)
-        .values_list("village_code").annotate(n=Count("resident_id", distinct=True)).values_list("village_code", "n")
+        .filter(resident__village_code__startswith=unit.code)
+        .values_list("resident__village_code").annotate(n=Count("resident_id", distinct=True))
+        .values_list("resident__village_code", "n")
     )
 
     def closed_in(code: str) -> int:
@@ -647,7 +648,7 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
             unit = summary["unit"]
             detail = f"参保率 {pace_percent(unit.rate)}" if unit.target else "尚未下达目标任务"
             if unit.on_pace is not None:
-                detail += "，已达序时进度" if unit.on_pace else f"，未达序时进度，差 {max(0, (unit.expected or 0) - unit.enrolled)} 人"
+                detail += "，已达序时进度" if unit.on_pace else f"，未达序时进度，差 {unit.behind} 人"
             cards.append({
                 "key": "progress", "title": f"{year}年度参保", "url": reverse("progress:dashboard"),
                 "value": f"{unit.enrolled}" + (f" / {unit.target}" if unit.target else "") + " 人",

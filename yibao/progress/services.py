@@ -458,51 +458,60 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     Grouped counts only: a handful of aggregate queries, whatever the county's size. The counting
     reads run outside the write transaction (on SQLite a write transaction holds the database's
     write lock, and a county's count takes a while); only the swap of the rollup rows is atomic.
+
+    A person counts in the village they live in now (Resident.village_code): their enrollment,
+    their booked payment, their day on the curve, last year's cover and its renewal. After a move
+    the payment row keeps the place the money was taken (cash and receipts are reconciled there),
+    so every count reads the resident's village through one join on the resident's key.
     """
     from yibao.collection.models import Payment
 
     progress = progress or NullProgress()
     started, now = time.monotonic(), timezone.now()
     villages = sorted(set(village_codes)) if village_codes else None
+    if villages:  # a caller names where a payment was taken: its payer may live elsewhere now
+        villages = sorted(set(villages) | _payers_villages(county_code, benefit_year, villages))
 
-    def only(queryset, field="village_code"):
+    place = "resident__village_code"  # where the person lives now, for every count below
+
+    def only(queryset, field=place):
         return queryset.filter(**{f"{field}__in": villages}) if villages else queryset
 
     progress.start(8, "统计已缴人数")
     booked = Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, status=Payment.Status.BOOKED)
-    paid = _by(only(booked), "village_code")
+    paid = _by(only(booked), place)
     progress.advance()
     progress.step("统计参保人数")
     enrollments = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year)
-    statuses = _by(only(enrollments), "village_code", "status")
+    statuses = _by(only(enrollments), place, "status")
     progress.advance()
     progress.step("统计特殊群体")
     special_people = selectors.special_by(
-        only(Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE)),
+        only(Resident.objects.filter(county_code=county_code, status=Resident.Status.ACTIVE), "village_code"),
         county_code=county_code, benefit_year=benefit_year, group="village_code", few=bool(villages),
     )
     progress.advance()
     done = enrollments.filter(status=Enrollment.Status.PAID)
     special_enrolled = selectors.special_by(
-        only(done), county_code=county_code, benefit_year=benefit_year, group="village_code", resident_field="resident_id",
+        only(done), county_code=county_code, benefit_year=benefit_year, group=place, resident_field="resident_id",
         few=bool(villages),
     )
     progress.advance()
     progress.step("比对上年参保")
     last = Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
-    last = only(last, "resident__village_code")
-    last_year = _by(last, "resident__village_code")
+    last = only(last)
+    last_year = _by(last, place)
     renewed_now = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year, status=Enrollment.Status.PAID)
     if villages:  # a few villages: probe the index per person; a county: one hashed set
         renewed_now = Exists(renewed_now.filter(resident_id=OuterRef("resident_id")))
-        renewed = _by(last.filter(renewed_now), "resident__village_code")
+        renewed = _by(last.filter(renewed_now), place)
     else:
-        renewed = _by(last.filter(resident_id__in=renewed_now.values("resident_id")), "resident__village_code")
+        renewed = _by(last.filter(resident_id__in=renewed_now.values("resident_id")), place)
     progress.advance()
     progress.step("统计每日进度")
-    day_rows = only(booked).values_list("village_code", "paid_on").annotate(n=Count("pk"), amount=Sum("amount"))
+    day_rows = only(booked).values_list(place, "paid_on").annotate(n=Count("pk"), amount=Sum("amount"))
     days: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal("0.00")])
-    for village, day, n, amount in day_rows.values_list("village_code", "paid_on", "n", "amount"):
+    for village, day, n, amount in day_rows.values_list(place, "paid_on", "n", "amount"):
         days[(village, day)][0] += n
         days[(village, day)][2] += amount or 0
     if villages:
@@ -511,7 +520,7 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         without_booking = selectors.exclude_residents(done, "resident_id", booked)
     exempt = (
         without_booking.annotate(day=TruncDate("updated_at"))
-        .values_list("village_code", "day").annotate(n=Count("pk")).values_list("village_code", "day", "n")
+        .values_list(place, "day").annotate(n=Count("pk")).values_list(place, "day", "n")
     )
     for village, day, n in exempt:
         days[(village, day)][1] += n
@@ -548,6 +557,35 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     progress.advance()
     return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
             "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+
+
+def _payers_villages(county_code: str, benefit_year: int, villages: list[str]) -> set[str]:
+    """The villages the people who paid at `villages` live in now, when they moved (an indexed read
+    of those villages' payments of the year)."""
+    from yibao.collection.models import Payment
+
+    return set(
+        Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, village_code__in=villages,
+                               resident__isnull=False)
+        .exclude(resident__village_code__in=villages).values_list("resident__village_code", flat=True).distinct()
+    )
+
+
+def progress_refresh_after_move(*, county_code: str, village_codes) -> None:
+    """Once a move (迁移) commits, count the villages it left and joined again, in every year the
+    county has a rollup for (a person's enrollment of one year is also the next year's 上年参保).
+    A failure is logged, never raised: the move stands whatever the count does."""
+    villages = sorted({code for code in village_codes if code})
+
+    def refresh():
+        years = ProgressRefresh.objects.filter(county_code=county_code).values_list("benefit_year", flat=True)
+        for year in sorted(set(years) | set(
+            VillageProgress.objects.filter(village_code__in=villages).values_list("benefit_year", flat=True)
+        )):
+            progress_refresh(county_code=county_code, benefit_year=year, village_codes=villages)
+
+    if villages:
+        transaction.on_commit(refresh, robust=True)
 
 
 def _swap_rollup(*, county_code, benefit_year, villages, codes, progress_rows, day_rows, days) -> None:

@@ -430,6 +430,9 @@ def file_sha256_of_path(path: Path) -> str:
     return file_sha256(path)
 
 
+PERSON_KINDS = ["paid_not_booked", "booked_not_paid", "amount_differs", "person_differs"]
+
+
 def _enrich(found: pl.DataFrame, *, county_code: str) -> pl.DataFrame:
     """Add the payment's place, source and collector, the person's name and village, then the texts."""
     payment_ids = found["payment_id"].drop_nulls().unique().to_list()
@@ -444,9 +447,17 @@ def _enrich(found: pl.DataFrame, *, county_code: str) -> pl.DataFrame:
     receipts = sources.receipt_details(county_code=county_code,
                                        receipt_ids=found["receipt_id"].drop_nulls().unique().to_list())
     df = df.join(receipts, on="receipt_id", how="left", maintain_order="left")
+    # Where a mismatch sits (and who in the area sees it): one about money a collector took at a
+    # counter (cash, receipts, a counter payment) sits where it was taken; one about a person's channel
+    # payment sits in the village the person lives in now, where progress counts the payment.
+    with_person = pl.col("kind").is_in(PERSON_KINDS) & (pl.col("source").fill_null("") != "counter")
     df = df.with_columns(
-        pl.coalesce("township_code", "rc_township", "p_township", "r_township").fill_null("").alias("township_code"),
-        pl.coalesce("village_code", "rc_village", "p_village", "r_village").fill_null("").alias("village_code"),
+        pl.when(with_person).then(pl.coalesce("township_code", "r_township", "p_township"))
+        .otherwise(pl.coalesce("township_code", "rc_township", "p_township", "r_township"))
+        .fill_null("").alias("township_code"),
+        pl.when(with_person).then(pl.coalesce("village_code", "r_village", "p_village"))
+        .otherwise(pl.coalesce("village_code", "rc_village", "p_village", "r_village"))
+        .fill_null("").alias("village_code"),
         pl.coalesce("collector_key", pl.format("n{}", "rc_issuer"), "p_collector_key").fill_null("").alias("collector_key"),
         pl.coalesce("collector_name", "rc_issuer").alias("collector_name"),
         pl.coalesce("receipt_no", "rc_no").alias("receipt_no"),

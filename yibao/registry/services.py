@@ -473,11 +473,19 @@ def resident_move(
     relation: str = "",
     move_hukou: bool = True,
     reason: str,
+    from_year: int | None = None,
 ) -> Resident:
     """Transfer a resident to another village of the same county (迁移).
 
     They join `household` in the new village with `relation`, or head a new household there.
     The actor must reach both villages. A head whose household keeps other members can't move alone.
+
+    The person's figures follow them (docs/registry.md, 迁移): progress, 催缴 and reconciliation
+    count a person in the village they live in now. Their live enrollments and assessments of
+    `from_year` on (default: the years still open, see `_open_years_from`) carry the new village,
+    each with an event; each booked payment of those years keeps the place where the money was
+    taken (the collector's cash and receipts stay there) and gets an event naming the village it now
+    counts for. The progress rollup of both villages is counted again once the move commits.
     """
     scope = _scope(actor, "registry.edit")
     _require_region(scope, resident.village_code)
@@ -536,7 +544,60 @@ def resident_move(
                "relation_to_head": relation},
         reason=reason,
     )
+    _carry_year_rows(actor=actor, resident=resident, from_village=before["village_code"], reason=reason,
+                     from_year=from_year if from_year is not None else _open_years_from(resident.county_code))
     return resident
+
+
+def _open_years_from(county_code: str) -> int:
+    """The first benefit year a move carries: the year whose benefits run today, or an earlier
+    campaign still collecting. Closed years keep the village their rows were made in."""
+    from yibao.enrollment.models import Campaign
+
+    year = business_today().year
+    open_years = Campaign.objects.filter(county_code=county_code, status=Campaign.Status.OPEN).values_list(
+        "benefit_year", flat=True)
+    return min([year, *open_years])
+
+
+def _carry_year_rows(*, actor, resident: Resident, from_village: str, from_year: int, reason: str) -> None:
+    """After a move: the live enrollments and the assessments of `from_year` on take the new village;
+    each booked payment of those years gets an event (its row keeps where the money was taken)."""
+    from yibao.collection.models import Payment
+    from yibao.enrollment.models import Assessment, Enrollment
+
+    county, township, village = resident.county_code, resident.township_code, resident.village_code
+    now = timezone.now()
+    carried = (
+        Enrollment.objects.select_for_update()
+        .filter(county_code=county, resident=resident, benefit_year__gte=from_year)
+        .exclude(status=Enrollment.Status.TERMINATED).exclude(village_code=village)
+        .order_by("benefit_year")
+    )
+    for row in carried:
+        before = {"status": row.status, "village_code": row.village_code, "township_code": row.township_code}
+        row.township_code, row.village_code, row.updated_at = township, village, now
+        row.save(update_fields=["township_code", "village_code", "updated_at"])
+        event_record(
+            county_code=county, entity="enrollment", entity_id=row.pk, action="transferred", actor=actor,
+            before=before, after=before | {"village_code": village, "township_code": township}, reason=reason,
+        )
+    Assessment.objects.filter(county_code=county, resident=resident, benefit_year__gte=from_year).exclude(
+        village_code=village).update(township_code=township, village_code=village)
+    booked = Payment.objects.filter(
+        county_code=county, resident=resident, benefit_year__gte=from_year, status=Payment.Status.BOOKED
+    ).order_by("benefit_year", "pk")
+    for payment in booked:
+        event_record(
+            county_code=county, entity="payment", entity_id=payment.pk, action="transferred", actor=actor,
+            before={"counted_in": from_village, "taken_in": payment.village_code},
+            after={"counted_in": village, "taken_in": payment.village_code, "amount": str(payment.amount),
+                   "benefit_year": payment.benefit_year},
+            reason=f"参保人迁入{village}，{payment.benefit_year}年度已缴人数随人计入迁入村（款项仍由原收款地对账）：{reason}",
+        )
+    from yibao.progress.services import progress_refresh_after_move
+
+    progress_refresh_after_move(county_code=county, village_codes=[from_village, village])
 
 
 # ---------------------------------------------------------------- identities and group facts

@@ -45,6 +45,10 @@ def test_county_dashboard_renders_charts_and_drills_down_to_a_village(page, live
     # special groups: 1 of 2 enrolled, against 100%
     assert option(page, "special", "series[0].data[0].value") == 50
     assert page.locator("[data-field=enrolled]").inner_text() == "5"
+    # the county's 序时人数 (⌈16 × 0.5⌉), in its figure and the table's 合计 row alike
+    assert page.locator("[data-field=expected]").inner_text() == "8"
+    assert page.locator("tr.total [data-field=total-expected]").inner_text() == "8"
+    assert page.locator("tr.total").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
     # drill down by the table link, then by clicking a bar of the chart

@@ -29,3 +29,14 @@ def test_expected_count_rounds_up_and_rate_has_four_decimals():
     assert expected_count(None, Decimal("0.5")) is None
     assert rate(2, 3) == Decimal("0.6667") and rate(1, 0) is None and rate(1, None) is None
     assert percent(Decimal("0.6667")) == "66.67%" and percent(None) == "—"
+
+
+def test_standing_gives_rate_pace_figure_and_gaps_from_one_rounding():
+    from yibao.progress.pace import standing
+
+    behind = standing(3, 3731, Decimal("0.5"))
+    assert (behind.expected, behind.on_pace, behind.behind, behind.gap, behind.rate) == (1866, False, 1863, 3728, Decimal("0.0008"))
+    ahead = standing(20, 16, Decimal("0.0082"))
+    assert (ahead.expected, ahead.on_pace, ahead.behind, ahead.gap) == (1, True, 0, 0)
+    assert standing(5, None, Decimal("0.5")) == standing(5, None, None)
+    assert standing(5, 10, None).expected is None and standing(5, 10, None).on_pace is None

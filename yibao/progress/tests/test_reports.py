@@ -107,3 +107,33 @@ def test_county_weekly_table_groups_villages_by_township(county):
     assert rows[2][:6] == ["序号", "乡镇（街道）", "村（社区）", "合计", "特群免缴", "其他居民"]
     assert [r[1:3] for r in rows[3:7]] == [["榴城镇", "东村"], ["榴城镇", "西村"], ["龙亢镇", "南村"], ["龙亢镇", "北村"]]
     assert rows[7][0] == "合计"
+
+
+def test_the_county_pace_figure_is_one_figure_in_cli_api_page_and_report_totals(county, client, login, settings):
+    """On 2024-09-01 (序时进度 0.82%) the county's 序时人数 is ⌈16 × 0.0082⌉ = 1; its townships' rounded figures
+    add up to 2 (⌈6 × 0.0082⌉ + ⌈10 × 0.0082⌉) and its villages' to 3: a 合计 row gives the county's 1."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+
+    settings.YIBAO_TODAY = "2024-09-01"
+    cli = json.loads(CliRunner().invoke(app, ["progress", "--county", b.COUNTY, "--year", "2025", "--json"]).stdout)
+    assert cli["county"]["expected"] == 1 and cli["county"]["target"] == 16
+    assert sum(t["expected"] for t in cli["townships"]) == 2
+    login("county_admin")
+    api = client.get("/api/progress", {"region": b.COUNTY, "year": 2025, "on": "2024-09-01"}).json()
+    assert api["unit"]["expected"] == 1
+    page = client.get("/progress/", {"region": b.COUNTY, "year": 2025, "on": "2024-09-01"}).content.decode()
+    assert re.search(r'data-field="expected">1<', page) and re.search(r'data-field="total-expected">1<', page)
+    for kind in ("biweekly", "weekly"):
+        content = client.get(f"/progress/reports/{kind}.xlsx", {"region": b.COUNTY, "year": 2025, "on": "2024-09-01"}).content
+        rows = cells(content)
+        header, total = rows[2], next(r for r in rows if r and r[0] == "合计")
+        figures = dict(zip(header, total))
+        assert figures["序时人数"] == 1, kind
+        assert figures["合计"] == 16 and figures["参保人数"] == 5, kind  # the target and the rate, also where 北村 has none
+        assert figures["参保率"] == pytest.approx(0.3125) and figures["未参保人数"] == 11, kind
+        assert figures["达到序时进度"] == "是", kind
