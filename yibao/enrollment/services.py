@@ -666,7 +666,8 @@ def enrollment_terminate(
         try:
             if cause in ("death", "moved_away") and resident.status == Resident.Status.ACTIVE:
                 status = Resident.Status.DECEASED if cause == "death" else Resident.Status.MOVED_AWAY
-                registry.resident_update(actor=actor, resident=resident, status=status, reason=f"参保终止：{text}")
+                registry.resident_status_change(actor=actor, resident=resident, status=status,
+                                                reason=f"参保终止：{text}", source="enrollment")
             elif cause == "employee_insurance":
                 registry.flag_create(actor=actor, resident=resident, kind="employee_insurance",
                                      detail=f"{enrollment.benefit_year}年度参保终止：{text}")

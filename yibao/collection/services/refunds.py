@@ -214,6 +214,8 @@ def refund_book(*, refund: Refund, actor) -> Refund:
                 )
             except EnrollmentError as exc:
                 raise PaymentError(f"{_who(refund.resident)}：{exc}") from None
+        if refund.reason == Refund.Reason.DEATH and refund.resident_id:
+            _register_death(refund=refund, actor=actor)
         for entry in SubsidyRefund.objects.select_for_update().filter(
             payment=payment, status__in=[SubsidyRefund.Status.PENDING, SubsidyRefund.Status.APPROVED]
         ):
@@ -235,6 +237,21 @@ def refund_book(*, refund: Refund, actor) -> Refund:
         county_code=refund.county_code, benefit_year=refund.benefit_year, village_codes=[refund.village_code]
     )
     return refund
+
+
+def _register_death(*, refund: Refund, actor) -> None:
+    """A refund for death is booked: the register follows (已死亡), through the one status service."""
+    from django.core.exceptions import ValidationError
+
+    from yibao.registry.models import Resident
+    from yibao.registry.services import resident_status_change
+
+    note = f"（{refund.note}）" if refund.note else ""
+    try:
+        resident_status_change(actor=actor, resident=refund.resident, status=Resident.Status.DECEASED,
+                               reason=f"退费：死亡{note}", source="refund")
+    except ValidationError as exc:
+        raise PaymentError(f"{_who(refund.resident)}：{'；'.join(exc.messages)}") from None
 
 
 def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> None:
