@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from yibao.accounts.roles import Department, Role, department_label
 from yibao.accounts.scope import actor_scope
-from yibao.core.clock import business_today
+from yibao.core.clock import business_now, business_today
 from yibao.core.idnumber import IdNumber, InvalidIdNumber, check_id_number
 from yibao.core.services import actor_fields, event_bulk_record, event_record
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, UnknownTerm, group_code, group_name, identity_code, identity_name
@@ -193,7 +193,7 @@ def flag_resolve(*, actor, flag: Flag, outcome: str, resolution: str) -> Flag:
         errors["resolution"] = "处理依据不能超过300个字。"
     if errors:
         raise ValidationError(errors)
-    flag.resolved_at = timezone.now()
+    flag.resolved_at = business_now()
     flag.resolved_by_name = actor_fields(actor)["actor_name"]
     flag.outcome = outcome
     flag.resolution = resolution

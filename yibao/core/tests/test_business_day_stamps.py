@@ -121,3 +121,18 @@ def test_identity_end_form_defaults_to_the_business_day(client, make_user):
     page = client.get(f"/registry/residents/{person.pk}/").content.decode()
     import re
     assert re.search(r"name=\"valid_to\"[^>]*value=\"2024-10-08\"|value=\"2024-10-08\"[^>]*name=\"valid_to\"", page), page[page.find("资助身份"):][:1500]
+
+
+def test_a_resolved_flag_says_it_was_resolved_on_the_business_day():
+    from django.core.exceptions import ValidationError
+
+    from yibao.enrollment.tests import factories as ef
+    from yibao.registry import services
+    from yibao.registry.tests.factories import make_resident
+
+    ef.region_tree()
+    person = make_resident("340321100001", "张三")
+    flag = services.flag_create(actor="测试", resident=person, kind="employee_insurance", detail="职工医保")
+    services.flag_resolve(actor="测试", flag=flag, outcome="cleared", resolution="已停保")
+    with pytest.raises(ValidationError, match="该标记已于 2024-10-08"):
+        services.flag_resolve(actor="测试", flag=flag, outcome="cleared", resolution="再次")
