@@ -427,7 +427,7 @@ def resident_status_change(*, actor, resident: Resident, status: str, reason: st
     if status not in Resident.Status.values:
         names = "、".join(f"{label}（{value}）" for value, label in Resident.Status.choices)
         raise ValidationError({"status": f"未知的状态：{status or '（空）'}（应为 {names}）"})
-    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    given, resident = resident, Resident.objects.select_for_update().get(pk=resident.pk)
     if resident.status == status:
         return resident
     if not reason:
@@ -436,6 +436,7 @@ def resident_status_change(*, actor, resident: Resident, status: str, reason: st
     resident.status = status
     resident.updated_at = timezone.now()
     resident.save(update_fields=["status", "updated_at"])
+    given.status, given.updated_at = resident.status, resident.updated_at  # the caller's copy follows
     event_record(
         county_code=resident.county_code, entity="resident", entity_id=resident.pk, action="status", actor=actor,
         before={"status": before}, after={"status": status, "source": source}, reason=reason[:300],
