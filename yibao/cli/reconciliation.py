@@ -113,7 +113,7 @@ def calendar_command(
 def handover_command(
     village: str = typer.Option(..., "--village", help="村（社区）区划代码（12位）"),
     year: int = typer.Option(..., "--year", help="待遇年度"),
-    collector: str = typer.Option(..., "--collector", help="交款的征收员：账号名或姓名"),
+    collector: str = typer.Option(..., "--collector", help="交款的征收员：账号名，或本县唯一一个账号的姓名"),
     period_from: str = typer.Option(..., "--from", help="收款期间起 YYYY-MM-DD"),
     period_to: str = typer.Option(..., "--to", help="收款期间止 YYYY-MM-DD"),
     handed_on: str = typer.Option(..., "--on", help="交款日期 YYYY-MM-DD"),
@@ -125,14 +125,12 @@ def handover_command(
     django_setup()
     from django.core.exceptions import ValidationError
 
-    from yibao.accounts.models import User
     from yibao.reconciliation import services
 
-    user = User.objects.filter(username=collector).first()
     try:
         handover = services.handover_record(
-            actor=cli_actor(), village_code=village, benefit_year=year, collector=user,
-            collector_name="" if user else collector, period_start=parse_date(period_from, "--from"),
+            actor=cli_actor(), village_code=village, benefit_year=year,
+            collector_name=collector, period_start=parse_date(period_from, "--from"),
             period_end=parse_date(period_to, "--to"), handed_on=parse_date(handed_on, "--on"), amount=amount, note=note,
         )
     except ValidationError as exc:

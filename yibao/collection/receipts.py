@@ -83,8 +83,18 @@ def _money(value: Decimal) -> str:
     return f"{Decimal(value):,.2f}"
 
 
-def receipt_layout(*, receipt, lines, county_name: str, reprint: bool, print_no: int) -> dict:
-    """Everything the PDF shows, as text (tests read this; the PDF draws it)."""
+VOID_MARK = "作废"
+
+
+def receipt_layout(
+    *, receipt, lines, county_name: str, reprint: bool, print_no: int, void: dict | None = None, replaces: str = ""
+) -> dict:
+    """Everything the PDF shows, as text (tests read this; the PDF draws it).
+
+    `void` ({reason, at, replaced_by}) prints a voided receipt as it was issued: its lines, each
+    marked 作废, with the reason, the day and the number it was reissued (换开) under.
+    `replaces` names the receipt a reissued one takes the place of.
+    """
     issued = timezone.localtime(receipt.issued_at)
     rows = []
     for index, line in enumerate(lines, start=1):
@@ -98,13 +108,21 @@ def receipt_layout(*, receipt, lines, county_name: str, reprint: bool, print_no:
             "no": str(index), "name": line.name, "id": mask_id_number(payment.id_number),
             "amount": _money(line.amount), "period": period,
             "later": f"先缴后补 {_money(payment.refund_later)}" if payment.refund_later else "",
+            "mark": VOID_MARK if void else "",
         })
+    void_lines = []
+    if void:
+        void_lines = [
+            f"作废日期：{timezone.localtime(void['at']):%Y-%m-%d}",
+            f"作废原因：{void['reason']}",
+            f"换开至票据 {void['replaced_by']}" if void["replaced_by"] else "未换开：所含缴费均已退费，票据收回",
+        ]
     return {
         "title": "城乡居民基本医疗保险费收款票据",
         "subtitle": f"{county_name}  {receipt.benefit_year}年度",
         "receipt_no": receipt.receipt_no,
-        "reprint": "补打" if reprint else "",
-        "print_note": f"第{print_no}次打印" if reprint else "",
+        "reprint": "补打" if reprint and not void else "",
+        "print_note": f"第{print_no}次打印" if reprint and not void else "",
         "payer": receipt.payer_name,
         "household": receipt.household.number if receipt.household_id and receipt.household else "",
         "rows": rows,
@@ -113,8 +131,13 @@ def receipt_layout(*, receipt, lines, county_name: str, reprint: bool, print_no:
         "channel": receipt.get_channel_display(),
         "collector": receipt.issued_by_name,
         "issued_at": f"{issued:%Y-%m-%d %H:%M:%S}",
-        "voided": f"已作废：{receipt.void_reason}" if receipt.voided_at else "",
-        "footer": "本票据为城乡居民医保费收款凭证，款项已登记入账，请妥善保管。缴费信息可向村（社区）或乡镇（街道）核实。",
+        "voided": VOID_MARK if void or receipt.voided_at else "",
+        "void_lines": void_lines,
+        "replaces": f"换开原票据 {replaces}" if replaces else "",
+        "footer": (
+            "本票据已作废，不再作为收款凭证；有效票据以换开的新票据为准。" if void or receipt.voided_at else
+            "本票据为城乡居民医保费收款凭证，款项已登记入账，请妥善保管。缴费信息可向村（社区）或乡镇（街道）核实。"
+        ),
     }
 
 
@@ -169,6 +192,11 @@ def receipt_pdf(layout: dict) -> bytes:
         text(columns[2], y, row["id"], 7)
         text(columns[3] + 18 * mm, y, row["amount"], 8, "right")
         text(columns[4], y, row["period"], 7)
+        if row["mark"]:
+            pdf.saveState()
+            pdf.setFillColor(Color(0.78, 0.1, 0.1))
+            text(right, y, row["mark"], 8, "right")
+            pdf.restoreState()
         if row["later"]:
             y -= 4 * mm
             text(columns[4], y, row["later"], 7)
@@ -180,6 +208,16 @@ def receipt_pdf(layout: dict) -> bytes:
     y -= 6 * mm
     text(left, y, f"收款方式：{layout['channel']}", 9)
     text(left + 45 * mm, y, f"收款人：{layout['collector']}", 9)
+    if layout["replaces"]:
+        y -= 5 * mm
+        text(left, y, layout["replaces"], 9)
+    if layout["void_lines"]:
+        pdf.saveState()
+        pdf.setFillColor(Color(0.78, 0.1, 0.1))
+        for item in layout["void_lines"]:
+            y -= 5 * mm
+            text(left, y, item[:60], 9)
+        pdf.restoreState()
     y -= 8 * mm
     pdf.setFont(FONT, 7)
     footer = layout["footer"]
@@ -204,9 +242,13 @@ def receipt_pdf(layout: dict) -> bytes:
         text(right - 17 * mm, height - 33.5 * mm, layout["print_note"], 7, "center")
         pdf.restoreState()
     if layout["voided"]:
+        red = Color(0.78, 0.1, 0.1)
         pdf.saveState()
-        pdf.setFillColor(Color(0.78, 0.1, 0.1))
-        text(width / 2, height / 2, layout["voided"], 14, "center")
+        pdf.setFillColor(red)
+        pdf.setStrokeColor(red)
+        pdf.setLineWidth(1.5)
+        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
+        text(right - 17 * mm, height - 26 * mm, layout["voided"], 16, "center")
         pdf.restoreState()
     pdf.showPage()
     pdf.save()

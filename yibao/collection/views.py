@@ -11,13 +11,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.tasks import INGEST_KIND
+from yibao.core.clock import business_today
 from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
@@ -427,7 +427,7 @@ def subsidy_refunds_export(request):
     event_record(county_code=scope.county_code, entity="export", entity_id="subsidy_refunds", action="export",
                  actor=request.user, after={"rows": count, "township": request.GET.get("township", "")},
                  reason="导出先缴后补名单")
-    name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{timezone.localdate():%Y%m%d}.xlsx"
+    name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
     return FileResponse(open(handle.name, "rb"), as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -47,3 +47,17 @@ def business_now() -> dt.datetime:
 
 def business_today() -> dt.date:
     return business_now().date()
+
+
+def business_time(moment: dt.datetime | None) -> dt.datetime | None:
+    """A moment stamped by the real clock (refreshed_at, marked_at ...) as the business clock shows it.
+
+    The business clock runs the given number of days behind (or ahead of) the calendar; a stamp
+    moves by the same days, so a statistic refreshed a minute ago reads "a minute ago" on the
+    business day. Without a configured day it is the local time.
+    """
+    if moment is None:
+        return None
+    local = timezone.localtime(moment)
+    day = _configured_day()
+    return local if day is None else local + (day - timezone.localdate())

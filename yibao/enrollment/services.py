@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from yibao.core.clock import business_today
+from yibao.core.clock import business_now, business_today
 from yibao.core.services import event_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.enrollment.selectors import enrollment_active_elsewhere
@@ -104,6 +104,7 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
         id_number=resident.id_number,
         kind=Enrollment.Kind.RENEWAL if renewal else Enrollment.Kind.FIRST,
         tier=tier,
+        registered_at=business_now(),
     )
     try:
         with transaction.atomic():
@@ -261,7 +262,8 @@ def campaign_open(
         with transaction.atomic():
             campaign = Campaign.objects.create(
                 county_code=county_code, benefit_year=year, policy_id=policy.id, policy_version=policy.version,
-                collection_start=start, collection_end=end, opened_by_name=_actor_name(actor),
+                collection_start=start, collection_end=end, opened_at=business_now(),
+                opened_by_name=_actor_name(actor),
             )
     except IntegrityError:
         raise CampaignError(f"{county.name}{year}年度征缴已开启（可能刚由他人办理）。") from None
@@ -281,7 +283,7 @@ def campaign_close(*, campaign: Campaign, actor, reason: str = "") -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status == Campaign.Status.CLOSED:
         raise CampaignError(f"{campaign.benefit_year}年度征缴已结束。")
-    campaign.status, campaign.closed_at, campaign.closed_by_name = Campaign.Status.CLOSED, timezone.now(), _actor_name(actor)
+    campaign.status, campaign.closed_at, campaign.closed_by_name = Campaign.Status.CLOSED, business_now(), _actor_name(actor)
     campaign.save(update_fields=["status", "closed_at", "closed_by_name"])
     event_record(
         county_code=campaign.county_code, entity="campaign", entity_id=campaign.pk, action="closed", actor=actor,
@@ -326,7 +328,7 @@ def campaign_history_ensure(*, county_code: str, benefit_year: int, actor, reaso
         )
     if existing is not None:
         return existing, False
-    name, now = _actor_name(actor), timezone.now()
+    name, now = _actor_name(actor), business_now()
     try:
         with transaction.atomic():
             campaign = Campaign.objects.create(
@@ -515,7 +517,7 @@ def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict
         counts["payable_total"] = Decimal(counts["payable_total"]).quantize(Decimal("0.01"))
         counts["refund_later_total"] = Decimal(counts["refund_later_total"]).quantize(Decimal("0.01"))
         counts["seconds"] = round(time.monotonic() - began, 3)
-        campaign.last_assessed_at, campaign.last_assessed_on = timezone.now(), on
+        campaign.last_assessed_at, campaign.last_assessed_on = business_now(), on
         campaign.save(update_fields=["last_assessed_at", "last_assessed_on"])
         event_record(
             county_code=campaign.county_code, entity="campaign", entity_id=campaign.pk, action="assessed", actor=actor,
@@ -666,7 +668,8 @@ def enrollment_terminate(
         try:
             if cause in ("death", "moved_away") and resident.status == Resident.Status.ACTIVE:
                 status = Resident.Status.DECEASED if cause == "death" else Resident.Status.MOVED_AWAY
-                registry.resident_update(actor=actor, resident=resident, status=status, reason=f"参保终止：{text}")
+                registry.resident_status_change(actor=actor, resident=resident, status=status,
+                                                reason=f"参保终止：{text}", source="enrollment")
             elif cause == "employee_insurance":
                 registry.flag_create(actor=actor, resident=resident, kind="employee_insurance",
                                      detail=f"{enrollment.benefit_year}年度参保终止：{text}")

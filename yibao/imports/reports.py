@@ -13,13 +13,13 @@ HEADERS = ("行号", "列", "值", "原因")
 
 def report_path(*, job_id: int | None, kind: str) -> Path:
     from django.conf import settings
-    from django.utils import timezone
+    from yibao.core.clock import business_now
 
     folder = Path(settings.VAR_DIR) / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     import uuid
 
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    stamp = business_now().strftime("%Y%m%d-%H%M%S")
     name = f"任务{job_id}" if job_id else f"{stamp}-{uuid.uuid4().hex[:6]}"
     return folder / f"{name}-{kind}-错误报告.xlsx"
 

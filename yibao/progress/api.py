@@ -10,11 +10,11 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.utils import timezone
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
+from yibao.core.clock import business_today
 from yibao.core.services import event_record
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark
@@ -399,7 +399,7 @@ def remind_export(request, village: str, year: int | None = None, state: str = "
         after={"village": village, "benefit_year": year, "rows": len(rows)}, reason="导出催缴名单",
     )
     response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename=remind_{village}_{year}_{timezone.localdate():%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f"attachment; filename=remind_{village}_{year}_{business_today():%Y%m%d}.xlsx"
     return response
 
 

@@ -54,9 +54,9 @@ def _pace_text(tree) -> str:
 def _refreshed_text(tree) -> str:
     if tree.refreshed_at is None:
         return ""
-    from django.utils import timezone
+    from yibao.core.clock import business_time
 
-    return f"；统计时间 {timezone.localtime(tree.refreshed_at):%Y-%m-%d %H:%M}"
+    return f"；统计时间 {business_time(tree.refreshed_at):%Y-%m-%d %H:%M}"
 
 
 PROGRESS_COLUMNS = [
@@ -342,8 +342,7 @@ REMIND_COLUMNS = [
 
 
 def remind_json(rows) -> list[dict]:
-    from django.utils import timezone
-
+    from yibao.core.clock import business_time
     from yibao.policy.vocabulary import identity_name
 
     out = []
@@ -361,7 +360,7 @@ def remind_json(rows) -> list[dict]:
             "register_status": r.resident.get_status_display(),
             "owed": r.owed, "owed_basis": r.owed_basis, "owed_note": note,
             "mark": r.mark.get_outcome_display() if r.mark else "", "mark_code": r.mark.outcome if r.mark else "",
-            "marked_at": timezone.localtime(r.mark.marked_at).strftime("%Y-%m-%d %H:%M") if r.mark else "",
+            "marked_at": business_time(r.mark.marked_at).strftime("%Y-%m-%d %H:%M") if r.mark else "",
             "marked_by": r.mark.marked_by_name if r.mark else "", "mark_note": r.mark.note if r.mark else "",
             "closed": r.closed,
         })
@@ -382,11 +381,11 @@ def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
         }
         for i, p in enumerate(people, start=1)
     ]
-    from django.utils import timezone
+    from yibao.core.clock import business_now
 
     report = Report(
         title=f"{region_label(village_code)} {benefit_year}年度城乡居民医保催缴名单",
-        subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人；导出时间 {timezone.localtime():%Y-%m-%d %H:%M}",
+        subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人；导出时间 {business_now():%Y-%m-%d %H:%M}",
         columns=REMIND_COLUMNS, rows=table_rows, total=None,
         notes=["应缴金额：已核定的取核定金额，未核定的按缴费政策即时测算（上年已参保，无断缴）。"],
         filename=f"催缴名单_{village_code}_{benefit_year}", sheet="催缴名单",

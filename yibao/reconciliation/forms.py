@@ -29,7 +29,7 @@ class RunStartForm(forms.Form):
 class HandoverForm(forms.Form):
     benefit_year = forms.TypedChoiceField(label="待遇年度", coerce=int)
     collector = forms.ChoiceField(label="交款的征收员", required=False)
-    collector_name = forms.CharField(label="或填写征收员姓名", max_length=150, required=False)
+    collector_name = forms.CharField(label="或填写征收员账号名（或姓名）", max_length=150, required=False)
     village_code = forms.ChoiceField(label="村（社区）")
     period_start = forms.DateField(label="收款期间起", widget=DateInput())
     period_end = forms.DateField(label="收款期间止", widget=DateInput())
@@ -49,7 +49,7 @@ class HandoverForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("collector") and not (data.get("collector_name") or "").strip():
-            self.add_error("collector", "请选择交款的征收员，或填写其姓名。")
+            self.add_error("collector", "请选择交款的征收员，或填写其账号名（或姓名）。")
         return data
 
 

@@ -95,6 +95,48 @@ def _collector_key(collector_id, collector_name: str) -> str:
     return f"u{collector_id}" if collector_id else f"n{collector_name}"
 
 
+def _collector_resolve(*, scope, county_code: str, benefit_year: int, collector, collector_name: str):
+    """The account whose cash is handed over: (user or None, name, error).
+
+    An account given by id is used as is; a text is an account name (username), or the display
+    name of exactly one account in the county. A collector without any account is accepted only
+    under the name their counter cash payments carry; anything else is refused.
+    """
+    from yibao.accounts.models import User
+    from yibao.collection.models import Payment
+
+    name = (collector_name or "").strip()
+    if collector is None and name:
+        by_username = User.objects.filter(username=name).first()
+        if by_username is not None:
+            collector = by_username
+        else:
+            named = list(User.objects.filter(display_name=name, region_code__startswith=county_code).order_by("pk"))
+            if len(named) > 1:
+                accounts = "、".join(u.username for u in named[:5])
+                return None, name, f"本县有 {len(named)} 个账号的姓名为“{name}”（{accounts}），请填写账号名以确定是哪一位征收员。"
+            if named:
+                collector = named[0]
+    if collector is not None:
+        if not (collector.region_code or "").startswith(county_code):
+            return None, name, f"账号 {collector.username} 不是本县（{county_code}）的账号，不能为其登记交款。"
+        if scope is not None and not scope.contains(collector.region_code):
+            raise PermissionDenied("该征收员不在当前账号的管辖范围内。")
+        return collector, collector.display_name or collector.get_username(), ""
+    if not name:
+        return None, "", "请选择或填写交款的征收员。"
+    unlinked = Payment.objects.filter(
+        county_code=county_code, benefit_year=benefit_year, source=Payment.Source.COUNTER,
+        channel=Payment.Channel.CASH, collector__isnull=True, collector_name=name,
+    )
+    if unlinked.exists():
+        return None, name, ""
+    return None, name, (
+        f"找不到征收员“{name}”：请填写征收员的账号名，或本县唯一一个账号的姓名；"
+        "没有账号的征收员，须与其窗口现金收款记录上的收款人姓名一致。"
+    )
+
+
 def handover_record(
     *,
     actor,
@@ -109,46 +151,57 @@ def handover_record(
     note: str = "",
     received_by_name: str = "",
 ) -> CashHandover:
-    """Record the cash a collector handed over for the counter cash payments of a period."""
+    """Record the cash a collector handed over for the counter cash payments of a period.
+
+    The collector is resolved to an account (see _collector_resolve). The period may repeat an
+    earlier one of the same collector exactly (another instalment) but may not cross one that is
+    not voided.
+    """
     handover_authorize(actor=actor, village_code=village_code)
-    errors: dict[str, str] = {}
-    village = Region.objects.filter(code=village_code, level=12).first()
-    if village is None:
-        errors["village_code"] = f"村（社区）区划代码 {village_code} 不存在。"
-    if collector is not None:
-        collector_name = collector.display_name or collector.get_username()
-        if getattr(actor, "pk", None) and collector.pk == actor.pk:
-            errors["collector"] = "交款须由接收现金的人登记，征收员不能登记自己的交款。"
-    collector_name = (collector_name or "").strip()
-    if not collector_name:
-        errors["collector"] = "请选择或填写交款的征收员。"
-    if period_end < period_start:
-        errors["period_end"] = "收款期间止不能早于收款期间起。"
-    if handed_on < period_end:
-        errors["handed_on"] = "交款日期不能早于收款期间止：只能交已经收到的现金。"
-    if handed_on > business_today():
-        errors["handed_on"] = "交款日期不能晚于今天。"
-    campaign = Campaign.objects.filter(county_code=village_code[:6], benefit_year=benefit_year).first()
-    if campaign is None:
-        errors["benefit_year"] = f"本县 {benefit_year} 年度尚未开启征缴。"
-    elif campaign.imported:
-        errors["benefit_year"] = f"{campaign.history_note}，没有在本系统收款，不能登记现金交款。"
-    if errors:
-        raise ValidationError(errors)
-    value = _money_value(amount, "amount", "交款金额")
-    key = _collector_key(collector.pk if collector else None, collector_name)
-    same = CashHandover.objects.filter(county_code=village_code[:6], benefit_year=benefit_year, voided_at__isnull=True)
-    same = same.filter(collector=collector) if collector else same.filter(collector__isnull=True, collector_name=collector_name)
-    for other in same.filter(period_start__lte=period_end, period_end__gte=period_start):
-        if (other.period_start, other.period_end) != (period_start, period_end):
-            raise ValidationError({"period_start": (
-                f"与 {other.handed_on:%Y-%m-%d} 登记的交款期间（{other.period_start:%Y-%m-%d} 至 {other.period_end:%Y-%m-%d}）"
-                "部分重叠：同一征收员的交款期间不能交叉；同一期间分几次交款时，请填写完全相同的期间。"
-            )})
-    who = actor_fields(actor)
+    county_code = (village_code or "")[:6]
     with transaction.atomic():
+        # one handover at a time per county, so two overlapping ones cannot both pass the check
+        Region.objects.select_for_update().filter(code=county_code).first()
+        errors: dict[str, str] = {}
+        village = Region.objects.filter(code=village_code, level=12).first()
+        if village is None:
+            errors["village_code"] = f"村（社区）区划代码 {village_code} 不存在。"
+        collector, collector_name, problem = _collector_resolve(
+            scope=actor_scope(actor), county_code=county_code, benefit_year=benefit_year, collector=collector,
+            collector_name=collector_name,
+        )
+        if problem:
+            errors["collector"] = problem
+        elif collector is not None and getattr(actor, "pk", None) and collector.pk == actor.pk:
+            errors["collector"] = "交款须由接收现金的人登记，征收员不能登记自己的交款。"
+        if period_end < period_start:
+            errors["period_end"] = "收款期间止不能早于收款期间起。"
+        if handed_on < period_end:
+            errors["handed_on"] = "交款日期不能早于收款期间止：只能交已经收到的现金。"
+        if handed_on > business_today():
+            errors["handed_on"] = "交款日期不能晚于今天。"
+        campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
+        if campaign is None:
+            errors["benefit_year"] = f"本县 {benefit_year} 年度尚未开启征缴。"
+        elif campaign.imported:
+            errors["benefit_year"] = f"{campaign.history_note}，没有在本系统收款，不能登记现金交款。"
+        if errors:
+            raise ValidationError(errors)
+        value = _money_value(amount, "amount", "交款金额")
+        key = _collector_key(collector.pk if collector else None, collector_name)
+        same = CashHandover.objects.filter(county_code=county_code, benefit_year=benefit_year, voided_at__isnull=True)
+        same = same.filter(collector=collector) if collector else same.filter(collector__isnull=True,
+                                                                             collector_name=collector_name)
+        for other in same.filter(period_start__lte=period_end, period_end__gte=period_start).order_by("period_start"):
+            if (other.period_start, other.period_end) != (period_start, period_end):
+                raise ValidationError({"period_start": (
+                    f"与 {other.handed_on:%Y-%m-%d} 登记的{collector_name}交款期间（{other.period_start:%Y-%m-%d} 至 "
+                    f"{other.period_end:%Y-%m-%d}）部分重叠：同一征收员的交款期间不能交叉；"
+                    "同一期间分几次交款时，请填写完全相同的期间。"
+                )})
+        who = actor_fields(actor)
         handover = CashHandover.objects.create(
-            county_code=village_code[:6], township_code=village_code[:9], village_code=village_code,
+            county_code=county_code, township_code=village_code[:9], village_code=village_code,
             benefit_year=benefit_year, collector=collector, collector_name=collector_name[:150],
             period_start=period_start, period_end=period_end, handed_on=handed_on, amount=value,
             received_by=who["actor"], received_by_name=(received_by_name or who["actor_name"])[:150], note=note[:200],

@@ -7,7 +7,7 @@ from yibao.policy.vocabulary import GROUPS, IDENTITIES
 from yibao.registry.models import Flag, Resident
 from yibao.registry.services import RELATIONS
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type="date"> reads
 
 
 def _choices(values, blank="请选择"):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from yibao.accounts.roles import Department, Role, department_label
 from yibao.accounts.scope import actor_scope
-from yibao.core.clock import business_today
+from yibao.core.clock import business_now, business_today
 from yibao.core.idnumber import IdNumber, InvalidIdNumber, check_id_number
 from yibao.core.services import actor_fields, event_bulk_record, event_record
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, UnknownTerm, group_code, group_name, identity_code, identity_name
@@ -193,7 +193,7 @@ def flag_resolve(*, actor, flag: Flag, outcome: str, resolution: str) -> Flag:
         errors["resolution"] = "处理依据不能超过300个字。"
     if errors:
         raise ValidationError(errors)
-    flag.resolved_at = timezone.now()
+    flag.resolved_at = business_now()
     flag.resolved_by_name = actor_fields(actor)["actor_name"]
     flag.outcome = outcome
     flag.resolution = resolution
@@ -401,6 +401,48 @@ def household_set_head(*, actor, household: Household, resident: Resident, forme
 
 RESIDENT_FIELDS = ("name", "phone", "hukou_region_code", "residence_region_code", "relation_to_head", "status")
 
+# Who may change a resident's status, by the path that starts it. Each path's own service has
+# already checked its capability; the registry checks it again here, with the resident's region.
+STATUS_SOURCES = {
+    "registry": "registry.edit",  # 户籍维护
+    "enrollment": "enrollment.edit",  # 参保终止
+    "refund": "refunds.book",  # 退费入账 (death)
+    "remind": "remind.mark",  # 催缴核实
+}
+
+
+@transaction.atomic
+def resident_status_change(*, actor, resident: Resident, status: str, reason: str, source: str = "registry") -> Resident:
+    """The one way a resident's status (正常 / 已迁出 / 已死亡) changes, whichever path starts it:
+    户籍维护, 参保终止, a refund for death, a 催缴 mark. Writes the `status` event with its source.
+
+    The same status again changes nothing and writes nothing.
+    """
+    if source not in STATUS_SOURCES:
+        raise ValidationError({"status": f"未知的状态变更来源：{source}"})
+    capability = STATUS_SOURCES[source]
+    scope = _scope(actor, capability)
+    _require_region(scope, resident.village_code)
+    status, reason = _text(status), _text(reason)
+    if status not in Resident.Status.values:
+        names = "、".join(f"{label}（{value}）" for value, label in Resident.Status.choices)
+        raise ValidationError({"status": f"未知的状态：{status or '（空）'}（应为 {names}）"})
+    given, resident = resident, Resident.objects.select_for_update().get(pk=resident.pk)
+    if resident.status == status:
+        return resident
+    if not reason:
+        raise ValidationError({"reason": "变更状态须填写原因（如：2023年5月迁出至外省）。"})
+    before = resident.status
+    resident.status = status
+    resident.updated_at = timezone.now()
+    resident.save(update_fields=["status", "updated_at"])
+    given.status, given.updated_at = resident.status, resident.updated_at  # the caller's copy follows
+    event_record(
+        county_code=resident.county_code, entity="resident", entity_id=resident.pk, action="status", actor=actor,
+        before={"status": before}, after={"status": status, "source": source}, reason=reason[:300],
+    )
+    return resident
+
 
 @transaction.atomic
 def resident_update(
@@ -415,7 +457,10 @@ def resident_update(
     status: str | None = None,
     reason: str = "",
 ) -> Resident:
-    """Correct a resident's particulars or change their status (正常 / 已迁出 / 已死亡). None leaves a field."""
+    """Correct a resident's particulars or change their status (正常 / 已迁出 / 已死亡). None leaves a field.
+
+    The status goes through resident_status_change, which writes its own `status` event.
+    """
     scope = _scope(actor, "registry.edit")
     _require_region(scope, resident.village_code)
     new = {
@@ -447,19 +492,21 @@ def resident_update(
             errors["reason"] = "变更状态须填写原因（如：2023年5月迁出至外省）。"
     if errors:
         raise ValidationError(errors)
+    new_status = new.pop("status", None)
     before = {k: getattr(resident, k) for k in new}
     changed = {k: v for k, v in new.items() if before[k] != v}
-    if not changed:
-        return resident
-    for key, value in changed.items():
-        setattr(resident, key, value)
-    resident.updated_at = timezone.now()
-    resident.save(update_fields=[*changed, "updated_at"])
-    event_record(
-        county_code=resident.county_code, entity="resident", entity_id=resident.pk,
-        action="status" if "status" in changed else "update", actor=actor,
-        before={k: before[k] for k in changed}, after=changed, reason=_text(reason) or "修改参保人信息",
-    )
+    if changed:
+        for key, value in changed.items():
+            setattr(resident, key, value)
+        resident.updated_at = timezone.now()
+        resident.save(update_fields=[*changed, "updated_at"])
+        event_record(
+            county_code=resident.county_code, entity="resident", entity_id=resident.pk, action="update", actor=actor,
+            before={k: before[k] for k in changed}, after=changed, reason=_text(reason) or "修改参保人信息",
+        )
+    if new_status is not None and new_status != resident.status:
+        resident = resident_status_change(actor=actor, resident=resident, status=new_status, reason=reason,
+                                          source="registry")
     return resident
 
 

@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
+from yibao.core.clock import business_today
 from yibao.core.services import event_record
 from yibao.regions.selectors import region_label, region_labels, region_options
 from yibao.registry import selectors, services
@@ -97,7 +97,7 @@ def residents_export(request):
         county_code=scope.county_code, entity="export", entity_id="residents", action="export", actor=request.user,
         after={"rows": count, "region": region or scope.region_code, "q": q or ""}, reason="导出参保人名单",
     )
-    name = f"参保人名单_{region or scope.region_code or '全部'}_{timezone.localdate():%Y%m%d}.xlsx"
+    name = f"参保人名单_{region or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -118,7 +118,7 @@ def resident(request, pk: int):
         "can_resolve": scope.can("registry.resolve_flags"),
         "can_audit": scope.can("audit.view"),
         **_enrollment_context(scope, r),
-        "identity_form": IdentityAddForm(), "end_form": IdentityEndForm(auto_id=False, initial={"valid_to": timezone.localdate()}),
+        "identity_form": IdentityAddForm(), "end_form": IdentityEndForm(auto_id=False, initial={"valid_to": business_today()}),
         "group_form": GroupFactForm(), "reason_form": ReasonForm(auto_id=False), "resolve_form": FlagResolveForm(auto_id=False),
     })
 

@@ -40,12 +40,40 @@ def receipt_print(*, receipt: Receipt, actor) -> tuple[bytes, bool]:
             before={"prints": locked.prints - 1}, after={"prints": locked.prints},
             reason="补打票据" if reprint else "打印票据",
         )
+    lines, history = _as_issued(locked, receipt_lines(locked))
     layout = receipt_layout(
-        receipt=locked, lines=receipt_lines(locked), county_name=region_name(locked.county_code),
-        reprint=reprint, print_no=locked.prints,
+        receipt=locked, lines=lines, county_name=region_name(locked.county_code),
+        reprint=reprint, print_no=locked.prints, **history,
     )
     receipt.prints = locked.prints
     return receipt_pdf(layout), reprint
+
+
+def _as_issued(receipt: Receipt, lines: list) -> tuple[list, dict]:
+    """The lines a receipt was issued with, and what became of it (作废, 换开).
+
+    Voiding with 换开 moves the lines still in force to the new number, so a voided receipt's
+    lines come from its void event's `before`; the event also names the replacement. A receipt
+    issued in place of another names the one it replaces.
+    """
+    from types import SimpleNamespace
+
+    from yibao.core.models import Event
+
+    events = Event.objects.filter(county_code=receipt.county_code, entity="receipt", entity_id=str(receipt.pk))
+    if receipt.voided_at is None:
+        issued = events.filter(action="issued").order_by("-pk").first()
+        return lines, {"replaces": ((issued.after or {}).get("replaces") or "") if issued else ""}
+    event = events.filter(action="voided").order_by("-pk").first()
+    recorded = ((event.before or {}).get("lines") or []) if event else []
+    if recorded:
+        payments = Payment.objects.in_bulk([row["payment"] for row in recorded])
+        lines = [
+            SimpleNamespace(name=row["name"], amount=Decimal(row["amount"]), payment=payments[row["payment"]])
+            for row in recorded if row["payment"] in payments
+        ]
+    replaced_by = ((event.after or {}).get("replaced_by") or "") if event else ""
+    return lines, {"void": {"reason": receipt.void_reason, "at": receipt.voided_at, "replaced_by": replaced_by}}
 
 
 def receipt_void(*, receipt: Receipt, actor, reason: str, reissue: bool = False) -> Receipt | None:

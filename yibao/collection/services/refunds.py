@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.selectors import (
     booking_refusal,
+    business_now,
     business_today,
 )
 from yibao.collection.services.common import (
@@ -145,7 +145,7 @@ def refund_request(
     refund = Refund.objects.create(
         county_code=payment.county_code, township_code=payment.township_code, village_code=payment.village_code,
         payment=payment, resident=resident, benefit_year=payment.benefit_year, amount=amount.quantize(CENT),
-        reason=reason, enrollment_action=action, note=note[:300], requested_at=timezone.now(),
+        reason=reason, enrollment_action=action, note=note[:300], requested_at=business_now(),
         requested_by_name=_actor_name(actor),
     )
     event_record(
@@ -167,7 +167,7 @@ def refund_approve(*, refund: Refund, actor, note: str = "") -> Refund:
     _check_actor(actor, "refunds.approve", refund.village_code or refund.county_code)
     refund = _refund_locked(refund, Refund.Status.REQUESTED, "审批")
     before = _refund_snapshot(refund)
-    refund.status, refund.decided_at, refund.decided_by_name = Refund.Status.APPROVED, timezone.now(), _actor_name(actor)
+    refund.status, refund.decided_at, refund.decided_by_name = Refund.Status.APPROVED, business_now(), _actor_name(actor)
     if note:
         refund.note = f"{refund.note}；审批：{note}".strip("；")[:300]
     refund.save(update_fields=["status", "decided_at", "decided_by_name", "note"])
@@ -183,7 +183,7 @@ def refund_reject(*, refund: Refund, actor, note: str) -> Refund:
         raise PaymentError("驳回退费申请须写明理由。")
     refund = _refund_locked(refund, Refund.Status.REQUESTED, "驳回")
     before = _refund_snapshot(refund)
-    refund.status, refund.decided_at, refund.decided_by_name = Refund.Status.REJECTED, timezone.now(), _actor_name(actor)
+    refund.status, refund.decided_at, refund.decided_by_name = Refund.Status.REJECTED, business_now(), _actor_name(actor)
     refund.note = f"{refund.note}；驳回：{note}".strip("；")[:300]
     refund.save(update_fields=["status", "decided_at", "decided_by_name", "note"])
     event_record(county_code=refund.county_code, entity="refund", entity_id=refund.pk, action="rejected", actor=actor,
@@ -215,6 +215,8 @@ def refund_book(*, refund: Refund, actor) -> Refund:
                 )
             except EnrollmentError as exc:
                 raise PaymentError(f"{_who(refund.resident)}：{exc}") from None
+        if refund.reason == Refund.Reason.DEATH and refund.resident_id:
+            _register_death(refund=refund, actor=actor)
         for entry in SubsidyRefund.objects.select_for_update().filter(
             payment=payment, status__in=[SubsidyRefund.Status.PENDING, SubsidyRefund.Status.APPROVED]
         ):
@@ -228,7 +230,7 @@ def refund_book(*, refund: Refund, actor) -> Refund:
                  actor=actor, before=before_payment, after=_payment_snapshot(payment),
                  reason=f"退费 {_money(refund.amount)}：{label}")
     before = _refund_snapshot(refund)
-    refund.status, refund.booked_at, refund.booked_by_name = Refund.Status.BOOKED, timezone.now(), _actor_name(actor)
+    refund.status, refund.booked_at, refund.booked_by_name = Refund.Status.BOOKED, business_now(), _actor_name(actor)
     refund.save(update_fields=["status", "booked_at", "booked_by_name"])
     event_record(county_code=refund.county_code, entity="refund", entity_id=refund.pk, action="booked", actor=actor,
                  before=before, after=_refund_snapshot(refund), reason=f"退款 {_money(refund.amount)}")
@@ -236,6 +238,21 @@ def refund_book(*, refund: Refund, actor) -> Refund:
         county_code=refund.county_code, benefit_year=refund.benefit_year, village_codes=[refund.village_code]
     )
     return refund
+
+
+def _register_death(*, refund: Refund, actor) -> None:
+    """A refund for death is booked: the register follows (已死亡), through the one status service."""
+    from django.core.exceptions import ValidationError
+
+    from yibao.registry.models import Resident
+    from yibao.registry.services import resident_status_change
+
+    note = f"（{refund.note}）" if refund.note else ""
+    try:
+        resident_status_change(actor=actor, resident=refund.resident, status=Resident.Status.DECEASED,
+                               reason=f"退费：死亡{note}", source="refund")
+    except ValidationError as exc:
+        raise PaymentError(f"{_who(refund.resident)}：{'；'.join(exc.messages)}") from None
 
 
 def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> None:

@@ -71,6 +71,47 @@ def test_void_and_reissue_moves_the_payments_in_force_to_a_new_number():
     assert issued.after["replaces"] == receipt.receipt_no and "换开票据" in issued.reason
 
 
+def test_a_voided_receipts_pdf_shows_its_original_lines_marked_void_the_reason_day_and_new_number(settings):
+    from yibao.collection.receipts import pdf_texts
+
+    receipt, payments = household_paid()
+    refund(payments[2])
+    settings.YIBAO_TODAY = "2024-12-21"
+    replacement = s.receipt_void(receipt=receipt, actor="乡镇经办", reason="缴款人姓名有误", reissue=True)
+    pdf, _reprint = s.receipt_print(receipt=Receipt.objects.get(pk=receipt.pk), actor="打印员")
+    assert pdf.startswith(b"%PDF")
+    texts = pdf_texts(pdf)
+    joined = " ".join(texts)
+    for line in ReceiptLine.objects.filter(payment__in=payments).select_related("payment"):
+        assert line.name in joined  # every person the receipt was issued for, not an empty receipt
+    assert texts.count("作废") == 1 + 3  # the stamp, and each of the three lines
+    assert "合计：¥1,200.00" in joined and "壹仟贰佰元整" in joined
+    for needed in ("作废日期：2024-12-21", "作废原因：缴款人姓名有误", f"换开至票据 {replacement.receipt_no}",
+                   "本票据已作废"):
+        assert needed in joined, needed
+    new_pdf, _ = s.receipt_print(receipt=replacement, actor="打印员")
+    new_texts = " ".join(pdf_texts(new_pdf))
+    assert f"换开原票据 {receipt.receipt_no}" in new_texts and "作废" not in new_texts
+    assert payments[2].resident.name not in new_texts  # the refunded person stays on the voided one only
+
+
+def test_a_receipt_taken_back_after_refund_prints_as_voided_without_a_new_number():
+    from yibao.collection.receipts import pdf_texts
+
+    f.campaign()
+    person = f.person()
+    result = s.payment_collect(residents=[person], channel="cash", actor="测试", paid_at=f.at("2024-10-08"))
+    refund(result.payments[0])
+    s.receipt_void(receipt=result.receipt, actor="乡镇经办", reason="已退费，收回原票据")
+    s.receipt_print(receipt=result.receipt, actor="打印员")  # the first print is not a reprint either way
+    pdf, reprint = s.receipt_print(receipt=Receipt.objects.get(pk=result.receipt.pk), actor="打印员")
+    texts = pdf_texts(pdf)
+    assert reprint and "补打" not in texts  # the 作废 stamp stands in its place
+    joined = " ".join(texts)
+    assert person.name in joined and "400.00" in joined and texts.count("作废") == 2
+    assert "未换开：所含缴费均已退费，票据收回" in joined and "作废原因：已退费，收回原票据" in joined
+
+
 def test_voiding_needs_the_capability_and_the_area(make_user):
     receipt, _payments = household_paid()
     collector = make_user("cun", role="village_collector", region_code=f.VILLAGE)

@@ -230,6 +230,30 @@ def test_refund_before_benefits_begin_request_approve_book_terminates_and_releas
     assert Event.objects.filter(entity="enrollment", action="terminated").exists()
 
 
+def test_a_death_refund_marks_the_resident_deceased_through_the_registry_with_an_event(make_user):
+    person, payment = paid_person()
+    refund = s.refund_request(payment=payment, reason="死亡", actor="村收款员", note="2024年12月病故",
+                              on=dt.date(2024, 12, 20))
+    s.refund_approve(refund=refund, actor="县医保局")
+    tax = make_user("shui", role="tax_officer", region_code="340321")  # books refunds, cannot edit the register
+    s.refund_book(refund=refund, actor=tax)
+    person.refresh_from_db()
+    assert person.status == "deceased"
+    event = Event.objects.get(entity="resident", entity_id=str(person.pk), action="status")
+    assert event.before == {"status": "active"} and event.after == {"status": "deceased", "source": "refund"}
+    assert event.reason == "退费：死亡（2024年12月病故）" and event.actor_name == "shui"
+
+
+def test_a_refund_for_another_reason_leaves_the_resident_active():
+    person, payment = paid_person()
+    refund = s.refund_request(payment=payment, reason="参加职工医保", actor="测试", on=dt.date(2024, 12, 1))
+    s.refund_approve(refund=refund, actor="测试")
+    s.refund_book(refund=refund, actor="测试")
+    person.refresh_from_db()
+    assert person.status == "active"
+    assert not Event.objects.filter(entity="resident", action="status").exists()
+
+
 def test_refund_for_another_citys_insurance_suspends():
     person, payment = paid_person()
     refund = s.refund_request(payment=payment, reason="joined_other_city_insurance", actor="测试", on=dt.date(2024, 12, 1))

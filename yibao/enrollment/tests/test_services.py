@@ -193,6 +193,8 @@ def test_terminate_on_death_ends_benefits_on_the_day_and_marks_the_register():
     assert e.status == "terminated" and e.benefit_end == dt.date(2025, 5, 3) and "死亡：病故" in e.status_reason
     person.refresh_from_db()
     assert person.status == "deceased"
+    status = events(person.pk, "status", entity="resident").get()
+    assert status.after == {"status": "deceased", "source": "enrollment"} and status.reason == "参保终止：死亡：病故"
     event = events(e.pk, "terminated").get()
     assert event.after["benefit_end"] == "2025-05-03" and event.before["status"] == "paid"
     assert assert_enrolled_once(person.id_number, 2025) is None  # terminated: no live enrollment

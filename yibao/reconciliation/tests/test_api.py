@@ -106,6 +106,17 @@ def test_handovers_record_list_and_void(client, make_user, setup):
     void = client.post(f"/api/reconciliation/handovers/{body['id']}/void", json.dumps({"reason": "重复登记"}),
                        content_type="application/json")
     assert void.status_code == 200 and void.json()["voided"] is True
+    by_name = client.post("/api/reconciliation/handovers", json.dumps({**payload, "collector_id": None,
+                          "collector_name": "李征收"}), content_type="application/json")
+    assert by_name.status_code == 201 and by_name.json()["collector_id"] == li.pk  # linked to the account
+    crossing = client.post("/api/reconciliation/handovers", json.dumps({
+        **payload, "collector_id": None, "collector_name": "li", "period_start": "2024-10-07", "period_end": "2024-10-08",
+        "handed_on": "2024-10-08"}), content_type="application/json")
+    assert crossing.status_code == 400 and "部分重叠" in crossing.json()["detail"]
+    unknown = client.post("/api/reconciliation/handovers", json.dumps({**payload, "collector_id": None,
+                          "collector_name": "没这人"}), content_type="application/json")
+    assert unknown.status_code == 400 and "找不到征收员" in unknown.json()["detail"]
+    CashHandover.objects.filter(collector=li, voided_at__isnull=True).delete()
     client.force_login(li)
     denied = client.post("/api/reconciliation/handovers", json.dumps({**payload, "collector_id": None,
                          "collector_name": "李征收"}), content_type="application/json")

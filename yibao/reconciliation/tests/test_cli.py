@@ -71,3 +71,18 @@ def test_calendar_and_handover(tax_path):
     assert body["required"] == 2 and body["short_months"] == 4 and len(body["months"]) == 4
     text = runner.invoke(app, ["reconcile-calendar", "--county", f.COUNTY, "--year", str(f.YEAR)])
     assert text.exit_code == 1 and "2024年9月：0/2 少 2 次" in text.stdout
+
+
+def test_handover_by_username_links_the_account_and_what_cannot_be_resolved_or_crosses_is_refused(tax_path, make_user):
+    li = make_user("li", role="village_collector", region_code=f.VILLAGE, display_name="李征收")
+    args = ["handover", "--village", f.VILLAGE, "--year", str(f.YEAR), "--from", "2024-10-01", "--to", "2024-10-08",
+            "--on", "2024-10-09", "--amount", "400"]
+    ok = runner.invoke(app, [*args, "--collector", "li", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert CashHandover.objects.get().collector_id == li.pk
+    unknown = runner.invoke(app, [*args, "--collector", "没这人"])
+    assert unknown.exit_code != 0 and "找不到征收员“没这人”" in unknown.stderr
+    crossing = runner.invoke(app, [*args[:5], "--from", "2024-10-05", "--to", "2024-10-09", "--on", "2024-10-10",
+                                   "--amount", "1", "--collector", "李征收"])
+    assert crossing.exit_code != 0 and "部分重叠" in crossing.stderr
+    assert CashHandover.objects.count() == 1

@@ -30,7 +30,12 @@ def township_officer(make_user):
 
 
 @pytest.fixture
-def scene(tmp_path, collector, township_officer):
+def wang(make_user):
+    return make_user("wang", role="village_collector", region_code=f.VILLAGE_2, display_name="王收款")
+
+
+@pytest.fixture
+def scene(tmp_path, collector, township_officer, wang):
     """Every kind of mismatch once, plus rows that agree."""
     campaign = f.world()
     s = {"campaign": campaign}
@@ -91,7 +96,7 @@ def by_kind(result):
     return found
 
 
-def test_every_kind_is_found_with_who_must_fix_it(scene):
+def test_every_kind_is_found_with_who_must_fix_it(scene, wang):
     result = run(scene)
     found = by_kind(result)
     assert {k: len(v) for k, v in found.items()} == {
@@ -138,7 +143,7 @@ def test_every_kind_is_found_with_who_must_fix_it(scene):
     # 戊's 400 of 10-03 is in no handover period and overdue by 11-30
     assert shorts["open"].yibao_amount == Decimal("400.00") and shorts["open"].period_start == dt.date(2024, 10, 3)
     over = found["cash_over"][0]
-    assert (over.collector_key, over.tax_amount, over.yibao_amount) == ("n王收款", Decimal("100.00"), Decimal("0.00"))
+    assert (over.collector_key, over.tax_amount, over.yibao_amount) == (f"u{wang.pk}", Decimal("100.00"), Decimal("0.00"))
     assert over.responsible == "township"
 
 
@@ -257,7 +262,7 @@ def handover(actor, **over):
     return services.handover_record(**values)
 
 
-def test_handover_is_recorded_with_an_event(township_officer):
+def test_handover_is_recorded_with_an_event(township_officer, collector):
     f.world()
     h = handover(township_officer, note="第一周")
     assert (h.county_code, h.township_code, h.amount, h.received_by_name) == (f.COUNTY, f.TOWN, Decimal("1200.50"), "镇经办")
@@ -276,7 +281,7 @@ def test_handover_is_recorded_with_an_event(township_officer):
     ({"village_code": "340321100099"}, "village_code", "不存在"),
     ({"collector_name": " "}, "collector", "请选择"),
 ])
-def test_handover_checks(township_officer, over, field, message):
+def test_handover_checks(township_officer, collector, over, field, message):
     f.world()
     with pytest.raises(ValidationError) as caught:
         handover(township_officer, **over)
@@ -284,7 +289,7 @@ def test_handover_checks(township_officer, over, field, message):
     assert not CashHandover.objects.exists()
 
 
-def test_handover_periods_of_one_collector_may_repeat_but_not_cross(township_officer):
+def test_handover_periods_of_one_collector_may_repeat_but_not_cross(township_officer, collector, wang):
     f.world()
     handover(township_officer)
     handover(township_officer, amount="100")  # the same period again: a second instalment
@@ -293,6 +298,54 @@ def test_handover_periods_of_one_collector_may_repeat_but_not_cross(township_off
         handover(township_officer, period_start=dt.date(2024, 10, 5), period_end=dt.date(2024, 10, 6),
                  handed_on=dt.date(2024, 10, 7))
     assert CashHandover.objects.count() == 3
+
+
+def test_a_handover_named_by_display_name_or_username_is_linked_to_the_account(tmp_path, township_officer, collector):
+    campaign = f.world()
+    p = f.payment(campaign, f.person(name="甲"), source="counter", channel="cash", collector=collector,
+                  collector_name="李征收", paid_on=D)
+    f.receipt([p])
+    by_name = handover(township_officer, collector_name="李征收", period_start=D, period_end=D, handed_on=D, amount="400.00")
+    assert by_name.collector_id == collector.pk and by_name.collector_name == "李征收"
+    by_username = handover(township_officer, collector_name="li", period_start=D, period_end=D, handed_on=D, amount="0")
+    assert by_username.collector_id == collector.pk
+    event = Event.objects.get(entity="cash_handover", entity_id=str(by_name.pk))
+    assert event.after["collector_key"] == f"u{collector.pk}"
+    path = f.tax_file(tmp_path / "t.csv", [f.tax_row(p)])
+    _job, result = services.run_now(county_code=f.COUNTY, benefit_year=f.YEAR, tax_file=path, as_of=AS_OF, actor="测试")
+    assert result.mismatch_total == 0  # no 现金短款 for 李征收, no 现金长款 for a phantom 李征收
+
+
+def test_a_handover_whose_collector_cannot_be_resolved_is_refused(make_user, township_officer, collector):
+    campaign = f.world()
+    with pytest.raises(ValidationError) as caught:
+        handover(township_officer, collector_name="张无名")
+    assert "找不到征收员“张无名”" in caught.value.message_dict["collector"][0]
+    make_user("li2", role="village_collector", region_code=f.VILLAGE_2, display_name="李征收")
+    with pytest.raises(ValidationError) as caught:
+        handover(township_officer)  # 李征收 now names two accounts of the county
+    assert "本县有 2 个账号的姓名为“李征收”（li、li2），请填写账号名" in caught.value.message_dict["collector"][0]
+    assert handover(township_officer, collector_name="li2").collector.username == "li2"
+    outsider = make_user("far", role="village_collector", region_code="421223100001", display_name="外县人")
+    with pytest.raises(ValidationError, match="不是本县"):
+        handover(township_officer, collector_name="far")
+    with pytest.raises(ValidationError, match="不是本县"):
+        handover(make_user("admin", role="county_admin", region_code=f.COUNTY), collector=outsider)
+    assert CashHandover.objects.count() == 1
+    # a collector without an account is accepted under the name their counter cash carries
+    f.payment(campaign, f.person(), source="counter", channel="cash", collector_name="张无名")
+    assert handover(township_officer, collector_name="张无名").collector_id is None
+
+
+def test_a_handover_by_name_may_not_cross_one_by_account(township_officer, collector):
+    f.world()
+    first = handover(township_officer, collector=collector)
+    with pytest.raises(ValidationError, match="部分重叠"):
+        handover(township_officer, collector_name="李征收", period_start=dt.date(2024, 10, 5),
+                 period_end=dt.date(2024, 10, 6), handed_on=dt.date(2024, 10, 7))
+    services.handover_void(actor=township_officer, handover=first, reason="期间填错")
+    assert handover(township_officer, collector_name="李征收", period_start=dt.date(2024, 10, 5),
+                    period_end=dt.date(2024, 10, 6), handed_on=dt.date(2024, 10, 7)).pk  # voided: no longer in the way
 
 
 def test_who_may_record_a_handover(make_user, collector, township_officer):

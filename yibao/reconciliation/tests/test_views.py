@@ -155,6 +155,12 @@ def test_township_records_and_voids_a_handover(client, make_user, setup):
         "period_start": "2024-10-05", "period_end": "2024-10-10", "handed_on": "2024-10-11", "amount": "1",
     })
     assert bad.status_code == 200 and "部分重叠" in bad.content.decode()
+    unknown = client.post("/reconciliation/handovers/", {
+        "benefit_year": f.YEAR, "collector": "", "collector_name": "没这人", "village_code": f.VILLAGE,
+        "period_start": "2024-10-10", "period_end": "2024-10-10", "handed_on": "2024-10-11", "amount": "1",
+    })
+    assert unknown.status_code == 200 and "找不到征收员“没这人”" in unknown.content.decode()
+    assert CashHandover.objects.count() == 1
     client.post(f"/reconciliation/handovers/{handover.pk}/void/", {"reason": "登记错了"})
     handover.refresh_from_db()
     assert handover.voided_at is not None and handover.void_reason == "登记错了"

@@ -159,8 +159,29 @@ def test_status_change_needs_a_reason_and_is_an_event(collector):
     son.refresh_from_db()
     assert son.status == "deceased"
     event = Event.objects.get(entity="resident", entity_id=str(son.pk), action="status")
-    assert event.before == {"phone": "", "status": "active"} and event.after == {"phone": "139", "status": "deceased"}
+    assert event.before == {"status": "active"} and event.after == {"status": "deceased", "source": "registry"}
+    update = Event.objects.get(entity="resident", entity_id=str(son.pk), action="update")
+    assert update.before == {"phone": ""} and update.after == {"phone": "139"}
     assert resident_enrollment_block(son) == "该居民状态为“已死亡”，不能参保。"
+
+
+def test_status_change_is_one_service_checked_by_the_path_that_starts_it(collector, staff):
+    _, (head, son) = make_household(BAIMA, "H1", "张父", "张子")
+    with pytest.raises(ValidationError) as info:
+        services.resident_status_change(actor=collector, resident=son, status="gone", reason="x")
+    assert "未知的状态：gone" in info.value.message_dict["status"][0]
+    with pytest.raises(ValidationError):
+        services.resident_status_change(actor=collector, resident=son, status="deceased", reason="x", source="elsewhere")
+    # a tax officer books refunds but does not edit the register: only the refund path lets them mark a death
+    tax = staff["tax_officer"]
+    with pytest.raises(PermissionDenied):
+        services.resident_status_change(actor=tax, resident=son, status="deceased", reason="病故")
+    services.resident_status_change(actor=tax, resident=son, status="deceased", reason="退费：死亡", source="refund")
+    son.refresh_from_db()
+    assert son.status == "deceased"
+    # the same status again is no change and no event
+    services.resident_status_change(actor=collector, resident=son, status="deceased", reason="再次")
+    assert Event.objects.filter(entity="resident", entity_id=str(son.pk), action="status").count() == 1
 
 
 def test_update_refuses_head_changes_and_bad_codes(collector):
