@@ -343,7 +343,9 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
         pl.col("_channel").fill_null(Payment.Channel.OTHER.value)
     )
     warnings = [_issue(df, pl.col("_channel_warning").is_not_null(), label("channel"), pl.col("_channel_warning"),
-                       level="warning", key="channel")]
+                       level="warning", key="channel"),
+                _issue(df, pl.col("idn_warning").is_not_null(), label("id_number"), pl.col("idn_warning"),
+                       level="warning", value=pl.col("id_number"))]
 
     issues = pl.concat([p for p in parts if p.height] or [pl.DataFrame(schema=ISSUE_SCHEMA)])
     bad_rows = issues.get_column("_row").unique()

@@ -183,6 +183,7 @@ def _check_ids(df: pl.DataFrame, log: IssueLog, ctx: Context, key: str = "id_num
             pl.concat_str([reason, pl.lit("；若该列在 Excel 中是数字格式，号码末几位可能已丢失，请将该列设为文本格式后重新填写")])
         ).otherwise(reason)
     log.add(df, pl.col(f"{prefix}error").is_not_null(), key, reason)
+    log.add(df, pl.col(f"{prefix}warning").is_not_null(), key, pl.col(f"{prefix}warning"), level="warning")
     return df
 
 
