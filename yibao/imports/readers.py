@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from yibao.core.uploads import FileRefused, table_file_check
 from yibao.imports.columns import KIND_COLUMNS, column, header_lookup, normalize_header
 
 HEADER_SEARCH_ROWS = 20
@@ -49,6 +50,10 @@ def read_table(path: str | Path, kind: str) -> Table:
         raise ImportFileError(f"找不到文件：{path}")
     if path.stat().st_size == 0:
         raise ImportFileError("文件是空的（0 字节）。")
+    try:  # the size, rows and cells are checked before calamine or polars parses anything
+        table_file_check(path)
+    except FileRefused as exc:
+        raise ImportFileError(str(exc)) from None
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(EXCEL_MAGIC) or path.suffix.lower() in EXCEL_SUFFIXES:

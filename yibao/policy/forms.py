@@ -1,5 +1,6 @@
 from django import forms
 
+from yibao.core.uploads import validate_upload_size
 from yibao.policy.selectors import policy_list
 from yibao.policy.vocabulary import GROUPS, IDENTITIES
 
@@ -36,7 +37,7 @@ class QuoteForm(forms.Form):
 
 
 class PolicyUploadForm(forms.Form):
-    policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）")
-    cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）")
+    policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）", validators=[validate_upload_size])
+    cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）", validators=[validate_upload_size])
     replace = forms.BooleanField(label="覆盖已安装的同名政策", required=False)
     install = forms.BooleanField(label="校验通过后安装", required=False)
