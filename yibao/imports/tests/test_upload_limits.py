@@ -216,6 +216,9 @@ def test_tax_file_and_target_table_refuse_an_over_size_upload(client, staff, sma
     with open(big_csv, "rb") as fh:
         response = client.post("/api/progress/targets/import", {"file": fh, "benefit_year": "2026"})
     assert response.status_code == 400 and "超过单个文件的上传上限" in response.json()["detail"]
+    with open(big_csv, "rb") as fh, open(big_csv, "rb") as cases:
+        response = client.post("/policy/upload/", {"policy_file": fh, "cases_file": cases})
+    assert response.status_code == 200 and "超过单个文件的上传上限" in response.content.decode()
     assert stored_files(settings) == []
 
 
