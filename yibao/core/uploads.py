@@ -107,9 +107,13 @@ class SizeLimitUploadHandler(FileUploadHandler):
         return raw_data
 
     def file_complete(self, file_size):
-        if self.over:
-            return RefusedUpload(self.file_name or "", self.seen, self.content_type or "", self.charset)
-        return None
+        if not self.over:
+            return None
+        for handler in getattr(self.request, "upload_handlers", ()) if self.request is not None else ():
+            partial = getattr(handler, "file", None) if handler is not self else None
+            if partial is not None and hasattr(partial, "close"):
+                partial.close()  # the temporary file of the part received before the limit is deleted
+        return RefusedUpload(self.file_name or "", self.seen, self.content_type or "", self.charset)
 
 
 def upload_check(uploaded, *, what: str = "文件") -> None:

@@ -241,3 +241,20 @@ def _named(content: bytes, name: str):
     buffer = io.BytesIO(content)
     buffer.name = name
     return buffer
+
+
+def test_a_large_upload_past_the_cap_is_not_kept_on_disk(client, staff, settings, tmp_path):
+    """Above FILE_UPLOAD_MAX_MEMORY_SIZE uploads stream to a temporary file: past the cap nothing more is written."""
+    settings.YIBAO_UPLOAD_MAX_BYTES = 1024 * 1024
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 512 * 1024
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads-tmp")
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir()
+    path = tmp_path / "huge.csv"
+    path.write_bytes(b"x" * (12 * 1024 * 1024))
+    client.force_login(staff["county_admin"])
+    with open(path, "rb") as fh:
+        response = client.post("/imports/new/residents/", {"file": fh, "county_code": COUNTY})
+    assert response.status_code == 200
+    assert "“huge.csv”有 12 MB，超过单个文件的上传上限 1.0 MB" in response.content.decode()
+    assert not Job.objects.exists() and stored_files(settings) == []
+    assert list(Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir()) == []
