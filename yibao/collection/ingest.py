@@ -297,6 +297,11 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
     ext = pl.col("external_id")
     parts.append(_issue(df, ext.is_null(), label("external_id"), "缴费流水号为空", value=ext))
     parts.append(_issue(df, ext.str.len_chars() > 64, label("external_id"), "缴费流水号超过64个字符", key="external_id"))
+    from yibao.imports.readers import stored_as_number
+
+    for key in ("external_id", "ticket_no"):  # a long number held by Excel as a number lost its last digits
+        when, reason = stored_as_number(key, label(key))
+        parts.append(_issue(df, when, label(key), reason, key=key))
 
     year_text = pl.col("year").str.extract(r"((?:19|20|21)\d{2})", 1)
     df = df.with_columns(year_text.cast(pl.Int32, strict=False).alias("_year"))

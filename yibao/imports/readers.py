@@ -19,6 +19,8 @@ from yibao.core.uploads import FileRefused, table_file_check
 from yibao.imports.columns import KIND_COLUMNS, column, header_lookup, normalize_header
 
 HEADER_SEARCH_ROWS = 20
+# columns of long digit strings besides the ID numbers: a number cell there loses its last digits
+LONG_NUMBER_KEYS = {"external_id", "ticket_no", "household"}
 EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
@@ -152,6 +154,20 @@ def _detect_encoding(path: Path) -> str:
     return "gb18030"
 
 
+def stored_as_number(key: str, label: str) -> tuple[pl.Expr, pl.Expr]:
+    """(when, reason) for cells of a long-number column (流水号, 票据号, 户号) that Excel held as a
+    number: readers.py gives them as Excel shows them (4.21223198805101E+19), digits already lost."""
+    from yibao.core.idnumber import EXCEL_NUMBER_PATTERN
+
+    when = pl.col(key).str.to_uppercase().str.contains(EXCEL_NUMBER_PATTERN)
+    reason = pl.format(
+        f"{label}在 Excel 中存成了数字（显示为 {{}}）：Excel 的数字只保留15位有效数字，末几位已丢失。"
+        "请把该列设为“文本”格式，重新填写完整后再导入",
+        pl.col(key),
+    )
+    return when, reason
+
+
 def _read_csv(path: Path, kind: str) -> Table:
     encoding = _detect_encoding(path)
     with open(path, "rb") as fh:
@@ -279,7 +295,10 @@ def _read_excel(path: Path, kind: str) -> Table:
             offset = cells.start[0]
         except Exception:
             cells, offset = None, 0
-        id_positions = [pos for pos, key in columns.items() if key.endswith("id_number") and pos < len(names)]
+        id_positions = [
+            pos for pos, key in columns.items()
+            if (key.endswith("id_number") or key in LONG_NUMBER_KEYS) and pos < len(names)
+        ]
         if cells is not None and id_positions:
             raw = _numbers_as_excel_shows(raw, cells, id_positions)
         df = raw.slice(index + 1).with_row_index("_row", offset=offset + index + 2)

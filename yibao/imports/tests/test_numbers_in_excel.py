@@ -110,3 +110,35 @@ def test_channel_payment_file_with_numeric_ids(tmp_path):
     assert by_row[(2, "error")].startswith("身份证号码在 Excel 中存成了数字")
     assert by_row[(3, "warning")].startswith(f"15位旧身份证号码 {fifteen} 已按 GB 11643 升为18位：{eighteen}")
     assert good["id_number"].to_list() == [eighteen]
+
+
+def test_long_payment_numbers_held_as_numbers_are_refused(tmp_path):
+    """A 20-digit 流水号 or 票据号 held as a number lost its last digits: the line is refused, never booked under
+    a number that belongs to nobody (or to another payment)."""
+    import datetime as _dt
+
+    from yibao.collection.ingest import KIND, check_rows
+
+    header = ["缴费流水号", "身份证号码", "姓名", "缴费年度", "缴费金额", "缴费时间", "缴费渠道", "票据号"]
+    rows = [[20251008093000123456, make_id(seq=123), "张三", "2026", "400", "2025-10-08 09:30:00", "微信", "T1"],
+            ["P2", make_id(seq=125), "李四", "2026", "400", "2025-10-08 09:31:00", "微信", 34032120250000012345],
+            ["P3", make_id(seq=127), "王五", "2026", "400", "2025-10-08 09:32:00", "微信", 12345]]
+    table = read_table(write_xlsx(tmp_path / "pay.xlsx", header, rows), KIND)
+    good, issues, _repeats = check_rows(table, now=_dt.datetime(2025, 10, 9, tzinfo=_dt.timezone.utc))
+    by_row = {r["_row"]: r["reason"] for r in issues.to_dicts() if r["level"] == "error"}
+    assert by_row[2] == (f"缴费流水号在 Excel 中存成了数字（显示为 {float(20251008093000123456):.15G}）："
+                         "Excel 的数字只保留15位有效数字，末几位已丢失。请把该列设为“文本”格式，重新填写完整后再导入")
+    assert by_row[3].startswith(f"票据号在 Excel 中存成了数字（显示为 {float(34032120250000012345):.15G}）")
+    assert good["external_id"].to_list() == ["P3"] and good["ticket_no"].to_list() == ["12345"]
+
+
+def test_household_number_held_as_a_number(tmp_path):
+    rows = [[make_id(seq=123), "张三", "", "", 340321100201000123456, "户主", VILLAGE, ""],
+            [make_id(seq=125), "李四", "", "", 1001, "户主", VILLAGE, ""]]
+    path = write_xlsx(tmp_path / "hh.xlsx", RESIDENT_HEADER, rows)
+    checked = validate_residents(read_table(path, "residents"),
+                                 Context(county_code=COUNTY, villages=VILLAGES, file_format="xlsx"))
+    errors = [(r["_row"], r["column"], r["reason"]) for r in checked.issues.to_dicts() if r["level"] == "error"]
+    assert errors == [(2, "户号", f"户号在 Excel 中存成了数字（显示为 {float(340321100201000123456):.15G}）："
+                                 "Excel 的数字只保留15位有效数字，末几位已丢失。请把该列设为“文本”格式，重新填写完整后再导入")]
+    assert checked.rows["_row"].to_list() == [3]
