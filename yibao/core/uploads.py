@@ -196,7 +196,8 @@ def _column_letters(number: int) -> str:
 
 
 def _sheet_label(name: str) -> str:
-    return "工作表 " + Path(name).stem.replace("sheet", "")
+    number = Path(name).stem.replace("sheet", "")
+    return f"第{number}个工作表" if number.isdigit() else f"工作表 {Path(name).name} "
 
 
 def _check_zip(fh, lim: Limits, deep: bool) -> None:
@@ -226,8 +227,14 @@ def _check_zip(fh, lim: Limits, deep: bool) -> None:
                 "若确为正常表格，请在 Excel/WPS 中打开后另存为 xlsx 或 CSV 再上传。"
             )
     try:
+        total = 0
         for part in sheets:
-            _check_sheet(book, part, lim, deep)
+            total += _check_sheet(book, part, lim, deep)
+            if total > lim.cells:  # many sheets each under the limit are read one after another
+                raise FileRefused(
+                    f"表格的 {len(sheets)} 个工作表合计超过 {lim.cells:,} 个单元格（单个文件的上限）："
+                    "请删除不需要的工作表，或拆分成几个文件后分别导入。"
+                )
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
         raise FileRefused(broken) from None
 
@@ -272,7 +279,8 @@ def _sheet_area(data: bytes, cell_ref, row_ref) -> tuple[int, int]:
     return max_row, max_col
 
 
-def _check_sheet(book: zipfile.ZipFile, part: zipfile.ZipInfo, lim: Limits, deep: bool) -> None:
+def _check_sheet(book: zipfile.ZipFile, part: zipfile.ZipInfo, lim: Limits, deep: bool) -> int:
+    """The sheet's area in cells (as claimed when not deep); refuses one over the limits."""
     label = _sheet_label(part.filename)
     with book.open(part) as stream:
         first = stream.read(64 * 1024)
@@ -281,12 +289,14 @@ def _check_sheet(book: zipfile.ZipFile, part: zipfile.ZipInfo, lim: Limits, deep
         if root and root.group(1):
             prefix = root.group(1)
         dimension = _DIMENSION.search(first)
+        claimed = 0
         if dimension and dimension.group(4):
             rows = int(dimension.group(4))
             cols = _column_number(dimension.group(3))
             _refuse_area(label, rows, cols, lim, claimed=True)
+            claimed = rows * cols
         if not deep:
-            return
+            return claimed
         p = re.escape(prefix)
         cell_ref = re.compile(rb"<" + p + rb"c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
         row_ref = re.compile(rb"<" + p + rb"row\s[^>]*?\br=\"([0-9]{1,7})\"")
@@ -324,6 +334,11 @@ def _check_sheet(book: zipfile.ZipFile, part: zipfile.ZipInfo, lim: Limits, deep
             max_row = max(max_row, chunk_row, row_count)
             _refuse_area(label, max_row, max(max_col, 1), lim)
             chunk = stream.read(CHUNK)
+        if carry:  # the last tag of the part
+            tail_row, tail_col = _sheet_area(carry, cell_ref, row_ref)
+            max_row, max_col = max(max_row, tail_row), max(max_col, tail_col)
+            _refuse_area(label, max_row, max(max_col, 1), lim)
+    return max(max_row * max(max_col, 1), cell_count)
 
 
 def stored_upload_check(path: str | Path) -> None:

@@ -42,7 +42,7 @@ SHEET_HEAD = (
 SHEET_TAIL = "</sheetData></worksheet>"
 
 
-def crafted_xlsx(path: Path, rows, dimension: str = "A1:B2") -> Path:
+def crafted_xlsx(path: Path, rows, dimension: str = "A1:B2", more_sheets: int = 0) -> Path:
     """A hand-made xlsx whose sheet XML is streamed from `rows` (strings), so a huge sheet costs no memory."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as book:
         book.writestr("[Content_Types].xml", CONTENT_TYPES)
@@ -54,6 +54,9 @@ def crafted_xlsx(path: Path, rows, dimension: str = "A1:B2") -> Path:
             for row in rows:
                 sheet.write(row.encode())
             sheet.write(SHEET_TAIL.encode())
+        for number in range(2, 2 + more_sheets):
+            book.writestr(f"xl/worksheets/sheet{number}.xml", SHEET_HEAD.format(dimension="A1:J100")
+                          + "".join(f'<row r="{r}"><c r="J{r}"><v>1</v></c></row>' for r in range(1, 101)) + SHEET_TAIL)
     return path
 
 
@@ -104,6 +107,15 @@ def test_too_many_cells_counted_while_streaming(tmp_path, settings, no_parser):
     assert "个单元格" in str(refused.value) and "5,000" in str(refused.value)
 
 
+def test_many_sheets_are_counted_together(tmp_path, settings, no_parser):
+    settings.YIBAO_IMPORT_MAX_CELLS = 2_500  # each sheet has 100 rows × 10 columns = 1,000
+    path = crafted_xlsx(tmp_path / "sheets.xlsx", ['<row r="1"><c r="A1"><v>1</v></c></row>'], more_sheets=3)
+    with pytest.raises(ImportFileError, match="表格的 4 个工作表合计超过 2,500 个单元格"):
+        read_table(path, "residents")
+    with pytest.raises(FileRefused, match="合计超过"):
+        table_file_check(path, deep=False)
+
+
 def test_one_far_cell_is_refused_whatever_the_dimension_says(tmp_path, no_parser):
     """calamine allocates the whole area from A1 to the farthest cell: one cell at XFD1048576 is 17 billion."""
     rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>身份证号码</t></is></c></row>',
@@ -115,6 +127,26 @@ def test_one_far_cell_is_refused_whatever_the_dimension_says(tmp_path, no_parser
     rows = ['<row r="1"><c r="A1"><v>1</v></c></row>', '<row r="2"><c r="A2"><v>1</v></c><c r="ZZ900000"><v>1</v></c></row>']
     with pytest.raises(ImportFileError, match="从 A1 到 ZZ900000"):
         read_table(crafted_xlsx(tmp_path / "far2.xlsx", rows), "residents")
+
+
+def test_a_far_cell_deep_in_a_large_sheet_is_found(tmp_path, settings, no_parser):
+    """Past the first chunks only cells beyond the area seen so far are looked at closely: they are still found."""
+    settings.YIBAO_IMPORT_MAX_CELLS = 1_000_000
+
+    def rows(far: str, far_row: int):
+        for r in range(1, 120_001):  # about 7 MB of XML, several chunks
+            yield f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>2</v></c></row>'
+            if r == 100_000:
+                yield f'<row r="{far_row}"><c r="{far}"><v>1</v></c></row>'
+
+    path = crafted_xlsx(tmp_path / "right.xlsx", rows("AAA100000", 100_000))
+    with pytest.raises(ImportFileError, match="第1个工作表的数据区域从 A1 到 AAA[0-9]+（[0-9,]+ 行 × 703 列"):
+        read_table(path, "residents")
+    path = crafted_xlsx(tmp_path / "below.xlsx", rows("B1000000", 100_000))
+    with pytest.raises(ImportFileError, match="从 A1 到 B1000000（1,000,000 行 × 2 列"):
+        read_table(path, "residents")
+    settings.YIBAO_IMPORT_MAX_CELLS = 2_000_000
+    table_file_check(path)  # the same file under a larger limit passes
 
 
 def test_a_claimed_dimension_over_the_limit_is_refused_at_upload(tmp_path, no_parser):
