@@ -127,3 +127,10 @@ def test_area_code_before_its_start_year_is_a_warning_not_an_error():
     assert "1983" in area_code_warning("340321", 1970)
     assert area_code_warning("340321", 1990) is None
     assert "不在区划代码表中" in area_code_warning("349999", 1990)
+
+
+def test_numbers_as_excel_shows_them_agree_too():
+    values = ["4.21223198805101E+17", "4.21223E+17", "4.2e17", "3.40321198001E+16", "1E+5", " 4.21223E+17 "]
+    for raw, got in zip(values, vectorised(values)):
+        assert_agrees(raw, got)
+        assert got["v_error"].startswith("身份证号码在 Excel 中存成了数字（显示为 ")
