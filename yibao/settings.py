@@ -111,8 +111,20 @@ STATICFILES_DIRS = [BASE_DIR / "yibao" / "static"]
 MEDIA_ROOT = VAR_DIR / "files"
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024  # form fields and JSON bodies (files are counted below)
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024  # larger uploads stream to a temporary file
+FILE_UPLOAD_HANDLERS = [
+    "yibao.core.uploads.SizeLimitUploadHandler",  # stops storing a file past YIBAO_UPLOAD_MAX_BYTES
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Limits on uploaded tables, checked before parsing (yibao/core/uploads.py, docs/imports.md)
+YIBAO_UPLOAD_MAX_BYTES = int(os.environ.get("YIBAO_UPLOAD_MAX_BYTES", 200 * 1024 * 1024))
+YIBAO_XLSX_MAX_UNZIPPED_BYTES = int(os.environ.get("YIBAO_XLSX_MAX_UNZIPPED_BYTES", 1536 * 1024 * 1024))
+YIBAO_XLSX_MAX_RATIO = int(os.environ.get("YIBAO_XLSX_MAX_RATIO", 100))
+YIBAO_IMPORT_MAX_ROWS = int(os.environ.get("YIBAO_IMPORT_MAX_ROWS", 1_500_000))
+YIBAO_IMPORT_MAX_CELLS = int(os.environ.get("YIBAO_IMPORT_MAX_CELLS", 40_000_000))
 
 TASKS = {
     "default": {

@@ -304,6 +304,11 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
     ext = pl.col("external_id")
     parts.append(_issue(df, ext.is_null(), label("external_id"), "缴费流水号为空", value=ext))
     parts.append(_issue(df, ext.str.len_chars() > 64, label("external_id"), "缴费流水号超过64个字符", key="external_id"))
+    from yibao.imports.readers import stored_as_number
+
+    for key in ("external_id", "ticket_no"):  # a long number held by Excel as a number lost its last digits
+        when, reason = stored_as_number(key, label(key))
+        parts.append(_issue(df, when, label(key), reason, key=key))
 
     year_text = pl.col("year").str.extract(r"((?:19|20|21)\d{2})", 1)
     df = df.with_columns(year_text.cast(pl.Int32, strict=False).alias("_year"))
@@ -350,7 +355,9 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
         pl.col("_channel").fill_null(Payment.Channel.OTHER.value)
     )
     warnings = [_issue(df, pl.col("_channel_warning").is_not_null(), label("channel"), pl.col("_channel_warning"),
-                       level="warning", key="channel")]
+                       level="warning", key="channel"),
+                _issue(df, pl.col("idn_warning").is_not_null(), label("id_number"), pl.col("idn_warning"),
+                       level="warning", value=pl.col("id_number"))]
 
     issues = pl.concat([p for p in parts if p.height] or [pl.DataFrame(schema=ISSUE_SCHEMA)])
     bad_rows = issues.get_column("_row").unique()

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from functools import lru_cache
+import re
 
 from stdnum import exceptions as stdnum_errors
 from stdnum import numdb
@@ -47,14 +48,34 @@ def normalize(raw) -> str:
     return "".join(str(raw or "").split()).upper()
 
 
+# How Excel shows a number of 12 digits or more in a cell of General format, and how a CSV saved
+# from it carries the number: 4.21223E+17, 4.21223198805101E+17.
+EXCEL_NUMBER_PATTERN = r"^[0-9](\.[0-9]+)?E\+?[0-9]+$"
+_EXCEL_NUMBER = re.compile(EXCEL_NUMBER_PATTERN)
+STORED_AS_NUMBER = (
+    "身份证号码在 Excel 中存成了数字（显示为 {shown}，是一个{digits}位的数）：Excel 的数字只保留15位有效数字，"
+    "末几位已变为 0 或丢失，末位的 X 也无法存为数字。请把该列设为“文本”格式，重新填写完整的18位号码后再导入"
+)
+UPGRADED = "15位旧身份证号码 {old} 已按 GB 11643 升为18位：{new}（请核对，并在户籍信息中改用18位号码）"
+
+
+def excel_number_message(number: str) -> str:
+    exponent = int(number.split("E")[1].lstrip("+"))
+    return STORED_AS_NUMBER.format(shown=number, digits=exponent + 1)
+
+
 def check_id_number(raw) -> IdNumber:
     number = normalize(raw)
     if not number:
         raise InvalidIdNumber("身份证号码为空")
+    if _EXCEL_NUMBER.match(number):
+        raise InvalidIdNumber(excel_number_message(number))
+    warnings = []
     if len(number) == 15:
         if not number.isdigit():
             raise InvalidIdNumber(f"15位身份证号码只能由数字组成：{number}")
-        number = upgrade_15_to_18(number)
+        old, number = number, upgrade_15_to_18(number)
+        warnings.append(UPGRADED.format(old=old, new=number))
     if len(number) != 18:
         raise InvalidIdNumber(f"身份证号码应为18位，实际为{len(number)}位：{number}")
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
@@ -69,7 +90,8 @@ def check_id_number(raw) -> IdNumber:
     if birth > dt.date.today():
         raise InvalidIdNumber(f"身份证号码中的出生日期晚于今天：{birth.isoformat()}")
     warning = area_code_warning(number[:6], birth.year)
-    warnings = [warning] if warning else []
+    if warning:
+        warnings.append(warning)
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdNumber(number=number, birth_date=birth, sex=sex, area_code=number[:6], warnings=tuple(warnings))
 

@@ -2,13 +2,14 @@
 
 from django import forms
 
+from yibao.core.uploads import validate_upload_size
 from yibao.imports.columns import KIND_LABELS
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="名单文件", help_text="CSV（UTF-8 或 GBK 编码）或 Excel xlsx；第一行为列名。",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xls"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx,.xls"}), validators=[validate_upload_size],
     )
     county_code = forms.ChoiceField(label="县（区）")
     department = forms.ChoiceField(label="认定部门", required=False)

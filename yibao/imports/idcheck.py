@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import polars as pl
 
+from yibao.core.idnumber import EXCEL_NUMBER_PATTERN, STORED_AS_NUMBER, UPGRADED
 from yibao.core.idnumber import area_code_warning  # noqa: F401  (re-exported for the validation)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -34,7 +35,8 @@ def check_char_expr(body: pl.Expr) -> pl.Expr:
 
 def id_columns(df: pl.DataFrame, column: str, prefix: str, today: dt.date | None = None) -> pl.DataFrame:
     """Add <prefix>number (18 characters), <prefix>error (Chinese reason or null),
-    <prefix>birth (Date) and <prefix>sex ("M"/"F") for the raw ID numbers in `column`."""
+    <prefix>birth (Date), <prefix>sex ("M"/"F") and <prefix>warning (a 15-digit number upgraded
+    to 18, or null) for the raw ID numbers in `column`."""
     today = today or dt.date.today()
     n, err = f"{prefix}number", f"{prefix}error"
     raw = pl.col(column)
@@ -54,9 +56,14 @@ def id_columns(df: pl.DataFrame, column: str, prefix: str, today: dt.date | None
         .alias("_id_birth")
     )
     birth = pl.col("_id_birth")
+    before, after = STORED_AS_NUMBER.split("{shown}")
+    middle, after = after.split("{digits}")
+    digits = norm.str.extract(r"E\+?([0-9]+)$", 1).cast(pl.Int32, strict=False) + 1
     error = (
         pl.when(norm.is_null() | (norm == ""))
         .then(pl.lit("身份证号码为空"))
+        .when(norm.str.contains(EXCEL_NUMBER_PATTERN))
+        .then(pl.concat_str([pl.lit(before), norm, pl.lit(middle), digits.cast(pl.String), pl.lit(after)]))
         .when((norm.str.len_chars() == 15) & ~is15)
         .then(pl.lit("15位身份证号码只能由数字组成"))
         .when(number.str.len_chars() != 18)
@@ -80,6 +87,13 @@ def id_columns(df: pl.DataFrame, column: str, prefix: str, today: dt.date | None
         .then(pl.when(number.str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).then(pl.lit("M")).otherwise(pl.lit("F")))
         .otherwise(None)
         .alias(f"{prefix}sex"),
+    )
+    old_text, new_text = UPGRADED.split("{old}")[0], UPGRADED.split("{old}")[1].split("{new}")
+    out = out.with_columns(
+        pl.when(ok & is15)
+        .then(pl.concat_str([pl.lit(old_text), norm, pl.lit(new_text[0]), number, pl.lit(new_text[1])]))
+        .otherwise(None)
+        .alias(f"{prefix}warning")
     )
     return out.drop("_id_norm", "_id_check", "_id_birth")
 

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
+from yibao.core.uploads import FileRefused, table_file_check
 from yibao.imports.columns import KIND_COLUMNS, column, header_lookup, normalize_header
 
 HEADER_SEARCH_ROWS = 20
+# columns of long digit strings besides the ID numbers: a number cell there loses its last digits
+LONG_NUMBER_KEYS = {"external_id", "ticket_no", "household"}
 EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
@@ -49,6 +52,10 @@ def read_table(path: str | Path, kind: str) -> Table:
         raise ImportFileError(f"找不到文件：{path}")
     if path.stat().st_size == 0:
         raise ImportFileError("文件是空的（0 字节）。")
+    try:  # the size, rows and cells are checked before calamine or polars parses anything
+        table_file_check(path)
+    except FileRefused as exc:
+        raise ImportFileError(str(exc)) from None
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(EXCEL_MAGIC) or path.suffix.lower() in EXCEL_SUFFIXES:
@@ -147,6 +154,20 @@ def _detect_encoding(path: Path) -> str:
     return "gb18030"
 
 
+def stored_as_number(key: str, label: str) -> tuple[pl.Expr, pl.Expr]:
+    """(when, reason) for cells of a long-number column (流水号, 票据号, 户号) that Excel held as a
+    number: readers.py gives them as Excel shows them (4.21223198805101E+19), digits already lost."""
+    from yibao.core.idnumber import EXCEL_NUMBER_PATTERN
+
+    when = pl.col(key).str.to_uppercase().str.contains(EXCEL_NUMBER_PATTERN)
+    reason = pl.format(
+        f"{label}在 Excel 中存成了数字（显示为 {{}}）：Excel 的数字只保留15位有效数字，末几位已丢失。"
+        "请把该列设为“文本”格式，重新填写完整后再导入",
+        pl.col(key),
+    )
+    return when, reason
+
+
 def _read_csv(path: Path, kind: str) -> Table:
     encoding = _detect_encoding(path)
     with open(path, "rb") as fh:
@@ -205,6 +226,43 @@ def _sniff_separator(lines: list[str], kind: str) -> str:
 # ---- Excel --------------------------------------------------------------------------------------
 
 
+def _excel_number_text(value: float) -> str | None:
+    """How Excel shows a number it holds in an ID column, when that number can't be the whole ID:
+    it keeps 15 significant digits, so from 16 digits on the number is no longer exact
+    (421223198805101234 is held as 4.21223198805101E+17) and a final X can't be held at all.
+    None for a whole number of at most 15 digits (an old 15-digit ID stays exact)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return format(value)
+    if float(value).is_integer() and abs(value) < 1e15:
+        return None
+    return format(value, ".15G")
+
+
+def _numbers_as_excel_shows(raw: pl.DataFrame, cells, positions: list[int]) -> pl.DataFrame:
+    """ID cells the sheet holds as numbers (not text) become the text Excel shows for them
+    (4.21223198805101E+17), so that the ID check names the cause instead of a wrong birth date or
+    check character, and a rounded number that happens to pass the check is not taken as an ID."""
+    found: dict[int, tuple[list[int], list[str]]] = {pos: ([], []) for pos in positions}
+    count = 0
+    for count, row in enumerate(cells.iter_rows(), start=1):
+        for pos in positions:
+            if pos < len(row):
+                value = row[pos]
+                if isinstance(value, (float, int)) and not isinstance(value, bool):
+                    text = _excel_number_text(float(value))
+                    if text is not None:
+                        found[pos][0].append(count - 1)
+                        found[pos][1].append(text)
+    leading = count - cells.height  # iter_rows starts at the sheet's first row, the frame at the first used one
+    names = raw.columns
+    for pos, (rows, texts) in found.items():
+        keep = [(r - leading, t) for r, t in zip(rows, texts) if 0 <= r - leading < raw.height]
+        if keep:
+            column = raw.get_column(names[pos]).scatter([r for r, _t in keep], [t for _r, t in keep])
+            raw = raw.with_columns(column)
+    return raw
+
+
 def _read_excel(path: Path, kind: str) -> Table:
     import fastexcel
     import python_calamine
@@ -233,9 +291,16 @@ def _read_excel(path: Path, kind: str) -> Table:
             continue
         # calamine drops empty rows above the first used cell; row numbers must match Excel's
         try:
-            offset = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(sheet_index).start[0]
+            cells = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(sheet_index)
+            offset = cells.start[0]
         except Exception:
-            offset = 0
+            cells, offset = None, 0
+        id_positions = [
+            pos for pos, key in columns.items()
+            if (key.endswith("id_number") or key in LONG_NUMBER_KEYS) and pos < len(names)
+        ]
+        if cells is not None and id_positions:
+            raw = _numbers_as_excel_shows(raw, cells, id_positions)
         df = raw.slice(index + 1).with_row_index("_row", offset=offset + index + 2)
         df = df.with_columns(pl.col("_row").cast(pl.Int64))
         headers = {key: str(top[index][pos]).strip() for pos, key in columns.items()}

@@ -28,6 +28,7 @@ from yibao.core.jobs import JobFailed
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record, job_create
+from yibao.core.uploads import stored_upload_check, upload_check
 from yibao.imports import writers
 from yibao.imports.columns import KIND_LABELS
 from yibao.imports.readers import ImportFileError, read_table
@@ -102,6 +103,7 @@ def upload_store(*, uploaded) -> Path:
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise ValidationError(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
+    upload_check(uploaded)
     folder = Path(settings.MEDIA_ROOT) / "imports" / timezone.localtime().strftime("%Y%m")
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
@@ -109,6 +111,7 @@ def upload_store(*, uploaded) -> Path:
     with open(path, "wb") as fh:
         for chunk in uploaded.chunks():
             fh.write(chunk)
+    stored_upload_check(path)
     return path
 
 

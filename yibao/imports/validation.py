@@ -19,7 +19,7 @@ import polars as pl
 
 from yibao.accounts.roles import Department
 from yibao.imports.idcheck import area_warnings, id_columns
-from yibao.imports.readers import Table
+from yibao.imports.readers import Table, stored_as_number
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, identity_lookup
 
 ISSUE_SCHEMA = {"_row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String, "level": pl.String}
@@ -183,6 +183,7 @@ def _check_ids(df: pl.DataFrame, log: IssueLog, ctx: Context, key: str = "id_num
             pl.concat_str([reason, pl.lit("；若该列在 Excel 中是数字格式，号码末几位可能已丢失，请将该列设为文本格式后重新填写")])
         ).otherwise(reason)
     log.add(df, pl.col(f"{prefix}error").is_not_null(), key, reason)
+    log.add(df, pl.col(f"{prefix}warning").is_not_null(), key, pl.col(f"{prefix}warning"), level="warning")
     return df
 
 
@@ -439,6 +440,9 @@ def validate_residents(table: Table, ctx: Context) -> Checked:
     else:
         df = df.with_columns(pl.lit(None, dtype=pl.String).alias("hd_number"))
     _check_length(df, log, "household", 40, "户号")
+    if "household" in present:
+        when, reason = stored_as_number("household", table.label("household"))
+        log.add(df, when, "household", reason)
     _check_length(df, log, "relation", 20, "与户主关系")
     household = pl.col("household") if "household" in present else pl.lit(None, dtype=pl.String)
     relation = pl.col("relation") if "relation" in present else pl.lit(None, dtype=pl.String)

@@ -16,6 +16,7 @@ from ninja.files import UploadedFile
 from yibao.accounts.api import ErrorOut, error_response
 from yibao.core.clock import business_today
 from yibao.core.services import event_record
+from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
@@ -265,6 +266,7 @@ def target_import(
     scope = request.auth
     scope.require("targets.manage")
     try:
+        upload_check(file)
         result = services.targets_import(
             actor=request.user, content=file.read(), filename=file.name or "任务表", county_code=county_code or None,
             benefit_year=benefit_year, township_code=township_code or None, accept_total_mismatch=accept_total_mismatch,

@@ -98,6 +98,12 @@ def _cell(value) -> str:
 def read_cells(content: bytes, filename: str) -> list[list[str]]:
     """Every row of the first sheet (xlsx/xls/ods) or of a CSV file (UTF-8 or GBK), as text."""
     suffix = Path(filename).suffix.lower()
+    from yibao.core.uploads import FileRefused, table_file_check
+
+    try:  # size, rows and cells before calamine parses anything
+        table_file_check(content)
+    except FileRefused as exc:
+        raise TaskTableError([f"“{filename}”：{exc}"]) from None
     if suffix in (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"):
         from python_calamine import CalamineWorkbook
 

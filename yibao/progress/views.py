@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.services import event_record
+from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark, Target
 from yibao.progress.pace import percent
@@ -158,6 +159,7 @@ def targets_import(request):
         messages.error(request, "请选择任务表文件（xlsx 或 csv）。")
         return redirect(back)
     try:
+        upload_check(upload)
         result = services.targets_import(
             actor=request.user, content=upload.read(), filename=upload.name,
             county_code=request.scope.county_code or (request.POST.get("county") or None),

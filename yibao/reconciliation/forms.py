@@ -1,6 +1,7 @@
 from django import forms
 
 from yibao.core.clock import business_today
+from yibao.core.uploads import validate_upload_size
 from yibao.reconciliation.services import DEFAULT_CASH_GRACE_DAYS
 
 
@@ -14,7 +15,7 @@ class DateInput(forms.DateInput):
 class RunStartForm(forms.Form):
     benefit_year = forms.TypedChoiceField(label="待遇年度", coerce=int)
     as_of = forms.DateField(label="对账截止日", widget=DateInput(), help_text="截止日之后的缴费、票据和交款不参与本次对账。")
-    tax_file = forms.FileField(label="税务缴费记录（CSV 或 xlsx）")
+    tax_file = forms.FileField(label="税务缴费记录（CSV 或 xlsx）", validators=[validate_upload_size])
     cash_grace_days = forms.IntegerField(
         label="现金交款宽限天数", min_value=0, max_value=31, initial=DEFAULT_CASH_GRACE_DAYS,
         help_text="窗口现金在收款后几天内应交款；超过的计为“现金短款”。",

@@ -27,6 +27,7 @@ from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields, event_record, file_sha256, job_create
+from yibao.core.uploads import FileRefused, stored_upload_check, upload_check
 from yibao.enrollment.models import Campaign
 from yibao.imports.readers import ImportFileError
 from yibao.reconciliation import advice, matching, sources
@@ -261,6 +262,10 @@ def tax_file_store(*, uploaded) -> Path:
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise ValidationError({"tax_file": f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。"})
+    try:
+        upload_check(uploaded)
+    except FileRefused as exc:
+        raise ValidationError({"tax_file": str(exc)}) from None
     folder = Path(settings.MEDIA_ROOT) / "reconciliation" / timezone.localtime().strftime("%Y%m")
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
@@ -268,6 +273,10 @@ def tax_file_store(*, uploaded) -> Path:
     with open(path, "wb") as fh:
         for chunk in uploaded.chunks():
             fh.write(chunk)
+    try:
+        stored_upload_check(path)
+    except FileRefused as exc:
+        raise ValidationError({"tax_file": str(exc)}) from None
     return path
 
 

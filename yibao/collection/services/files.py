@@ -24,6 +24,12 @@ def payment_file_store(*, uploaded):
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise PaymentError(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
+    from yibao.core.uploads import FileRefused, stored_upload_check, upload_check
+
+    try:
+        upload_check(uploaded)
+    except FileRefused as exc:
+        raise PaymentError(str(exc)) from None
     folder = Path(settings.MEDIA_ROOT) / "collection" / timezone.localtime().strftime("%Y%m")
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^\w.()（）-]+", "_", name)[-120:]
@@ -31,6 +37,10 @@ def payment_file_store(*, uploaded):
     with open(path, "wb") as fh:
         for chunk in uploaded.chunks():
             fh.write(chunk)
+    try:
+        stored_upload_check(path)
+    except FileRefused as exc:
+        raise PaymentError(str(exc)) from None
     return path
 
 
