@@ -16,7 +16,7 @@ import xlsxwriter
 
 from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, KIND_LABELS, NAME_SYNONYMS, Column
 from yibao.imports.idcheck import id_columns
-from yibao.imports.readers import read_table
+from yibao.imports.readers import read_table, stored_as_number
 from yibao.imports.validation import IssueLog, map_distinct, parse_date_text
 
 KIND = "tax_payments"
@@ -145,11 +145,13 @@ def _check_ids(df: pl.DataFrame, today) -> pl.DataFrame:
         & (birth <= pl.lit(today))
     ).fill_null(False)
     df = df.with_columns(pl.when(valid).then(number).otherwise(None).alias("idn_number"),
-                         pl.lit(None, dtype=pl.String).alias("idn_error")).drop("_body")
+                         pl.lit(None, dtype=pl.String).alias("idn_error"),
+                         pl.lit(None, dtype=pl.String).alias("idn_warning")).drop("_body")
     rest = df.filter(pl.col("idn_number").is_null())
     if rest.height == 0:
         return df
-    checked = id_columns(rest.drop("idn_number", "idn_error"), "id_number", "idn_", today).drop("idn_birth", "idn_sex")
+    checked = id_columns(rest.drop("idn_number", "idn_error", "idn_warning"), "id_number", "idn_", today).drop(
+        "idn_birth", "idn_sex")
     return pl.concat([df.filter(pl.col("idn_number").is_not_null()), checked.select(df.columns)])
 
 
@@ -175,6 +177,11 @@ def tax_records_read(path: str | Path, *, benefit_year: int, as_of, today=None) 
             pl.concat_str([reason, pl.lit("；若该列在 Excel 中是数字格式，号码末几位可能已丢失，请设为文本格式")])
         ).otherwise(reason)
     log.add(df, pl.col("idn_error").is_not_null(), "id_number", reason)
+    log.add(df, pl.col("idn_warning").is_not_null(), "id_number", pl.col("idn_warning"), level="warning")
+    for key in ("external_id", "ticket_no"):  # a long number Excel held as a number lost its last digits
+        if key in present:
+            when, why = stored_as_number(key, table.label(key))
+            log.add(df, when.fill_null(False), key, why)
 
     df = _amount_cents(df)
     log.add(df, pl.col("amount").is_null(), "amount", "缴费金额为空")

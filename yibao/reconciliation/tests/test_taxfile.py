@@ -162,8 +162,8 @@ def test_fast_id_check_agrees_with_the_import_check():
         today = dt.date(2025, 1, 5)
         df = pl.DataFrame({"_row": list(range(2, len(numbers) + 2)), "id_number": [n or None for n in numbers]},
                           schema={"_row": pl.Int64, "id_number": pl.String})
-        ours = _check_ids(df, today).sort("_row").select("idn_number", "idn_error")
-        theirs = id_columns(df, "id_number", "idn_", today).sort("_row").select("idn_number", "idn_error")
+        ours = _check_ids(df, today).sort("_row").select("idn_number", "idn_error", "idn_warning")
+        theirs = id_columns(df, "id_number", "idn_", today).sort("_row").select("idn_number", "idn_error", "idn_warning")
         assert ours.to_dicts() == theirs.to_dicts()
 
     check()
@@ -188,3 +188,36 @@ def test_xlsx_float_noise_and_serial_days(tmp_path):
     assert records.rows["cents"].to_list() == [40000]
     assert records.rows["paid_on"].to_list() == [EXCEL_EPOCH + dt.timedelta(days=45573)]
     assert "缴费金额无法识别" in records.issues.filter(pl.col("_row") == 3)["reason"].item()
+
+
+def test_a_fifteen_digit_id_is_upgraded_with_a_warning_row(tmp_path):
+    eighteen = make_id("340321", birth=dt.date(1980, 1, 1))
+    fifteen = eighteen[:6] + eighteen[8:17]
+    path = write_csv(tmp_path / "t.csv", ["缴费流水号,身份证号码,缴费金额", f"T1,{fifteen},400"])
+    records = read(path)
+    assert records.rejected == 0
+    assert records.rows["id_number"].to_list() == [eighteen]
+    warnings = records.issues.filter(pl.col("level") == "warning")
+    assert warnings["_row"].to_list() == [2] and "15位" in warnings["reason"][0]
+
+
+def test_long_serial_numbers_stored_as_excel_numbers_are_refused_with_the_cause(tmp_path):
+    a = make_id("340321")
+    path = tmp_path / "t.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["缴费流水号", "身份证号码", "缴费金额", "票据号"])
+    sheet.write_number(1, 0, 42122319880510123456)
+    sheet.write_string(1, 1, a)
+    sheet.write_number(1, 2, 400)
+    sheet.write_string(1, 3, "P1")
+    sheet.write_string(2, 0, "T2")
+    sheet.write_string(2, 1, a)
+    sheet.write_number(2, 2, 400)
+    sheet.write_number(2, 3, 98765432109876543210)
+    book.close()
+    records = read(path)
+    errors = records.issues.filter(pl.col("level") == "error").sort("_row").to_dicts()
+    assert [(e["_row"], e["column"]) for e in errors] == [(2, "缴费流水号"), (3, "票据号")]
+    assert all("存成了数字" in e["reason"] for e in errors)
+    assert records.rejected == 2
