@@ -29,7 +29,7 @@ from yibao.accounts.roles import Role
 from yibao.core.idnumber import mask_id_number
 
 TARGETS = ("own_village", "sibling_village", "other_township", "other_county")
-OK = (200, 201, 204, 302)
+OK = (200, 201, 202, 204, 302)
 
 
 @dataclass
