@@ -69,6 +69,16 @@ class World:
     targets: dict[str, Target] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)  # for operations of other apps
 
+    def id_numbers_hidden_from(self, scope) -> list[str]:
+        """Whole ID numbers a scope must never read: those of people outside its region, and, for a
+        role that sees masked numbers only (审计, 部门), everyone's."""
+        numbers = []
+        for target in self.targets.values():
+            if scope.full_id and scope.contains(target.village_code):
+                continue
+            numbers += [p.id_number for p in (target.resident, target.member) if p is not None]
+        return numbers
+
 
 @dataclass(frozen=True)
 class ScopeOperation:

@@ -1,0 +1,59 @@
+"""ID numbers leave the database masked unless role and region both allow the whole number."""
+
+import datetime as dt
+
+import pytest
+
+from yibao.accounts.scope import Scope
+from yibao.core.idnumber import check_character, mask_id_numbers_deep, mask_id_numbers_in
+from yibao.core.models import Event
+from yibao.core.selectors import event_shown
+from yibao.core.services import event_record
+
+
+def make_id(area="421223", birth=dt.date(1980, 5, 17), seq="123"):
+    body = f"{area}{birth:%Y%m%d}{seq}"
+    return body + check_character(body)
+
+
+NUMBER = make_id()
+
+
+def test_numbers_inside_text_are_masked_and_other_digits_kept():
+    text = f"查询 {NUMBER}，旧号 421223800517123，金额 1234567 元，流水 12345678901234567890"
+    masked = mask_id_numbers_in(text)
+    assert NUMBER not in masked and f"421223********{NUMBER[-4:]}" in masked
+    assert "421223*****7123" in masked
+    assert "1234567 元" in masked and "12345678901234567890" in masked  # not ID numbers
+
+
+def test_deep_masking_reaches_nested_values_but_not_keys():
+    value = {"q": NUMBER, "rows": 3, "list": [NUMBER, {"x": f"号{NUMBER}"}]}
+    masked = mask_id_numbers_deep(value)
+    assert NUMBER not in str(masked) and masked["rows"] == 3 and set(masked) == {"q", "rows", "list"}
+
+
+@pytest.mark.django_db
+def test_export_search_terms_are_stored_masked():
+    event_record(county_code="421223", entity="export", entity_id="residents", action="export",
+                 after={"rows": 1, "q": NUMBER}, reason=f"导出 {NUMBER}")
+    stored = Event.objects.get(entity="export")
+    assert NUMBER not in str(stored.after) and NUMBER not in stored.reason
+    assert stored.after["q"].endswith(NUMBER[-4:])
+
+
+@pytest.mark.django_db
+def test_other_events_keep_the_number_and_only_full_id_roles_read_it():
+    event_record(county_code="421223", entity="resident", entity_id="1", action="update", before={"id_number": NUMBER})
+    auditor = Scope(role="auditor", region_code="421223")
+    admin = Scope(role="county_admin", region_code="421223")
+    assert event_shown(Event.objects.get(), scope=admin).before["id_number"] == NUMBER
+    assert NUMBER not in str(event_shown(Event.objects.get(), scope=auditor).before)
+
+
+def test_show_id_needs_role_and_region():
+    township = Scope(role="township_officer", region_code="421223200")
+    assert township.show_id(NUMBER) == NUMBER
+    assert township.show_id(NUMBER, "421223200201") == NUMBER
+    assert township.show_id(NUMBER, "421223100201") != NUMBER
+    assert Scope(role="auditor", region_code="421223").show_id(NUMBER, "421223200201") != NUMBER
