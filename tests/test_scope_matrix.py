@@ -90,6 +90,9 @@ def test_scope(world, db, client, op, role, target_key):
     if not allowed:
         leaked = [text for text in op.leak_texts(target) if text and text in body]
         assert not leaked, f"{where}: leaked {leaked}"
+    if op.hidden is not None:
+        shown_anyway = [text for text in op.hidden(scope, target) if text and text in body]
+        assert not shown_anyway, f"{where}: shows {shown_anyway}"
     # whatever the operation and target: no whole ID number of a person outside the user's region
     # (nor any whole number for a role that reads masked ones), neither in the raw bytes nor in the
     # cells of an xlsx answer

@@ -102,6 +102,7 @@ class ScopeOperation:
     allowed: Callable | None = None  # override: (scope, world, target) → whether it should be allowed
     deny_status: tuple = (403, 404)
     read: Callable | None = None  # response → text (default: the decoded body)
+    hidden: Callable | None = None  # (scope, target) → texts no answer to this scope may hold, allowed or not
 
     def region_of(self, target: Target) -> str:
         return self.region(target) if self.region else target.village_code

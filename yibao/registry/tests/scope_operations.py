@@ -22,6 +22,19 @@ def _member(t):
     return Resident.objects.get(pk=t.member.pk)
 
 
+def _with_health_identity(t):
+    """The head also holds 卫健's 严重精神障碍患者 (besides 民政's 低保 and 特困)."""
+    from yibao.registry.models import Identity
+
+    Identity.objects.get_or_create(county_code=t.county_code, resident_id=t.resident.pk, code="mental_severe",
+                                   defaults={"department": "weijian"})
+
+
+def _other_departments(scope, t):
+    """A department clerk (民政) reads no other department's identity, e.g. 卫健's."""
+    return ["严重精神障碍患者", "mental_severe", "卫健", "weijian"] if scope.role == "department_clerk" else []
+
+
 def _flag_resolved(world, t):
     from yibao.registry.models import Flag
 
@@ -91,6 +104,13 @@ OPERATIONS = [
         capability="identities.view",
         call=lambda client, world, t: client.get("/registry/review/", {"township": t.township_code}),
         region=lambda t: t.township_code,
+    ),
+    ScopeOperation(
+        name="registry.page.identity_review_departments",
+        capability="identities.view",
+        call=lambda client, world, t: (_with_health_identity(t), client.get("/registry/review/"))[1],
+        on_foreign="filter",
+        hidden=_other_departments,
     ),
     ScopeOperation(
         name="registry.page.flags",
@@ -267,6 +287,14 @@ OPERATIONS = [
         kind="api",
         call=lambda client, world, t: client.get("/api/identity-review", {"township": t.township_code}),
         region=lambda t: t.township_code,
+    ),
+    ScopeOperation(
+        name="registry.api.identity_review_departments",
+        capability="identities.view",
+        kind="api",
+        call=lambda client, world, t: (_with_health_identity(t), client.get("/api/identity-review"))[1],
+        on_foreign="filter",
+        hidden=_other_departments,
     ),
     ScopeOperation(
         name="registry.api.flags",
