@@ -138,6 +138,8 @@ def resident_enrollment_block(resident: Resident) -> str | None:
 
 
 def resident_detail(*, scope, pk: int) -> dict:
+    from yibao.core.selectors import event_shown
+
     resident = resident_get(scope=scope, pk=pk)
     identities = resident.identities.filter(county_code=resident.county_code).order_by("valid_from", "id")
     if scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
@@ -152,7 +154,7 @@ def resident_detail(*, scope, pk: int) -> dict:
         ],
         "flags": list(resident.flags.filter(county_code=resident.county_code).order_by("-created_at")),
         "enrollment_block": resident_enrollment_block(resident),
-        "events": resident_events(resident=resident),
+        "events": [event_shown(e, scope=scope) for e in resident_events(resident=resident)],
     }
 
 

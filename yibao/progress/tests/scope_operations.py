@@ -96,6 +96,15 @@ def _recount_started(county: str) -> bool:
     return Job.objects.filter(kind="progress_refresh", county_code=county).exists()
 
 
+def _pdf_text(response):
+    from yibao.progress.tests.pdftext import pdf_text
+
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    if response.status_code == 200 and content.startswith(b"%PDF"):
+        return pdf_text(content)
+    return content.decode("utf-8", "replace")
+
+
 def _village(t):
     return {"region": t.village_code, "year": YEAR}
 
@@ -186,8 +195,9 @@ OPERATIONS = [
         kind="export",
         call=_get("/progress/reports/biweekly.pdf", _township),
         region=lambda t: t.township_code,
-        shows=lambda t: None,  # a PDF's text is compressed
+        shows=lambda t: None,  # a 两周通报 lists townships, not villages
         leaks=lambda t: [],
+        read=_pdf_text,  # its text, so the matrix searches it for ID numbers
     ),
     ScopeOperation(
         name="progress.export.remind",

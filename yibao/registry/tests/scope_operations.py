@@ -22,6 +22,15 @@ def _member(t):
     return Resident.objects.get(pk=t.member.pk)
 
 
+def _number_in_event(t):
+    """A change of the head's record whose event quotes the whole number (as an ID correction would)."""
+    from yibao.core.services import event_record
+
+    event_record(county_code=t.county_code, entity="resident", entity_id=str(t.resident.pk), action="update",
+                 before={"id_number": t.resident.id_number}, after={"id_number": t.resident.id_number},
+                 reason=f"{t.resident.id_number}号码更正")
+
+
 def _with_health_identity(t):
     """The head also holds 卫健's 严重精神障碍患者 (besides 民政's 低保 and 特困)."""
     from yibao.registry.models import Identity
@@ -87,6 +96,12 @@ OPERATIONS = [
         name="registry.page.resident",
         capability="registry.view",
         call=lambda client, world, t: client.get(f"/registry/residents/{t.resident.pk}/"),
+    ),
+    ScopeOperation(
+        name="registry.page.resident_events",
+        capability="registry.view",
+        call=lambda client, world, t: (_number_in_event(t), client.get(f"/registry/residents/{t.resident.pk}/"))[1],
+        shows=lambda t: f"{t.resident.id_number[-4:]}号码更正",  # the event's reason, masked or whole
     ),
     ScopeOperation(
         name="registry.page.household",
