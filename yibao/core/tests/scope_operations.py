@@ -85,6 +85,13 @@ OPERATIONS = [
         read=xlsx_text,
     ),
     ScopeOperation(
+        name="imports.page.job_preview_numbers",
+        capability="jobs.view",
+        call=lambda client, world, t: client.get(f"/imports/{_job(t, 'import_residents').pk}/"),
+        allowed=_county_reader,
+        shows=lambda t: f"{t.resident.name}（",  # the report's reason, its number masked for 审计
+    ),
+    ScopeOperation(
         name="collection.page.ingest_job",
         capability="payments.ingest",
         call=lambda client, world, t: client.get(f"/collection/ingest/{_job(t).pk}/"),
