@@ -3,8 +3,10 @@ from yibao.core.models import Event, Job
 from yibao.core.progress import job_progress_read
 
 
-def job_progress(job: Job) -> dict:
+def job_progress(job: Job, scope=None) -> dict:
     """Figures for a job's progress bar: the live file while it runs, the row once it is done.
+
+    With a scope that reads masked ID numbers only, a number in the message is masked.
 
     A job left 'running' by a killed process is failed here first (the one write in a selector:
     otherwise its bar would spin forever).
@@ -19,6 +21,8 @@ def job_progress(job: Job) -> dict:
         percent = 100
     else:
         percent = min(100, int(done * 100 / total)) if total else 0
+    if scope is not None and not scope.full_id:
+        message = mask_id_numbers_in(message)
     return {"total": total, "done": done, "message": message, "percent": percent}
 
 

@@ -68,7 +68,7 @@ def _out(job, scope) -> dict:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
-        "progress": job_progress(job),
+        "progress": job_progress(job, scope=scope),
         "result": job.result or {},
         "error": (job.message if scope.full_id else mask_id_numbers_in(job.message)) if job.status == job.Status.FAILED else "",
         "report_url": reverse("core:job_report", args=[job.pk]) if job.report_path and scope.reads_county_files else None,

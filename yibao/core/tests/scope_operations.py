@@ -36,6 +36,15 @@ def _job(t, kind="ingest_payments"):
     return job
 
 
+def _failed_job(t, kind="ingest_payments"):
+    """A failed county job whose message quotes the target's head by whole number."""
+    from yibao.core.models import Job
+
+    return Job.objects.create(kind=kind, county_code=t.county_code, status=Job.Status.FAILED,
+                              message=f"第3行身份证号码 {t.resident.id_number} 重复（{t.village_name}）",
+                              error=f"第3行身份证号码 {t.resident.id_number} 重复")
+
+
 def _export_searched(client, t):
     """A county account exported the 先缴后补 list searching for the target's member by number."""
     from yibao.core.services import event_record
@@ -65,6 +74,21 @@ OPERATIONS = [
         allowed=_county_reader,
         shows=lambda t: f"已完成：{t.village_name}明细",
         leaks=lambda t: t.secrets() + [f"已完成：{t.village_name}明细"],
+    ),
+    ScopeOperation(
+        name="core.page.job_progress_failed",
+        capability="jobs.view",
+        call=lambda client, world, t: client.get(f"/jobs/{_failed_job(t).pk}/progress"),
+        allowed=_county_reader,
+        shows=lambda t: f"重复（{t.village_name}）",  # the message, its number masked for 审计
+    ),
+    ScopeOperation(
+        name="reconciliation.api.job_failed",
+        capability="reconcile.view",
+        kind="api",
+        call=lambda client, world, t: client.get(f"/api/reconciliation/jobs/{_failed_job(t, 'reconcile').pk}"),
+        allowed=_county_reader,
+        shows=lambda t: f"重复（{t.village_name}）",
     ),
     ScopeOperation(
         name="core.export.job_report",
