@@ -33,9 +33,11 @@ def _sent(response) -> str:
     parts = [request.get_full_path()]
     for data in (request.GET, request.POST):
         parts += [v for values in data.lists() for v in values[1]]
+    from django.http.request import RawPostDataException
+
     try:
         parts.append(request.body.decode("utf-8", "replace"))
-    except Exception:  # body already read as a stream (multipart)
+    except RawPostDataException:  # body already read as a stream (multipart)
         pass
     return "\n".join(parts)
 ROLES = [str(r) for r in Role]

@@ -9,8 +9,8 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.jobs import job_enqueue
 from yibao.core.idnumber import mask_id_numbers_in
+from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
 

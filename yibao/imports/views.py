@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
-from yibao.core.jobs import job_enqueue
 from yibao.core.idnumber import mask_id_numbers_in
+from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
 from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS

@@ -13,8 +13,8 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
 from yibao.core.api_types import Money
-from yibao.core.jobs import job_enqueue
 from yibao.core.idnumber import mask_id_numbers_in
+from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
 from yibao.reconciliation import selectors, services
 from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
