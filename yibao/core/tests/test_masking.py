@@ -57,3 +57,21 @@ def test_show_id_needs_role_and_region():
     assert township.show_id(NUMBER, "421223200201") == NUMBER
     assert township.show_id(NUMBER, "421223100201") != NUMBER
     assert Scope(role="auditor", region_code="421223").show_id(NUMBER, "421223200201") != NUMBER
+
+
+@pytest.mark.django_db
+def test_a_township_auditor_reads_only_its_own_events_and_no_county_job():
+    from yibao.accounts.models import User
+    from yibao.core.models import Job
+    from yibao.core.selectors import event_list, job_list
+
+    auditor = User.objects.create_user(username="aud9", password="pass-1234", role="auditor", region_code="421223200")
+    event_record(county_code="421223", entity="payment", entity_id="1", action="booked", reason="别村的缴费")
+    mine = event_record(county_code="421223", entity="export", entity_id="x", action="export", actor=auditor)
+    Job.objects.create(kind="ingest_payments", county_code="421223")
+    township = Scope(role="auditor", region_code="421223200", user_id=auditor.pk)
+    county = Scope(role="auditor", region_code="421223", user_id=auditor.pk)
+    assert list(event_list(scope=township)) == [mine]
+    assert event_list(scope=county).count() == 2
+    assert not job_list(scope=township).exists() and job_list(scope=county).count() == 1
+    assert not job_list(scope=Scope(role="village_collector", region_code="421223200201")).exists()
