@@ -75,3 +75,21 @@ def test_a_township_auditor_reads_only_its_own_events_and_no_county_job():
     assert event_list(scope=county).count() == 2
     assert not job_list(scope=township).exists() and job_list(scope=county).count() == 1
     assert not job_list(scope=Scope(role="village_collector", region_code="421223200201")).exists()
+
+
+@pytest.mark.django_db
+def test_an_import_jobs_report_link_is_offered_only_to_who_may_download_it(client, tmp_path):
+    from yibao.accounts.models import User
+    from yibao.core.models import Job
+
+    report = tmp_path / "r.xlsx"
+    report.write_bytes(b"PK")
+    job = Job.objects.create(kind="import_residents", county_code="421223", status=Job.Status.FAILED,
+                             params={"kind": "residents"}, report_path=str(report),
+                             message=f"第2行身份证号码 {NUMBER} 重复")
+    for role, full in (("county_admin", True), ("auditor", False)):
+        client.force_login(User.objects.create_user(username=role, password="pass-1234", role=role, region_code="421223"))
+        body = client.get(f"/api/imports/jobs/{job.pk}").json()
+        assert (body["report_url"] is not None) == full
+        assert (NUMBER in body["error"]) == full and body["error"].endswith("重复")
+        assert client.get(f"/jobs/{job.pk}/report").status_code == (200 if full else 403)
