@@ -17,6 +17,29 @@ from yibao.accounts.scope import scope_for
 from yibao.accounts.tests.scope_support import OK, TARGETS, build_world, collect_operations
 
 OPERATIONS = collect_operations()
+
+
+def _raw(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b""  # already read by op.text (its cells are searched there)
+    return response.content
+
+
+def _sent(response) -> str:
+    """What the request itself carried: a page may repeat the number the user typed into the search box."""
+    request = getattr(response, "wsgi_request", None)
+    if request is None:
+        return ""
+    parts = [request.get_full_path()]
+    for data in (request.GET, request.POST):
+        parts += [v for values in data.lists() for v in values[1]]
+    from django.http.request import RawPostDataException
+
+    try:
+        parts.append(request.body.decode("utf-8", "replace"))
+    except RawPostDataException:  # body already read as a stream (multipart)
+        pass
+    return "\n".join(parts)
 ROLES = [str(r) for r in Role]
 
 
@@ -69,5 +92,14 @@ def test_scope(world, db, client, op, role, target_key):
     if not allowed:
         leaked = [text for text in op.leak_texts(target) if text and text in body]
         assert not leaked, f"{where}: leaked {leaked}"
+    if op.hidden is not None:
+        shown_anyway = [text for text in op.hidden(scope, target) if text and text in body]
+        assert not shown_anyway, f"{where}: shows {shown_anyway}"
+    # whatever the operation and target: no whole ID number of a person outside the user's region
+    # (nor any whole number for a role that reads masked ones), neither in the raw bytes nor in the
+    # cells of an xlsx answer
+    raw, typed = _raw(response), _sent(response)
+    whole = [n for n in world.id_numbers_hidden_from(scope) if (n in body or n.encode() in raw) and n not in typed]
+    assert not whole, f"{where}: whole ID numbers outside the user's reach {whole}\n{body[:800]}"
     if op.effect is not None:
         assert op.effect(world, target) == allowed, f"{where}: write {'missing' if allowed else 'happened'}"

@@ -53,6 +53,7 @@ CAPABILITIES: dict[str, str] = {
     "subsidy_refunds.approve": "审核先缴后补",
     "subsidy_refunds.pay": "发放先缴后补",
     "progress.view": "查看征缴进度",
+    "progress.refresh": "重新统计征缴进度",
     "targets.manage": "导入、调整目标任务",
     "reports.export": "导出报表",
     "remind.view": "查看催缴名单",
@@ -73,7 +74,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {
             "regions.view", "registry.view", "registry.export", "policy.view", "enrollment.view",
             "payments.ingest", "payments.view", "receipts.print", "receipts.void", "refunds.book",
-            "subsidy_refunds.view", "subsidy_refunds.pay", "progress.view", "reports.export",
+            "subsidy_refunds.view", "subsidy_refunds.pay", "progress.view", "progress.refresh", "reports.export",
             "remind.view", "reconcile.run", "reconcile.view", "cash.receive", "audit.view", "jobs.view",
         }
     ),
@@ -82,14 +83,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             "regions.view", "registry.view", "registry.edit", "registry.export", "identities.view",
             "policy.view", "enrollment.view", "enrollment.edit", "payments.collect", "payments.view",
             "receipts.print", "receipts.void", "refunds.request", "subsidy_refunds.view", "subsidy_refunds.approve",
-            "progress.view", "reports.export", "remind.view", "remind.mark", "reconcile.view", "cash.receive", "jobs.view",
+            "progress.view", "progress.refresh", "reports.export", "remind.view", "remind.mark", "reconcile.view",
+            "cash.receive", "jobs.view",
         }
     ),
     Role.VILLAGE_COLLECTOR: frozenset(
         {
             "regions.view", "registry.view", "registry.edit", "registry.export", "identities.view",
             "policy.view", "enrollment.view", "enrollment.edit", "payments.collect", "payments.view",
-            "receipts.print", "refunds.request", "subsidy_refunds.view", "progress.view",
+            "receipts.print", "refunds.request", "subsidy_refunds.view", "progress.view", "progress.refresh",
             "remind.view", "remind.mark", "reconcile.view", "jobs.view",
         }
     ),

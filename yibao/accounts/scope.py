@@ -73,8 +73,20 @@ class Scope:
         field = LEVEL_FIELD[len(self.region_code)]
         return queryset.filter(**{prefix + field: self.region_code})
 
-    def show_id(self, number: str) -> str:
-        return number if self.full_id else mask_id_number(number)
+    @property
+    def reads_county_files(self) -> bool:
+        """Whether this scope may download a file that quotes a whole county's rows as given (an import's
+        or a channel file's error report): whole ID numbers of every village, so county level and full_id."""
+        if self.superuser and not self.region_code:
+            return True
+        return self.level == 6 and self.full_id
+
+    def show_id(self, number: str, region_code: str | None = None) -> str:
+        """The whole number only where role and region both allow it: a role that sees whole numbers,
+        and (when the person's region is given) a person inside this scope; otherwise masked."""
+        if not self.full_id or (region_code is not None and not self.contains(region_code)):
+            return mask_id_number(number)
+        return number
 
 
 def scope_for(user) -> Scope:

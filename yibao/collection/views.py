@@ -421,11 +421,12 @@ def subsidy_refunds_export(request):
     rows = _subsidy_rows(request)
     handle = tempfile.NamedTemporaryFile(dir=settings.VAR_DIR, suffix=".xlsx", delete=False)
     handle.close()
-    count = services.subsidy_refunds_export(rows=rows, path=handle.name)
+    count = services.subsidy_refunds_export(rows=rows, path=handle.name, scope=scope)
     from yibao.core.services import event_record
 
     event_record(county_code=scope.county_code, entity="export", entity_id="subsidy_refunds", action="export",
-                 actor=request.user, after={"rows": count, "township": request.GET.get("township", "")},
+                 actor=request.user, after={"rows": count, "township": request.GET.get("township", ""),
+                                                "q": request.GET.get("q", "")},
                  reason="导出先缴后补名单")
     name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
     return FileResponse(open(handle.name, "rb"), as_attachment=True, filename=name,

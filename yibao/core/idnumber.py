@@ -7,6 +7,7 @@ code in force when it was issued, so an unknown area code is only a warning here
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from functools import lru_cache
@@ -125,3 +126,25 @@ def mask_id_number(number: str) -> str:
     if len(number) < 10:
         return "*" * len(number)
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+# an 18-digit number (last character may be X) or an old 15-digit one, not inside a longer run of digits
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
+
+
+def mask_id_numbers_in(text):
+    """Every ID number inside a free text (a reason, a search term, an error) masked as mask_id_number does."""
+    if not isinstance(text, str) or not text:
+        return text
+    return _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+def mask_id_numbers_deep(value):
+    """mask_id_numbers_in applied to every string of a JSON-like value (dicts, lists), keys left alone."""
+    if isinstance(value, str):
+        return mask_id_numbers_in(value)
+    if isinstance(value, dict):
+        return {k: mask_id_numbers_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_id_numbers_deep(v) for v in value]
+    return value

@@ -1,11 +1,12 @@
-from django.db.models import Q
-
+from yibao.core.idnumber import mask_id_numbers_deep, mask_id_numbers_in
 from yibao.core.models import Event, Job
 from yibao.core.progress import job_progress_read
 
 
-def job_progress(job: Job) -> dict:
+def job_progress(job: Job, scope=None) -> dict:
     """Figures for a job's progress bar: the live file while it runs, the row once it is done.
+
+    With a scope that reads masked ID numbers only, a number in the message is masked.
 
     A job left 'running' by a killed process is failed here first (the one write in a selector:
     otherwise its bar would spin forever).
@@ -20,6 +21,8 @@ def job_progress(job: Job) -> dict:
         percent = 100
     else:
         percent = min(100, int(done * 100 / total)) if total else 0
+    if scope is not None and not scope.full_id:
+        message = mask_id_numbers_in(message)
     return {"total": total, "done": done, "message": message, "percent": percent}
 
 
@@ -32,26 +35,44 @@ def jobs_settled(jobs) -> list[Job]:
 
 
 def job_list(*, scope, kinds: list[str] | None = None):
+    """The jobs a scope may see: those whose region lies inside the viewer's region.
+
+    A job works on the county it was started for (imports, 核定, 缴费明细, 对账, 重新统计): its
+    result and report name people of every village, so it is a county job, seen by county-level
+    accounts only; a township or village account sees none of them (not even one it started). A
+    department clerk sees only the jobs they started.
+    """
     jobs = Job.objects.all()
     if scope.region_code:
-        jobs = jobs.filter(county_code=scope.county_code)
-    if scope.role == "department_clerk":
+        # county_code holds the job's region; a 9- or 12-digit viewer region never contains a county
+        jobs = jobs.filter(county_code=scope.region_code) if scope.level == 6 else jobs.none()
+    if scope.role == "department_clerk" and not scope.superuser:
         jobs = jobs.filter(created_by_id=scope.user_id)
-    elif (scope.level or 6) > 6:
-        # an import's report lists a whole county's names and ID numbers: township and village
-        # accounts see only the imports they started (other jobs, e.g. 核定, stay visible)
-        jobs = jobs.exclude(Q(kind__startswith="import_") & ~Q(created_by_id=scope.user_id))
     if kinds:
         jobs = jobs.filter(kind__in=kinds)
     return jobs
 
 
 def event_list(*, scope, entity: str | None = None, entity_id: str | None = None):
+    """The change log a scope may read. Events carry only the county, so an account bound to a
+    township or village (an auditor there) reads only the events it made itself."""
     events = Event.objects.all().order_by("-at")
     if scope.region_code:
         events = events.filter(county_code=scope.county_code)
+        if scope.level != 6:
+            events = events.filter(actor_id=scope.user_id)
     if entity:
         events = events.filter(entity=entity)
     if entity_id:
         events = events.filter(entity_id=entity_id)
     return events
+
+
+def event_shown(event: Event, *, scope) -> Event:
+    """An event as a scope may read it: for a role that sees masked ID numbers only, every number in
+    its before, after and reason masked (the row itself is not changed)."""
+    if scope.full_id:
+        return event
+    event.before, event.after = mask_id_numbers_deep(event.before), mask_id_numbers_deep(event.after)
+    event.reason = mask_id_numbers_in(event.reason)
+    return event

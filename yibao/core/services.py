@@ -12,6 +12,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from yibao.core.idnumber import mask_id_numbers_deep, mask_id_numbers_in
 from yibao.core.models import Event, Job
 
 
@@ -35,6 +36,9 @@ def event_record(
     after: dict | None = None,
     reason: str = "",
 ) -> Event:
+    if entity == "export":
+        # an export's search terms are often ID numbers: the change log keeps them masked
+        before, after, reason = mask_id_numbers_deep(before), mask_id_numbers_deep(after), mask_id_numbers_in(reason)
     return Event.objects.create(
         county_code=county_code,
         entity=entity,

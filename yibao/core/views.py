@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
-from yibao.core.selectors import event_list, job_list, job_progress
+from yibao.core.selectors import event_list, event_shown, job_list, job_progress
 
 
 @scoped_view
@@ -37,9 +37,9 @@ def job_progress_partial(request, pk: int):
 @scoped_view("jobs.view")
 def job_report(request, pk: int):
     job = _visible_job(request, pk)
-    if not request.scope.full_id:
-        # reports quote the rows as they were given, whole ID numbers included
-        raise PermissionDenied("错误报告含完整身份证号码，当前账号只能在任务页查看脱敏预览。")
+    if not request.scope.reads_county_files:
+        # reports quote the rows as they were given, whole ID numbers of the whole county included
+        raise PermissionDenied("错误报告含全县完整身份证号码，只有县级经办账号可以下载；当前账号只能在任务页查看脱敏预览。")
     if not job.report_path or not Path(job.report_path).exists():
         raise Http404("该任务没有错误报告。")
     return FileResponse(open(job.report_path, "rb"), as_attachment=True, filename=Path(job.report_path).name)
@@ -49,4 +49,5 @@ def job_report(request, pk: int):
 def events(request):
     rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=request.GET.get("id") or None)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page.object_list = [event_shown(e, scope=request.scope) for e in page.object_list]
     return render(request, "core/events.html", {"page": page})

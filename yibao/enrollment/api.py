@@ -129,7 +129,7 @@ def campaign_detail(request, campaign_id: int, region: str | None = None):
     scope = request.auth
     scope.require("enrollment.view")
     campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
-    job = selectors.campaign_assess_job(campaign=campaign)
+    job = selectors.campaign_assess_job(campaign=campaign, scope=scope)
     return {
         **_campaign_out(campaign),
         "totals": selectors.assessment_summary(scope=scope, campaign=campaign),

@@ -142,12 +142,15 @@ def campaign_policies(*, county_code: str) -> list:
     return policies_for_region(county_code) if county_code else []
 
 
-def campaign_assess_job(*, campaign: Campaign):
-    """The latest 核定 job of a campaign, or None."""
+def campaign_assess_job(*, campaign: Campaign, scope=None):
+    """The latest 核定 job of a campaign, or None; with a scope, only a job the scope may see (a county job:
+    county accounts only, see core.selectors.job_list)."""
     from yibao.core.models import Job
+    from yibao.core.selectors import job_list
 
+    jobs = job_list(scope=scope) if scope is not None else Job.objects.all()
     return (
-        Job.objects.filter(kind="assess_campaign", county_code=campaign.county_code, params__campaign_id=campaign.pk)
+        jobs.filter(kind="assess_campaign", county_code=campaign.county_code, params__campaign_id=campaign.pk)
         .order_by("-created_at", "-id")
         .first()
     )

@@ -100,7 +100,7 @@ def campaign(request, pk: int):
         return _history_campaign(request, c)
     region = request.GET.get("region") or scope.region_code or c.county_code
     by_region = selectors.assessment_totals(scope=scope, campaign=c, region=region)
-    job = selectors.campaign_assess_job(campaign=c)
+    job = selectors.campaign_assess_job(campaign=c, scope=scope)
     try:
         policy = load_policy(c.policy_id)
     except PolicyNotFound:

@@ -9,6 +9,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
+from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
@@ -51,7 +52,7 @@ class JobPage(Schema):
     items: list[JobOut]
 
 
-def _out(job) -> dict:
+def _out(job, scope) -> dict:
     params = job.params or {}
     return {
         "id": job.pk,
@@ -67,10 +68,10 @@ def _out(job) -> dict:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
-        "progress": job_progress(job),
+        "progress": job_progress(job, scope=scope),
         "result": job.result or {},
-        "error": job.message if job.status == job.Status.FAILED else "",
-        "report_url": reverse("core:job_report", args=[job.pk]) if job.report_path else None,
+        "error": (job.message if scope.full_id else mask_id_numbers_in(job.message)) if job.status == job.Status.FAILED else "",
+        "report_url": reverse("core:job_report", args=[job.pk]) if job.report_path and scope.reads_county_files else None,
         "page_url": reverse("imports:job", args=[job.pk]),
     }
 
@@ -102,7 +103,7 @@ def import_start(
         return error_response(exc)
     job_enqueue(job)
     job.refresh_from_db()
-    return Status(201, _out(job))
+    return Status(201, _out(job, scope))
 
 
 @router.get("/imports/jobs", response=JobPage, summary="导入记录（按当前账号的范围）")
@@ -113,11 +114,11 @@ def import_jobs(request, kind: str = "", page: int = 1, page_size: int = 50):
     paginator = Paginator(rows, max(1, min(page_size, 200)))
     current = paginator.get_page(page)
     return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
-            "items": [_out(j) for j in jobs_settled(current)]}
+            "items": [_out(j, scope) for j in jobs_settled(current)]}
 
 
 @router.get("/imports/jobs/{job_id}", response=JobOut, summary="一个导入任务：进度、计数和错误报告")
 def import_job(request, job_id: int):
     scope = request.auth
     scope.require("jobs.view")
-    return _out(selectors.import_job_get(scope=scope, pk=job_id))
+    return _out(selectors.import_job_get(scope=scope, pk=job_id), scope)

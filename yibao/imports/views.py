@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
+from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
@@ -93,11 +94,13 @@ def job(request, pk: int):
         except Exception:  # a report moved away: the page still shows the job
             lines = []
         for line in lines:
-            value = line["值"]
+            value, reason = line["值"], line["原因"]
+            if not request.scope.full_id:  # a number may sit in any column, and reasons quote it
+                value, reason = mask_id_numbers_in(str(value or "")), mask_id_numbers_in(str(reason or ""))
             if "身份证" in line["列"] or "号码" in line["列"]:
                 value = request.scope.show_id(value)
             preview.append({"sheet": line["sheet"], "row": line["行号"], "column": line["列"], "value": value,
-                            "reason": line["原因"]})
+                            "reason": reason})
     return render(request, "imports/job.html", {
         "job": item, "progress": job_progress(item), "kind": params.get("kind", ""),
         "department": department_name(params.get("department", "")) if params.get("department") else "",

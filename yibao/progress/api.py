@@ -341,7 +341,7 @@ def progress_renewal(request, region: str | None = None, year: int | None = None
 @router.post("/progress/refresh", response={202: JobOut}, summary="重新统计征缴进度（后台任务）")
 def progress_refresh(request, payload: RefreshIn):
     scope = request.auth
-    scope.require("progress.view")
+    scope.require("progress.refresh")
     county = (payload.county_code or scope.county_code or "").strip()[:6]
     if scope.region_code and county != scope.county_code:
         raise PermissionDenied(f"区划 {county} 不在当前账号的管辖范围内。")

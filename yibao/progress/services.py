@@ -616,14 +616,21 @@ def progress_is_stale(*, county_code: str, benefit_year: int, max_age_seconds: i
     return Event.objects.filter(county_code=county_code, at__gt=refreshed.refreshed_at).exists()
 
 
+AUTO_RECOUNT = "系统（数据有变更，自动重新统计）"
+
+
 def progress_ensure(*, county_code: str, benefit_year: int, actor=None) -> str:
-    """Count a county now if it was never counted ('refreshed'); queue a recount when it is stale ('queued')."""
+    """Count a county now if it was never counted ('refreshed'); queue a recount when it is stale ('queued').
+
+    The queued recount is the system's upkeep, not the viewer's: opening a page (even as 审计) starts no
+    job in the viewer's name; starting one by hand needs progress.refresh. `actor` is kept for callers.
+    """
     stale = progress_is_stale(county_code=county_code, benefit_year=benefit_year)
     if stale is None:
         progress_refresh(county_code=county_code, benefit_year=benefit_year)
         return "refreshed"
     if stale:
-        progress_refresh_enqueue(county_code=county_code, benefit_year=benefit_year, actor=actor)
+        progress_refresh_enqueue(county_code=county_code, benefit_year=benefit_year, actor=AUTO_RECOUNT)
         return "queued"
     return "fresh"
 

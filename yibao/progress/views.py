@@ -106,12 +106,13 @@ def dashboard(request):
         **overview, "year": year, "refresh_state": state, "parent": parent, "keep": keep, "village_rows": villages,
         "chart_data": _chart_data(overview, history, keep), "pace_text": percent(tree.share) if tree.share is not None else "—",
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
+        "can_refresh": scope.can("progress.refresh"),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
     })
 
 
 @require_POST
-@scoped_view("progress.view")
+@scoped_view("progress.refresh")
 def refresh(request):
     scope = request.scope
     county = scope.county_code or (request.POST.get("county") or "")[:6]

@@ -13,6 +13,7 @@ from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
 from yibao.core.api_types import Money
+from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
 from yibao.reconciliation import selectors, services
@@ -202,12 +203,13 @@ def _handover_out(h: CashHandover) -> dict:
     }
 
 
-def _job_out(job) -> dict:
-    progress = job_progress(job)
+def _job_out(job, scope=None) -> dict:
+    progress = job_progress(job, scope=scope)
     result = job.result or {}
     return {"job_id": job.pk, "status": job.status, "message": progress["message"], "percent": progress["percent"],
             "run_id": result.get("run_id"), "mismatches": result.get("mismatches"),
-            "error": job.message if job.status == "failed" else ""}
+            "error": (job.message if scope is None or scope.full_id else mask_id_numbers_in(job.message))
+            if job.status == "failed" else ""}
 
 
 @router.get("/reconciliation/runs", response=RunPage, summary="对账记录")
@@ -267,7 +269,7 @@ def run_start(
         return error_response(exc)
     job_enqueue(job)
     job.refresh_from_db()
-    return Status(201, _job_out(job))
+    return Status(201, _job_out(job, scope))
 
 
 @router.get("/reconciliation/jobs/{job_id}", response=JobOut, summary="对账任务进度")
@@ -275,7 +277,7 @@ def job_status(request, job_id: int):
     scope = request.auth
     scope.require("reconcile.view")
     job = get_object_or_404(job_list(scope=scope, kinds=[services.JOB_KIND]), pk=job_id)
-    return _job_out(job)
+    return _job_out(job, scope)
 
 
 @router.get("/reconciliation/calendar", response=CalendarOut, summary="每月对账次数是否达到要求")

@@ -160,6 +160,9 @@ def run_error_report(request, pk: int):
     from pathlib import Path
 
     run = selectors.run_get(scope=request.scope, pk=pk)
+    if not request.scope.reads_county_files:
+        # the tax file's bad rows, as given: whole ID numbers of the whole county
+        raise PermissionDenied("税务文件错误报告含全县完整身份证号码，只有县级经办账号可以下载。")
     if not run.error_report_path or not Path(run.error_report_path).exists():
         raise Http404("该次对账的税务文件没有错误行。")
     return FileResponse(open(run.error_report_path, "rb"), as_attachment=True, filename=Path(run.error_report_path).name)

@@ -273,7 +273,7 @@ def identity_review(request, township: str | None = None, page: int = 1, page_si
     scope.require("identities.view")
     policy = selectors.review_policy(scope.county_code)
     paginator, current = _page(selectors.identity_review(scope=scope, township=township, policy=policy), page, page_size)
-    rows = selectors.identity_review_rows(residents=list(current), policy=policy)
+    rows = selectors.identity_review_rows(residents=list(current), policy=policy, scope=scope)
     labels = region_labels(r.resident.village_code for r in rows)
     start, end = selectors.review_window(policy)
     return {

@@ -138,6 +138,8 @@ def resident_enrollment_block(resident: Resident) -> str | None:
 
 
 def resident_detail(*, scope, pk: int) -> dict:
+    from yibao.core.selectors import event_shown
+
     resident = resident_get(scope=scope, pk=pk)
     identities = resident.identities.filter(county_code=resident.county_code).order_by("valid_from", "id")
     if scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
@@ -152,7 +154,7 @@ def resident_detail(*, scope, pk: int) -> dict:
         ],
         "flags": list(resident.flags.filter(county_code=resident.county_code).order_by("-created_at")),
         "enrollment_block": resident_enrollment_block(resident),
-        "events": resident_events(resident=resident),
+        "events": [event_shown(e, scope=scope) for e in resident_events(resident=resident)],
     }
 
 
@@ -246,8 +248,25 @@ class ReviewRow:
     note: str
 
 
-def identity_review_rows(*, residents: list[Resident], policy) -> list[ReviewRow]:
-    """Every identity of each resident and the single one that applies under the policy (就高不就低)."""
+OTHER_DEPARTMENT = "其他部门认定的身份"
+
+
+def _own_department_only(scope) -> frozenset[str] | None:
+    """The department values a scope is limited to (a department clerk), or None for everyone else."""
+    if scope is None or scope.superuser or scope.role != Role.DEPARTMENT_CLERK:
+        return None
+    return frozenset(department_values(scope.department))
+
+
+def identity_review_rows(*, residents: list[Resident], policy, scope=None) -> list[ReviewRow]:
+    """Every identity of each resident and the single one that applies under the policy (就高不就低).
+
+    A department clerk sees only its own department's identities: another department's (卫健's
+    严重精神障碍, ...) are health or welfare facts it has no right to. The rule is still applied to
+    all of them; when the one that applies is another department's, the row says only that, without
+    its name or amount.
+    """
+    own = _own_department_only(scope)
     from yibao.policy.engine import Person, PolicyInputError, quote
 
     start, end = review_window(policy)
@@ -273,10 +292,16 @@ def identity_review_rows(*, residents: list[Resident], policy) -> list[ReviewRow
                     note = result.reason or ""
                 elif applied is None:
                     note = "本政策对这些身份均无个人缴费资助。"
+        applied_name = identity_name(applied) if applied else ""
+        if own is not None:
+            if applied and not any(i.code == applied and i.department in own for i in held):
+                applied, applied_name, subsidy = None, OTHER_DEPARTMENT, None
+                note = "按其他部门认定的身份资助（就高不就低），本部门名单上的身份不再重复资助。"
+            held = [i for i in held if i.department in own]
         rows.append(
             ReviewRow(
                 resident=resident, identities=identity_rows(held, on=start), applied=applied,
-                applied_name=identity_name(applied) if applied else "", subsidy=subsidy, note=note,
+                applied_name=applied_name, subsidy=subsidy, note=note,
             )
         )
     return rows

@@ -126,9 +126,14 @@ def _where(index: int, name: str) -> str:
     return f"第{index}位成员（{_text(name) or '未填姓名'}）："
 
 
-def _already_registered(resident: Resident) -> str:
-    from yibao.regions.selectors import region_label
+def _already_registered(resident: Resident, scope=None) -> str:
+    """Where a number is already registered. Inside the user's region: name, village and household;
+    outside it only that it is another village's, and the township to contact, never the person."""
+    from yibao.regions.selectors import region_label, region_name
 
+    if scope is not None and not scope.contains(resident.village_code):
+        township = region_name(resident.township_code) or resident.township_code
+        return f"已在本县其他村（社区）登记，请与{township}征收专班联系核实"
     household = f"，户号 {resident.household.number}" if resident.household_id and resident.household else ""
     return f"已登记为“{resident.name}”（{region_label(resident.village_code)}{household}）"
 
@@ -249,7 +254,7 @@ def _check_members(members: list[dict], county_code: str, scope) -> tuple[list[C
         existing = Resident.objects.filter(county_code=county_code, id_number=number).select_related("household").first()
         if existing:
             shown = scope.show_id(number) if scope else number
-            errors.append(f"{where}身份证号码 {shown} {_already_registered(existing)}")
+            errors.append(f"{where}身份证号码 {shown} {_already_registered(existing, scope)}")
         checked.append(person)
         warnings.extend(person.warnings)
     heads = [m for m in members if _text(m.get("relation") or m.get("relation_to_head")) == HEAD]
@@ -351,7 +356,7 @@ def household_member_add(*, actor, household: Household, member: dict, reason: s
     existing = Resident.objects.filter(county_code=household.county_code, id_number=person.id.number).select_related("household").first()
     if existing:
         shown = scope.show_id(person.id.number) if scope else person.id.number
-        raise ValidationError({"id_number": f"{where}身份证号码 {shown} {_already_registered(existing)}；跨村迁入请用“迁移”。"})
+        raise ValidationError({"id_number": f"{where}身份证号码 {shown} {_already_registered(existing, scope)}；跨村迁入请用“迁移”。"})
     village = Region.objects.get(code=household.village_code)
     resident = _new_resident(person, {**member, "relation": relation}, village, household)
     resident.save()

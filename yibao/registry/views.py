@@ -348,7 +348,7 @@ def identity_review(request):
     policy = selectors.review_policy(scope.county_code)
     residents = selectors.identity_review(scope=scope, township=township, policy=policy)
     page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.identity_review_rows(residents=list(page), policy=policy)
+    rows = selectors.identity_review_rows(residents=list(page), policy=policy, scope=scope)
     labels = region_labels(r.resident.village_code for r in rows)
     for row in rows:
         row.shown_id = scope.show_id(row.resident.id_number)

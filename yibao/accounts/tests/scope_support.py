@@ -29,7 +29,7 @@ from yibao.accounts.roles import Role
 from yibao.core.idnumber import mask_id_number
 
 TARGETS = ("own_village", "sibling_village", "other_township", "other_county")
-OK = (200, 201, 204, 302)
+OK = (200, 201, 202, 204, 302)
 
 
 @dataclass
@@ -69,6 +69,16 @@ class World:
     targets: dict[str, Target] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)  # for operations of other apps
 
+    def id_numbers_hidden_from(self, scope) -> list[str]:
+        """Whole ID numbers a scope must never read: those of people outside its region, and, for a
+        role that sees masked numbers only (审计, 部门), everyone's."""
+        numbers = []
+        for target in self.targets.values():
+            if scope.full_id and scope.contains(target.village_code):
+                continue
+            numbers += [p.id_number for p in (target.resident, target.member) if p is not None]
+        return numbers
+
 
 @dataclass(frozen=True)
 class ScopeOperation:
@@ -92,6 +102,7 @@ class ScopeOperation:
     allowed: Callable | None = None  # override: (scope, world, target) → whether it should be allowed
     deny_status: tuple = (403, 404)
     read: Callable | None = None  # response → text (default: the decoded body)
+    hidden: Callable | None = None  # (scope, target) → texts no answer to this scope may hold, allowed or not
 
     def region_of(self, target: Target) -> str:
         return self.region(target) if self.region else target.village_code

@@ -65,8 +65,11 @@ def subsidy_refunds_pay(*, ids: list[int], actor, scope=None) -> int:
                          expected=SubsidyRefund.Status.APPROVED, new_status=SubsidyRefund.Status.PAID, verb="发放")
 
 
-def subsidy_refunds_export(*, rows, path) -> int:
-    """The 先缴后补 list as xlsx (xlsxwriter): one sheet of people, one of township totals."""
+def subsidy_refunds_export(*, rows, path, scope=None) -> int:
+    """The 先缴后补 list as xlsx (xlsxwriter): one sheet of people, one of township totals.
+
+    ID numbers are written as the scope may see them (masked for 审计); without a scope (the command
+    line, run by the server's operator) whole."""
     import xlsxwriter
 
     from yibao.collection.selectors import subsidy_refund_totals
@@ -92,7 +95,7 @@ def subsidy_refunds_export(*, rows, path) -> int:
         sheet.write_string(i, 0, labels.get(r.township_code, r.township_code))
         sheet.write_string(i, 1, labels.get(r.village_code, r.village_code).split(" / ")[-1])
         sheet.write_string(i, 2, r.resident.name)
-        sheet.write_string(i, 3, r.resident.id_number)
+        sheet.write_string(i, 3, scope.show_id(r.resident.id_number, r.village_code) if scope else r.resident.id_number)
         sheet.write_number(i, 4, r.benefit_year)
         sheet.write_string(i, 5, identity_name(r.identity) if r.identity else "")
         sheet.write_number(i, 6, float(r.payment.amount), money)

@@ -93,6 +93,9 @@ def test_the_latest_assess_job_of_a_campaign(assessed):
     first = assessment_job_create(campaign=campaign, actor="测试")
     second = assessment_job_create(campaign=campaign, actor="测试")
     assert selectors.campaign_assess_job(campaign=campaign) == second != first
+    # a county job: a county account sees it, a village account (its page, its API) does not
+    assert selectors.campaign_assess_job(campaign=campaign, scope=COUNTY) == second
+    assert selectors.campaign_assess_job(campaign=campaign, scope=VILLAGE) is None
 
 
 def test_a_residents_assessments_for_their_page(assessed):

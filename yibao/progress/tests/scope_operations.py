@@ -90,6 +90,21 @@ def _import_call(client, world, t):
     })
 
 
+def _recount_started(county: str) -> bool:
+    from yibao.core.models import Job
+
+    return Job.objects.filter(kind="progress_refresh", county_code=county).exists()
+
+
+def _pdf_text(response):
+    from yibao.progress.tests.pdftext import pdf_text
+
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    if response.status_code == 200 and content.startswith(b"%PDF"):
+        return pdf_text(content)
+    return content.decode("utf-8", "replace")
+
+
 def _village(t):
     return {"region": t.village_code, "year": YEAR}
 
@@ -180,8 +195,9 @@ OPERATIONS = [
         kind="export",
         call=_get("/progress/reports/biweekly.pdf", _township),
         region=lambda t: t.township_code,
-        shows=lambda t: None,  # a PDF's text is compressed
+        shows=lambda t: None,  # a 两周通报 lists townships, not villages
         leaks=lambda t: [],
+        read=_pdf_text,  # its text, so the matrix searches it for ID numbers
     ),
     ScopeOperation(
         name="progress.export.remind",
@@ -262,5 +278,27 @@ OPERATIONS = [
         region=lambda t: t.township_code,
         shows=lambda t: t.village_name,
         read=xlsx_text,
+    ),
+    # ------------------------------------------------------------ starting a recount (a county-wide job)
+    ScopeOperation(
+        name="progress.page.refresh",
+        capability="progress.refresh",
+        call=_post(lambda t: "/progress/refresh/", lambda t: {"year": YEAR, "county": t.county_code}),
+        on_foreign="none",  # a county account recounts its own county, whatever the form says
+        shows=lambda t: None,
+        leaks=lambda t: [],
+        effect=lambda world, t: _recount_started("421223") and not _recount_started("421321"),  # every user is of 崇阳
+        allowed=lambda scope, world, t: scope.can("progress.refresh"),
+    ),
+    ScopeOperation(
+        name="progress.api.refresh",
+        capability="progress.refresh",
+        kind="api",
+        call=_post(lambda t: "/api/progress/refresh", lambda t: {"county_code": t.county_code, "benefit_year": YEAR},
+                   as_json=True),
+        shows=lambda t: None,
+        leaks=lambda t: [],
+        allowed=lambda scope, world, t: scope.can("progress.refresh") and scope.county_code == t.county_code,
+        effect=lambda world, t: _recount_started(t.county_code),
     ),
 ]

@@ -298,6 +298,20 @@ def test_stale_after_a_new_event_and_a_minute(county):
     assert services.progress_is_stale(county_code=b.COUNTY, benefit_year=2025) is False
 
 
+def test_a_stale_recount_opened_by_an_auditor_is_the_systems_job(county, db):
+    from yibao.accounts.models import User
+    from yibao.core.models import Job
+    from yibao.core.services import event_record
+
+    auditor = User.objects.create_user(username="aud", password="pass-1234", role="auditor", region_code=b.COUNTY)
+    services.progress_ensure(county_code=b.COUNTY, benefit_year=2025, actor=auditor)
+    ProgressRefresh.objects.update(refreshed_at=b.timezone.now() - dt.timedelta(minutes=5))
+    event_record(county_code=b.COUNTY, entity="payment", entity_id=1, action="booked", actor="测试")
+    assert services.progress_ensure(county_code=b.COUNTY, benefit_year=2025, actor=auditor) == "queued"
+    job = Job.objects.get(kind="progress_refresh")
+    assert job.created_by_id is None and job.created_by_name == services.AUTO_RECOUNT
+
+
 def test_refresh_job_runs_through_the_job_runner(county):
     from yibao.core.jobs import job_run
     from yibao.core.models import Job

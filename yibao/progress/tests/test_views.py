@@ -88,6 +88,15 @@ def test_refresh_button_recounts(client, login, county):
     assert 'data-field="enrolled">5<' in html
 
 
+def test_an_auditor_sees_the_dashboard_but_may_not_start_a_recount(client, login, county):
+    login("auditor", b.COUNTY)
+    html = client.get("/progress/", {"year": 2025}).content.decode()
+    assert 'data-field="enrolled"' in html and "重新统计</button>" not in html
+    assert client.post("/progress/refresh/", {"year": 2025}).status_code == 403
+    login("township_officer", b.LIUCHENG)
+    assert "重新统计</button>" in client.get("/progress/", {"year": 2025}).content.decode()
+
+
 def test_targets_page_lists_and_imports(client, login):
     seed_regions()
     login(region="421223")

@@ -22,6 +22,28 @@ def _member(t):
     return Resident.objects.get(pk=t.member.pk)
 
 
+def _number_in_event(t):
+    """A change of the head's record whose event quotes the whole number (as an ID correction would)."""
+    from yibao.core.services import event_record
+
+    event_record(county_code=t.county_code, entity="resident", entity_id=str(t.resident.pk), action="update",
+                 before={"id_number": t.resident.id_number}, after={"id_number": t.resident.id_number},
+                 reason=f"{t.resident.id_number}号码更正")
+
+
+def _with_health_identity(t):
+    """The head also holds 卫健's 严重精神障碍患者 (besides 民政's 低保 and 特困)."""
+    from yibao.registry.models import Identity
+
+    Identity.objects.get_or_create(county_code=t.county_code, resident_id=t.resident.pk, code="mental_severe",
+                                   defaults={"department": "weijian"})
+
+
+def _other_departments(scope, t):
+    """A department clerk (民政) reads no other department's identity, e.g. 卫健's."""
+    return ["严重精神障碍患者", "mental_severe", "卫健", "weijian"] if scope.role == "department_clerk" else []
+
+
 def _flag_resolved(world, t):
     from yibao.registry.models import Flag
 
@@ -76,6 +98,12 @@ OPERATIONS = [
         call=lambda client, world, t: client.get(f"/registry/residents/{t.resident.pk}/"),
     ),
     ScopeOperation(
+        name="registry.page.resident_events",
+        capability="registry.view",
+        call=lambda client, world, t: (_number_in_event(t), client.get(f"/registry/residents/{t.resident.pk}/"))[1],
+        shows=lambda t: f"{t.resident.id_number[-4:]}号码更正",  # the event's reason, masked or whole
+    ),
+    ScopeOperation(
         name="registry.page.household",
         capability="registry.view",
         call=lambda client, world, t: client.get(f"/registry/households/{t.household.pk}/"),
@@ -91,6 +119,13 @@ OPERATIONS = [
         capability="identities.view",
         call=lambda client, world, t: client.get("/registry/review/", {"township": t.township_code}),
         region=lambda t: t.township_code,
+    ),
+    ScopeOperation(
+        name="registry.page.identity_review_departments",
+        capability="identities.view",
+        call=lambda client, world, t: (_with_health_identity(t), client.get("/registry/review/"))[1],
+        on_foreign="filter",
+        hidden=_other_departments,
     ),
     ScopeOperation(
         name="registry.page.flags",
@@ -267,6 +302,14 @@ OPERATIONS = [
         kind="api",
         call=lambda client, world, t: client.get("/api/identity-review", {"township": t.township_code}),
         region=lambda t: t.township_code,
+    ),
+    ScopeOperation(
+        name="registry.api.identity_review_departments",
+        capability="identities.view",
+        kind="api",
+        call=lambda client, world, t: (_with_health_identity(t), client.get("/api/identity-review"))[1],
+        on_foreign="filter",
+        hidden=_other_departments,
     ),
     ScopeOperation(
         name="registry.api.flags",

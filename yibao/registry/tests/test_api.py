@@ -105,3 +105,14 @@ def test_flags_list_and_resolve(client, people, admin, staff):
     assert ok.status_code == 200 and ok.json()["open"] is False and ok.json()["outcome"] == "cleared"
     assert client.get("/api/flags").json()["count"] == 0
     assert client.get("/api/flags", {"state": "resolved"}).json()["count"] == 1
+
+
+def test_a_number_registered_in_another_village_is_refused_without_naming_the_person(client, people, collector):
+    other = people["suoshi"][0]
+    client.force_login(collector)
+    refused = client.post("/api/households", {
+        "village_code": BAIMA, "members": [{"name": "来人", "id_number": other.id_number, "relation": "户主"}],
+    }, content_type="application/json")
+    detail = refused.json()["detail"]
+    assert refused.status_code == 400 and "已在本县其他村（社区）登记" in detail
+    assert other.name not in detail and "锁石" not in detail

@@ -130,7 +130,8 @@ def several(people):
 def review(scope, **kwargs):
     policy = selectors.review_policy(scope.county_code)
     residents = list(selectors.identity_review(scope=scope, policy=policy, **kwargs))
-    return {row.resident.name: row for row in selectors.identity_review_rows(residents=residents, policy=policy)}
+    rows = selectors.identity_review_rows(residents=residents, policy=policy, scope=scope)
+    return {row.resident.name: row for row in rows}
 
 
 def test_review_shows_every_identity_and_the_one_the_policy_applies(several, admin):
@@ -155,6 +156,19 @@ def test_review_is_per_township_and_scoped(several, staff, admin):
 def test_department_clerk_reviews_people_on_their_own_lists(several, staff):
     # 民政 certified identities of 张父, 张子 and 李母; 王叔's both come from 乡村振兴
     assert set(review(scope_for(staff["department_clerk"]))) == {"张父", "张子", "李母"}
+
+
+def test_department_clerk_sees_only_its_own_identities_not_a_health_one(several, staff, admin):
+    head = several["baima"][0]
+    give_identity(head, "mental_severe", department="weijian")  # 380 full: applies over 民政's 低保
+    whole = review(scope_for(admin))["张父"]
+    assert whole.applied == "mental_severe" and "mental_severe" in [i.identity.code for i in whole.identities]
+    mine = review(scope_for(staff["department_clerk"]))["张父"]  # 民政
+    assert [i.identity.code for i in mine.identities] == ["dibao", "monitored"]
+    assert mine.applied is None and mine.subsidy is None and mine.applied_name == selectors.OTHER_DEPARTMENT
+    assert "严重精神障碍" not in mine.note and "卫健" not in mine.note
+    own = review(scope_for(staff["department_clerk"]))["李母"]  # 民政's 特困 applies: shown as it is
+    assert own.applied == "tekun" and [i.identity.code for i in own.identities] == ["tekun"]
 
 
 def test_review_without_a_policy_still_lists_people(people, regions):

@@ -94,13 +94,29 @@ def test_bad_members_are_refused_with_the_row_named(collector, change, message):
     assert not Resident.objects.exists() and not Household.objects.exists(), "nothing is half-written"
 
 
-def test_a_person_already_registered_in_the_county_is_refused(collector):
+def test_a_person_already_registered_in_the_county_is_refused_without_naming_them(collector, admin):
+    """The collector of 白马 learns only that the number is another village's and whom to ask; the
+    county, whose region holds 锁石, is told who and where."""
     make_household(SUOSHI, "H9", "王大", birth=dt.date(1975, 3, 8))
     existing = Resident.objects.get(name="王大")
     with pytest.raises(ValidationError) as info:
         services.household_register(
             actor=collector, village_code=BAIMA,
-            members=[{"name": "王大", "id_number": existing.id_number, "relation": "户主"}],
+            members=[{"name": "新来的", "id_number": existing.id_number, "relation": "户主"}],
+        )
+    message = messages_of(info)[0]
+    assert "已在本县其他村（社区）登记，请与肖岭乡征收专班联系核实" in message
+    assert "王大" not in message and "锁石" not in message and "H9" not in message
+    household = services.household_register(actor=collector, village_code=BAIMA, members=family()[:1]).household
+    with pytest.raises(ValidationError) as info:
+        services.household_member_add(actor=collector, household=household,
+                                      member={"name": "新来的", "id_number": existing.id_number, "relation": "子"})
+    message = " ".join(messages_of(info))
+    assert "其他村（社区）" in message and "王大" not in message and "锁石" not in message and "H9" not in message
+    with pytest.raises(ValidationError) as info:
+        services.household_register(
+            actor=admin, village_code=BAIMA,
+            members=[{"name": "新来的", "id_number": existing.id_number, "relation": "户主"}],
         )
     assert "已登记为“王大”（肖岭乡 / 锁石，户号 H9）" in messages_of(info)[0]
 
