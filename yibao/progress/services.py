@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from yibao.accounts.scope import actor_scope
 from yibao.core.progress import NullProgress
-from yibao.core.services import actor_fields, event_record
+from yibao.core.services import actor_fields, event_record, job_outcome_record
 from yibao.enrollment.models import Enrollment
 from yibao.progress import selectors
 from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
@@ -452,7 +452,7 @@ def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | Non
         _insert_rows(AreaDay, AREA_DAY_COLUMNS, fresh)
 
 
-def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None) -> dict:
+def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None, job=None) -> dict:
     """Rebuild the rollup of a county's year from payments and enrollments (or only of `village_codes`).
 
     Grouped counts only: a handful of aggregate queries, whatever the county's size. The counting
@@ -545,9 +545,11 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
                 county_code=county_code, benefit_year=benefit_year,
                 defaults={"refreshed_at": now, "seconds": seconds, "villages": len(progress_rows)},
             )
+        result = {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
+                  "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+        job_outcome_record(job=job, result={**result, "rows": result["villages"]})
     progress.advance()
-    return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
-            "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+    return result
 
 
 def _swap_rollup(*, county_code, benefit_year, villages, codes, progress_rows, day_rows, days) -> None:
