@@ -247,3 +247,83 @@ def test_the_report_is_not_made_for_a_job_that_is_still_running(regions, tmp_pat
     with pytest.raises(ValidationError):
         job_report_regenerate(job=job)
     assert os.environ.get("YIBAO_HOLD_AFTER_COMMIT") is None
+
+
+# ---- the page, the API and the CLI ----------------------------------------------------------------
+
+
+@pytest.fixture
+def written_job(regions, tmp_path, monkeypatch):
+    """A register import whose data committed and whose report writer then failed."""
+    def disk_full(**kwargs):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr("yibao.imports.services.report_write", disk_full)
+    job = job_run(_resident_job(tmp_path))
+    monkeypatch.undo()
+    assert job.status == Job.Status.WRITTEN
+    return job
+
+
+def test_the_job_page_shows_written_and_its_button_makes_the_report(client, make_user, written_job):
+    client.force_login(make_user("admin", role="county_admin", region_code=COUNTY))
+    page = client.get(f"/imports/{written_job.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "已写入，报告未生成" in html and "重新生成报告" in html
+    assert "数据库没有留下任何改动" not in html and "下载错误报告" not in html
+    made = client.post(f"/jobs/{written_job.pk}/report/regenerate", HTTP_HX_REQUEST="true")
+    html = made.content.decode()
+    assert made.status_code == 200 and "下载错误报告" in html and "重新生成报告" not in html
+    written_job.refresh_from_db()
+    assert written_job.status == Job.Status.SUCCEEDED and written_job.report_path
+    again = client.post(f"/jobs/{written_job.pk}/report/regenerate", HTTP_REFERER=f"http://testserver/imports/{written_job.pk}/")
+    assert again.status_code == 302 and again["Location"].endswith(f"/imports/{written_job.pk}/")
+    assert client.get(f"/jobs/{written_job.pk}/report/regenerate").status_code == 405
+
+
+def test_the_api_reads_a_written_job_and_makes_its_report(client, make_user, written_job):
+    client.force_login(make_user("admin", role="county_admin", region_code=COUNTY))
+    read = client.get(f"/api/jobs/{written_job.pk}").json()
+    assert (read["status"], read["status_label"], read["report_pending"]) == ("written", "已写入，报告未生成", True)
+    assert read["result"]["imported"] == 4 and read["report_url"] is None and read["committed_at"]
+    made = client.post(f"/api/jobs/{written_job.pk}/report")
+    assert made.status_code == 200 and made.json()["status"] == "succeeded" and made.json()["report_url"]
+    failed = Job.objects.create(kind="import_residents", county_code=COUNTY, status=Job.Status.FAILED)
+    refused = client.post(f"/api/jobs/{failed.pk}/report")
+    assert refused.status_code == 400 and "没有已提交的数据" in refused.json()["detail"]
+    other = make_user("other", role="county_admin", region_code="340322")
+    client.force_login(other)
+    assert client.post(f"/api/jobs/{written_job.pk}/report").status_code == 404
+
+
+def test_the_cli_shows_a_written_job_and_makes_its_report(written_job):
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["jobs", "show", str(written_job.pk), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["status"] == "written"
+    made = runner.invoke(app, ["jobs", "report", str(written_job.pk)])
+    assert made.exit_code == 0 and "已完成（报告已重新生成）" in made.stdout and "报告：" in made.stdout
+    again = runner.invoke(app, ["jobs", "report", "999999"])
+    assert again.exit_code == 2 and "不存在" in again.output
+
+
+def test_an_import_from_the_cli_that_stops_after_its_commit_exits_3_and_says_written(regions, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+    from yibao.registry.models import Resident
+
+    def disk_full(**kwargs):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr("yibao.imports.services.report_write", disk_full)
+    done = CliRunner().invoke(app, ["import", "residents", str(_register(tmp_path)), "--county", COUNTY, "--quiet"])
+    job = Job.objects.get(kind="import_residents")
+    assert done.exit_code == 3 and "已写入，报告未生成" in done.output and "失败" not in done.output
+    assert f"yibao jobs report {job.pk}" in done.output and Resident.objects.count() == 4
