@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from yibao.core.models import Job
 from yibao.core.progress import JobProgress, Progress
-from yibao.core.services import job_committed, job_fail, job_start, job_succeed, job_written
+from yibao.core.services import job_committed, job_fail, job_issues_path, job_start, job_succeed, job_written
 
 Runner = Callable[..., dict]
 RUNNERS: dict[str, Runner] = {}
@@ -98,7 +98,9 @@ def job_run(job: Job, progress: Progress | None = None) -> Job:
             return job_written(job=job, error=exc)
         return job_fail(job=job, error=exc)
     tracker.finish()
-    return job_succeed(job=job, result=result, report_path=result.get("report") or "")
+    job = job_succeed(job=job, result=result, report_path=result.get("report") or "")
+    job_issues_path(job.pk).unlink(missing_ok=True)  # the report is written: its lines are no longer needed
+    return job
 
 
 def job_enqueue(job: Job) -> Job:

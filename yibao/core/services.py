@@ -252,25 +252,26 @@ def job_report_regenerate(*, job: Job, actor=None) -> Job:
     pending = (job.result or {}).get("report_pending")
     if job.status in (Job.Status.QUEUED, Job.Status.RUNNING):
         raise ValidationError(f"任务 #{job.pk} 仍在{job.get_status_display()}，完成后才能生成报告。")
-    if job.status not in (Job.Status.WRITTEN, Job.Status.SUCCEEDED) or job.committed_at is None:
+    if job.status == Job.Status.SUCCEEDED:
+        raise ValidationError(f"任务 #{job.pk} 已完成，报告已生成。")
+    if job.status != Job.Status.WRITTEN or job.committed_at is None:
         raise ValidationError(f"任务 #{job.pk} 没有已提交的数据（{job.get_status_display()}），不能生成报告。")
-    source = job_issues_path(job.pk)
-    if job.status == Job.Status.SUCCEEDED and not (pending or source.exists()):
-        raise ValidationError(f"任务 #{job.pk} 没有需要生成的报告。")
     before = {"status": job.status, "report": job.report_path}
     result = dict(job.result or {})
-    if pending or source.exists():
+    if pending:
+        source = job_issues_path(job.pk)
         if not source.exists():
             raise ValidationError(f"任务 #{job.pk} 生成报告所需的数据已不存在，请重新导入原文件以取得报告。")
         import polars as pl
 
-        pending = pending or {"kind": job.kind, "title": f"{job.kind_label}报告：{job.input_name}"}
         target = report_path(job_id=job.pk, kind=pending.get("kind") or job.kind)
         report_write(issues=pl.read_parquet(source), path=target, title=pending.get("title") or job.kind_label)
+        source.unlink(missing_ok=True)
         result.pop("report_pending", None)
         result["report"] = str(target)
         job.report_path = str(target)
-    job.status, job.result, job.message = Job.Status.SUCCEEDED, result, "已完成（报告已重新生成）"
+    job.status, job.result = Job.Status.SUCCEEDED, result
+    job.message = "已完成（报告已重新生成）" if pending else "已完成（数据已写入，该任务没有报告）"
     job.finished_at = job.finished_at or timezone.now()
     job.save(update_fields=["status", "result", "message", "report_path", "finished_at"])
     event_record(county_code=job.county_code, entity="job", entity_id=str(job.pk), action="report_regenerated",

@@ -73,6 +73,16 @@ def test_an_error_while_writing_the_report_leaves_the_job_written_with_its_count
         (6, "身份证号码"), (7, "身份证号码")]
     assert Event.objects.filter(entity="job", entity_id=str(job.pk), action="report_regenerated").count() == 1
     assert Resident.objects.count() == 4  # made from the job's data: nothing imported twice
+    assert not job_issues_path(job.pk).exists()
+    with pytest.raises(ValidationError, match="已完成，报告已生成"):
+        job_report_regenerate(job=job)
+
+
+def test_a_job_that_runs_through_keeps_its_counts_and_report_and_drops_the_report_lines(regions, tmp_path):
+    job = job_run(_resident_job(tmp_path))
+    assert job.status == Job.Status.SUCCEEDED and job.committed_at is not None and job.report_path
+    assert "report_pending" not in job.result and job.result["report"] == job.report_path
+    assert not job_issues_path(job.pk).exists()
 
 
 def test_a_job_killed_after_its_commit_is_settled_as_written_not_as_nothing_written(regions, tmp_path, monkeypatch):
@@ -192,6 +202,7 @@ def test_assessment_records_its_counts_with_its_rows(monkeypatch):
     assert job.result["campaign_id"] == campaign.pk
     job = job_report_regenerate(job=job)  # no report is due: the job is simply done
     assert job.status == Job.Status.SUCCEEDED and job.result["assessed"] == 2 and not job.report_path
+    assert job.message == "已完成（数据已写入，该任务没有报告）"
 
 
 def test_reconciliation_records_its_run_with_the_run(tmp_path, monkeypatch):
