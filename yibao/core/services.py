@@ -132,6 +132,7 @@ def job_fail_if_interrupted(*, job: Job) -> Job:
         if locked.status != Job.Status.RUNNING or locked.runner != job.runner:
             job.refresh_from_db()
             return job
+        _last_figures(locked)
         if locked.committed_at is None:
             job_fail(job=locked, error=INTERRUPTED_BEFORE_COMMIT)
             action, reason = "interrupted", "处理进程已退出"
@@ -147,6 +148,16 @@ def job_fail_if_interrupted(*, job: Job) -> Job:
                      reason=reason, actor=None)
     job.refresh_from_db()
     return job
+
+
+def _last_figures(job: Job) -> None:
+    """The bar's last figures from the dead process's progress file onto the row; the file goes."""
+    from yibao.core.progress import job_progress_path, job_progress_read
+
+    live = job_progress_read(job.pk)
+    if live:
+        job.total, job.done = int(live.get("total") or 0), int(live.get("done") or 0)
+    job_progress_path(job.pk).unlink(missing_ok=True)
 
 
 def _jsonable(value: dict) -> dict:

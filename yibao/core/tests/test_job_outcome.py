@@ -100,6 +100,9 @@ def test_a_job_killed_after_its_commit_is_settled_as_written_not_as_nothing_writ
         job_run(job)
     job = job_fail_if_interrupted(job=Job.objects.get(pk=job.pk))
     assert job.status == Job.Status.WRITTEN and "数据库没有留下任何改动" not in job.error
+    from yibao.core.progress import job_progress_path
+
+    assert job.total > 0 and job.done == job.total and not job_progress_path(job.pk).exists()
     assert (job.result["imported"], job.result["rejected"]) == (4, 2)
     event = Event.objects.get(entity="job", entity_id=str(job.pk))
     assert event.action == "interrupted_after_commit" and event.after["status"] == "written"
