@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date, fail_unless_succeeded
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date
 
 campaign_app = typer.Typer(help="征缴年度：开启、结束、查看", no_args_is_help=True)
 

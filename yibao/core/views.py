@@ -54,7 +54,8 @@ def job_report_regenerate(request, pk: int):
     from django.contrib import messages
     from django.core.exceptions import ValidationError
 
-    from yibao.core.services import job_fail_if_interrupted, job_report_regenerate as regenerate
+    from yibao.core.services import job_fail_if_interrupted
+    from yibao.core.services import job_report_regenerate as regenerate
 
     job = job_fail_if_interrupted(job=_visible_job(request, pk))
     try:

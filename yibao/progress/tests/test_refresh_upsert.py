@@ -12,7 +12,6 @@ from yibao.progress import services
 from yibao.progress.models import AreaDay, VillageDay, VillageProgress
 from yibao.progress.tests import builders as b
 
-
 KEYS = {"VillageProgress": ("village_code", "benefit_year"), "VillageDay": ("village_code", "benefit_year", "day"),
         "AreaDay": ("region_code", "benefit_year", "day")}
 
