@@ -395,8 +395,10 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
 
     Refreshes run at once (two payments of one village, two villages of one township) and each
     writes the rows it counted: a row another refresh wrote in the meantime is brought up to date,
-    never a unique-key error. Multi-row statements of plain tuples, not bulk_create: the rollup has
-    tens of thousands of rows and bulk_create's per-object compile would dominate the refresh.
+    never a unique-key error. Plain tuples, not bulk_create: the rollup has tens of thousands of rows and
+    bulk_create's per-object compile would dominate the refresh. SQLite takes multi-row statements;
+    PostgreSQL the same for a few rows (one village) and, for more, a COPY into the session's staging
+    table and one INSERT … SELECT (client-side binding of tens of thousands of parameters costs seconds).
     Rows are written in key order, so refreshes at once take their row locks in the same order.
     """
     from django.db import connection
@@ -412,9 +414,23 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     names = ", ".join(quote(f.column) for f in fields)
     conflict = ", ".join(quote(model._meta.get_field(c).column) for c in key)
     updates = ", ".join(f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.name not in key)
-    convert = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
-    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > UPSERT_BATCH:  # COPY into a staging table, one upsert
+            stage = quote(f"stage_{model._meta.db_table}")
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table} WITH NO DATA")
+            cursor.execute(f"TRUNCATE {stage}")
+            buffer = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
+            with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                copy.write(buffer.encode())
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY {conflict} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            )
+            cursor.execute(f"TRUNCATE {stage}")
+            return
+        convert = [(i, f) for i, f in enumerate(fields)
+                   if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
+        marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), UPSERT_BATCH):
             batch = rows[start:start + UPSERT_BATCH]
             params = []
@@ -429,6 +445,14 @@ def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
                 f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
                 params,
             )
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
 def _delete_other_rows(queryset, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -28,7 +28,15 @@ def _rollup() -> dict:
     }
 
 
-def test_refreshing_twice_gives_the_same_rows_and_drops_rows_the_count_no_longer_has(county):
+@pytest.fixture(params=[1000, 1], ids=["rows", "staged"])
+def batch(request, monkeypatch):
+    """As written (a few rows a statement), and with batches of one row (on PostgreSQL: the COPY and staging
+    table path that a whole county takes)."""
+    monkeypatch.setattr(services, "UPSERT_BATCH", request.param)
+    return request.param
+
+
+def test_refreshing_twice_gives_the_same_rows_and_drops_rows_the_count_no_longer_has(county, batch):
     first = _rollup()
     assert first["progress"] and first["days"] and first["areas"]
     VillageDay.objects.create(county_code=b.COUNTY, township_code=b.LIUCHENG, village_code=b.DONGCUN, benefit_year=2025,
@@ -43,7 +51,7 @@ def test_refreshing_twice_gives_the_same_rows_and_drops_rows_the_count_no_longer
 
 @pytest.mark.parametrize("villages", [None, [b.DONGCUN]], ids=["county", "village"])
 def test_a_row_written_by_another_refresh_between_the_count_and_the_write_is_updated_not_a_unique_error(
-    county, monkeypatch, villages
+    county, monkeypatch, villages, batch
 ):
     """Deterministic on SQLite: just before the refresh writes each table, another refresh's row for the same
     key appears (with stale figures). The write brings it up to date."""
@@ -92,7 +100,7 @@ def _race(jobs):
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_refreshes_at_once_after_concurrent_payments_keep_the_rollup_right():
+def test_refreshes_at_once_after_concurrent_payments_keep_the_rollup_right(batch):
     if connection.vendor != "postgresql":
         pytest.skip("并发测试需要 PostgreSQL")
     b.huaiyuan_tree()
