@@ -218,7 +218,7 @@ def job_succeed(*, job: Job, result: dict, report_path: str = "", message: str =
     job.report_path = report_path or job.report_path
     if job.total and job.done < job.total:
         job.done = job.total
-    job.save(update_fields=["status", "finished_at", "result", "message", "report_path", "total", "done"])
+    job.save(update_fields=["status", "finished_at", "result", "message", "report_path", "total", "done", "error"])
     return job
 
 
@@ -232,15 +232,19 @@ def job_fail(*, job: Job, error: BaseException | str, result: dict | None = None
     return job
 
 
-
 def job_written(*, job: Job, error: BaseException | str = "") -> Job:
-    """The job's data and counts committed, but it stopped before its report was written."""
+    """The job's data and counts committed, then something stopped it: 已写入，报告未生成 when its report
+    was still to write; done (with the counts of the commit and the error noted) when none was due."""
     committed = Job.objects.filter(pk=job.pk).values_list("result", "committed_at").first()
     if committed:
         job.result, job.committed_at = committed
-    job.status, job.finished_at, job.message = Job.Status.WRITTEN, timezone.now(), WRITTEN_MESSAGE
     if isinstance(error, BaseException):
         error = f"{error}\n\n{traceback.format_exc()}"
+    first = (str(error).splitlines() or [""])[0]
+    if not (job.result or {}).get("report_pending"):
+        job.error = f"数据已提交，之后出错：{error}".strip()
+        return job_succeed(job=job, result=job.result, message=f"已完成（数据已提交；之后出错：{first}）"[:200])
+    job.status, job.finished_at, job.message = Job.Status.WRITTEN, timezone.now(), WRITTEN_MESSAGE
     job.error = f"{WRITTEN_MESSAGE}：数据已提交，计数如上；可以重新生成报告。\n{error}".strip()
     if job.total and job.done < job.total:
         job.done = job.total
