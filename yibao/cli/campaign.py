@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date
 
 campaign_app = typer.Typer(help="征缴年度：开启、结束、查看", no_args_is_help=True)
 
@@ -127,8 +127,7 @@ def assess(
     job = assessment_job_create(campaign=campaign, actor=cli_actor(), on=parse_date(on, "--on"))
     with RichProgress(f"{county} 县{year}年度核定", enabled=not quiet) as bar:
         job = job_run(job, bar)
-    if job.status != job.Status.SUCCEEDED:
-        fail(f"核定失败（任务 #{job.pk}）：{job.message or job.error.splitlines()[0]}", code=1)
+    fail_unless_succeeded(job, "核定")
     result = {k: job.result.get(k) for k in ASSESS_KEYS}
     result["payable_total"] = Decimal(result["payable_total"])
     result["refund_later_total"] = Decimal(result["refund_later_total"])

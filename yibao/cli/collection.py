@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded
 
 ingest_app = typer.Typer(help="导入渠道缴费明细（税务局、银行）", no_args_is_help=True)
 refund_app = typer.Typer(help="退费：申请、审批、驳回、退款入账、列表", no_args_is_help=True)
@@ -132,8 +132,7 @@ def ingest_payments(
         fail(str(exc))
     with RichProgress("导入渠道缴费明细", enabled=not quiet) as bar:
         job = job_run(job, bar)
-    if job.status != job.Status.SUCCEEDED:
-        fail(f"导入失败（任务 #{job.pk}）：{job.error.splitlines()[0] if job.error else job.message}", code=1)
+    fail_unless_succeeded(job, "导入")
     r = job.result
     out = {k: r.get(k) for k in ("rows", "booked", "flagged", "flagged_by_kind", "unchanged", "rejected", "warnings",
                                   "report", "county_code")}

@@ -57,3 +57,14 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         fail(f"{option} 日期格式应为 YYYY-MM-DD，收到：{value}")
+
+
+def fail_unless_succeeded(job, what: str) -> None:
+    """Exit unless the job succeeded: 1 when it failed (nothing written), 3 when its data is in but its
+    report is not (已写入，报告未生成: `yibao jobs report ID` makes it)."""
+    if job.status == job.Status.SUCCEEDED:
+        return
+    if job.status == job.Status.WRITTEN:
+        fail(f"{what}已写入，报告未生成（任务 #{job.pk}）：数据已提交，计数见 yibao jobs show {job.pk}；"
+             f"执行 yibao jobs report {job.pk} 重新生成报告。", code=3)
+    fail(f"{what}失败（任务 #{job.pk}）：{job.error.splitlines()[0] if job.error else job.message}", code=1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded
 
 import_app = typer.Typer(help="导入名单：行政区划、户籍名单、部门资助身份名单、职工医保名单、历年参保名单", no_args_is_help=True)
 
@@ -43,8 +43,7 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> 
         fail("；".join(getattr(exc, "messages", [str(exc)])))
     with RichProgress(f"导入{KIND_LABELS[kind]}", enabled=not quiet) as bar:
         job = job_run(job, bar)
-    if job.status != job.Status.SUCCEEDED:
-        fail(f"导入失败（任务 #{job.pk}）：{job.error.splitlines()[0] if job.error else job.message}", code=1)
+    fail_unless_succeeded(job, "导入")
     result = job.result
     if as_json:
         emit_json({**{k: result.get(k, 0) for k in RESULT_KEYS}, "report": result.get("report"),

@@ -40,7 +40,7 @@ from yibao.collection.models import (
     SubsidyRefund,
 )
 from yibao.core.progress import NullProgress, Progress
-from yibao.core.services import actor_fields
+from yibao.core.services import actor_fields, job_outcome_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Column
 from yibao.policy.engine import cn_money, quote
@@ -463,25 +463,29 @@ def payments_ingest(
 
     counts = {"rows": total_rows, "booked": 0, "flagged": 0, "flagged_by_kind": {k: 0 for k in FLAG_KINDS},
               "unchanged": in_file_repeats, "rejected": 0, "warnings": 0, "report": "", "county_code": county_code}
+    title = f"渠道缴费明细导入报告：{table.label('external_id')} 等，共{total_rows}行"
     with sqlite_cache(), transaction.atomic():
         written, extra_issues = _ingest_rows(rows=rows, county_code=county_code, actor=actor, job=job,
                                              progress=progress, total=total_rows)
-    counts.update({k: v for k, v in written.items() if k in ("booked", "flagged", "flagged_by_kind", "years")})
-    counts["unchanged"] += written["unchanged"]
+        counts.update({k: v for k, v in written.items() if k in ("booked", "flagged", "flagged_by_kind", "years")})
+        counts["unchanged"] += written["unchanged"]
+        issues = pl.concat([issues, extra_issues]).sort("_row", "level", maintain_order=True) if extra_issues.height else issues
+        counts["rejected"] = issues.filter(pl.col("level") == "error").get_column("_row").n_unique()
+        counts["warnings"] = issues.filter(pl.col("level") == "warning").get_column("_row").n_unique()
+        # the job's counts and report lines commit with the payments (a crash after this isn't "nothing written")
+        job_outcome_record(job=job, result=counts, issues=issues, report_kind="缴费明细", report_title=title)
     if counts["booked"]:
         from yibao.progress.services import progress_refresh_enqueue
 
         for year in counts.get("years") or ():
             progress_refresh_enqueue(county_code=county_code, benefit_year=year, actor=actor)
-    issues = pl.concat([issues, extra_issues]).sort("_row", "level", maintain_order=True) if extra_issues.height else issues
-    counts["rejected"] = issues.filter(pl.col("level") == "error").get_column("_row").n_unique()
-    counts["warnings"] = issues.filter(pl.col("level") == "warning").get_column("_row").n_unique()
     if issues.height:
         from yibao.imports.reports import report_path as default_report_path
         from yibao.imports.reports import report_write
 
+        progress.step(f"写入错误报告（{issues.height} 条）")
         target = Path(report_path) if report_path else default_report_path(job_id=job.pk if job else None, kind="缴费明细")
-        report_write(issues=issues, path=target, title=f"渠道缴费明细导入报告：{table.label('external_id')} 等，共{total_rows}行")
+        report_write(issues=issues, path=target, title=title)
         counts["report"] = str(target)
     progress.step("完成")
     return counts

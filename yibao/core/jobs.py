@@ -5,6 +5,10 @@
 
 `job_run` runs one synchronously (the CLI and tests); `job_enqueue` hands it to the
 django-tasks database worker (pages).
+
+A runner that writes data calls `job_outcome_record` as the last step of its data transaction, so
+the job's counts commit with its data. Whatever stops the job after that commit (an error while
+writing the report, a killed process) leaves it 已写入，报告未生成, never 失败.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 
 from yibao.core.models import Job
 from yibao.core.progress import JobProgress, Progress
-from yibao.core.services import job_fail, job_start, job_succeed
+from yibao.core.services import job_committed, job_fail, job_issues_path, job_start, job_succeed, job_written
 
 Runner = Callable[..., dict]
 RUNNERS: dict[str, Runner] = {}
@@ -85,12 +89,18 @@ def job_run(job: Job, progress: Progress | None = None) -> Job:
         result = runner(job=job, progress=_Both())
     except JobFailed as exc:
         tracker.finish()
+        if job_committed(job):  # its data is in: never say it failed
+            return job_written(job=job, error=str(exc))
         return job_fail(job=job, error=str(exc), result=exc.result)
     except Exception as exc:  # the job row must say what went wrong, whatever it was
         tracker.finish()
+        if job_committed(job):
+            return job_written(job=job, error=exc)
         return job_fail(job=job, error=exc)
     tracker.finish()
-    return job_succeed(job=job, result=result, report_path=result.get("report") or "")
+    job = job_succeed(job=job, result=result, report_path=result.get("report") or "")
+    job_issues_path(job.pk).unlink(missing_ok=True)  # the report is written: its lines are no longer needed
+    return job
 
 
 def job_enqueue(job: Job) -> Job:

@@ -39,6 +39,7 @@ class Job(models.Model):
         QUEUED = "queued", "排队中"
         RUNNING = "running", "进行中"
         SUCCEEDED = "succeeded", "已完成"
+        WRITTEN = "written", "已写入，报告未生成"
         FAILED = "failed", "失败"
 
     kind = models.CharField("任务类型", max_length=40, db_index=True)
@@ -62,6 +63,10 @@ class Job(models.Model):
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
     runner = models.CharField("处理进程", max_length=120, blank=True, help_text="主机名:进程号，用于发现中断的任务")
+    committed_at = models.DateTimeField(
+        "数据提交时间", null=True, blank=True,
+        help_text="任务的数据和计数在同一事务中提交的时间；为空表示数据库中没有它写入的数据",
+    )
 
     class Meta:
         verbose_name = "后台任务"
@@ -72,7 +77,7 @@ class Job(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == self.Status.SUCCEEDED:
+        if self.status in (self.Status.SUCCEEDED, self.Status.WRITTEN):
             return 100
         if not self.total:
             return 0
@@ -92,4 +97,9 @@ class Job(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+        return self.status in (self.Status.SUCCEEDED, self.Status.WRITTEN, self.Status.FAILED)
+
+    @property
+    def report_pending(self) -> bool:
+        """Its data is in, its report is not: the report can be made again from the job's data."""
+        return self.status == self.Status.WRITTEN and bool((self.result or {}).get("report_pending"))

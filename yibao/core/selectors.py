@@ -17,7 +17,7 @@ def job_progress(job: Job, scope=None) -> dict:
         job_fail_if_interrupted(job=job)
     live = job_progress_read(job.pk) if job.status == Job.Status.RUNNING else None
     total, done, message = (live["total"], live["done"], live["message"]) if live else (job.total, job.done, job.message)
-    if job.status == Job.Status.SUCCEEDED:
+    if job.status in (Job.Status.SUCCEEDED, Job.Status.WRITTEN):
         percent = 100
     else:
         percent = min(100, int(done * 100 / total)) if total else 0

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("jobs/<int:pk>/progress", views.job_progress_partial, name="job_progress"),
     path("jobs/<int:pk>/report", views.job_report, name="job_report"),
+    path("jobs/<int:pk>/report/regenerate", views.job_report_regenerate, name="job_report_regenerate"),
     path("events/", views.events, name="events"),
 ]

@@ -3,7 +3,9 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
@@ -43,6 +45,33 @@ def job_report(request, pk: int):
     if not job.report_path or not Path(job.report_path).exists():
         raise Http404("该任务没有错误报告。")
     return FileResponse(open(job.report_path, "rb"), as_attachment=True, filename=Path(job.report_path).name)
+
+
+@require_POST
+@scoped_view("jobs.view")
+def job_report_regenerate(request, pk: int):
+    """The 重新生成报告 button of a job that is 已写入，报告未生成: the partial again (htmx), or back to the page."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+
+    from yibao.core.services import job_fail_if_interrupted
+    from yibao.core.services import job_report_regenerate as regenerate
+
+    job = job_fail_if_interrupted(job=_visible_job(request, pk))
+    try:
+        job = regenerate(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        error = "；".join(exc.messages)
+    else:
+        messages.success(request, f"任务 #{job.pk} 的报告已重新生成。")
+        error = ""
+    if request.headers.get("HX-Request"):
+        return render(request, "core/_job_progress.html", {"job": job, "progress": job_progress(job), "error": error})
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return redirect(back)
 
 
 @scoped_view("audit.view")

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from yibao.core.clock import business_now, business_today
-from yibao.core.services import event_record
+from yibao.core.services import event_record, job_outcome_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.enrollment.selectors import enrollment_active_elsewhere
 from yibao.registry.models import Resident
@@ -486,7 +486,7 @@ def _assess(*, campaign: Campaign, on, resident_ids=None, progress=None) -> dict
                          progress=progress)
 
 
-def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict:
+def assessment_run(*, campaign: Campaign, actor, on=None, progress=None, job=None) -> dict:
     """核定 of a whole county: every ACTIVE resident, as of `on` (default: assessment_date).
 
     Only rows whose digest changed (inputs, place, policy version or answer) are written; new
@@ -525,6 +525,8 @@ def assessment_run(*, campaign: Campaign, actor, on=None, progress=None) -> dict
                    for k, v in counts.items()},
             reason=f"{campaign.benefit_year}年度核定（核定日期 {on.isoformat()}）",
         )
+        job_outcome_record(job=job, result=counts | {"campaign_id": campaign.pk, "county_code": campaign.county_code,
+                                                     "benefit_year": campaign.benefit_year})
     return counts
 
 

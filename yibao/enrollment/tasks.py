@@ -27,7 +27,7 @@ def run_assessment(*, job, progress) -> dict:
     on = dt.date.fromisoformat(job.params["on"]) if job.params.get("on") else None
     actor = job.created_by or job.created_by_name or None
     try:
-        counts = assessment_run(campaign=campaign, actor=actor, on=on, progress=progress)
+        counts = assessment_run(campaign=campaign, actor=actor, on=on, progress=progress, job=job)
     except EnrollmentError as exc:
         raise JobFailed(str(exc)) from None
     return _jsonable(counts | {"campaign_id": campaign.pk, "county_code": campaign.county_code,

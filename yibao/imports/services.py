@@ -27,7 +27,7 @@ from yibao.accounts.scope import actor_scope
 from yibao.core.jobs import JobFailed
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
-from yibao.core.services import event_bulk_record, job_create
+from yibao.core.services import event_bulk_record, job_create, job_outcome_record
 from yibao.core.uploads import stored_upload_check, upload_check
 from yibao.imports import writers
 from yibao.imports.columns import KIND_LABELS
@@ -171,13 +171,7 @@ def _read_and_check(kind: str, path, ctx_for, progress: Progress) -> Checked:
     return VALIDATORS[kind](table, ctx)
 
 
-def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str, progress=None) -> dict:
-    report = None
-    if checked.issues.height:
-        if progress is not None:
-            progress.step(f"写入错误报告（{checked.issues.height} 条）")
-        path = report_path(job_id=job.pk if job else None, kind=kind)
-        report = str(report_write(issues=checked.issues, path=path, title=f"{KIND_LABELS[kind]}导入报告：{file_name}"))
+def _result(checked: Checked, counts: dict) -> dict:
     result = {
         "rows": checked.total,
         "imported": counts.get("imported", 0),
@@ -189,6 +183,28 @@ def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_nam
     for extra in ("flagged", "households", "skipped", "campaigns", "years"):
         if extra in counts:
             result[extra] = counts[extra]
+    return result
+
+
+def _record(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str) -> None:
+    """Inside the file's transaction: the job's counts and report lines commit with its rows."""
+    job_outcome_record(job=job, result=_result(checked, counts) | {"report": None}, issues=checked.issues,
+                       report_kind=kind, report_title=_report_title(kind, file_name))
+
+
+def _report_title(kind: str, file_name: str) -> str:
+    return f"{KIND_LABELS[kind]}导入报告：{file_name}"
+
+
+def _finish(kind: str, checked: Checked, counts: dict, job: Job | None, file_name: str, progress=None) -> dict:
+    """After the commit: the error report (made again from the job's data if this step is cut short)."""
+    report = None
+    if checked.issues.height:
+        if progress is not None:
+            progress.step(f"写入错误报告（{checked.issues.height} 条）")
+        path = report_path(job_id=job.pk if job else None, kind=kind)
+        report = str(report_write(issues=checked.issues, path=path, title=_report_title(kind, file_name)))
+    result = _result(checked, counts)
     result["report"] = report
     return result
 
@@ -235,7 +251,8 @@ def regions_import(*, path, actor=None, job=None, progress: Progress | None = No
                 actor=actor,
             )
         progress.advance(rows.height)
-    counts = {"imported": new.height, "updated": len(renamed), "unchanged": rows.height - new.height - len(renamed)}
+        counts = {"imported": new.height, "updated": len(renamed), "unchanged": rows.height - new.height - len(renamed)}
+        _record("regions", checked, counts, job, file_name)
     return _finish("regions", checked, counts, job, file_name, progress)
 
 
@@ -275,7 +292,8 @@ def residents_import(
         counts["flagged"] = writers.flags_other_county(
             county_code=county_code, numbers=rows["id_number"], actor=actor, reason=reason
         )
-    counts["households"] = counts.pop("households_created", 0)
+        counts["households"] = counts.pop("households_created", 0)
+        _record("residents", checked, counts, job, file_name)
     return _finish("residents", checked, counts, job, file_name, progress)
 
 
@@ -318,6 +336,7 @@ def identities_import(
             rows=checked.rows, county_code=county_code, job=job, source_name=f"{department_name(dept)}：{file_name}",
             actor=actor, reason=_reason("identities", file_name, job), progress=progress,
         )
+        _record("identities", checked, counts, job, file_name)
     return _finish("identities", checked, counts, job, file_name, progress)
 
 
@@ -343,6 +362,7 @@ def employees_import(
         flagged = writers.flags_employee_insurance(rows=checked.rows, source_name=file_name, actor=actor, reason=reason)
         flagged += writers.flags_other_county(county_code=county_code, actor=actor, reason=reason)
         counts["flagged"] = flagged
+        _record("employees", checked, counts, job, file_name)
     return _finish("employees", checked, counts, job, file_name, progress)
 
 
@@ -417,7 +437,8 @@ def enrollments_import(
         counts = writers.enrollments_write(
             rows=rows, campaigns=campaigns, county_code=county_code, actor=actor, reason=reason, progress=progress,
         ) if rows.height else {"imported": 0, "updated": 0, "unchanged": 0}
-    counts.update({"skipped": checked.skipped, "campaigns": created, "years": years})
+        counts.update({"skipped": checked.skipped, "campaigns": created, "years": years})
+        _record("enrollments", checked, counts, job, file_name)
     if counts["imported"] or counts["updated"]:
         from yibao.progress.services import progress_refresh_enqueue
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from yibao.accounts.scope import actor_scope
 from yibao.core.progress import NullProgress
-from yibao.core.services import actor_fields, event_record
+from yibao.core.services import actor_fields, event_record, job_outcome_record
 from yibao.enrollment.models import Enrollment
 from yibao.progress import selectors
 from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
@@ -382,6 +382,71 @@ DAY_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "
 AREA_DAY_COLUMNS = ("county_code", "region_code", "benefit_year", "day", "paid", "exempt", "amount")
 
 
+PROGRESS_KEY = ("village_code", "benefit_year")
+DAY_KEY = ("village_code", "benefit_year", "day")
+AREA_DAY_KEY = ("region_code", "benefit_year", "day")
+KEYS = {VillageProgress: PROGRESS_KEY, VillageDay: DAY_KEY, AreaDay: AREA_DAY_KEY}
+UPSERT_BATCH = 1000
+
+
+def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ready tuples, or update the row already there with the same unique key (an upsert:
+    INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike).
+
+    Refreshes run at once (two payments of one village, two villages of one township) and each
+    writes the rows it counted: a row another refresh wrote in the meantime is brought up to date,
+    never a unique-key error. Plain tuples, not bulk_create: the rollup has tens of thousands of rows and
+    bulk_create's per-object compile would dominate the refresh. SQLite takes multi-row statements;
+    PostgreSQL the same for a few rows (one village) and, for more, a COPY into the session's staging
+    table and one INSERT … SELECT (client-side binding of tens of thousands of parameters costs seconds).
+    Rows are written in key order, so refreshes at once take their row locks in the same order.
+    """
+    from django.db import connection
+
+    if not rows:
+        return
+    key = KEYS[model]
+    fields = [model._meta.get_field(c) for c in columns]
+    where = {c: i for i, c in enumerate(columns)}
+    rows = sorted(rows, key=lambda row: tuple(row[where[c]] for c in key))
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(f.column) for f in fields)
+    conflict = ", ".join(quote(model._meta.get_field(c).column) for c in key)
+    updates = ", ".join(f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.name not in key)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) > UPSERT_BATCH:  # COPY into a staging table, one upsert
+            stage = quote(f"stage_{model._meta.db_table}")
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {names} FROM {table} WITH NO DATA")
+            cursor.execute(f"TRUNCATE {stage}")
+            buffer = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
+            with cursor.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                copy.write(buffer.encode())
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ORDER BY {conflict} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            )
+            cursor.execute(f"TRUNCATE {stage}")
+            return
+        convert = [(i, f) for i, f in enumerate(fields)
+                   if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
+        marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for start in range(0, len(rows), UPSERT_BATCH):
+            batch = rows[start:start + UPSERT_BATCH]
+            params = []
+            for row in batch:
+                if convert:
+                    row = list(row)
+                    for i, f in convert:
+                        row[i] = f.get_db_prep_save(row[i], connection)
+                params.extend(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([marks] * len(batch))} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                params,
+            )
+
+
 def _copy_text(value) -> str:
     if value is None:
         return "\\N"
@@ -390,34 +455,25 @@ def _copy_text(value) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def _insert_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Plain multi-row insert of ready tuples (the rollup has tens of thousands of rows; bulk_create's
-    per-object compile would dominate the refresh). Values go through each field's own conversion."""
+def _delete_other_rows(queryset, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Delete the rows of `queryset` whose unique key is not among `rows` (after their upsert)."""
+    key = KEYS[queryset.model]
+    where = [columns.index(c) for c in key]
+    kept = {tuple(row[i] for i in where) for row in rows}
+    stale = [pk for pk, *values in queryset.values_list("pk", *key).iterator(chunk_size=5000) if tuple(values) not in kept]
+    for start in range(0, len(stale), 5000):
+        doomed = queryset.model.objects.filter(pk__in=stale[start:start + 5000])
+        doomed._raw_delete(doomed.db)
+
+
+def _rollup_lock(county_code: str, benefit_year: int) -> None:
+    """On PostgreSQL, refreshes of one county's year write one at a time (SQLite's write lock does this):
+    the later one then sees the earlier one's rows, and two never wait on each other's row locks."""
     from django.db import connection
 
-    if not rows:
-        return
-    fields = [model._meta.get_field(c) for c in columns]
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # COPY of a ready text buffer
-            buffer = "".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows)
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                copy.write(buffer.encode())
-            return
-        convert = [(i, f) for i, f in enumerate(fields)
-                   if f.get_internal_type() in ("DateField", "DateTimeField", "DecimalField")]
-        prepared = []
-        for row in rows:
-            if convert:
-                row = list(row)
-                for i, f in convert:
-                    row[i] = f.get_db_prep_save(row[i], connection)
-            prepared.append(tuple(row))
-        marks = ", ".join(["%s"] * len(columns))
-        for start in range(0, len(prepared), 5000):
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", prepared[start:start + 5000])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [7302_0000 + int(benefit_year), int(county_code)])
 
 
 def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | None, days: dict) -> None:
@@ -432,11 +488,10 @@ def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | Non
                 sums[(area, day)][0] += n_paid
                 sums[(area, day)][1] += n_exempt
                 sums[(area, day)][2] += amount
-        old = AreaDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
-        old._raw_delete(old.db)
-        _insert_rows(AreaDay, AREA_DAY_COLUMNS, [
-            (county_code, area, benefit_year, day, p, e, a) for (area, day), (p, e, a) in sorted(sums.items())
-        ])
+        fresh = [(county_code, area, benefit_year, day, p, e, a) for (area, day), (p, e, a) in sorted(sums.items())]
+        _insert_rows(AreaDay, AREA_DAY_COLUMNS, fresh)
+        _delete_other_rows(AreaDay.objects.filter(county_code=county_code, benefit_year=benefit_year), AREA_DAY_COLUMNS,
+                           fresh)
         return
     townships = sorted({v[:9] for v in villages})
     for area, source in [(t, VillageDay.objects.filter(township_code=t)) for t in townships] + [
@@ -447,12 +502,11 @@ def _area_days(*, county_code: str, benefit_year: int, villages: list[str] | Non
             .annotate(p=Sum("paid"), e=Sum("exempt"), a=Sum("amount")).values_list("day", "p", "e", "a")
         )
         fresh = [(county_code, area, benefit_year, day, p or 0, e or 0, a or Decimal("0.00")) for day, p, e, a in rows]
-        old = AreaDay.objects.filter(region_code=area, benefit_year=benefit_year)
-        old._raw_delete(old.db)
         _insert_rows(AreaDay, AREA_DAY_COLUMNS, fresh)
+        _delete_other_rows(AreaDay.objects.filter(region_code=area, benefit_year=benefit_year), AREA_DAY_COLUMNS, fresh)
 
 
-def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None) -> dict:
+def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None, progress=None, job=None) -> dict:
     """Rebuild the rollup of a county's year from payments and enrollments (or only of `village_codes`).
 
     Grouped counts only: a handful of aggregate queries, whatever the county's size. The counting
@@ -554,9 +608,11 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
                 county_code=county_code, benefit_year=benefit_year,
                 defaults={"refreshed_at": now, "seconds": seconds, "villages": len(progress_rows)},
             )
+        result = {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
+                  "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+        job_outcome_record(job=job, result={**result, "rows": result["villages"]})
     progress.advance()
-    return {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
-            "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
+    return result
 
 
 def _payers_villages(county_code: str, benefit_year: int, villages: list[str]) -> set[str]:
@@ -589,16 +645,18 @@ def progress_refresh_after_move(*, county_code: str, village_codes) -> None:
 
 
 def _swap_rollup(*, county_code, benefit_year, villages, codes, progress_rows, day_rows, days) -> None:
+    """Upsert the counted rows, then drop the rows of the same scope that the count no longer has."""
+    _rollup_lock(county_code, benefit_year)
     if villages:  # by the (village, year, day) key, not the county's index
         old_progress = VillageProgress.objects.filter(village_code__in=villages, benefit_year=benefit_year)
         old_days = VillageDay.objects.filter(village_code__in=villages, benefit_year=benefit_year)
     else:
         old_progress = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year)
         old_days = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year)
-    old_progress._raw_delete(old_progress.db)
-    old_days._raw_delete(old_days.db)
     _insert_rows(VillageProgress, PROGRESS_COLUMNS, progress_rows)
+    _delete_other_rows(old_progress, PROGRESS_COLUMNS, progress_rows)
     _insert_rows(VillageDay, DAY_COLUMNS, day_rows)
+    _delete_other_rows(old_days, DAY_COLUMNS, day_rows)
     _area_days(county_code=county_code, benefit_year=benefit_year, villages=villages,
                days={k: v for k, v in days.items() if k[0] in codes})
 

@@ -9,6 +9,6 @@ def run_progress_refresh(*, job, progress) -> dict:
 
     result = progress_refresh(
         county_code=job.county_code, benefit_year=int(job.params["benefit_year"]),
-        village_codes=job.params.get("village_codes") or None, progress=progress,
+        village_codes=job.params.get("village_codes") or None, progress=progress, job=job,
     )
     return {**result, "rows": result["villages"]}

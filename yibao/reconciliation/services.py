@@ -26,7 +26,7 @@ from yibao.core.clock import business_today
 from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
-from yibao.core.services import actor_fields, event_record, file_sha256, job_create
+from yibao.core.services import actor_fields, event_record, file_sha256, job_create, job_outcome_record
 from yibao.core.uploads import FileRefused, stored_upload_check, upload_check
 from yibao.enrollment.models import Campaign
 from yibao.imports.readers import ImportFileError
@@ -324,6 +324,10 @@ def run_job(*, job: Job, progress: Progress) -> dict:
         file_sha256=job.input_sha256, cash_grace_days=int(params.get("cash_grace_days", DEFAULT_CASH_GRACE_DAYS)),
         actor=actor, job=job, progress=progress,
     )
+    return _job_result(run)
+
+
+def _job_result(run: ReconciliationRun) -> dict:
     tax = run.inputs["tax"]
     return {
         "run_id": run.pk, "rows": tax["rows"], "rejected": tax["rejected"], "mismatches": run.mismatch_total,
@@ -474,6 +478,7 @@ def reconcile(
                    "tax_sha256": run.tax_file_sha256, "previous": previous.pk if previous else None},
             reason=f"{benefit_year}年度对账，截止 {as_of:%Y-%m-%d}",
         )
+        job_outcome_record(job=job, result=_job_result(run))  # the run and its job's counts commit together
     phases.next()
     return run
 

@@ -97,3 +97,39 @@ def test_upload_last_years_roster_and_find_the_history_year(page, live_server, t
     page.click("text=2024年度参保登记名单")
     listing = page.locator("[data-testid=enrollments]").inner_text()
     assert "张大山" in listing and "李秀兰" in listing and "参保暂停" in listing
+
+
+def test_a_job_written_without_its_report_makes_the_report_from_its_page(page, live_server, transactional_db, staff,
+                                                                         family, tmp_path, monkeypatch):
+    """The data committed, the report writer failed: the page says 已写入，报告未生成 with the counts, and
+    its button makes the report in place (htmx), without importing again."""
+    from yibao.core.jobs import job_run
+    from yibao.imports import services
+    from yibao.registry.models import Resident
+
+    rows = [list(r) for r in family] + [[make_id(seq=77), "错号", "男", "", "H9", "户主", "不存在村", ""]]
+    path = write_csv(tmp_path / "户籍.csv", RESIDENT_HEADER, rows)
+
+    def disk_full(**kwargs):
+        raise OSError("磁盘已满")
+
+    monkeypatch.setattr(services, "report_write", disk_full)
+    job = job_run(services.import_job_create(kind="residents", path=path, county_code=COUNTY, actor="测试"))
+    monkeypatch.undo()
+    assert job.status == "written"
+    login(page, live_server, "county_admin")
+    page.goto(f"{live_server.url}/imports/{job.pk}/")
+    assert "已写入，报告未生成" in page.locator("div.job .badge").inner_text()
+    counts = page.locator("div.job dl.counts").inner_text()
+    assert "新增" in counts and "4" in counts and "拒绝" in counts
+    assert page.locator("div.job a:has-text('下载错误报告')").count() == 0
+    page.locator("div.job button:has-text('重新生成报告')").click()
+    link = page.locator("div.job a:has-text('下载错误报告')")
+    link.wait_for()
+    assert "已完成" in page.locator("div.job .badge").inner_text()
+    with page.expect_download() as info:
+        link.click()
+    from yibao.imports.reports import report_read
+
+    assert [(l["行号"], l["列"]) for l in report_read(info.value.path())] == [(6, "村（社区）")]
+    assert Resident.objects.count() == 4
