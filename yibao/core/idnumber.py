@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 from functools import lru_cache
-import re
 
 from stdnum import exceptions as stdnum_errors
 from stdnum import numdb
