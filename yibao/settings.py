@@ -170,6 +170,7 @@ AXES_LOCKOUT_PARAMETERS = (
 # browser, so rotating them gains an attacker nothing, and an address alone must not lock an office.
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "axes.W006"]
 AXES_RESET_ON_SUCCESS = True  # a successful login clears the count of failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries while locked are refused, not counted: 30 minutes stay 30
 AXES_LOCKOUT_CALLABLE = "yibao.accounts.security.lockout_response"
 AXES_USERNAME_CALLABLE = "yibao.accounts.security.login_username"
 AXES_IPWARE_PROXY_COUNT = int(os.environ["YIBAO_PROXY_COUNT"]) if os.environ.get("YIBAO_PROXY_COUNT") else None

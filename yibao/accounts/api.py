@@ -114,7 +114,6 @@ class LoginError(Schema):
 def login(request, payload: LoginIn):
     """The same rules as the login page: repeated failures lock the account; county roles may need a TOTP code."""
     from django_otp import login as otp_login
-    from django_otp import match_token
 
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
@@ -136,9 +135,10 @@ def login(request, payload: LoginIn):
         if not token:
             return Status(401, {"detail": "该账号须使用二次验证，请在 otp_token 中提供手机验证器上的6位验证码。",
                                 "second_factor": True})
-        device = match_token(user, token) if token.isdigit() else None
-        if device is None:
-            return Status(401, {"detail": "验证码不正确或已过期。", "second_factor": True})
+        try:
+            device = services.second_factor_check(user=user, token=token)
+        except ValidationError as exc:
+            return Status(401, {"detail": "；".join(exc.messages), "second_factor": True})
     django_login(request, user)
     if device is not None:
         otp_login(request, device)

@@ -116,10 +116,10 @@ def record_lockout(sender, request=None, username=None, ip_address=None, **kwarg
     from yibao.core.services import event_record
 
     path = getattr(request, "path", "")
-    if request is not None and not hasattr(request, "axes_failures_since_start"):
+    failures = getattr(request, "axes_failures_since_start", None)  # counted only when this failure locked it
+    if failures is None:
         log.info("login refused: account %s is locked (ip=%s path=%s)", username, ip_address, path)
         return
-    failures = getattr(request, "axes_failures_since_start", None)
     user = User.objects.filter(username__iexact=username or "").first() if username else None
     log.warning(
         "account locked: username=%s ip=%s path=%s failures=%s minutes=%s",

@@ -304,14 +304,45 @@ def second_factor_device_start(*, user: User):
     return device
 
 
-def second_factor_enrol(*, user: User, device, token: str) -> None:
-    """Confirm the scanned device with a code from it; ValidationError when the code is wrong.
+WRONG_CODE = "验证码不正确或已过期，请输入验证器上当前显示的6位数字（连续输错会被限制尝试）。"
+
+
+def _throttled(device) -> str | None:
+    """A Chinese message when django-otp is making this device wait after wrong codes."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return None
+    until = (data or {}).get("locked_until")
+    if until is not None:
+        from django.utils import timezone
+
+        seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
+        return f"验证码输错次数过多，请 {seconds} 秒后再试。"
+    return "验证码输错次数过多，请稍后再试。"
+
+
+def second_factor_check(*, user: User, token: str, device=None):
+    """The device that accepts this code (the user's confirmed ones, or the given one); ValidationError if none.
 
     Not one transaction: a wrong code's throttling (django-otp slows repeated wrong codes) must stay written.
     """
+    from django_otp import devices_for_user
+
     token = (token or "").strip().replace(" ", "")
-    if not (token.isdigit() and len(token) == device.digits) or not device.verify_token(token):
-        raise ValidationError({"token": "验证码不正确或已过期，请输入验证器上当前显示的6位数字。"})
+    devices = [device] if device is not None else list(devices_for_user(user, confirmed=True))
+    waits = [m for m in (_throttled(d) for d in devices) if m]
+    if devices and len(waits) == len(devices):
+        raise ValidationError({"token": waits[0]})
+    if token.isdigit() and len(token) <= 8:
+        for candidate in devices:
+            if candidate.verify_token(token):
+                return candidate
+    raise ValidationError({"token": WRONG_CODE})
+
+
+def second_factor_enrol(*, user: User, device, token: str) -> None:
+    """Confirm the scanned device with a code from it; ValidationError when the code is wrong."""
+    second_factor_check(user=user, token=token, device=device)
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])

@@ -253,7 +253,6 @@ def otp_enrol(request):
 def otp_verify(request):
     """A required account with a device: the 6-digit code after the password."""
     from django_otp import login as otp_login
-    from django_otp import match_token
 
     if (answer := _otp_start(request)) is not None:
         return answer
@@ -261,11 +260,11 @@ def otp_verify(request):
         return redirect(f"{resolve_url('accounts:otp_enrol')}?{request.GET.urlencode()}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        token = form.cleaned_data["token"].strip().replace(" ", "")
-        device = match_token(request.user, token) if token.isdigit() else None
-        if device is None:
+        try:
+            device = services.second_factor_check(user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as exc:
             security_log.warning("second factor refused: username=%s", request.user.username)
-            form.add_error("token", "验证码不正确或已过期，请输入验证器上当前显示的6位数字（连续输错会被限制尝试）。")
+            apply_errors(form, exc)
         else:
             otp_login(request, device)
             return redirect(_next_url(request))
