@@ -157,9 +157,11 @@ def me(request):
 
 
 @router.get("/users", response=list[UserOut], summary="本县账号列表")
-def user_list(request, q: str | None = None, role: str | None = None, active: bool | None = None):
+def user_list(
+    request, q: str | None = None, role: str | None = None, active: bool | None = None, locked: bool | None = None
+):
     request.auth.require("accounts.manage")
-    users = list(selectors.user_list(scope=request.auth, q=q, role=role, active=active)[:1000])
+    users = list(selectors.user_list(scope=request.auth, q=q, role=role, active=active, locked=locked)[:1000])
     labels = region_labels(u.region_code for u in users)
     locked = locked_usernames(u.username for u in users)
     return [_user_out(u, labels.get(u.region_code, ""), u.username in locked) for u in users]

@@ -103,6 +103,22 @@ def locked_usernames(usernames) -> set[str]:
     return {names[r["username"]] for r in rows if r["n"] >= settings.AXES_FAILURE_LIMIT}
 
 
+def locked_keys() -> set[str]:
+    """Every username (case folded) locked now, whether or not such an account exists."""
+    from axes.models import AccessAttempt
+    from django.db.models import Max, Sum
+
+    if not settings.AXES_ENABLED:
+        return set()
+    attempts = AccessAttempt.objects.all()
+    cooloff = settings.AXES_COOLOFF_TIME
+    if cooloff:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cooloff)
+    total = Sum if settings.AXES_LOCKOUT_PARAMETERS == ["username"] else Max
+    rows = attempts.values("username").annotate(n=total("failures_since_start"))
+    return {r["username"] for r in rows if r["username"] and r["n"] >= settings.AXES_FAILURE_LIMIT}
+
+
 def is_locked(username: str) -> bool:
     return failures_for(username) >= settings.AXES_FAILURE_LIMIT
 

@@ -36,7 +36,7 @@ def users(request):
     status = request.GET.get("status", "")
     rows = selectors.user_list(
         scope=scope, q=request.GET.get("q") or None, role=request.GET.get("role") or None,
-        active={"active": True, "inactive": False}.get(status),
+        active={"active": True, "inactive": False}.get(status), locked=True if status == "locked" else None,
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     labels = region_labels(u.region_code for u in page)

@@ -135,6 +135,8 @@ def test_admin_unlocks_on_the_page_after_confirming(client, staff, admin):
     fail_until_locked(client, "village_collector")
     client.force_login(admin)
     assert "已锁定" in client.get("/accounts/users/").content.decode()
+    only_locked = client.get("/accounts/users/", {"status": "locked"}).content.decode()
+    assert "village_collector</a>" in only_locked and "tax_officer</a>" not in only_locked
     page = client.get(f"/accounts/users/{collector.pk}/").content.decode()
     assert "解锁账号" in page and "我已核实是账号本人申请" in page
     unticked = client.post(f"/accounts/users/{collector.pk}/unlock/", {"reason": "电话核实"}, follow=True)
@@ -154,6 +156,7 @@ def test_admin_unlocks_through_the_api(client, staff, admin):
     client.force_login(admin)
     listed = {u["username"]: u["locked"] for u in client.get("/api/users").json()}
     assert listed["village_collector"] is True and listed["tax_officer"] is False
+    assert [u["username"] for u in client.get("/api/users", {"locked": True}).json()] == ["village_collector"]
     answer = client.post(f"/api/users/{collector.pk}/unlock", {"reason": "本人来电"}, content_type="application/json")
     assert answer.status_code == 200 and answer.json()["unlocked"] is True
     assert Event.objects.filter(action="unlock", entity_id=str(collector.pk)).count() == 1
