@@ -16,9 +16,10 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.user.is_authenticated and not self._open(request.path) and second_factor_pending(request.user):
+        if second_factor_pending(request.user) and not self._open(request.path):
             if request.path.startswith("/api/"):
-                return JsonResponse({"detail": SECOND_FACTOR_MESSAGE, "second_factor": True}, status=401)
+                return JsonResponse({"detail": SECOND_FACTOR_MESSAGE, "second_factor": True}, status=401,
+                                    json_dumps_params={"ensure_ascii": False})
             target = "accounts:otp_verify" if has_device(request.user) else "accounts:otp_enrol"
             query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
             return redirect(reverse(target) + (f"?{query}" if query else ""))

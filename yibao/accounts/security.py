@@ -60,7 +60,7 @@ def lockout_response(request, original_response=None, credentials=None):
     """The answer to a login while locked: JSON 429 for the API, the login page with the reason otherwise."""
     message = lockout_message()
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message, "locked": True}, status=429)
+        return JsonResponse({"detail": message, "locked": True}, status=429, json_dumps_params={"ensure_ascii": False})
     return render(
         request, "accounts/login.html",
         {"locked_message": message, "username": login_username(request, credentials) or "",
