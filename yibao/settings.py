@@ -142,7 +142,7 @@ LOGGING = {
 
 # ---- Login security (issue #11): lockout of repeated failed logins, second factor (docs/security.md) ----
 # Kept in one block so the production settings can be restructured around it.
-from datetime import timedelta  # noqa: E402
+from datetime import timedelta
 
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
 MIDDLEWARE.insert(
