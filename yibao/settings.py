@@ -139,3 +139,49 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# ---- Login security (issue #11): lockout of repeated failed logins, second factor (docs/security.md) ----
+# Kept in one block so the production settings can be restructured around it.
+from datetime import timedelta
+
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
+)
+MIDDLEWARE += [
+    "yibao.accounts.middleware.SecondFactorMiddleware",  # pages and API wait for the code when 2FA is required
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the Chinese lockout answer
+]
+AUTHENTICATION_BACKENDS = [
+    "yibao.accounts.security.LockoutBackend",  # refuses a locked account before its password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = os.environ.get("YIBAO_LOCKOUT_ENABLED", "1").lower() in {"1", "true", "yes"}
+AXES_FAILURE_LIMIT = int(os.environ.get("YIBAO_LOCKOUT_FAILURES", "5"))  # failures in a row, then locked
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("YIBAO_LOCKOUT_MINUTES", "30")))
+# "username": the account is locked wherever the guesses come from (default);
+# "username_ip": only that account from that address is locked. Never the address alone: a whole
+# township office often shares one address, and one mistyped password must not lock all of it.
+AXES_LOCKOUT_PARAMETERS = (
+    [["username", "ip_address"]] if os.environ.get("YIBAO_LOCKOUT_BY", "username") == "username_ip" else ["username"]
+)
+# axes.W006 asks for ip_address in the key; counting by username sums the failures over every address and
+# browser, so rotating them gains an attacker nothing, and an address alone must not lock an office.
+SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "axes.W006"]
+AXES_RESET_ON_SUCCESS = True  # a successful login clears the count of failures
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # tries while locked are refused, not counted: 30 minutes stay 30
+AXES_LOCKOUT_CALLABLE = "yibao.accounts.security.lockout_response"
+AXES_USERNAME_CALLABLE = "yibao.accounts.security.login_username"
+AXES_IPWARE_PROXY_COUNT = int(os.environ["YIBAO_PROXY_COUNT"]) if os.environ.get("YIBAO_PROXY_COUNT") else None
+AXES_VERBOSE = False  # our own log line per lockout (logger yibao.security) instead of axes' chatter
+# Whom a locked-out user should call, shown on the lockout page (e.g. "县医保局信息股 0715-1234567").
+YIBAO_SECURITY_CONTACT = os.environ.get("YIBAO_SECURITY_CONTACT", "")
+
+# Roles that must pass a TOTP second factor. Unset: county_admin and tax_officer when DEBUG is off
+# (production), none when DEBUG is on (`make run`, the demo). Set to "" to turn it off, or list roles.
+if "YIBAO_REQUIRE_2FA_ROLES" in os.environ:
+    YIBAO_REQUIRE_2FA_ROLES = [r.strip() for r in os.environ["YIBAO_REQUIRE_2FA_ROLES"].split(",") if r.strip()]
+else:
+    YIBAO_REQUIRE_2FA_ROLES = [] if DEBUG else ["county_admin", "tax_officer"]
+OTP_TOTP_ISSUER = os.environ.get("YIBAO_OTP_ISSUER", "医保征缴")

@@ -8,3 +8,4 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+YIBAO_REQUIRE_2FA_ROLES: list[str] = []  # tests that need the second factor turn it on with override_settings

@@ -68,3 +68,16 @@ class ChangePasswordForm(forms.Form):
 class ProfileForm(forms.Form):
     display_name = forms.CharField(label="姓名", max_length=50, required=False)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
+
+
+class ConfirmForm(forms.Form):
+    """An administrator's action that needs a tick and a reason (unlock, reset the second factor)."""
+
+    confirm = forms.BooleanField(label="我已核实是账号本人申请", required=True,
+                                 error_messages={"required": "请先勾选“我已核实是账号本人申请”再提交。"})
+    reason = forms.CharField(label="原因", max_length=200, required=False)
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(label="6位验证码", max_length=10, required=True,
+                            error_messages={"required": "请输入手机验证器上显示的6位验证码。"})

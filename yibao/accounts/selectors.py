@@ -9,8 +9,10 @@ from yibao.accounts.models import User
 from yibao.accounts.roles import CAPABILITIES, department_label, role_label
 
 
-def user_list(*, scope, q: str | None = None, role: str | None = None, active: bool | None = None):
-    """Accounts bound to a region inside the scope (superusers only for a superuser)."""
+def user_list(
+    *, scope, q: str | None = None, role: str | None = None, active: bool | None = None, locked: bool | None = None
+):
+    """Accounts bound to a region inside the scope (superusers only for a superuser); locked: by repeated failed logins."""
     users = User.objects.all()
     if not scope.superuser:
         users = users.filter(is_superuser=False)
@@ -23,6 +25,13 @@ def user_list(*, scope, q: str | None = None, role: str | None = None, active: b
         users = users.filter(role=role)
     if active is not None:
         users = users.filter(is_active=active)
+    if locked is not None:
+        from django.db.models.functions import Lower
+
+        from yibao.accounts.security import locked_keys
+
+        users = users.annotate(username_key=Lower("username"))
+        users = users.filter(username_key__in=locked_keys()) if locked else users.exclude(username_key__in=locked_keys())
     return users.order_by("region_code", "role", "username")
 
 

@@ -254,3 +254,97 @@ def user_update_profile(*, user: User, display_name: str, phone: str) -> User:
         user.save(update_fields=["display_name", "phone"])
         _record(user, "update_profile", user, before=before, after=after, reason="本人修改资料")
     return user
+
+
+# ---- login security: unlock a locked account, reset and enrol the second factor ------------------------
+
+
+@transaction.atomic
+def user_unlock(*, actor, user: User, reason: str = "") -> int:
+    """Clear the failed logins that lock an account; returns how many records were cleared (0: not locked)."""
+    from axes.utils import reset
+
+    from yibao.accounts.security import failures_for, is_locked
+
+    scope = _require_manager(actor)
+    _require_target(scope, user)
+    locked, failures = is_locked(user.username), failures_for(user.username)
+    cleared = reset(username=user.username.lower())
+    if user.username != user.username.lower():
+        cleared += reset(username=user.username)
+    if cleared:
+        _record(
+            user, "unlock", actor, before={"locked": locked, "failures": failures}, after={"locked": False, "failures": 0},
+            reason=reason or "管理员解锁账号",
+        )
+    return cleared
+
+
+@transaction.atomic
+def user_reset_second_factor(*, actor, user: User, reason: str = "") -> int:
+    """Remove an account's authenticator devices (a lost phone); the next login enrols a new one."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    scope = _require_manager(actor)
+    _require_target(scope, user)
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed:
+        _record(user, "reset_second_factor", actor, before={"devices": removed}, after={"devices": 0},
+                reason=reason or "管理员重置二次验证")
+    return removed
+
+
+def second_factor_device_start(*, user: User):
+    """The unconfirmed TOTP device an enrolling user scans (made once, kept until confirmed)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="手机验证器", confirmed=False)
+    return device
+
+
+WRONG_CODE = "验证码不正确或已过期，请输入验证器上当前显示的6位数字（连续输错会被限制尝试）。"
+
+
+def _throttled(device) -> str | None:
+    """A Chinese message when django-otp is making this device wait after wrong codes."""
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return None
+    until = (data or {}).get("locked_until")
+    if until is not None:
+        from django.utils import timezone
+
+        seconds = max(1, int((until - timezone.now()).total_seconds()) + 1)
+        return f"验证码输错次数过多，请 {seconds} 秒后再试。"
+    return "验证码输错次数过多，请稍后再试。"
+
+
+def second_factor_check(*, user: User, token: str, device=None):
+    """The device that accepts this code (the user's confirmed ones, or the given one); ValidationError if none.
+
+    Not one transaction: a wrong code's throttling (django-otp slows repeated wrong codes) must stay written.
+    """
+    from django_otp import devices_for_user
+
+    token = (token or "").strip().replace(" ", "")
+    devices = [device] if device is not None else list(devices_for_user(user, confirmed=True))
+    waits = [m for m in (_throttled(d) for d in devices) if m]
+    if devices and len(waits) == len(devices):
+        raise ValidationError({"token": waits[0]})
+    if token.isdigit() and len(token) <= 8:
+        for candidate in devices:
+            if candidate.verify_token(token):
+                return candidate
+    raise ValidationError({"token": WRONG_CODE})
+
+
+def second_factor_enrol(*, user: User, device, token: str) -> None:
+    """Confirm the scanned device with a code from it; ValidationError when the code is wrong."""
+    second_factor_check(user=user, token=token, device=device)
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        type(device).objects.filter(user=user, confirmed=False).delete()
+        _record(user, "enrol_second_factor", user, after={"devices": 1}, reason="本人绑定手机验证器")

@@ -1,24 +1,33 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_POST
 
 from yibao.accounts import selectors, services
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import (
     ChangePasswordForm,
+    ConfirmForm,
     ProfileForm,
     ReasonForm,
     ResetPasswordForm,
+    TokenForm,
     UserCreateForm,
     UserEditForm,
     apply_errors,
 )
 from yibao.accounts.roles import Role
+from yibao.accounts.security import has_device, is_locked, locked_usernames, second_factor_required
 from yibao.core.selectors import event_list
 from yibao.regions.selectors import region_labels, region_options
+
+security_log = logging.getLogger("yibao.security")
 
 
 @scoped_view("accounts.manage")
@@ -27,12 +36,14 @@ def users(request):
     status = request.GET.get("status", "")
     rows = selectors.user_list(
         scope=scope, q=request.GET.get("q") or None, role=request.GET.get("role") or None,
-        active={"active": True, "inactive": False}.get(status),
+        active={"active": True, "inactive": False}.get(status), locked=True if status == "locked" else None,
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     labels = region_labels(u.region_code for u in page)
+    locked = locked_usernames(u.username for u in page)
     for u in page:
         u.region_label = labels.get(u.region_code, u.region_code)
+        u.locked = u.username in locked
     return render(request, "accounts/users.html", {"page": page, "roles": Role.choices, "status": status})
 
 
@@ -72,7 +83,9 @@ def user_edit(request, pk: int):
     history = event_list(scope=request.scope, entity="user", entity_id=str(user.pk))[:20]
     return render(request, "accounts/user_form.html", {
         "form": form, "account": user, "creating": False, "history": history,
-        "reason_form": ReasonForm(), "password_form": ResetPasswordForm(),
+        "reason_form": ReasonForm(), "password_form": ResetPasswordForm(), "unlock_form": ConfirmForm(auto_id="unlock_%s"), "reset_otp_form": ConfirmForm(auto_id="otp_%s"),
+        "locked": is_locked(user.username), "has_device": has_device(user),
+        "second_factor_required": second_factor_required(user),
     })
 
 
@@ -156,3 +169,140 @@ def me(request):
     return render(request, "accounts/me.html", {
         "summary": summary, "profile_form": profile_form, "password_form": password_form,
     })
+
+
+def _confirmed_action(request, pk: int, action, done: str, nothing: str):
+    user = selectors.user_get(scope=request.scope, pk=pk)
+    form = ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(m for ms in form.errors.values() for m in ms))
+        return redirect("accounts:user_edit", pk=user.pk)
+    try:
+        count = action(actor=request.user, user=user, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, (done if count else nothing).format(username=user.username))
+    return redirect("accounts:user_edit", pk=user.pk)
+
+
+@require_POST
+@scoped_view("accounts.manage")
+def user_unlock(request, pk: int):
+    return _confirmed_action(
+        request, pk, services.user_unlock,
+        done="已解锁账号 {username}，本人现在可以重新登录。", nothing="账号 {username} 当前未被锁定，无需解锁。",
+    )
+
+
+@require_POST
+@scoped_view("accounts.manage")
+def user_reset_second_factor(request, pk: int):
+    return _confirmed_action(
+        request, pk, services.user_reset_second_factor,
+        done="已重置 {username} 的二次验证，本人下次登录时重新绑定手机验证器。", nothing="账号 {username} 尚未绑定手机验证器。",
+    )
+
+
+# ---- second factor: the pages between the password and the rest of the system ----------------------
+
+
+def _next_url(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return resolve_url("core:home")
+
+
+def _otp_start(request):
+    """Who may be here: a logged-in user whose second factor is required (others go on to the system)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not second_factor_required(request.user) or request.user.is_verified():
+        return redirect(_next_url(request))
+    return None
+
+
+def otp_enrol(request):
+    """First login of a required account: scan the QR code, then confirm one code from the phone."""
+    from django_otp import login as otp_login
+
+    if (answer := _otp_start(request)) is not None:
+        return answer
+    if has_device(request.user):
+        return redirect(f"{resolve_url('accounts:otp_verify')}?{request.GET.urlencode()}")
+    device = services.second_factor_device_start(user=request.user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.second_factor_enrol(user=request.user, device=device, token=form.cleaned_data["token"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            otp_login(request, device)
+            messages.success(request, "已绑定手机验证器。以后每次登录都需输入验证器上的6位验证码。")
+            return redirect(_next_url(request))
+    return render(request, "accounts/otp_enrol.html", {
+        "form": form, "qr_svg": _qr_svg(device.config_url), "secret": _secret_text(device),
+        "next": request.POST.get("next") or request.GET.get("next", ""),
+    })
+
+
+def otp_verify(request):
+    """A required account with a device: the 6-digit code after the password."""
+    from django_otp import login as otp_login
+
+    if (answer := _otp_start(request)) is not None:
+        return answer
+    if not has_device(request.user):
+        return redirect(f"{resolve_url('accounts:otp_enrol')}?{request.GET.urlencode()}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.second_factor_check(user=request.user, token=form.cleaned_data["token"])
+        except ValidationError as exc:
+            security_log.warning("second factor refused: username=%s", request.user.username)
+            apply_errors(form, exc)
+        else:
+            otp_login(request, device)
+            return redirect(_next_url(request))
+    return render(request, "accounts/otp_verify.html", {
+        "form": form, "next": request.POST.get("next") or request.GET.get("next", ""),
+    })
+
+
+def _qr_svg(uri: str) -> str:
+    """The otpauth:// address as an inline SVG QR code (no network, no image file)."""
+    import segno
+
+    return segno.make(uri, error="m").svg_inline(scale=5, dark="#1a1a1a", light="#ffffff")
+
+
+def _secret_text(device) -> str:
+    """The key in base32, in groups of four, for typing into an authenticator by hand."""
+    from base64 import b32encode
+
+    text = b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+class LoginView(auth_views.LoginView):
+    """The login page; after a wrong password it says how many tries are left before the lockout."""
+
+    template_name = "accounts/login.html"
+
+    def form_invalid(self, form):
+        from django.conf import settings
+
+        from yibao.accounts.security import failures_for, lockout_minutes
+
+        response = super().form_invalid(form)
+        failures = failures_for(self.request.POST.get("username", ""))
+        left = settings.AXES_FAILURE_LIMIT - failures
+        if settings.AXES_ENABLED and failures and 0 < left <= settings.AXES_FAILURE_LIMIT:
+            response.context_data["attempts_warning"] = (
+                f"再输错 {left} 次，该账号将被锁定 {lockout_minutes()} 分钟。"
+            )
+        return response

@@ -7,7 +7,7 @@ import typer
 from yibao.cli.common import cli_actor, django_setup, emit_json, fail
 
 regions_app = typer.Typer(help="行政区划：载入种子区划、查看区划树", no_args_is_help=True)
-users_app = typer.Typer(help="账号：新建、列出、重置密码、停用", no_args_is_help=True)
+users_app = typer.Typer(help="账号：新建、列出、重置密码、停用、解锁、重置二次验证", no_args_is_help=True)
 
 
 def _errors(exc) -> str:
@@ -177,6 +177,47 @@ def users_deactivate(
     typer.echo(f"已停用账号 {user.username}", err=True)
 
 
+@users_app.command("unlock")
+def users_unlock(
+    username: str = typer.Argument(..., help="用户名"),
+    reason: str = typer.Option("", "--reason", help="解锁原因（如：已电话核实本人）"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """解锁因连续输错密码被锁定的账号。"""
+    django_setup()
+    from yibao.accounts import services
+
+    user = _get_user(username)
+    cleared = services.user_unlock(actor=cli_actor(), user=user, reason=reason)
+    if as_json:
+        emit_json({"username": user.username, "unlocked": bool(cleared), "cleared": cleared})
+    elif cleared:
+        typer.echo(f"已解锁账号 {user.username}", err=True)
+    else:
+        typer.echo(f"账号 {user.username} 当前未被锁定，无需解锁", err=True)
+
+
+@users_app.command("reset-2fa")
+def users_reset_second_factor(
+    username: str = typer.Argument(..., help="用户名"),
+    reason: str = typer.Option("", "--reason", help="原因（如：手机丢失）"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """重置账号的二次验证（手机验证器）；本人下次登录时重新扫码绑定。"""
+    django_setup()
+    from yibao.accounts import services
+
+    user = _get_user(username)
+    removed = services.user_reset_second_factor(actor=cli_actor(), user=user, reason=reason)
+    if as_json:
+        emit_json({"username": user.username, "removed": removed})
+    elif removed:
+        typer.echo(f"已重置 {user.username} 的二次验证", err=True)
+    else:
+        typer.echo(f"账号 {user.username} 尚未绑定手机验证器", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(regions_app, name="regions")
     app.add_typer(users_app, name="users")
+    app.add_typer(users_app, name="user", hidden=True)  # `yibao user unlock NAME` reads naturally too

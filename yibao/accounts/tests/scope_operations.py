@@ -24,6 +24,33 @@ def _created(world, t):
     return User.objects.filter(username=_new_username(t)).exists()
 
 
+def _locked(t):
+    """Lock the target account as five failed logins would (the operation then unlocks it)."""
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    AccessAttempt.objects.create(username=t.user.username.lower(), ip_address="10.0.0.9", user_agent="matrix",
+                                 failures_since_start=5, attempt_time=timezone.now())
+
+
+def _unlocked(world, t):
+    from yibao.accounts.security import is_locked
+
+    return not is_locked(t.user.username)
+
+
+def _with_device(t):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user_id=t.user.pk, name="手机验证器", confirmed=True)
+
+
+def _no_device(world, t):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return not TOTPDevice.objects.filter(user_id=t.user.pk).exists()
+
+
 OPERATIONS = [
     ScopeOperation(
         name="accounts.page.me",
@@ -130,5 +157,43 @@ OPERATIONS = [
         shows=lambda t: "接口改名",
         leaks=lambda t: [t.user.username],
         effect=lambda world, t: _user(t).display_name == "接口改名",
+    ),
+    ScopeOperation(
+        name="accounts.page.user_unlock",
+        capability="accounts.manage",
+        call=lambda client, world, t: (_locked(t), client.post(
+            f"/accounts/users/{t.user.pk}/unlock/", {"confirm": "on", "reason": "矩阵"}))[1],
+        shows=lambda t: None,
+        leaks=lambda t: [t.user.username],
+        effect=_unlocked,
+    ),
+    ScopeOperation(
+        name="accounts.api.user_unlock",
+        capability="accounts.manage",
+        kind="api",
+        call=lambda client, world, t: (_locked(t), client.post(
+            f"/api/users/{t.user.pk}/unlock", json.dumps({"reason": "矩阵"}), content_type="application/json"))[1],
+        shows=lambda t: t.user.username,
+        leaks=lambda t: [t.user.username],
+        effect=_unlocked,
+    ),
+    ScopeOperation(
+        name="accounts.page.user_reset_second_factor",
+        capability="accounts.manage",
+        call=lambda client, world, t: (_with_device(t), client.post(
+            f"/accounts/users/{t.user.pk}/second-factor/reset/", {"confirm": "on", "reason": "矩阵"}))[1],
+        shows=lambda t: None,
+        leaks=lambda t: [t.user.username],
+        effect=_no_device,
+    ),
+    ScopeOperation(
+        name="accounts.api.user_reset_second_factor",
+        capability="accounts.manage",
+        kind="api",
+        call=lambda client, world, t: (_with_device(t), client.post(
+            f"/api/users/{t.user.pk}/second-factor/reset", json.dumps({}), content_type="application/json"))[1],
+        shows=lambda t: t.user.username,
+        leaks=lambda t: [t.user.username],
+        effect=_no_device,
     ),
 ]
