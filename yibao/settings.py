@@ -158,4 +158,6 @@ LOGGING = {
 YIBAO_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("YIBAO_WORKER_HEARTBEAT_SECONDS", 15))
 YIBAO_WORKER_HEARTBEAT_MAX_AGE = int(os.environ.get("YIBAO_WORKER_HEARTBEAT_MAX_AGE", 120))
 YIBAO_HEALTH_MIN_FREE_BYTES = int(os.environ.get("YIBAO_HEALTH_MIN_FREE_BYTES", 1024 * 1024 * 1024))
+# without the database task backend there is no worker to watch
+YIBAO_HEALTH_REQUIRE_WORKER = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
 # ---- end of operations --------------------------------------------------------------------------

@@ -51,10 +51,13 @@ def request_id_from(value: str | None) -> str:
 
 
 def _who(request) -> tuple[str, str]:
-    user = getattr(request, "user", None)
-    if user is None or not getattr(user, "is_authenticated", False):
+    try:  # the lazy user reads the session: with the database down, the line is still written
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return "", ""
+        return user.get_username(), getattr(user, "role", "") or ""
+    except Exception:
         return "", ""
-    return user.get_username(), getattr(user, "role", "") or ""
 
 
 class RequestLogMiddleware:

@@ -2,8 +2,10 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
@@ -52,3 +54,15 @@ def events(request):
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = [event_shown(e, scope=request.scope) for e in page.object_list]
     return render(request, "core/events.html", {"page": page, "request_filter": request.GET.get("request", "")})
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """For monitors, without login: 200 when the database answers, the worker's heartbeat is fresh
+    and the disk has room; otherwise 503. Either way a JSON body says which check failed and why."""
+    from yibao.core.health import health_report
+
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503,
+                        json_dumps_params={"ensure_ascii": False})

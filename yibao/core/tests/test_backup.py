@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections
-from django.db.utils import load_backend
 from django.db.models import Sum
+from django.db.utils import load_backend
 from typer.testing import CliRunner
 
 from yibao.cli import app
@@ -55,7 +55,13 @@ def _year_of_work():
 
 
 def _snapshot(using):
-    from yibao.collection.models import Payment, Receipt, ReceiptLine, Refund, SubsidyRefund
+    from yibao.collection.models import (
+        Payment,
+        Receipt,
+        ReceiptLine,
+        Refund,
+        SubsidyRefund,
+    )
     from yibao.core.models import Event
     from yibao.enrollment.models import Enrollment
     from yibao.registry.models import Household, Resident

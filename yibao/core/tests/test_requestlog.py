@@ -74,7 +74,7 @@ def test_the_log_line_holds_no_query_string_and_masks_id_numbers_in_the_path(cli
 def test_a_payment_through_the_api_carries_the_responses_request_id_in_its_events(client, make_user, settings):
     settings.YIBAO_TODAY = "2024-10-08"
     f.campaign()
-    home, head, spouse, child = f.family(number="A1")
+    _home, head, spouse, child = f.family(number="A1")
     client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
     before = set(Event.objects.values_list("pk", flat=True))
     response = client.post("/api/collection/counter-payments",
