@@ -97,6 +97,7 @@ def test_the_heartbeat_thread_beats_while_the_worker_lives_and_stops_with_it(cli
     assert _check(client, 503)["checks"]["worker"]["reason"] == "no_heartbeat"
 
 
+@pytest.mark.django_db(transaction=True)  # the worker loop opens and closes its own transactions
 def test_the_yibao_worker_command_beats_for_as_long_as_it_runs(settings, monkeypatch, healthy):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}  # as in service
     for path in heartbeat_dir().glob("*.json"):
