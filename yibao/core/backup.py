@@ -158,7 +158,7 @@ def backup_create(*, out_dir: str | Path | None = None, using: str = "default", 
         raise BackupError(f"不支持备份 {vendor} 数据库。")
     out = Path(out_dir) if out_dir else Path(settings.VAR_DIR) / "backups"
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"无法创建备份目录 {out}：{exc.strerror or exc}") from None
     now = now or timezone.now()
@@ -168,6 +168,11 @@ def backup_create(*, out_dir: str | Path | None = None, using: str = "default", 
         raise BackupError(f"备份文件已存在：{target}")
     partial = out / (name + ".partial")
     partial.unlink(missing_ok=True)
+    try:
+        # a backup holds every ID number of the county: readable by the service account only
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise BackupError(f"无法在备份目录 {out} 中写入：{exc.strerror or exc}") from None
     try:
         if vendor == "sqlite":
             totals, state = _backup_sqlite(using, partial)
@@ -188,6 +193,7 @@ def backup_create(*, out_dir: str | Path | None = None, using: str = "default", 
     }
     manifest_path = out / (name + MANIFEST_SUFFIX)
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    manifest_path.chmod(0o600)
     return {**manifest, "path": str(target), "manifest_path": str(manifest_path)}
 
 

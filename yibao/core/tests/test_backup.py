@@ -2,7 +2,9 @@
 when the suite runs there, on PostgreSQL; corrupt files and non-empty targets are refused."""
 
 import json
+import os
 import shutil
+import stat
 import uuid
 from decimal import Decimal
 
@@ -102,6 +104,7 @@ def test_a_year_of_work_comes_back_whole_in_a_fresh_database(fresh_database, tmp
     assert manifest["totals"]["payments"]["rows"] == len(before["payments"])
     assert Decimal(manifest["totals"]["payments"]["amount"]) == before["sums"]["payments"]
     assert "0001_initial" in manifest["migrations"]["core"]
+    assert stat.S_IMODE(os.stat(manifest["path"]).st_mode) == 0o600  # every ID number of the county is in it
     on_disk = json.loads((tmp_path / "bk" / (manifest["file"] + ".manifest.json")).read_text(encoding="utf-8"))
     assert on_disk["sha256"] == manifest["sha256"] and on_disk["size"] == manifest["size"]
 
