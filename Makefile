@@ -28,12 +28,12 @@ demo: migrate
 run: demo
 	@$(BIN)/yibao demo-logins --url http://$(HOST):$(PORT)/
 	@echo "后台任务进程已启动；打开 http://$(HOST):$(PORT)/ 登录。按 Ctrl+C 停止。"
-	@$(BIN)/python manage.py db_worker --queue-name '*' >var/worker.log 2>&1 & \
+	@$(BIN)/python manage.py yibao_worker >var/worker.log 2>&1 & \
 	  worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 worker: setup
-	$(BIN)/python manage.py db_worker --queue-name '*'
+	$(BIN)/python manage.py yibao_worker
 
 # Browser tests drive Debian's chromium; install it when the machine lacks it.
 chromium:

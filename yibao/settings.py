@@ -133,12 +133,34 @@ TASKS = {
     }
 }
 
+# ---- Operations: request log, health, worker heartbeat (docs/operations.md) ----------------------
+# One JSON line per request (request id, user, role, method, path, status, duration) on the logger
+# yibao.request: to stderr (journald under systemd), or to YIBAO_REQUEST_LOG when set.
+MIDDLEWARE = ["yibao.core.requestlog.RequestLogMiddleware", *MIDDLEWARE]  # outermost: times everything
+_REQUEST_LOG = os.environ.get("YIBAO_REQUEST_LOG", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"format": "%(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "request": (
+            {"class": "logging.handlers.WatchedFileHandler", "filename": _REQUEST_LOG, "formatter": "line",
+             "encoding": "utf-8"}
+            if _REQUEST_LOG else {"class": "logging.StreamHandler", "formatter": "line"}
+        ),
+    },
+    "loggers": {"yibao.request": {"handlers": ["request"], "level": "INFO", "propagate": False}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# /healthz: the worker's heartbeat (manage.py yibao_worker) must be younger than this, and the
+# disk holding VAR_DIR and MEDIA_ROOT must keep this much free.
+YIBAO_WORKER_HEARTBEAT_SECONDS = int(os.environ.get("YIBAO_WORKER_HEARTBEAT_SECONDS", 15))
+YIBAO_WORKER_HEARTBEAT_MAX_AGE = int(os.environ.get("YIBAO_WORKER_HEARTBEAT_MAX_AGE", 120))
+YIBAO_HEALTH_MIN_FREE_BYTES = int(os.environ.get("YIBAO_HEALTH_MIN_FREE_BYTES", 1024 * 1024 * 1024))
+# without the database task backend there is no worker to watch
+YIBAO_HEALTH_REQUIRE_WORKER = TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+# ---- end of operations --------------------------------------------------------------------------
 
 # ---- Login security (issue #11): lockout of repeated failed logins, second factor (docs/security.md) ----
 # Kept in one block so the production settings can be restructured around it.

@@ -1,8 +1,10 @@
 from django.urls import include, path
 
 from yibao.api import api
+from yibao.core.views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),  # monitors, no login (docs/operations.md)
     path("api/", api.urls),
     path("accounts/", include("yibao.accounts.urls")),
     path("policy/", include("yibao.policy.urls")),

@@ -30,5 +30,5 @@ class SecondFactorMiddleware:
         """Paths a user between password and code may reach: the code pages, logout, static files, the API login."""
         return path.startswith((
             reverse("accounts:otp_verify"), reverse("accounts:otp_enrol"), reverse("accounts:logout"),
-            reverse("accounts:login"), "/static/", "/api/login", "/api/logout",
+            reverse("accounts:login"), "/static/", "/api/login", "/api/logout", "/healthz",
         ))

@@ -988,12 +988,14 @@ class _Share:
 
 def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> None:
     from yibao.core.models import Event
+    from yibao.core.requestlog import request_id_get
 
     T = Event._meta.db_table
     source = f"渠道缴费明细（任务{job.pk}）" if job else "渠道缴费明细"
     is_booked = pl.col("flag") == ""
     base = [pl.lit(county_code).alias("county_code"), pl.lit(who["actor"].pk if who["actor"] else None, dtype=pl.Int64).alias("actor_id"),
-            pl.lit(who["actor_name"]).alias("actor_name"), pl.lit(now).alias("at")]
+            pl.lit(who["actor_name"]).alias("actor_name"), pl.lit(now).alias("at"),
+            pl.lit(request_id_get()).alias("request_id")]  # the request (or the job's request) that sent the file
     fresh_list = fresh_rows.implode() if fresh_rows is not None else None
     for offset in range(0, rows.height, EVENT_CHUNK):  # the events' JSON is wide: a slice of payments at a time
         part = rows.slice(offset, EVENT_CHUNK)

@@ -64,6 +64,13 @@ class JobFailed(Exception):
 
 
 def job_run(job: Job, progress: Progress | None = None) -> Job:
+    from yibao.core.requestlog import request_id_bound, request_id_get
+
+    with request_id_bound((job.params or {}).get("request_id") or request_id_get()):
+        return _job_run(job, progress)
+
+
+def _job_run(job: Job, progress: Progress | None) -> Job:
     runner = RUNNERS.get(job.kind)
     if runner is None:
         return job_fail(job=job, error=f"未知的任务类型：{job.kind}")

@@ -20,6 +20,9 @@ class Event(models.Model):
     before = models.JSONField("变更前", null=True, blank=True)
     after = models.JSONField("变更后", null=True, blank=True)
     reason = models.TextField("原因", blank=True)
+    # db_default: bulk paths that insert events with raw SQL or COPY still get a value
+    request_id = models.CharField("请求编号", max_length=64, blank=True, default="", db_default="", db_index=True,
+                                  help_text="发起这次变更的请求（日志与响应头 X-Request-ID 中的编号）")
 
     class Meta:
         verbose_name = "变更记录"

@@ -53,7 +53,7 @@ def job_list(*, scope, kinds: list[str] | None = None):
     return jobs
 
 
-def event_list(*, scope, entity: str | None = None, entity_id: str | None = None):
+def event_list(*, scope, entity: str | None = None, entity_id: str | None = None, request_id: str | None = None):
     """The change log a scope may read. Events carry only the county, so an account bound to a
     township or village (an auditor there) reads only the events it made itself."""
     events = Event.objects.all().order_by("-at")
@@ -65,6 +65,8 @@ def event_list(*, scope, entity: str | None = None, entity_id: str | None = None
         events = events.filter(entity=entity)
     if entity_id:
         events = events.filter(entity_id=entity_id)
+    if request_id:  # a complaint traced from the request log (X-Request-ID) to what changed
+        events = events.filter(request_id=request_id.strip())
     return events
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from yibao.core.idnumber import mask_id_numbers_deep, mask_id_numbers_in
 from yibao.core.models import Event, Job
+from yibao.core.requestlog import request_id_get
 
 
 def actor_fields(actor) -> dict:
@@ -47,6 +48,7 @@ def event_record(
         before=before,
         after=after,
         reason=reason,
+        request_id=request_id_get(),
         **actor_fields(actor),
     )
 
@@ -55,7 +57,8 @@ def event_bulk_record(*, rows: Iterable[dict], actor=None, batch_size: int = 500
     """Insert many events at once (bulk paths). Each row has the keyword fields of event_record."""
     who = actor_fields(actor)
     now = timezone.now()
-    objs = [Event(at=now, **who, **row) for row in rows]
+    request_id = request_id_get()
+    objs = [Event(at=now, request_id=request_id, **who, **row) for row in rows]
     Event.objects.bulk_create(objs, batch_size=batch_size)
     return len(objs)
 
@@ -78,10 +81,13 @@ def job_create(
     actor=None,
 ) -> Job:
     who = actor_fields(actor)
+    params = dict(params or {})
+    if request_id_get():
+        params.setdefault("request_id", request_id_get())  # the worker's events carry the page's request id
     return Job.objects.create(
         kind=kind,
         county_code=county_code,
-        params=params or {},
+        params=params,
         input_name=input_name,
         input_path=str(input_path),
         input_sha256=file_sha256(input_path) if input_path else "",

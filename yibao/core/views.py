@@ -2,10 +2,11 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
@@ -76,7 +77,20 @@ def job_report_regenerate(request, pk: int):
 
 @scoped_view("audit.view")
 def events(request):
-    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=request.GET.get("id") or None)
+    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=request.GET.get("id") or None,
+                      request_id=request.GET.get("request") or None)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = [event_shown(e, scope=request.scope) for e in page.object_list]
-    return render(request, "core/events.html", {"page": page})
+    return render(request, "core/events.html", {"page": page, "request_filter": request.GET.get("request", "")})
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """For monitors, without login: 200 when the database answers, the worker's heartbeat is fresh
+    and the disk has room; otherwise 503. Either way a JSON body says which check failed and why."""
+    from yibao.core.health import health_report
+
+    report = health_report()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503,
+                        json_dumps_params={"ensure_ascii": False})
