@@ -39,6 +39,7 @@ from yibao.collection.models import (
     ReceiptLine,
     SubsidyRefund,
 )
+from yibao.core.clock import business_now
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
@@ -888,7 +889,7 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
             pl.col("tier").cast(pl.Int64), pl.lit("paid").alias("status"),
             pl.format("渠道缴费入账（缴费流水号 {}）", pl.col("external_id")).str.slice(0, 200).alias("status_reason"),
             "benefit_start", "benefit_end",
-            pl.lit(now).alias("registered_at"), pl.lit(now).alias("updated_at"),
+            pl.lit(business_now()).alias("registered_at"), pl.lit(now).alias("updated_at"),  # 登记时间: the business day
         )
         copy_rows(E, with_defaults(Enrollment, frame))
         years = sorted(campaigns)

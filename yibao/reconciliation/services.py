@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from yibao.accounts.roles import role_label
 from yibao.accounts.scope import Scope, actor_scope
-from yibao.core.clock import business_today
+from yibao.core.clock import business_now, business_today
 from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
@@ -254,7 +254,7 @@ def handover_void(*, actor, handover: CashHandover, reason: str) -> CashHandover
         raise ValidationError("该交款记录已作废。")
     who = actor_fields(actor)
     with transaction.atomic():
-        handover.voided_at, handover.voided_by_name, handover.void_reason = timezone.now(), who["actor_name"], reason[:200]
+        handover.voided_at, handover.voided_by_name, handover.void_reason = business_now(), who["actor_name"], reason[:200]
         handover.save(update_fields=["voided_at", "voided_by_name", "void_reason"])
         event_record(
             county_code=handover.county_code, entity="cash_handover", entity_id=handover.pk, action="void", actor=actor,

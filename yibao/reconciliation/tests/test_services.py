@@ -378,6 +378,17 @@ def test_a_handover_by_name_may_not_cross_one_by_account(township_officer, colle
                     period_end=dt.date(2024, 10, 6), handed_on=dt.date(2024, 10, 7)).pk  # voided: no longer in the way
 
 
+def test_a_handover_is_voided_on_the_business_day(township_officer, collector, settings):
+    from django.utils import timezone
+
+    f.world()
+    h = handover(township_officer)
+    settings.YIBAO_TODAY = "2024-10-20"
+    services.handover_void(actor=township_officer, handover=h, reason="金额填错")
+    h.refresh_from_db()
+    assert timezone.localtime(h.voided_at).date() == dt.date(2024, 10, 20)
+
+
 def test_who_may_record_a_handover(make_user, collector, township_officer):
     f.world()
     with pytest.raises(PermissionDenied, match="接收现金"):
