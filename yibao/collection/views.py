@@ -265,7 +265,7 @@ def refunds(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page)
     for r in items:
-        r.shown_id = scope.show_id(r.resident.id_number)
+        r.shown_id = scope.show_id(r.payment.id_number)  # a refund for 查无此人 has no resident
     return render(request, "collection/refunds.html", {
         "page": page, "items": items, "status": status, "q": q, "statuses": Refund.Status.choices,
         "can_request": scope.can("refunds.request"), "can_approve": scope.can("refunds.approve"),
