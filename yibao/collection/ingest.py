@@ -906,7 +906,7 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
         copy_rows(C, with_defaults(EnrollmentClaim, claims))
         ids = fresh.select("_row", pl.col("new_enrollment_id").alias("enrollment_id"))
     else:
-        ids = pl.DataFrame(schema={"_row": pl.Int64, "enrollment_id": pl.Int64})
+        ids = pl.DataFrame(schema={"_row": rows.schema["_row"], "enrollment_id": pl.Int64})  # as `waiting` has it
     if waiting.height:
         stage = "collection_stage_paid"
         stage_create(stage, {"enrollment_id": "bigint", "benefit_start": "date", "benefit_end": "date", "reason": "varchar(200)"})
