@@ -681,28 +681,27 @@ def enrollment_terminate(
 @transaction.atomic
 def enrollments_follow_resident_status(*, actor, resident: Resident, status: str, reason: str) -> list[Enrollment]:
     """户籍维护 set the resident 已死亡 or 已迁出: the enrollments whose benefit year has not ended
-    follow, as a 参保终止 for that cause would have ended them (the register already says so).
+    follow, as a 催缴 mark of the same outcome ends them (the register already says so).
 
     死亡: every live enrollment (registered, paid, suspended) is terminated, benefits ending today.
-    迁出本县: a registered or paid one is terminated, a paid one keeping its benefits to the end of
-    its period; an unpaid one frees its year so the new county can register the person. A refund,
-    if one is due, goes through 退费 as after any termination.
+    迁出: a registered or paid one is suspended (参保暂停): a paid one keeps its benefits to the end
+    of its period, an unpaid one frees its year so the new county can register the person; if the
+    person did not leave after all, 恢复参保 undoes it. A refund, if due, goes through 退费.
     """
-    cause = {Resident.Status.DECEASED: "death", Resident.Status.MOVED_AWAY: "moved_away"}.get(status)
-    if cause is None:
+    if status not in (Resident.Status.DECEASED, Resident.Status.MOVED_AWAY):
         return []
-    live = [Enrollment.Status.REGISTERED, Enrollment.Status.PAID]
-    if cause == "death":
-        live.append(Enrollment.Status.SUSPENDED)
+    death = status == Resident.Status.DECEASED
+    live = [Enrollment.Status.REGISTERED, Enrollment.Status.PAID] + ([Enrollment.Status.SUSPENDED] if death else [])
     today = business_today()
     ended = []
     for enrollment in Enrollment.objects.filter(
         county_code=resident.county_code, resident=resident, status__in=live, benefit_year__gte=today.year,
     ).order_by("benefit_year"):
-        ended.append(enrollment_terminate(
-            enrollment=enrollment, cause=cause, actor=actor, reason=f"户籍状态变更：{reason}",
-            effective_on=today if cause == "death" else None, update_registry=False,
-        ))
+        if death:
+            ended.append(enrollment_terminate(enrollment=enrollment, cause="death", actor=actor,
+                                              reason=f"户籍状态变更：{reason}", effective_on=today, update_registry=False))
+        else:
+            ended.append(enrollment_suspend(enrollment=enrollment, actor=actor, reason=f"户籍状态变更：已迁出（{reason}）"))
     return ended
 
 

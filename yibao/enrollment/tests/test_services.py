@@ -242,7 +242,7 @@ def test_the_register_saying_deceased_terminates_the_live_enrollments(settings):
     assert assert_enrolled_once(person.id_number, 2025) is None
 
 
-def test_the_register_saying_moved_away_ends_the_enrollments_as_a_termination_would(settings):
+def test_the_register_saying_moved_away_suspends_the_enrollments(settings):
     from yibao.registry.services import resident_status_change
 
     settings.YIBAO_TODAY = "2025-05-03"
@@ -254,12 +254,15 @@ def test_the_register_saying_moved_away_ends_the_enrollments_as_a_termination_wo
     for person in (paid, unpaid):
         resident_status_change(actor="测试", resident=person, status="moved_away", reason="迁往随县")
     e_paid.refresh_from_db(), e_unpaid.refresh_from_db()
-    assert (e_paid.status, e_paid.benefit_end) == ("terminated", Y2025[1])  # paid: benefits kept to the end
-    assert EnrollmentClaim.objects.filter(enrollment_id=e_paid.pk, released_at__isnull=True).exists()  # year kept
-    assert e_unpaid.status == "terminated" and assert_enrolled_once(unpaid.id_number, 2025) is None  # freed
+    assert (e_paid.status, e_paid.benefit_end) == ("suspended", Y2025[1])  # paid: benefits kept to the end
+    assert "户籍状态变更：已迁出（迁往随县）" in e_paid.status_reason
+    assert assert_enrolled_once(paid.id_number, 2025).pk == e_paid.pk  # and the year stays here
+    assert e_unpaid.status == "suspended" and assert_enrolled_once(unpaid.id_number, 2025) is None  # freed
     twin = twin_in("421321", unpaid)
     other = f.campaign(county="421321", policy_id="anhui-huaiyuan-2025")
     assert enrollment_register(resident=twin, campaign=other, actor="测试").county_code == "421321"
+    resident_status_change(actor="测试", resident=paid, status="active", reason="未迁出，登记有误")
+    assert enrollment_resume(enrollment=e_paid, actor="测试", reason="未迁出").status == "paid"  # undone
 
 
 def test_other_paths_end_the_enrollment_once_and_tell_the_register(settings):
