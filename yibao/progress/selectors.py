@@ -485,6 +485,7 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
     policy = policy_for(county_code, benefit_year, campaign)
     late = policy is not None and on > policy.data.collection.main_window.end
     out: dict[int, tuple] = {}
+    unregistered: set[int] = set()  # a closed year registers no one: the counter refuses them once the quote accepts
     if campaign is not None and not campaign.imported and campaign.status == Campaign.Status.CLOSED:
         refusal = booking_refusal(campaign=campaign, paid_on=on)
         registered = set(Enrollment.objects.filter(
@@ -495,7 +496,7 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
             if refusal:
                 out[r.pk] = (None, "不予受理", refusal)
             elif r.pk not in registered:
-                out[r.pk] = (None, "不予受理", f"{benefit_year}年度征缴已结束，不能再办理参保登记。")
+                unregistered.add(r.pk)
     if campaign is not None and not late:
         for resident_id, payable, accepted, identity in Assessment.objects.filter(
             campaign=campaign, resident_id__in=[r.pk for r in residents if r.pk not in out]
@@ -545,7 +546,9 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
         except PolicyInputError as exc:
             out[r.pk] = (None, "", str(exc))
             continue
-        if result.accepted:
+        if result.accepted and r.pk in unregistered:
+            out[r.pk] = (None, "不予受理", f"{benefit_year}年度征缴已结束，不能再办理参保登记。")
+        elif result.accepted:
             out[r.pk] = (result.payable, "测算", result.subsidy_identity or "")
         else:
             out[r.pk] = (None, "不予受理", result.reason or "")

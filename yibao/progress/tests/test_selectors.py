@@ -118,6 +118,12 @@ def test_remind_list_owes_what_the_counter_would_take_after_the_window_and_after
     assert (rows["丁"].owed, rows["丁"].owed_basis) == (None, "不予受理")
     assert rows["丁"].owed_note == "2025年度征缴已结束，不能再办理参保登记。"  # as the counter refuses him
     assert rows["乙"].owed == Decimal("60.00")  # registered before the close: late rules still take him
+    settings.YIBAO_TODAY = "2025-12-31"  # the year over: the policy's refusal comes first, as at the counter
+    over = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=dt.date(2025, 12, 31))
+    ding = [r for r in over if r.resident.name == "丁"][0]
+    counter = collection.due_quote(resident=county["d"], campaign=campaign, paid_on=dt.date(2025, 12, 31))
+    assert not counter.accepted and (ding.owed_basis, ding.owed_note) == ("不予受理", counter.reason)
+    assert "已晚于2025年度末" in ding.owed_note
     in_window = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
     assert in_window[1].owed_basis == "不予受理" and "征缴已结束" in in_window[1].owed_note
 
