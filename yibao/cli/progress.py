@@ -94,6 +94,7 @@ def progress_command(
 ):
     """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、参保率和序时进度。"""
     django_setup()
+    from yibao.core.clock import business_time
     from yibao.core.progress import RichProgress
     from yibao.progress.pace import percent
     from yibao.progress.selectors import progress_tree
@@ -120,7 +121,7 @@ def progress_command(
     if as_json:
         emit_json({
             "county_code": county, "benefit_year": year, "on": tree.on, "pace_share": tree.share,
-            "deadline": tree.window.deadline if tree.window else None, "refreshed_at": tree.refreshed_at,
+            "deadline": tree.window.deadline if tree.window else None, "refreshed_at": business_time(tree.refreshed_at),
             "county": out(county_unit), "townships": townships, "villages": villages,
         })
         return

@@ -39,6 +39,7 @@ from yibao.collection.models import (
     ReceiptLine,
     SubsidyRefund,
 )
+from yibao.core.clock import business_now
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import actor_fields, job_outcome_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
@@ -899,7 +900,7 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
             pl.col("tier").cast(pl.Int64), pl.lit("paid").alias("status"),
             pl.format("渠道缴费入账（缴费流水号 {}）", pl.col("external_id")).str.slice(0, 200).alias("status_reason"),
             "benefit_start", "benefit_end",
-            pl.lit(now).alias("registered_at"), pl.lit(now).alias("updated_at"),
+            pl.lit(business_now()).alias("registered_at"), pl.lit(now).alias("updated_at"),  # 登记时间: the business day
         )
         copy_rows(E, with_defaults(Enrollment, frame))
         years = sorted(campaigns)
@@ -916,7 +917,7 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
         copy_rows(C, with_defaults(EnrollmentClaim, claims))
         ids = fresh.select("_row", pl.col("new_enrollment_id").alias("enrollment_id"))
     else:
-        ids = pl.DataFrame(schema={"_row": pl.Int64, "enrollment_id": pl.Int64})
+        ids = pl.DataFrame(schema={"_row": rows.schema["_row"], "enrollment_id": pl.Int64})  # as `waiting` has it
     if waiting.height:
         stage = "collection_stage_paid"
         stage_create(stage, {"enrollment_id": "bigint", "benefit_start": "date", "benefit_end": "date", "reason": "varchar(200)"})

@@ -86,6 +86,13 @@ def _money(value: Decimal) -> str:
 VOID_MARK = "作废"
 
 
+def receipt_collector(receipt, lines) -> str:
+    """收款人: who took the money for the receipt's lines (the payments' collector), not who printed
+    it. A receipt reissued (换开) by a township or county officer still names the collector."""
+    names = list(dict.fromkeys(line.payment.collector_name for line in lines if line.payment.collector_name))
+    return "、".join(names) or receipt.issued_by_name
+
+
 def receipt_layout(
     *, receipt, lines, county_name: str, reprint: bool, print_no: int, void: dict | None = None, replaces: str = ""
 ) -> dict:
@@ -129,11 +136,11 @@ def receipt_layout(
         "total": _money(receipt.total),
         "total_upper": rmb_upper(receipt.total),
         "channel": receipt.get_channel_display(),
-        "collector": receipt.issued_by_name,
+        "collector": receipt_collector(receipt, lines),
         "issued_at": f"{issued:%Y-%m-%d %H:%M:%S}",
         "voided": VOID_MARK if void or receipt.voided_at else "",
         "void_lines": void_lines,
-        "replaces": f"换开原票据 {replaces}" if replaces else "",
+        "replaces": f"换开原票据 {replaces}（换开人：{receipt.issued_by_name}）" if replaces else "",
         "footer": (
             "本票据已作废，不再作为收款凭证；有效票据以换开的新票据为准。" if void or receipt.voided_at else
             "本票据为城乡居民医保费收款凭证，款项已登记入账，请妥善保管。缴费信息可向村（社区）或乡镇（街道）核实。"

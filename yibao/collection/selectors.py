@@ -358,7 +358,7 @@ def refund_list(*, scope, status: str | None = None, benefit_year: int | None = 
     q = (q or "").strip()
     if q:
         number = id_query(q)
-        rows = rows.filter(resident__id_number=number) if number else rows.filter(resident__name=q)
+        rows = rows.filter(payment__id_number=number) if number else rows.filter(resident__name=q)
     return rows.select_related("resident", "payment").order_by("-requested_at", "-id")
 
 
@@ -404,7 +404,7 @@ def subsidy_refund_list(
     q = (q or "").strip()
     if q:
         number = id_query(q)
-        rows = rows.filter(resident__id_number=number) if number else rows.filter(resident__name=q)
+        rows = rows.filter(payment__id_number=number) if number else rows.filter(resident__name=q)
     return rows.select_related("resident", "payment").order_by("township_code", "village_code", "id")
 
 

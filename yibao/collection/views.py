@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from yibao.accounts.decorators import scoped_view
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund, SubsidyRefund
+from yibao.collection.receipts import receipt_collector
 from yibao.collection.tasks import INGEST_KIND
 from yibao.core.clock import business_today
 from yibao.core.selectors import job_list, job_progress, jobs_settled
@@ -115,6 +116,7 @@ def receipt(request, pk: int):
         line.shown_id = scope.show_id(line.payment.id_number)
     return render(request, "collection/receipt.html", {
         "receipt": item, "lines": lines, "can_print": scope.can("receipts.print"),
+        "collector": receipt_collector(item, lines),
         "can_collect": scope.can("payments.collect"), "voided": selectors.receipt_void_record(scope=scope, receipt=item),
         "can_void": scope.can("receipts.void") and item.voided_at is None,
         "in_force": sum(1 for line in lines if line.payment.status != Payment.Status.REFUNDED),
@@ -263,7 +265,7 @@ def refunds(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page)
     for r in items:
-        r.shown_id = scope.show_id(r.resident.id_number)
+        r.shown_id = scope.show_id(r.payment.id_number)  # a refund for 查无此人 has no resident
     return render(request, "collection/refunds.html", {
         "page": page, "items": items, "status": status, "q": q, "statuses": Refund.Status.choices,
         "can_request": scope.can("refunds.request"), "can_approve": scope.can("refunds.approve"),

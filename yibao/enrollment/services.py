@@ -681,6 +681,33 @@ def enrollment_terminate(
 
 
 @transaction.atomic
+def enrollments_follow_resident_status(*, actor, resident: Resident, status: str, reason: str) -> list[Enrollment]:
+    """户籍维护 set the resident 已死亡 or 已迁出: the enrollments whose benefit year has not ended
+    follow, as a 催缴 mark of the same outcome ends them (the register already says so).
+
+    死亡: every live enrollment (registered, paid, suspended) is terminated, benefits ending today.
+    迁出: a registered or paid one is suspended (参保暂停): a paid one keeps its benefits to the end
+    of its period, an unpaid one frees its year so the new county can register the person; if the
+    person did not leave after all, 恢复参保 undoes it. A refund, if due, goes through 退费.
+    """
+    if status not in (Resident.Status.DECEASED, Resident.Status.MOVED_AWAY):
+        return []
+    death = status == Resident.Status.DECEASED
+    live = [Enrollment.Status.REGISTERED, Enrollment.Status.PAID] + ([Enrollment.Status.SUSPENDED] if death else [])
+    today = business_today()
+    ended = []
+    for enrollment in Enrollment.objects.filter(
+        county_code=resident.county_code, resident=resident, status__in=live, benefit_year__gte=today.year,
+    ).order_by("benefit_year"):
+        if death:
+            ended.append(enrollment_terminate(enrollment=enrollment, cause="death", actor=actor,
+                                              reason=f"户籍状态变更：{reason}", effective_on=today, update_registry=False))
+        else:
+            ended.append(enrollment_suspend(enrollment=enrollment, actor=actor, reason=f"户籍状态变更：已迁出（{reason}）"))
+    return ended
+
+
+@transaction.atomic
 def enrollment_transfer(
     *, enrollment: Enrollment, to_village_code: str, actor, reason: str, household=None, relation: str = ""
 ) -> Enrollment:

@@ -14,7 +14,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.clock import business_today
+from yibao.core.clock import business_time, business_today
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
@@ -299,7 +299,7 @@ def progress_overview(request, region: str | None = None, year: int | None = Non
     return {
         "benefit_year": year, "on": tree.on, "pace_share": _float(tree.share),
         "window_start": tree.window.start if tree.window else None, "deadline": tree.window.deadline if tree.window else None,
-        "refreshed_at": tree.refreshed_at, "special_goal": float(data["goals"]["special_groups_rate"]),
+        "refreshed_at": business_time(tree.refreshed_at), "special_goal": float(data["goals"]["special_groups_rate"]),
         "unit": _unit(data["unit"]), "path": [_unit(u) for u in data["path"]], "children": [_unit(u) for u in data["children"]],
     }
 

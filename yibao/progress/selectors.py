@@ -473,19 +473,36 @@ def remind_base(*, county_code: str, benefit_year: int, village_code: str | None
 
 
 def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int, on: dt.date) -> dict[int, tuple]:
-    """(amount, basis, note) per resident: this year's 核定, else a live quote with the facts the
-    counter and 核定 use (yibao.policy.facts)."""
+    """(amount, basis, note) per resident, as the counter would answer on `on`: this year's 核定
+    up to the end of the collection window, else a live quote with the facts the counter and 核定
+    use (yibao.policy.facts). After the window the 核定 no longer holds (the late rules decide), and
+    a closed year owes only what the booking gate still lets in: late payments of those registered
+    before it closed."""
+    from yibao.collection.selectors import booking_refusal
     from yibao.policy.engine import PolicyInputError, quote
 
     campaign = campaign_for(county_code, benefit_year)
+    policy = policy_for(county_code, benefit_year, campaign)
+    late = policy is not None and on > policy.data.collection.main_window.end
     out: dict[int, tuple] = {}
-    if campaign is not None:
+    unregistered: set[int] = set()  # a closed year registers no one: the counter refuses them once the quote accepts
+    if campaign is not None and not campaign.imported and campaign.status == Campaign.Status.CLOSED:
+        refusal = booking_refusal(campaign=campaign, paid_on=on)
+        registered = set(Enrollment.objects.filter(
+            county_code=county_code, benefit_year=benefit_year, status=Enrollment.Status.REGISTERED,
+            resident_id__in=[r.pk for r in residents],
+        ).values_list("resident_id", flat=True))
+        for r in residents:
+            if refusal:
+                out[r.pk] = (None, "不予受理", refusal)
+            elif r.pk not in registered:
+                unregistered.add(r.pk)
+    if campaign is not None and not late:
         for resident_id, payable, accepted, identity in Assessment.objects.filter(
-            campaign=campaign, resident_id__in=[r.pk for r in residents]
+            campaign=campaign, resident_id__in=[r.pk for r in residents if r.pk not in out]
         ).values_list("resident_id", "payable", "accepted", "subsidy_identity"):
             out[resident_id] = (payable, "核定", identity) if accepted else (None, "不予受理", "核定为不予受理")
     missing = [r for r in residents if r.pk not in out]
-    policy = policy_for(county_code, benefit_year, campaign) if missing else None
     if not missing:
         return out
     if policy is None:
@@ -529,7 +546,9 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
         except PolicyInputError as exc:
             out[r.pk] = (None, "", str(exc))
             continue
-        if result.accepted:
+        if result.accepted and r.pk in unregistered:
+            out[r.pk] = (None, "不予受理", f"{benefit_year}年度征缴已结束，不能再办理参保登记。")
+        elif result.accepted:
             out[r.pk] = (result.payable, "测算", result.subsidy_identity or "")
         else:
             out[r.pk] = (None, "不予受理", result.reason or "")

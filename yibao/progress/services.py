@@ -721,7 +721,7 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
     """
     from yibao.enrollment.services import enrollment_end
     from yibao.registry.models import Flag
-    from yibao.registry.services import flag_create, resident_update
+    from yibao.registry.services import flag_create, resident_status_change
 
     scope = _scope(actor, "remind.mark")
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
@@ -760,10 +760,10 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
             enrollment_end(enrollment=this, action="terminate", reason=reason, actor=actor, release_claim=True)
             effects.append(f"{benefit_year}年度参保登记已终止")
     if outcome == RemindMark.Outcome.MOVED_AWAY and resident.status == Resident.Status.ACTIVE:
-        resident_update(actor=actor, resident=resident, status=Resident.Status.MOVED_AWAY, reason=reason)
+        resident_status_change(actor=actor, resident=resident, status=Resident.Status.MOVED_AWAY, reason=reason, source="remind")
         effects.append("户籍状态改为已迁出")
     elif outcome == RemindMark.Outcome.DECEASED and resident.status != Resident.Status.DECEASED:
-        resident_update(actor=actor, resident=resident, status=Resident.Status.DECEASED, reason=reason)
+        resident_status_change(actor=actor, resident=resident, status=Resident.Status.DECEASED, reason=reason, source="remind")
         effects.append("户籍状态改为已死亡")
     elif outcome == RemindMark.Outcome.EMPLOYEE:
         flag_create(actor=actor, resident=resident, kind=Flag.Kind.EMPLOYEE_INSURANCE, detail=f"催缴核实：{note}")

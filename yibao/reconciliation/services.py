@@ -21,8 +21,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from yibao.accounts.roles import role_label
 from yibao.accounts.scope import Scope, actor_scope
-from yibao.core.clock import business_today
+from yibao.core.clock import business_now, business_today
 from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
@@ -34,6 +35,7 @@ from yibao.reconciliation import advice, matching, sources
 from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
 from yibao.reconciliation.taxfile import error_report_write, tax_records_read
 from yibao.regions.models import Region
+from yibao.regions.selectors import region_label
 
 JOB_KIND = "reconcile"
 DEFAULT_CASH_GRACE_DAYS = 1
@@ -96,12 +98,17 @@ def _collector_key(collector_id, collector_name: str) -> str:
     return f"u{collector_id}" if collector_id else f"n{collector_name}"
 
 
-def _collector_resolve(*, scope, county_code: str, benefit_year: int, collector, collector_name: str):
+def _collector_resolve(
+    *, scope, county_code: str, benefit_year: int, collector, collector_name: str, village_code: str = ""
+):
     """The account whose cash is handed over: (user or None, name, error).
 
     An account given by id is used as is; a text is an account name (username), or the display
-    name of exactly one account in the county. A collector without any account is accepted only
-    under the name their counter cash payments carry; anything else is refused.
+    name of exactly one account in the county. The account must be one that takes cash at the
+    counter in the village (a role that collects, bound to a region holding the village), or have
+    taken counter cash there this year; otherwise its handover would match no payment and show as
+    现金长款 for it and 现金短款 for the real collector. A collector without any account is accepted
+    only under the name their counter cash payments carry; anything else is refused.
     """
     from yibao.accounts.models import User
     from yibao.collection.models import Payment
@@ -123,6 +130,12 @@ def _collector_resolve(*, scope, county_code: str, benefit_year: int, collector,
             return None, name, f"账号 {collector.username} 不是本县（{county_code}）的账号，不能为其登记交款。"
         if scope is not None and not scope.contains(collector.region_code):
             raise PermissionDenied("该征收员不在当前账号的管辖范围内。")
+        if village_code and not _collects_in(collector, village_code=village_code, benefit_year=benefit_year):
+            return None, name, (
+                f"账号 {collector.get_username()}（{role_label(collector.role)}，"
+                f"{region_label(collector.region_code, from_level=6) if collector.region_code else '未绑定区划'}）不在村（社区）{village_code} 窗口收款，"
+                "也没有在该村收过现金，不能为其登记该村的现金交款：请核对征收员或村（社区）。"
+            )
         return collector, collector.display_name or collector.get_username(), ""
     if not name:
         return None, "", "请选择或填写交款的征收员。"
@@ -136,6 +149,21 @@ def _collector_resolve(*, scope, county_code: str, benefit_year: int, collector,
         f"找不到征收员“{name}”：请填写征收员的账号名，或本县唯一一个账号的姓名；"
         "没有账号的征收员，须与其窗口现金收款记录上的收款人姓名一致。"
     )
+
+
+def _collects_in(collector, *, village_code: str, benefit_year: int) -> bool:
+    """Whether the account takes counter cash in the village: it may (its role collects and its region
+    holds the village) or it did (counter cash payments of the year in the village carry it)."""
+    from yibao.accounts.scope import scope_for
+    from yibao.collection.models import Payment
+
+    may = scope_for(collector)
+    if may.can("payments.collect") and may.contains(village_code):
+        return True
+    return Payment.objects.filter(
+        county_code=village_code[:6], benefit_year=benefit_year, village_code=village_code,
+        source=Payment.Source.COUNTER, channel=Payment.Channel.CASH, collector=collector,
+    ).exists()
 
 
 def handover_record(
@@ -169,7 +197,7 @@ def handover_record(
             errors["village_code"] = f"村（社区）区划代码 {village_code} 不存在。"
         collector, collector_name, problem = _collector_resolve(
             scope=actor_scope(actor), county_code=county_code, benefit_year=benefit_year, collector=collector,
-            collector_name=collector_name,
+            collector_name=collector_name, village_code=village_code if village is not None else "",
         )
         if problem:
             errors["collector"] = problem
@@ -227,7 +255,7 @@ def handover_void(*, actor, handover: CashHandover, reason: str) -> CashHandover
         raise ValidationError("该交款记录已作废。")
     who = actor_fields(actor)
     with transaction.atomic():
-        handover.voided_at, handover.voided_by_name, handover.void_reason = timezone.now(), who["actor_name"], reason[:200]
+        handover.voided_at, handover.voided_by_name, handover.void_reason = business_now(), who["actor_name"], reason[:200]
         handover.save(update_fields=["voided_at", "voided_by_name", "void_reason"])
         event_record(
             county_code=handover.county_code, entity="cash_handover", entity_id=handover.pk, action="void", actor=actor,

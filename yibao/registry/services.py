@@ -446,6 +446,16 @@ def resident_status_change(*, actor, resident: Resident, status: str, reason: st
         county_code=resident.county_code, entity="resident", entity_id=resident.pk, action="status", actor=actor,
         before={"status": before}, after={"status": status, "source": source}, reason=reason[:300],
     )
+    if source == "registry":  # the other paths end the enrollments themselves, then tell the register
+        from yibao.enrollment.services import EnrollmentError, enrollments_follow_resident_status
+        from yibao.progress.services import progress_refresh_after_move
+
+        try:
+            ended = enrollments_follow_resident_status(actor=actor, resident=resident, status=status, reason=reason)
+        except EnrollmentError as exc:
+            raise ValidationError({"status": str(exc)}) from None
+        if ended:
+            progress_refresh_after_move(county_code=resident.county_code, village_codes=[resident.village_code])
     return resident
 
 

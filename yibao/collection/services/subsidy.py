@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from yibao.accounts.scope import actor_scope
 from yibao.collection.models import SubsidyRefund
@@ -14,6 +13,7 @@ from yibao.collection.services.common import (
     _actor_name,
     _check_actor,
 )
+from yibao.core.clock import business_now
 
 
 def _subsidy_bulk(*, ids: list[int], scope, actor, capability: str, expected: str, new_status: str, verb: str) -> int:
@@ -30,7 +30,7 @@ def _subsidy_bulk(*, ids: list[int], scope, actor, capability: str, expected: st
     if wrong:
         names = "、".join(f"{r.resident.name}（{r.get_status_display()}）" for r in wrong[:5])
         raise PaymentError(f"只有“{SubsidyRefund.Status(expected).label}”的记录才能{verb}：{names}。")
-    now = timezone.now()
+    now = business_now()
     name = _actor_name(actor)
     from yibao.core.services import event_bulk_record
 

@@ -1,8 +1,10 @@
 """The gate every booking path passes before the quote (counter, 补缴差额, channel file, 重新匹配):
 no payment dated after the business day, nothing into a closed year but what its late rules accept."""
 
+import datetime as dt
 
 import pytest
+from django.utils import timezone
 from typer.testing import CliRunner
 
 from yibao.cli import app
@@ -83,6 +85,17 @@ def test_a_channel_line_dated_after_the_business_day_is_flagged_not_booked(today
     assert payment.status == "flagged" and payment.flag == "not_accepted"
     assert payment.flag_advice == "不予受理：缴费日期2024年10月12日晚于今天（2024年10月8日），不能入账。"
     assert not Enrollment.objects.exists() and not EnrollmentClaim.objects.exists()
+
+
+def test_an_enrollment_registered_by_a_channel_line_is_stamped_on_the_business_day(today, tmp_path):
+    """As at the counter: the 登记时间 of the enrollment a channel line registers is the business day."""
+    f.campaign()
+    person = f.person(name="渠道甲")
+    payments_ingest(path=write_csv(tmp_path, [line("B001", person, "400", when="2024-10-07 10:00:00")]),
+                    actor="测试", county_code="340321")
+    enrollment = Enrollment.objects.get(resident=person)
+    assert enrollment.status == "paid"
+    assert timezone.localtime(enrollment.registered_at).date() == dt.date(2024, 10, 8)
 
 
 # ---------------------------------------------------------------- a closed year

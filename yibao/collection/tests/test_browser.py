@@ -192,3 +192,29 @@ def test_a_paid_persons_under_payment_offers_no_top_up_on_a_phone(page, live_ser
     assert "已于2024年10月8日缴纳2025年度居民医保费400元（现金，票据号 340321-2025-0000001），本笔少缴款项请办理退费。" in text
     assert "须补缴" not in text and page.get_by_role("button", name="收取差额").count() == 0
     assert no_sideways_scroll(page)
+
+
+def test_a_reissued_receipt_names_its_collector_and_an_unknown_payers_refund_is_listed_on_a_phone(
+    page, live_server, make_user, tmp_path, settings
+):
+    from yibao.collection.ingest import payments_ingest
+    from yibao.collection.tests.test_ingest import line, write_csv
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    person = f.person(name="换开甲")
+    paid = s.payment_collect(residents=[person], channel="cash", actor="村收款员", paid_at=f.at("2024-10-08"))
+    replacement = s.receipt_void(receipt=paid.receipt, actor="乡镇经办", reason="姓名打错", reissue=True)
+    unknown_id = f.id_number("340321")
+    payments_ingest(path=write_csv(tmp_path, [line("U200", unknown_id, "400")]), actor="测试", county_code="340321")
+    s.refund_request(payment=Payment.objects.get(external_id="U200"), reason="unbooked", actor="县医保局")
+    make_user("zhen", role="township_officer", region_code=f.VILLAGE[:9])
+    login(page, live_server, "zhen")
+    page.goto(f"{live_server.url}/collection/receipts/{replacement.pk}/")
+    assert page.locator("[data-field=collector]").inner_text() == "村收款员"
+    assert "乡镇经办" in page.locator("main").inner_text() and no_sideways_scroll(page)
+    make_user("tax", role="tax_officer", region_code="340321")  # a payer with no village: the county's to refund
+    page.context.clear_cookies()
+    login(page, live_server, "tax")
+    page.goto(f"{live_server.url}/collection/refunds/")
+    assert "查无此人（身份证号码尾号" in page.locator("main").inner_text() and no_sideways_scroll(page)

@@ -238,6 +238,20 @@ def test_a_registered_enrollment_is_marked_paid_and_a_renewal_is_recognised(tmp_
     assert Enrollment.objects.filter(resident=registered).count() == 1
 
 
+def test_a_file_that_books_only_people_already_registered(tmp_path):
+    """No new enrollment to write: the registered ones are marked paid, the file does not fail."""
+    from yibao.enrollment.services import enrollment_register
+
+    campaign = f.campaign()
+    registered = f.person(name="已登记")
+    enrollment = enrollment_register(resident=registered, campaign=campaign, actor="测试")
+    result = payments_ingest(path=write_csv(tmp_path, [line("R1", registered, "400")]), actor="测试",
+                             county_code="340321")
+    assert result["booked"] == 1
+    enrollment.refresh_from_db()
+    assert enrollment.status == "paid" and Payment.objects.get(external_id="R1").enrollment_id == enrollment.pk
+
+
 def test_blocks_match_the_scalar_enrollment_checks(tmp_path):
     """Each reason enrollment_register refuses is also a 'blocked' flag in bulk."""
     from yibao.enrollment.services import EnrollmentError, enrollment_end, enrollment_register

@@ -95,6 +95,21 @@ def test_a_voided_receipts_pdf_shows_its_original_lines_marked_void_the_reason_d
     assert payments[2].resident.name not in new_texts  # the refunded person stays on the voided one only
 
 
+def test_a_reissued_receipt_names_the_collector_who_took_the_money_and_who_reissued_it(client, make_user):
+    from yibao.collection.receipts import pdf_texts
+
+    receipt, payments = household_paid()  # taken by 测试收款员
+    replacement = s.receipt_void(receipt=receipt, actor="乡镇经办", reason="缴款人姓名有误", reissue=True)
+    joined = " ".join(pdf_texts(s.receipt_print(receipt=replacement, actor="打印员")[0]))
+    assert "收款人：测试收款员" in joined and "收款人：乡镇经办" not in joined
+    assert f"换开原票据 {receipt.receipt_no}（换开人：乡镇经办）" in joined
+    voided = " ".join(pdf_texts(s.receipt_print(receipt=Receipt.objects.get(pk=receipt.pk), actor="打印员")[0]))
+    assert "收款人：测试收款员" in voided
+    client.force_login(make_user("town", role="township_officer", region_code=replacement.township_code))
+    page = client.get(f"/collection/receipts/{replacement.pk}/").content.decode()
+    assert '<dd data-field="collector">测试收款员</dd>' in page and "<dt>开票人</dt><dd>乡镇经办</dd>" in page
+
+
 def test_a_receipt_taken_back_after_refund_prints_as_voided_without_a_new_number():
     from yibao.collection.receipts import pdf_texts
 

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from yibao.collection import services as s
 from yibao.collection.models import Payment, QuoteExplanation, Receipt, ReceiptSeries, Refund, SubsidyRefund
@@ -321,6 +322,18 @@ def test_refund_after_the_subsidy_was_paid_back_returns_only_the_rest():
 
 
 # ---------------------------------------------------------------- 先缴后补
+
+
+def test_subsidy_refunds_are_approved_and_paid_on_the_business_day(settings):
+    person, payment = paid_person(identities=["only_son_family"])
+    owed = SubsidyRefund.objects.get(payment=payment)
+    settings.YIBAO_TODAY = "2024-11-20"
+    s.subsidy_refunds_approve(ids=[owed.pk], actor="乡镇")
+    settings.YIBAO_TODAY = "2024-11-25"
+    s.subsidy_refunds_pay(ids=[owed.pk], actor="税务")
+    owed.refresh_from_db()
+    assert timezone.localtime(owed.approved_at).date() == dt.date(2024, 11, 20)
+    assert timezone.localtime(owed.paid_at).date() == dt.date(2024, 11, 25)
 
 
 def test_subsidy_refunds_pending_approved_paid_in_bulk_with_events():

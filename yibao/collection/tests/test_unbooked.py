@@ -95,6 +95,20 @@ def test_an_unknown_payers_money_is_refunded_whole_without_a_resident(flagged, m
     assert payment.status == "refunded" and Refund.objects.get().status == "booked"
 
 
+def test_the_refunds_page_lists_and_finds_a_refund_for_an_unknown_payer(client, flagged, make_user):
+    payment = flagged["unknown"]
+    s.refund_request(payment=payment, reason="unbooked", actor="县医保局", note="不属本县")
+    client.force_login(make_user("yb", role="county_admin", region_code="340321"))
+    page = client.get("/collection/refunds/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "查无此人（身份证号码尾号" in text and payment.id_number in text
+    found = client.get("/collection/refunds/", {"q": payment.id_number}).content.decode()
+    assert "查无此人（身份证号码尾号" in found
+    client.force_login(make_user("aud", role="auditor", region_code="340321"))
+    assert payment.id_number not in client.get("/collection/refunds/").content.decode()  # masked for the auditor
+
+
 def test_unbooked_is_not_a_reason_for_a_booked_payment():
     f.campaign()
     person = f.person()

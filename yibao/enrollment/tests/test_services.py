@@ -224,6 +224,58 @@ def test_terminate_unpaid_on_moving_away_frees_the_year_for_the_new_place():
     assert assert_enrolled_once(person.id_number, 2025).county_code == "421321"
 
 
+def test_the_register_saying_deceased_terminates_the_live_enrollments(settings):
+    """户籍维护 → 已死亡: the enrollment follows, as a 参保终止 on death would have ended it."""
+    from yibao.registry.services import resident_update
+
+    settings.YIBAO_TODAY = "2025-05-03"
+    person = f.resident()
+    e = enrollment_register(resident=person, campaign=f.campaign(), actor="测试")
+    enrollment_mark_paid(enrollment=e, benefit_start=Y2025[0], benefit_end=Y2025[1], actor="测试")
+    resident_update(actor="测试", resident=person, status="deceased", reason="2025年5月3日病故")
+    e.refresh_from_db()
+    assert e.status == "terminated" and e.benefit_end == dt.date(2025, 5, 3)
+    assert "户籍状态变更：2025年5月3日病故" in e.status_reason
+    assert events(e.pk, "terminated").get().before["status"] == "paid"
+    status = events(person.pk, "status", entity="resident").get()  # one status event, from the register
+    assert status.after == {"status": "deceased", "source": "registry"}
+    assert assert_enrolled_once(person.id_number, 2025) is None
+
+
+def test_the_register_saying_moved_away_suspends_the_enrollments(settings):
+    from yibao.registry.services import resident_status_change
+
+    settings.YIBAO_TODAY = "2025-05-03"
+    campaign = f.campaign()
+    paid, unpaid = f.resident(name="甲"), f.resident(name="乙", birth=dt.date(1981, 6, 1))
+    e_paid = enrollment_register(resident=paid, campaign=campaign, actor="测试")
+    enrollment_mark_paid(enrollment=e_paid, benefit_start=Y2025[0], benefit_end=Y2025[1], actor="测试")
+    e_unpaid = enrollment_register(resident=unpaid, campaign=campaign, actor="测试")
+    for person in (paid, unpaid):
+        resident_status_change(actor="测试", resident=person, status="moved_away", reason="迁往随县")
+    e_paid.refresh_from_db(), e_unpaid.refresh_from_db()
+    assert (e_paid.status, e_paid.benefit_end) == ("suspended", Y2025[1])  # paid: benefits kept to the end
+    assert "户籍状态变更：已迁出（迁往随县）" in e_paid.status_reason
+    assert assert_enrolled_once(paid.id_number, 2025).pk == e_paid.pk  # and the year stays here
+    assert e_unpaid.status == "suspended" and assert_enrolled_once(unpaid.id_number, 2025) is None  # freed
+    twin = twin_in("421321", unpaid)
+    other = f.campaign(county="421321", policy_id="anhui-huaiyuan-2025")
+    assert enrollment_register(resident=twin, campaign=other, actor="测试").county_code == "421321"
+    resident_status_change(actor="测试", resident=paid, status="active", reason="未迁出，登记有误")
+    assert enrollment_resume(enrollment=e_paid, actor="测试", reason="未迁出").status == "paid"  # undone
+
+
+def test_other_paths_end_the_enrollment_once_and_tell_the_register(settings):
+    """参保终止 sets the register through the same service; the register does not end it twice."""
+    settings.YIBAO_TODAY = "2025-05-03"
+    person = f.resident()
+    e = enrollment_register(resident=person, campaign=f.campaign(), actor="测试")
+    enrollment_terminate(enrollment=e, cause="death", actor="测试", reason="病故")
+    assert events(e.pk, "terminated").count() == 1
+    person.refresh_from_db()
+    assert person.status == "deceased"
+
+
 def test_terminate_refuses_an_unknown_cause():
     e = enrollment_register(resident=f.resident(), campaign=f.campaign(), actor="测试")
     with pytest.raises(EnrollmentError, match="未知的终止原因"):

@@ -30,6 +30,13 @@ def test_overview_returns_the_unit_its_children_and_pace(client, login, county):
     assert data["children"][0]["rate"] == pytest.approx(0.6667) and data["children"][0]["rank"] == 1
 
 
+def test_the_statistics_time_is_on_the_business_day_as_on_the_page(client, login, county, settings):
+    settings.YIBAO_TODAY = "2024-10-31"
+    login()
+    stamp = client.get("/api/progress", {"year": 2025}).json()["refreshed_at"]
+    assert stamp.startswith("2024-10-31")  # as the dashboard's 统计时间, not the wall clock
+
+
 def test_overview_of_another_village_is_refused(client, login, county):
     login("village_collector", b.DONGCUN)
     assert client.get("/api/progress", {"year": 2025}).json()["unit"]["code"] == b.DONGCUN

@@ -66,6 +66,12 @@ def test_progress_json_is_one_object_with_county_townships_and_villages(county):
     assert data["deadline"] == "2024-12-31"
 
 
+def test_progress_json_stamps_the_statistics_time_on_the_business_day(county, settings):
+    settings.YIBAO_TODAY = "2024-10-31"
+    data = json.loads(run("progress", "--county", b.COUNTY, "--year", "2025", "--json").stdout)
+    assert data["refreshed_at"].startswith("2024-10-31")
+
+
 def test_progress_refreshes_first(county):
     b.pay(county["d"], b.dt.date(2024, 10, 9))
     stale = json.loads(run("progress", "--county", b.COUNTY, "--year", "2025", "--json", "--no-refresh").stdout)

@@ -95,6 +95,39 @@ def test_remind_list_has_last_years_enrollees_who_have_not_paid(county):
     assert (ding.owed, ding.owed_basis) == (Decimal("200.00"), "核定")
 
 
+def test_remind_list_owes_what_the_counter_would_take_after_the_window_and_after_close(county, settings):
+    """The 核定 holds in the window; after it the late rules decide, and a closed year owes only what
+    the booking gate still lets in, as the counter says for the same person and day."""
+    from yibao.collection import selectors as collection
+    from yibao.enrollment.models import Campaign
+
+    settings.YIBAO_TODAY = "2025-01-15"
+    late = dt.date(2025, 1, 15)  # 怀远: after the window, late payment with a waiting period
+    b.assess(county["d"], payable="200.00", identity="monitored")
+    b.enroll(county["b"], 2025, status=Enrollment.Status.REGISTERED)
+    campaign = Campaign.objects.get(county_code=b.COUNTY, benefit_year=2025)
+    rows = {r.resident.name: r for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
+                                                              benefit_year=2025, on=late)}
+    for name, key in (("乙", "b"), ("丁", "d")):
+        counter = collection.due_quote(resident=county[key], campaign=campaign, paid_on=late)
+        assert counter.accepted and rows[name].owed == counter.payable and rows[name].owed_basis == "测算"
+    assert rows["丁"].owed == Decimal("400.00")  # the monitored 核定 of 200 no longer holds
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
+    rows = {r.resident.name: r for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
+                                                              benefit_year=2025, on=late)}
+    assert (rows["丁"].owed, rows["丁"].owed_basis) == (None, "不予受理")
+    assert rows["丁"].owed_note == "2025年度征缴已结束，不能再办理参保登记。"  # as the counter refuses him
+    assert rows["乙"].owed == Decimal("60.00")  # registered before the close: late rules still take him
+    settings.YIBAO_TODAY = "2025-12-31"  # the year over: the policy's refusal comes first, as at the counter
+    over = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=dt.date(2025, 12, 31))
+    ding = [r for r in over if r.resident.name == "丁"][0]
+    counter = collection.due_quote(resident=county["d"], campaign=campaign, paid_on=dt.date(2025, 12, 31))
+    assert not counter.accepted and (ding.owed_basis, ding.owed_note) == ("不予受理", counter.reason)
+    assert "已晚于2025年度末" in ding.owed_note
+    in_window = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
+    assert in_window[1].owed_basis == "不予受理" and "征缴已结束" in in_window[1].owed_note
+
+
 def test_remind_list_separates_closed_people_and_masks_ids_for_auditors(county):
     services.remind_mark(actor="测试", resident=county["d"], benefit_year=2025, outcome="moved_away", note="迁往合肥")
     services.remind_mark(actor="测试", resident=county["b"], benefit_year=2025, outcome="contacted")

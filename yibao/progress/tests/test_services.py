@@ -365,6 +365,15 @@ def test_death_terminates_and_records_the_death(county):
     assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.DECEASED
 
 
+@pytest.mark.parametrize(("outcome", "status"), [("deceased", "deceased"), ("moved_away", "moved_away")])
+def test_a_mark_changes_the_status_through_the_one_status_service(county, outcome, status):
+    # The one status service records where the change came from (催缴核实), not 户籍维护.
+    services.remind_mark(actor="测试", resident=county["d"], benefit_year=2025, outcome=outcome, note="2024年9月核实")
+    event = Event.objects.get(entity="resident", entity_id=str(county["d"].pk), action="status")
+    assert event.after == {"status": status, "source": "remind"}
+    assert event.reason.startswith("催缴核实：")
+
+
 def test_marks_are_refused_for_those_who_paid_or_were_not_enrolled_last_year(county):
     with pytest.raises(ValidationError, match="已缴纳2025年度参保费"):
         services.remind_mark(actor="测试", resident=county["a"], benefit_year=2025, outcome="moved_away", note="x")

@@ -293,7 +293,7 @@ def test_handover_periods_of_one_collector_may_repeat_but_not_cross(township_off
     f.world()
     handover(township_officer)
     handover(township_officer, amount="100")  # the same period again: a second instalment
-    handover(township_officer, collector_name="王收款", period_start=dt.date(2024, 10, 3))  # another collector
+    handover(township_officer, collector_name="王收款", village_code=f.VILLAGE_2, period_start=dt.date(2024, 10, 3))
     with pytest.raises(ValidationError, match="部分重叠"):
         handover(township_officer, period_start=dt.date(2024, 10, 5), period_end=dt.date(2024, 10, 6),
                  handed_on=dt.date(2024, 10, 7))
@@ -325,7 +325,7 @@ def test_a_handover_whose_collector_cannot_be_resolved_is_refused(make_user, tow
     with pytest.raises(ValidationError) as caught:
         handover(township_officer)  # 李征收 now names two accounts of the county
     assert "本县有 2 个账号的姓名为“李征收”（li、li2），请填写账号名" in caught.value.message_dict["collector"][0]
-    assert handover(township_officer, collector_name="li2").collector.username == "li2"
+    assert handover(township_officer, collector_name="li2", village_code=f.VILLAGE_2).collector.username == "li2"
     outsider = make_user("far", role="village_collector", region_code="421223100001", display_name="外县人")
     with pytest.raises(ValidationError, match="不是本县"):
         handover(township_officer, collector_name="far")
@@ -337,6 +337,36 @@ def test_a_handover_whose_collector_cannot_be_resolved_is_refused(make_user, tow
     assert handover(township_officer, collector_name="张无名").collector_id is None
 
 
+def test_a_handover_names_an_account_that_takes_cash_in_the_village(tmp_path, make_user, township_officer, collector, wang):
+    """An account that cannot take counter cash in the village would match no payment there: the
+    handover would show as 现金长款 (a phantom) while the real collector shows 现金短款. Refused."""
+    campaign = f.world()
+    admin = make_user("admin", role="county_admin", region_code=f.COUNTY)
+    tax = make_user("tax", role="tax_officer", region_code=f.COUNTY, display_name="税务李")
+    for who, over in (
+        (township_officer, {"collector_name": "wang"}),  # 西村's collector for 东村
+        (township_officer, {"collector": wang}),
+        (admin, {"collector_name": "税务李"}),  # a tax officer takes no counter cash
+        (admin, {"collector": make_user("aud", role="auditor", region_code=f.COUNTY)}),
+        (admin, {"collector": make_user("mz", role="department_clerk", region_code=f.COUNTY, department="minzheng")}),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            handover(who, **over)
+        assert "不在村（社区）340321100001 窗口收款" in caught.value.message_dict["collector"][0]
+    assert not CashHandover.objects.exists()
+    # those who take cash there: the village's collector, a township officer of the town, the county
+    assert handover(admin, collector=collector).collector_id == collector.pk
+    assert handover(admin, collector=township_officer, period_start=D, period_end=D, handed_on=D).pk
+    assert handover(tax, collector=admin, period_start=D, period_end=D, handed_on=D).pk
+    # and one who did take counter cash in the village this year (a collector since moved elsewhere)
+    p = f.payment(campaign, f.person(name="甲"), source="counter", channel="cash", collector=wang,
+                  collector_name="王收款", paid_on=dt.date(2024, 10, 9))
+    f.receipt([p])
+    moved = handover(township_officer, collector=wang, period_start=dt.date(2024, 10, 9),
+                     period_end=dt.date(2024, 10, 9), handed_on=dt.date(2024, 10, 9), amount="400.00")
+    assert moved.collector_id == wang.pk
+
+
 def test_a_handover_by_name_may_not_cross_one_by_account(township_officer, collector):
     f.world()
     first = handover(township_officer, collector=collector)
@@ -346,6 +376,17 @@ def test_a_handover_by_name_may_not_cross_one_by_account(township_officer, colle
     services.handover_void(actor=township_officer, handover=first, reason="期间填错")
     assert handover(township_officer, collector_name="李征收", period_start=dt.date(2024, 10, 5),
                     period_end=dt.date(2024, 10, 6), handed_on=dt.date(2024, 10, 7)).pk  # voided: no longer in the way
+
+
+def test_a_handover_is_voided_on_the_business_day(township_officer, collector, settings):
+    from django.utils import timezone
+
+    f.world()
+    h = handover(township_officer)
+    settings.YIBAO_TODAY = "2024-10-20"
+    services.handover_void(actor=township_officer, handover=h, reason="金额填错")
+    h.refresh_from_db()
+    assert timezone.localtime(h.voided_at).date() == dt.date(2024, 10, 20)
 
 
 def test_who_may_record_a_handover(make_user, collector, township_officer):
