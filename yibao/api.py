@@ -6,6 +6,7 @@ from ninja.errors import AuthenticationError, ValidationError
 
 from yibao.core.api_auth import session_scope
 from yibao.core.api_errors import describe_errors
+from yibao.core.inputs import BadInput
 
 api = NinjaAPI(
     title="医保征缴 API",
@@ -24,6 +25,12 @@ def permission_denied(request, exc):
 @api.exception_handler(AuthenticationError)
 def not_logged_in(request, exc):
     return api.create_response(request, {"detail": "请先登录。"}, status=401)
+
+
+@api.exception_handler(BadInput)
+def bad_input(request, exc):
+    errors = [{"field": exc.field, "message": exc.message}]
+    return api.create_response(request, {"detail": exc.message, "errors": errors}, status=400)
 
 
 @api.exception_handler(ValidationError)

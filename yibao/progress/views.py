@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.inputs import parse_date, parse_year
 from yibao.core.services import event_record
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark, Target
@@ -27,22 +28,12 @@ def _messages(exc: ValidationError) -> list[str]:
 
 
 def _year_param(request, county: str) -> int | None:
-    raw = (request.GET.get("year") or request.POST.get("year") or "").strip()
-    if raw:
-        if not raw.isdigit():
-            raise Http404(f"待遇年度应为数字，收到：{raw}")
-        return int(raw)
-    return selectors.benefit_year_default(county)
+    year = parse_year(request.GET.get("year") or request.POST.get("year"))
+    return year or selectors.benefit_year_default(county)
 
 
 def _on_param(request) -> dt.date | None:
-    raw = (request.GET.get("on") or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Http404(f"日期格式应为 YYYY-MM-DD，收到：{raw}") from None
+    return parse_date(request.GET.get("on"), label="统计日期", field="on")
 
 
 def _region_param(request, *names: str) -> str:
