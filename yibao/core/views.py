@@ -47,6 +47,6 @@ def job_report(request, pk: int):
 
 @scoped_view("audit.view")
 def events(request):
-    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=request.GET.get("id") or None)
+    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=(request.GET.get("id") or "")[:64] or None)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "core/events.html", {"page": page})

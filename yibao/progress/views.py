@@ -152,7 +152,7 @@ def targets_import(request):
         result = services.targets_import(
             actor=request.user, content=upload.read(), filename=upload.name,
             county_code=request.scope.county_code or (request.POST.get("county") or None),
-            benefit_year=int(year_raw) if year_raw.isdigit() else None,
+            benefit_year=parse_year(year_raw),
             township_code=(request.POST.get("township") or "").strip() or None,
             accept_total_mismatch=request.POST.get("accept_total_mismatch") == "1",
         )
