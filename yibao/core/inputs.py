@@ -16,6 +16,7 @@ MIN_YEAR, MAX_YEAR = 1990, 2100
 MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 MAX_ID = 2**63 - 1  # the largest id a bigint / SQLite INTEGER column holds
 MAX_AMOUNT = Decimal("99999999.99")  # money columns are decimal(12, 2)
+MAX_GAP_YEARS = 120  # years without cover before enrolling: never more than a lifetime
 MAX_TEXT = 10_000  # any free text longer than this is refused even where the column has no limit
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -73,7 +74,7 @@ def parse_date(raw, *, label: str = "日期", field: str = "on") -> dt.date | No
         try:
             value = dt.date.fromisoformat(text)
         except ValueError:
-            raise BadInput(f"{label}不是有效日期：{_shown(text)}", field) from None
+            raise BadInput(f"{label}格式应为 YYYY-MM-DD，且须是有效日期，收到：{_shown(text)}", field) from None
     if not MIN_DATE <= value <= MAX_DATE:
         raise BadInput(f"{label}应在 {MIN_DATE.isoformat()} 至 {MAX_DATE.isoformat()} 之间，收到：{value.isoformat()}", field)
     return value
@@ -109,7 +110,7 @@ def parse_amount(raw, *, label: str = "金额", field: str = "amount") -> Decima
 
 def check_amount(value: Decimal, *, label: str = "金额", field: str = "amount") -> Decimal:
     if not value.is_finite():
-        raise BadInput(f"{label}应为金额，收到：{value}", field)
+        raise BadInput(f"{label}应为有限的数字，收到：{value}", field)
     if value < 0 or value > MAX_AMOUNT:
         raise BadInput(f"{label}应在 0 至 {MAX_AMOUNT} 元之间", field)
     if value != value.quantize(Decimal("0.01")):

@@ -15,7 +15,7 @@ def test_quote_needs_no_login_and_answers_like_the_cli(client):
     assert response.status_code == 200
     data = response.json()
     assert data["accepted"] is True
-    assert (data["standard"], data["subsidy"], data["payable"], data["refund_later"]) == (380, 342, 38, 0)
+    assert (data["standard"], data["subsidy"], data["payable"], data["refund_later"]) == ("380.00", "342.00", "38.00", "0.00")
     assert data["subsidy_identity"] == "dibao"
     assert data["benefit_start"] == "2024-01-01" and data["benefit_end"] == "2024-12-31"
     assert any("就高不就低" in line for line in data["explanation"])
