@@ -7,6 +7,11 @@ from django.template.loader import render_to_string
 from yibao.core.inputs import BadInput
 
 MALFORMED_UPLOAD = "上传的表单格式不正确（multipart 缺少或带有无效的 boundary），请重新提交。"
+NUL_CHARACTER = "请求中含有空字符（NUL，U+0000），请删除后重新提交。"
+
+
+def _has_nul(query_dict) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in query_dict.lists())
 
 
 def bad_request(request, message: str) -> HttpResponse:
@@ -21,7 +26,8 @@ def bad_request(request, message: str) -> HttpResponse:
 
 class BadInputMiddleware:
     """Placed before CSRF (which reads the form): a multipart body it cannot parse is a 400, not a 500;
-    a view that raises BadInput answers 400 with its message."""
+    so is a NUL character anywhere in the query, the form or a JSON body; a view that raises BadInput
+    answers 400 with its message."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,6 +40,11 @@ class BadInputMiddleware:
                     request.POST  # noqa: B018 - parse now, where its failure can be answered
             except (MultiPartParserError, UnicodeDecodeError):
                 return bad_request(request, MALFORMED_UPLOAD)
+        # NUL is never text (PostgreSQL refuses it in any text column): refuse it at the door.
+        if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
+            return bad_request(request, NUL_CHARACTER)
+        if request.content_type == "application/json" and b"\\u0000" in request.body:
+            return bad_request(request, NUL_CHARACTER)
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -22,3 +22,17 @@ def test_view_raising_bad_input_answers_400_with_its_message(db, make_user, clie
     response = client.get("/progress/", {"year": "99999"})
     assert response.status_code == 400
     assert "待遇年度应为 1990–2100 之间的年份" in response.content.decode()
+
+
+@pytest.mark.parametrize("method,path,kwargs", [
+    ("get", "/api/residents", {"data": {"q": "张\x00三"}}),
+    ("get", "/registry/", {"data": {"q": "\x00"}}),
+    ("post", "/api/collection/receipts/1/void", {"data": '{"reason": "a\\u0000b"}', "content_type": "application/json"}),
+    ("post", "/collection/refunds/new/", {"data": {"reason": "a\x00"}}),
+])
+def test_nul_character_anywhere_is_a_400(db, make_user, method, path, kwargs):
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user())
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == 400
+    assert "空字符" in response.content.decode()
