@@ -9,7 +9,8 @@ run, so a failure reproduces), no deadline, no shrinking. Runs on SQLite and on 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -32,6 +33,17 @@ class NoCsrfHandler(WSGIHandler):
     def get_response(self, request):
         request._dont_enforce_csrf_checks = True
         return super().get_response(request)
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """A WSGI request closes the database connection when it ends (close_old_connections), which would
+    drop the test transaction on PostgreSQL; Django's own test client unhooks it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(scope="module")
