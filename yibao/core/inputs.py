@@ -19,6 +19,9 @@ MAX_AMOUNT = Decimal("99999999.99")  # money columns are decimal(12, 2)
 MAX_GAP_YEARS = 120  # years without cover before enrolling: never more than a lifetime
 MAX_TEXT = 10_000  # any free text longer than this is refused even where the column has no limit
 
+CONTROL_CHARACTERS = r"[\p{Cf}\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+"""The characters check_plain_text refuses, as a regex for polars (imports): Unicode Cf and Cc but tab, LF, CR."""
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 
