@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from yibao.accounts.roles import Department, Role
+from yibao.core.inputs import guard_form_fields
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -68,3 +69,6 @@ class ChangePasswordForm(forms.Form):
 class ProfileForm(forms.Form):
     display_name = forms.CharField(label="姓名", max_length=50, required=False)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
+
+
+guard_form_fields(UserForm, UserCreateForm, UserEditForm, ReasonForm, ResetPasswordForm, ChangePasswordForm, ProfileForm)

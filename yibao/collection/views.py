@@ -18,7 +18,7 @@ from yibao.accounts.decorators import scoped_view
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.tasks import INGEST_KIND
-from yibao.core.inputs import BadInput, parse_amount, parse_id, parse_ids, parse_year
+from yibao.core.inputs import BadInput, parse_amount, parse_id, parse_ids, parse_year, posted_text
 from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
@@ -120,9 +120,10 @@ def receipt(request, pk: int):
 def receipt_void(request, pk: int):
     item = selectors.receipt_get(scope=request.scope, pk=pk)
     try:
-        replacement = services.receipt_void(receipt=item, actor=request.user, reason=request.POST.get("reason", ""),
+        reason = posted_text(request.POST, "reason", label="作废原因", max_length=200)
+        replacement = services.receipt_void(receipt=item, actor=request.user, reason=reason,
                                             reissue=request.POST.get("reissue") == "1")
-    except services.PaymentError as exc:
+    except (services.PaymentError, BadInput) as exc:
         messages.error(request, str(exc))
         return redirect("collection:receipt", pk=item.pk)
     if replacement is not None:
@@ -271,10 +272,10 @@ def refund_new(request):
         payment_item = selectors.payment_get(scope=scope, pk=parse_id(request.POST.get("payment"), label="缴费记录", field="payment") or 0)
         try:
             refund = services.refund_request(
-                payment=payment_item, reason=request.POST.get("reason", ""), actor=request.user,
-                enrollment_action=request.POST.get("enrollment_action") or None, note=request.POST.get("note", "")[:300],
+                payment=payment_item, reason=posted_text(request.POST, "reason", label="退费原因", max_length=32), actor=request.user,
+                enrollment_action=request.POST.get("enrollment_action") or None, note=posted_text(request.POST, "note", label="说明", max_length=300),
             )
-        except services.PaymentError as exc:
+        except (services.PaymentError, BadInput) as exc:
             error = str(exc)
         else:
             messages.success(request, f"已提交退费申请：{refund.person_label} {refund.amount} 元，待审批。")
@@ -306,7 +307,8 @@ def _refund_action(request, pk: int, capability: str, step):
 @scoped_view
 def refund_approve(request, pk: int):
     def step(refund):
-        services.refund_approve(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        services.refund_approve(refund=refund, actor=request.user,
+                                note=posted_text(request.POST, "note", label="审批意见", max_length=200))
         messages.success(request, f"已同意 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)
@@ -316,7 +318,8 @@ def refund_approve(request, pk: int):
 @scoped_view
 def refund_reject(request, pk: int):
     def step(refund):
-        services.refund_reject(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        services.refund_reject(refund=refund, actor=request.user,
+                               note=posted_text(request.POST, "note", label="审批意见", max_length=200))
         messages.success(request, f"已驳回 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)

@@ -139,3 +139,43 @@ def check_plain_text(value: str, *, label: str = "文字", field: str = "", max_
     if max_length is not None and len(value) > max_length:
         raise BadInput(f"{label}过长：最多 {max_length} 个字，收到 {len(value)} 个", field)
     return value
+
+
+def validate_plain_text(value: str) -> None:
+    """Django form validator: the check_plain_text rule, as a field error."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        check_plain_text(value, label="此项")
+    except BadInput as exc:
+        raise ValidationError(exc.message, code="control_character") from None
+
+
+def validate_date_range(value) -> None:
+    """Django form validator: a date between 1900-01-01 and 2100-12-31."""
+    from django.core.exceptions import ValidationError
+
+    if value is not None and not MIN_DATE <= value <= MAX_DATE:
+        raise ValidationError(f"日期应在 {MIN_DATE.isoformat()} 至 {MAX_DATE.isoformat()} 之间", code="date_range")
+
+
+def guard_form_fields(*form_classes) -> None:
+    """Adds the shared input rules to the given forms: validate_plain_text on every text field
+    (passwords excepted), validate_date_range on every date field."""
+    from django import forms
+
+    for form_class in form_classes:
+        for field in form_class.base_fields.values():
+            if isinstance(field, forms.CharField) and not isinstance(field.widget, forms.PasswordInput):
+                rule = validate_plain_text
+            elif isinstance(field, forms.DateField):
+                rule = validate_date_range
+            else:
+                continue
+            if rule not in field.validators:
+                field.validators.append(rule)
+
+
+def posted_text(data, key: str, *, label: str, max_length: int) -> str:
+    """A text field read straight from request.POST (pages without a form): stripped and checked."""
+    return check_plain_text((data.get(key) or "").strip(), label=label, field=key, max_length=max_length)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
-from yibao.core.inputs import parse_date, parse_year
+from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark, Target
@@ -189,7 +189,7 @@ def target_edit(request, code: str, year: int):
                 actor=request.user, region_code=code, benefit_year=year, total=data.get("total"),
                 special=data.get("special") or None, others=data.get("others") or None,
                 population=data.get("population") or None, supplementary=data.get("supplementary") or None,
-                reason=data.get("reason", ""),
+                reason=posted_text(data, "reason", label="调整原因", max_length=200),
             )
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
@@ -287,7 +287,8 @@ def remind_mark(request, resident_id: int):
     year = _year_param(request, resident.county_code)
     try:
         mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=year,
-                                    outcome=request.POST.get("outcome", ""), note=request.POST.get("note", ""))
+                                    outcome=request.POST.get("outcome", ""),
+                                    note=posted_text(request.POST, "note", label="说明", max_length=300))
     except ValidationError as exc:
         error = "；".join(exc.messages)
         if request.headers.get("HX-Request"):
