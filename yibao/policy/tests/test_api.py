@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +67,15 @@ def test_openapi_docs_are_served_from_local_files(client):
     assert b"cdn" not in docs.content.lower()
     schema = client.get("/api/openapi.json").json()
     assert "/api/quote" in schema["paths"]
+
+
+def test_gap_years_beyond_the_persons_age_are_refused(client):
+    response = client.post("/api/quote", json.dumps({
+        "policy": "anhui-huaiyuan-2025", "birth_date": "2020-01-01", "paid_on": "2024-10-08", "gap_years": 10,
+    }), content_type="application/json")
+    assert response.status_code == 400
+    assert "断保年数 10 超过了参保人的年龄" in response.json()["detail"]
+    response = client.post("/api/quote", json.dumps({
+        "policy": "anhui-huaiyuan-2025", "birth_date": "1990-01-01", "paid_on": "2024-10-08", "gap_years": 100000,
+    }), content_type="application/json")
+    assert response.status_code == 422
