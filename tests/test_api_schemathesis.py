@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from yibao.accounts.roles import Role
 from yibao.api import api
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 20
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 ROLES = [str(Role.COUNTY_ADMIN), str(Role.VILLAGE_COLLECTOR)]
 SCHEMA = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api"))
