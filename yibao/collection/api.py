@@ -258,7 +258,7 @@ class JobOut(Schema):
 
 
 @router.post("/collection/payment-files", response={202: JobOut, 400: ErrorOut}, summary="上传渠道缴费明细（后台导入，返回任务编号）")
-def payment_file_upload(request, file: File[UploadedFile], county_code: Form[str] = ""):
+def payment_file_upload(request, file: File[UploadedFile], county_code: str = Form("", max_length=6)):
     from yibao.core.jobs import job_enqueue
 
     scope = request.auth

@@ -82,8 +82,8 @@ def _out(job) -> dict:
     summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees、enrollments）",
 )
 def import_start(
-    request, kind: str = Form(...), file: UploadedFile = File(...), county_code: str = Form(""),
-    department: str = Form(""),
+    request, kind: str = Form(..., max_length=20), file: UploadedFile = File(...),
+    county_code: str = Form("", max_length=6), department: str = Form("", max_length=16),
 ):
     scope = request.auth
     if kind not in services.JOB_KINDS:

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.api_types import DbId, IsoDate, Money, MoneyIn, PageNo, PageSize, PlainText, Year
+from yibao.core.api_types import MAX_YEAR, MIN_YEAR, DbId, IsoDate, Money, MoneyIn, PageNo, PageSize, PlainText, Year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
 from yibao.reconciliation import selectors, services
@@ -249,8 +249,9 @@ def mismatch_list(
 
 @router.post("/reconciliation/runs", response={201: JobOut, 400: ErrorOut}, summary="上传税务缴费记录并开始对账（新建后台任务）")
 def run_start(
-    request, tax_file: File[UploadedFile], benefit_year: Form[int], as_of: Form[dt.date | None] = None,
-    county_code: Form[str] = "", cash_grace_days: Form[int] = services.DEFAULT_CASH_GRACE_DAYS,
+    request, tax_file: File[UploadedFile], benefit_year: int = Form(..., ge=MIN_YEAR, le=MAX_YEAR),
+    as_of: Form[IsoDate | None] = None, county_code: str = Form("", max_length=6),
+    cash_grace_days: int = Form(services.DEFAULT_CASH_GRACE_DAYS, ge=-1000, le=1000),
 ):
     scope = request.auth
     scope.require("reconcile.run")

@@ -97,3 +97,18 @@ def test_every_operation_declares_its_refusals():
         for method, operation in methods.items():
             declared = {int(code) for code in operation["responses"]}
             assert {400, 401, 403, 404, 422} <= declared, f"{method.upper()} {path}: {sorted(declared)}"
+
+
+@pytest.mark.parametrize("url,data", [
+    ("/api/reconciliation/runs", {"benefit_year": "99999"}),
+    ("/api/reconciliation/runs", {"benefit_year": "2025", "cash_grace_days": str(HUGE)}),
+    ("/api/reconciliation/runs", {"benefit_year": "2025", "county_code": "4" * 300}),
+    ("/api/collection/payment-files", {"county_code": "4" * 300}),
+    ("/api/imports/jobs", {"kind": "residents", "county_code": "4" * 300}),
+])
+def test_form_fields_of_uploads_are_bounded(admin_client, url, data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    field = "tax_file" if "reconciliation" in url else "file"
+    response = admin_client.post(url, {**data, field: SimpleUploadedFile("a.csv", b"x,y\n1,2\n", "text/csv")})
+    assert response.status_code == 422, response.content
