@@ -62,7 +62,8 @@ ERROR_RESPONSES = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 4
 
 
 def _declare_error_responses():
-    """Every operation declares the refusals it can answer with (400, 401, 403, 404, 422) in the schema.
+    """Every operation declares the refusals it can answer with (400, 401, 403, 404, 422; a public
+    operation leaves out 401 and 403) in the schema.
 
     An operation's own model for a status (e.g. its 400 ErrorOut) is kept. An operation whose one
     success status is not 200 must return Status(...) itself, since ninja defaults to 200 once an
@@ -71,7 +72,10 @@ def _declare_error_responses():
     for _, router in api._routers:
         for path_view in router.path_operations.values():
             for operation in path_view.operations:
+                public = operation.auth_param is None  # auth=None: never 401 or 403
                 for status, model in ERROR_RESPONSES.items():
+                    if public and status in (401, 403):
+                        continue
                     if status not in operation.response_models:
                         operation.response_models[status] = operation._create_response_model(model)
 
