@@ -20,6 +20,8 @@ MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 
 def _money_text(value: Decimal) -> str:
     """Yuan as a decimal string with two places: "400.00", "77.50"."""
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
     return f"{value.quantize(Decimal('0.01'))}"
 
 
