@@ -115,3 +115,14 @@ def test_form_fields_of_uploads_are_bounded(admin_client, url, data):
     field = "tax_file" if "reconciliation" in url else "file"
     response = admin_client.post(url, {**data, field: SimpleUploadedFile("a.csv", b"x,y\n1,2\n", "text/csv")})
     assert response.status_code == 422, response.content
+
+
+@pytest.mark.parametrize("name", ["张\u202e三", "李\u200b四", "王\x00五"])
+def test_names_with_control_characters_are_refused(admin_client, name):
+    response = _post(admin_client, "/api/households", {
+        "village_code": "421223200201", "members": [{"name": name, "id_number": "42122319900517123X", "relation": "户主"}],
+    })
+    assert response.status_code in (400, 422)
+    assert "控制字符" in response.json()["detail"] or "空字符" in response.json()["detail"]
+    response = _post(admin_client, "/api/collection/receipts/1/void", {"reason": f"作废{name}"})
+    assert response.status_code in (400, 422)
