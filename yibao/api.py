@@ -5,7 +5,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from yibao.core.api_auth import session_scope
+from yibao.core.api_types import ErrorOut, ValidationErrorOut
 from yibao.core.api_errors import describe_errors
+from yibao.core.inputs import BadInput
 
 api = NinjaAPI(
     title="医保征缴 API",
@@ -24,6 +26,12 @@ def permission_denied(request, exc):
 @api.exception_handler(AuthenticationError)
 def not_logged_in(request, exc):
     return api.create_response(request, {"detail": "请先登录。"}, status=401)
+
+
+@api.exception_handler(BadInput)
+def bad_input(request, exc):
+    errors = {exc.field or "request": [exc.message]}
+    return api.create_response(request, {"detail": exc.message, "errors": errors}, status=400)
 
 
 @api.exception_handler(ValidationError)
@@ -51,4 +59,27 @@ def _mount():
         api.add_router("", router)
 
 
+ERROR_RESPONSES = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+
+
+def _declare_error_responses():
+    """Every operation declares the refusals it can answer with (400, 401, 403, 404, 422; a public
+    operation leaves out 401 and 403) in the schema.
+
+    An operation's own model for a status (e.g. its 400 ErrorOut) is kept. An operation whose one
+    success status is not 200 must return Status(...) itself, since ninja defaults to 200 once an
+    operation has several.
+    """
+    for _, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                public = operation.auth_param is None  # auth=None: never 401 or 403
+                for status, model in ERROR_RESPONSES.items():
+                    if public and status in (401, 403):
+                        continue
+                    if status not in operation.response_models:
+                        operation.response_models[status] = operation._create_response_model(model)
+
+
 _mount()
+_declare_error_responses()

@@ -20,13 +20,9 @@ from yibao.accounts.security import (
     second_factor_required,
 )
 from yibao.regions.selectors import region_labels
+from yibao.core.api_types import DbId, ErrorOut, PlainText
 
 router = Router(tags=["账号"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] = {}
 
 
 def error_response(exc: ValidationError) -> Status:
@@ -66,23 +62,23 @@ class UserOut(Schema):
 
 
 class UserIn(Schema):
-    username: str
-    password: str
-    role: str
-    region_code: str
-    department: str = ""
-    display_name: str = ""
-    phone: str = ""
+    username: PlainText(150, "用户名")
+    password: PlainText(128, "密码")
+    role: PlainText(24, "角色")
+    region_code: PlainText(12, "所属区划")
+    department: PlainText(16, "所属部门") = ""
+    display_name: PlainText(50, "姓名") = ""
+    phone: PlainText(20, "联系电话") = ""
 
 
 class UserPatch(Schema):
-    role: str | None = None
-    region_code: str | None = None
-    department: str | None = None
-    display_name: str | None = None
-    phone: str | None = None
+    role: PlainText(24, "角色") | None = None
+    region_code: PlainText(12, "所属区划") | None = None
+    department: PlainText(16, "所属部门") | None = None
+    display_name: PlainText(50, "姓名") | None = None
+    phone: PlainText(20, "联系电话") | None = None
     is_active: bool | None = None
-    reason: str = ""
+    reason: PlainText(200, "修改原因") = ""
 
 
 def _user_out(user, label: str | None = None, locked: bool | None = None) -> dict:
@@ -178,7 +174,7 @@ def user_create(request, payload: UserIn):
 
 
 @router.patch("/users/{user_id}", response={200: UserOut, 400: ErrorOut}, summary="修改账号（角色、区划、部门、停用）")
-def user_update(request, user_id: int, payload: UserPatch):
+def user_update(request, user_id: DbId, payload: UserPatch):
     request.auth.require("accounts.manage")
     user = selectors.user_get(scope=request.auth, pk=user_id)
     data = payload.dict()

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from yibao.accounts.roles import Department, Role
+from yibao.core.inputs import guard_form_fields
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -81,3 +82,7 @@ class ConfirmForm(forms.Form):
 class TokenForm(forms.Form):
     token = forms.CharField(label="6位验证码", max_length=10, required=True,
                             error_messages={"required": "请输入手机验证器上显示的6位验证码。"})
+
+
+guard_form_fields(UserForm, UserCreateForm, UserEditForm, ReasonForm, ResetPasswordForm, ChangePasswordForm, ProfileForm,
+                  ConfirmForm, TokenForm)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date, year_option
 
 campaign_app = typer.Typer(help="征缴年度：开启、结束、查看", no_args_is_help=True)
 
@@ -64,7 +64,7 @@ def campaign_open_command(
 @campaign_app.command("close")
 def campaign_close_command(
     county: str = COUNTY,
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     reason: str = typer.Option("", "--reason", help="原因"),
     as_json: bool = JSON,
 ):
@@ -112,7 +112,7 @@ ASSESS_KEYS = ("residents", "assessed", "unchanged", "removed", "not_accepted", 
 
 def assess(
     county: str = COUNTY,
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     on: str = typer.Option(None, "--on", help="核定日期（YYYY-MM-DD）；默认：征缴期前取首日，期内取当天，期后取末日"),
     as_json: bool = JSON,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度条"),

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, year_option
 
 ingest_app = typer.Typer(help="导入渠道缴费明细（税务局、银行）", no_args_is_help=True)
 refund_app = typer.Typer(help="退费：申请、审批、驳回、退款入账、列表", no_args_is_help=True)
@@ -80,7 +80,7 @@ def _paid_at(text: str | None) -> dt.datetime | None:
 
 def pay_command(
     id_number: str = typer.Option(..., "--id-number", help="缴费人身份证号码"),
-    year: int = typer.Option(..., "--year", help="待遇年度，如 2025"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度，如 2025"),
     amount: str = typer.Option(..., "--amount", help="实收金额（元），须等于应缴金额"),
     channel: str = typer.Option(..., "--channel", help="收款方式：cash 现金、pos、wechat 微信、alipay 支付宝"),
     county: Optional[str] = typer.Option(None, "--county", help="县级区划代码（同一身份证号码在多个县登记时）"),
@@ -204,7 +204,7 @@ def _refund(refund_id: int):
 @refund_app.command("request")
 def refund_request_command(
     id_number: Optional[str] = typer.Option(None, "--id-number", help="参保人身份证号码"),
-    year: Optional[int] = typer.Option(None, "--year", help="待遇年度"),
+    year: Optional[int] = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     reason: str = typer.Option(..., "--reason", help="death 死亡、duplicate_payment 重复缴费、joined_employee_insurance "
                                                      "参加职工医保、joined_other_city_insurance 参加其他地市居民医保、overpaid 多缴、"
                                                      "unbooked 未入账款项退还"),
@@ -313,7 +313,7 @@ def refund_book_command(refund_id: int = typer.Argument(..., help="退费申请�
 def refund_list_command(
     status: Optional[str] = typer.Option(None, "--status", help="requested、approved、rejected、booked"),
     county: Optional[str] = typer.Option(None, "--county", help="县级区划代码"),
-    year: Optional[int] = typer.Option(None, "--year", help="待遇年度"),
+    year: Optional[int] = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     as_json: bool = JSON,
 ):
     """列出退费申请。"""
@@ -397,7 +397,7 @@ def receipt_void_command(
 def subsidy_list_command(
     county: str = typer.Option(..., "--county", help="县级区划代码"),
     township: Optional[str] = typer.Option(None, "--township", help="乡镇（街道）区划代码"),
-    year: Optional[int] = typer.Option(None, "--year", help="待遇年度"),
+    year: Optional[int] = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     status: Optional[str] = typer.Option(None, "--status", help="pending、approved、paid、cancelled"),
     export: Optional[Path] = typer.Option(None, "--export", help="同时导出 xlsx 到此文件"),
     as_json: bool = JSON,

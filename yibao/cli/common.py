@@ -53,10 +53,34 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def parse_date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
+    from yibao.core.inputs import BadInput
+    from yibao.core.inputs import parse_date as parse_input_date
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} 日期格式应为 YYYY-MM-DD，收到：{value}")
+        return parse_input_date(value, label=f"{option} 日期", field=option)
+    except BadInput as exc:
+        fail(exc.message)
+
+
+def year_option(value: int | None) -> int | None:
+    """typer callback for --year: a benefit year between 1990 and 2100, else a Chinese error (exit 2)."""
+    from yibao.core.inputs import BadInput, check_year
+
+    if value is None:
+        return None
+    try:
+        return check_year(value, label="--year 待遇年度", field="--year")
+    except BadInput as exc:
+        fail(exc.message)
+
+
+def gap_years_option(value: int) -> int:
+    """typer callback for --gap-years / --backpaid-years: 0 to 120 (the age check comes with the birth date)."""
+    from yibao.core.inputs import MAX_GAP_YEARS
+
+    if not 0 <= value <= MAX_GAP_YEARS:
+        fail(f"断保年数和补缴年数应在 0 至 {MAX_GAP_YEARS} 之间，收到：{value}")
+    return value
 
 
 def fail_unless_succeeded(job, what: str) -> None:

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from yibao.cli.common import emit_json, fail, parse_date, to_jsonable
+from yibao.cli.common import emit_json, fail, gap_years_option, parse_date, to_jsonable
 
 policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装政策文件", no_args_is_help=True)
 
@@ -24,9 +24,9 @@ def quote_command(
     identity: Optional[list[str]] = typer.Option(None, "--identity", help="资助身份代码或名称，可重复"),
     group: Optional[str] = typer.Option(None, "--group", help="参保群体代码，如 newborn、migrant_worker"),
     event_date: Optional[str] = typer.Option(None, "--event-date", help="事件日期（刑满释放、退役、职工医保停保、毕业）"),
-    tier: int = typer.Option(1, "--tier", help="缴费档次 1 或 2"),
-    gap_years: int = typer.Option(0, "--gap-years", help="参保前连续断保年数（国办发〔2024〕38号等待期）"),
-    backpaid_years: int = typer.Option(0, "--backpaid-years", help="补缴的断保年数"),
+    tier: int = typer.Option(1, "--tier", min=1, max=9, help="缴费档次 1 或 2"),
+    gap_years: int = typer.Option(0, "--gap-years", callback=gap_years_option, help="参保前连续断保年数（国办发〔2024〕38号等待期）"),
+    backpaid_years: int = typer.Option(0, "--backpaid-years", callback=gap_years_option, help="补缴的断保年数"),
     first_time: bool = typer.Option(False, "--first-time", help="首次参保（此前从未在本县参保），不是续保"),
     role: Optional[str] = typer.Option(None, "--role", help="家庭角色：child（子女）或 parent（父母）"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),

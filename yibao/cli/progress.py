@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, year_option
 
 targets_app = typer.Typer(help="目标任务：导入任务表（肖岭乡、随县格式）、查看", no_args_is_help=True)
 
@@ -27,7 +27,7 @@ def _cli_scope():
 def targets_import(
     file: Path = typer.Argument(..., help="任务表文件（xlsx 或 csv），列与通知附表相同"),
     county: str = typer.Option(None, "--county", help="县级区划代码（6位）；不填时按表中名称确定"),
-    year: int = typer.Option(None, "--year", help="待遇年度；不填时取表头中的年度"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度；不填时取表头中的年度"),
     township: str = typer.Option(None, "--township", help="乡镇区划代码（9位）；按村分解的表，不填时按表头中的乡镇名称确定"),
     accept_total_mismatch: bool = typer.Option(False, "--accept-total-mismatch", help="合计行与各行之和不符时仍导入（以各行为准）"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
@@ -63,7 +63,7 @@ def targets_import(
 @targets_app.command("show")
 def targets_show(
     county: str = typer.Option(..., "--county", help="县级区划代码"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """列出一个县某年度的目标任务。"""
@@ -88,7 +88,7 @@ def targets_show(
 
 def progress_command(
     county: str = typer.Option(..., "--county", help="县级区划代码"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="先重新统计（默认），或直接读上次统计结果"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
@@ -135,7 +135,7 @@ def progress_command(
 
 def remind_command(
     village: str = typer.Option(..., "--village", help="村（社区）区划代码（12位）"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     xlsx: Path = typer.Option(None, "--xlsx", help="导出催缴名单到 xlsx 文件"),
     state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),

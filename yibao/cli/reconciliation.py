@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date, year_option
 
 
 def _cli_scope(county_code: str):
@@ -20,7 +20,7 @@ def _cli_scope(county_code: str):
 
 def reconcile_command(
     county: str = typer.Option(..., "--county", help="县级区划代码（6位）"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     tax_file: Path = typer.Option(..., "--tax-file", help="税务缴费记录（CSV 或 xlsx）"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="对账截止日 YYYY-MM-DD（默认今天）"),
     cash_grace_days: int = typer.Option(1, "--cash-grace-days", help="现金交款宽限天数"),
@@ -86,7 +86,7 @@ def reconcile_command(
 
 def calendar_command(
     county: str = typer.Option(..., "--county", help="县级区划代码（6位）"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """每月对账次数是否达到要求（政策 targets.reconcile_per_month，未规定时每月 2 次）。"""
@@ -112,7 +112,7 @@ def calendar_command(
 
 def handover_command(
     village: str = typer.Option(..., "--village", help="村（社区）区划代码（12位）"),
-    year: int = typer.Option(..., "--year", help="待遇年度"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     collector: str = typer.Option(..., "--collector", help="交款的征收员：账号名，或本县唯一一个账号的姓名"),
     period_from: str = typer.Option(..., "--from", help="收款期间起 YYYY-MM-DD"),
     period_to: str = typer.Option(..., "--to", help="收款期间止 YYYY-MM-DD"),

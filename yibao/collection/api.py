@@ -14,7 +14,7 @@ from yibao.accounts.api import ErrorOut
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund
 from yibao.core.api_errors import FIELD_NAMES
-from yibao.core.api_types import Money
+from yibao.core.api_types import DbId, Money, MoneyIn, PageNo, PageSize, PlainText, Year
 
 router = Router(tags=["征收与退费"])
 MAX_PAGE_SIZE = 200
@@ -80,7 +80,7 @@ def _dues_out(dues) -> dict:
 
 
 @router.get("/collection/households/{household_id}/dues", response=DuesOut, summary="家庭户各成员的核定金额、今日应缴与缴费状态")
-def household_dues(request, household_id: int):
+def household_dues(request, household_id: DbId):
     scope = request.auth
     scope.require("payments.collect")
     household, members = selectors.counter_household(scope=scope, pk=household_id)
@@ -88,7 +88,7 @@ def household_dues(request, household_id: int):
 
 
 @router.get("/collection/residents/{resident_id}/dues", response=DuesOut, summary="一名参保人的核定金额、今日应缴与缴费状态")
-def resident_dues(request, resident_id: int):
+def resident_dues(request, resident_id: DbId):
     scope = request.auth
     scope.require("payments.collect")
     resident = selectors.counter_resident(scope=scope, pk=resident_id)
@@ -96,11 +96,11 @@ def resident_dues(request, resident_id: int):
 
 
 class CounterIn(Schema):
-    resident_ids: list[int]
-    channel: str
-    amount: Decimal | None = None
-    household_id: int | None = None
-    benefit_year: int | None = None
+    resident_ids: list[DbId]
+    channel: PlainText(12, "渠道")
+    amount: MoneyIn | None = None
+    household_id: DbId | None = None
+    benefit_year: Year | None = None
 
 
 class PaymentLineOut(Schema):
@@ -200,9 +200,9 @@ def _payment_out(scope, p: Payment) -> dict:
 
 
 @router.get("/collection/payments", response=PaymentPage, summary="缴费记录（可按年度、状态、问题类型、身份证号码筛选）")
-def payment_list(request, benefit_year: int | None = None, status: str | None = None, flag: str | None = None,
-                 q: str | None = None, source: str | None = None, region: str | None = None, page: int = 1,
-                 page_size: int = 50):
+def payment_list(request, benefit_year: Year | None = None, status: str | None = None, flag: str | None = None,
+                 q: str | None = None, source: str | None = None, region: str | None = None, page: PageNo = 1,
+                 page_size: PageSize = 50):
     scope = request.auth
     scope.require("payments.view")
     rows = selectors.payment_list(scope=scope, benefit_year=benefit_year, status=status, flag=flag, q=q, source=source,
@@ -214,7 +214,7 @@ def payment_list(request, benefit_year: int | None = None, status: str | None = 
 
 
 @router.get("/collection/payments/{payment_id}", response=PaymentDetail, summary="缴费记录详情（含测算说明）")
-def payment_detail(request, payment_id: int):
+def payment_detail(request, payment_id: DbId):
     scope = request.auth
     scope.require("payments.view")
     p = selectors.payment_get(scope=scope, pk=payment_id)
@@ -224,11 +224,11 @@ def payment_detail(request, payment_id: int):
 
 
 class TopUpIn(Schema):
-    channel: str
+    channel: PlainText(12, "渠道")
 
 
 @router.post("/collection/payments/{payment_id}/top-up", response={201: CounterOut, 400: ErrorOut}, summary="少缴的缴费补缴差额（开票并入账）")
-def payment_top_up(request, payment_id: int, payload: TopUpIn):
+def payment_top_up(request, payment_id: DbId, payload: TopUpIn):
     scope = request.auth
     scope.require("payments.collect")
     payment = selectors.payment_get(scope=scope, pk=payment_id)
@@ -241,7 +241,7 @@ def payment_top_up(request, payment_id: int, payload: TopUpIn):
 
 @router.post("/collection/payments/{payment_id}/recheck", response={200: PaymentOut, 400: ErrorOut},
              summary="重新匹配未入账的渠道缴费（查无此人、参保受限、不予受理、少缴）：符合条件即入账")
-def payment_recheck(request, payment_id: int):
+def payment_recheck(request, payment_id: DbId):
     scope = request.auth
     scope.require("payments.ingest")
     payment = selectors.payment_get(scope=scope, pk=payment_id)
@@ -259,7 +259,7 @@ class JobOut(Schema):
 
 
 @router.post("/collection/payment-files", response={202: JobOut, 400: ErrorOut}, summary="上传渠道缴费明细（后台导入，返回任务编号）")
-def payment_file_upload(request, file: File[UploadedFile], county_code: Form[str] = ""):
+def payment_file_upload(request, file: File[UploadedFile], county_code: str = Form("", max_length=6)):
     from yibao.core.jobs import job_enqueue
 
     scope = request.auth
@@ -277,7 +277,7 @@ def payment_file_upload(request, file: File[UploadedFile], county_code: Form[str
 
 
 class ReceiptVoidIn(Schema):
-    reason: str
+    reason: PlainText(200, "作废原因")
     reissue: bool = False
 
 
@@ -293,7 +293,7 @@ class ReceiptVoidOut(Schema):
 
 @router.post("/collection/receipts/{receipt_id}/void", response={200: ReceiptVoidOut, 400: ErrorOut},
              summary="作废票据（所含缴费仍有效时须 reissue=true 同时换开新票据）")
-def receipt_void(request, receipt_id: int, payload: ReceiptVoidIn):
+def receipt_void(request, receipt_id: DbId, payload: ReceiptVoidIn):
     scope = request.auth
     scope.require("receipts.void")
     receipt = selectors.receipt_get(scope=scope, pk=receipt_id)
@@ -309,7 +309,7 @@ def receipt_void(request, receipt_id: int, payload: ReceiptVoidIn):
 
 
 @router.get("/collection/receipts/{receipt_id}/pdf", summary="票据 PDF（第二次起标注“补打”）")
-def receipt_pdf(request, receipt_id: int):
+def receipt_pdf(request, receipt_id: DbId):
     scope = request.auth
     scope.require("receipts.print")
     receipt = selectors.receipt_get(scope=scope, pk=receipt_id)
@@ -350,7 +350,7 @@ def _refund_out(scope, r: Refund) -> dict:
 
 
 @router.get("/collection/refunds", response=list[RefundOut], summary="退费申请列表")
-def refund_list(request, status: str | None = None, benefit_year: int | None = None, q: str | None = None):
+def refund_list(request, status: str | None = None, benefit_year: Year | None = None, q: str | None = None):
     scope = request.auth
     scope.require("payments.view")
     rows = selectors.refund_list(scope=scope, status=status, benefit_year=benefit_year, q=q)[:500]
@@ -358,10 +358,10 @@ def refund_list(request, status: str | None = None, benefit_year: int | None = N
 
 
 class RefundIn(Schema):
-    payment_id: int
-    reason: str
-    enrollment_action: str | None = None
-    note: str = ""
+    payment_id: DbId
+    reason: PlainText(32, "退费原因")
+    enrollment_action: PlainText(32, "参保关系处理") | None = None
+    note: PlainText(300, "说明") = ""
 
 
 @router.post("/collection/refunds", response={201: RefundOut, 400: ErrorOut}, summary="申请退费")
@@ -378,11 +378,11 @@ def refund_request(request, payload: RefundIn):
 
 
 class NoteIn(Schema):
-    note: str = ""
+    note: PlainText(200, "审批意见") = ""
 
 
 @router.post("/collection/refunds/{refund_id}/approve", response={200: RefundOut, 400: ErrorOut}, summary="审批同意退费")
-def refund_approve(request, refund_id: int, payload: NoteIn):
+def refund_approve(request, refund_id: DbId, payload: NoteIn):
     scope = request.auth
     scope.require("refunds.approve")
     try:
@@ -394,7 +394,7 @@ def refund_approve(request, refund_id: int, payload: NoteIn):
 
 
 @router.post("/collection/refunds/{refund_id}/reject", response={200: RefundOut, 400: ErrorOut}, summary="驳回退费申请")
-def refund_reject(request, refund_id: int, payload: NoteIn):
+def refund_reject(request, refund_id: DbId, payload: NoteIn):
     scope = request.auth
     scope.require("refunds.approve")
     try:
@@ -406,7 +406,7 @@ def refund_reject(request, refund_id: int, payload: NoteIn):
 
 
 @router.post("/collection/refunds/{refund_id}/book", response={200: RefundOut, 400: ErrorOut}, summary="退款入账（同时暂停或终止参保关系）")
-def refund_book(request, refund_id: int):
+def refund_book(request, refund_id: DbId):
     scope = request.auth
     scope.require("refunds.book")
     try:
@@ -444,7 +444,7 @@ class SubsidyRefundList(Schema):
 
 
 @router.get("/collection/subsidy-refunds", response=SubsidyRefundList, summary="先缴后补名单（按乡镇，含合计）")
-def subsidy_refund_list(request, township: str | None = None, benefit_year: int | None = None, status: str | None = None):
+def subsidy_refund_list(request, township: str | None = None, benefit_year: Year | None = None, status: str | None = None):
     scope = request.auth
     scope.require("subsidy_refunds.view")
     rows = selectors.subsidy_refund_list(scope=scope, township=township, benefit_year=benefit_year, status=status)
@@ -466,7 +466,7 @@ def _visible(scope, ids: list[int]) -> None:
 
 
 class IdsIn(Schema):
-    ids: list[int]
+    ids: list[DbId]
 
 
 class UpdatedOut(Schema):

@@ -47,6 +47,7 @@ from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Colu
 from yibao.policy.engine import cn_money, quote
 from yibao.policy.loader import load_policy
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
+from yibao.core.inputs import CONTROL_CHARACTERS
 
 BATCH = 20_000
 SHANGHAI = "Asia/Shanghai"
@@ -341,6 +342,9 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
     parts.append(_issue(df, pl.col("_paid_at") > pl.lit(latest).dt.convert_time_zone(SHANGHAI), label("paid_at"),
                         "缴费时间晚于今天", key="paid_at"))
     parts.append(_issue(df, pl.col("ticket_no").str.len_chars() > 64, label("ticket_no"), "票据号超过64个字符", key="ticket_no"))
+    parts.append(_issue(df, pl.col("name").str.len_chars() > 50, label("name"), "姓名超过50个字", key="name"))
+    parts.append(_issue(df, pl.col("name").str.contains(CONTROL_CHARACTERS), label("name"),
+                        "姓名含有不可见的控制字符，请删除后重新导入", key="name"))
     parts.append(_issue(df, pl.col("_year").is_not_null() & pl.col("_paid_at").is_not_null()
                         & ((pl.col("_paid_at").dt.year() < pl.col("_year") - 2) | (pl.col("_paid_at").dt.year() > pl.col("_year"))),
                         label("year"), pl.format("缴费年度{}与缴费时间{}不符", pl.col("_year"), pl.col("_paid_at").dt.strftime("%Y-%m-%d")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +19,7 @@ from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.receipts import receipt_collector
 from yibao.collection.tasks import INGEST_KIND
 from yibao.core.clock import business_today
+from yibao.core.inputs import BadInput, parse_amount, parse_id, parse_ids, parse_year, posted_text
 from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
@@ -79,27 +80,20 @@ def counter_pay(request):
     scope = request.scope
     household = None
     if request.POST.get("household"):
-        household, members = selectors.counter_household(scope=scope, pk=int(request.POST["household"]))
-    try:
-        ids = [int(x) for x in request.POST.getlist("residents")]
-    except ValueError:
-        raise Http404("参数无效。") from None
+        household, members = selectors.counter_household(
+            scope=scope, pk=parse_id(request.POST["household"], label="户", field="household"))
+    ids = parse_ids(request.POST.getlist("residents"), label="参保人", field="residents")
     people = [resident_get(scope=scope, pk=pk) for pk in ids]
     if household is None:
         members = people
     elif any(p.household_id != household.pk for p in people):
         raise Http404("所选人员不是该户成员。")
     channel = request.POST.get("channel", "cash")
-    amount = None
-    if request.POST.get("amount"):
-        try:
-            amount = Decimal(request.POST["amount"])
-        except InvalidOperation:
-            amount = None
     try:
+        amount = parse_amount(request.POST.get("amount"), label="实收金额")
         result = services.payment_collect(residents=people, channel=channel, actor=request.user, amount=amount,
                                           household=household)
-    except services.PaymentError as exc:
+    except (services.PaymentError, BadInput) as exc:
         context = _counter_context(request, household=household, residents=members, error=str(exc),
                                    checked=set(ids), channel=channel)
         return render(request, "collection/counter_household.html", context, status=400)
@@ -128,9 +122,10 @@ def receipt(request, pk: int):
 def receipt_void(request, pk: int):
     item = selectors.receipt_get(scope=request.scope, pk=pk)
     try:
-        replacement = services.receipt_void(receipt=item, actor=request.user, reason=request.POST.get("reason", ""),
+        reason = posted_text(request.POST, "reason", label="作废原因", max_length=200)
+        replacement = services.receipt_void(receipt=item, actor=request.user, reason=reason,
                                             reissue=request.POST.get("reissue") == "1")
-    except services.PaymentError as exc:
+    except (services.PaymentError, BadInput) as exc:
         messages.error(request, str(exc))
         return redirect("collection:receipt", pk=item.pk)
     if replacement is not None:
@@ -159,7 +154,7 @@ def payments(request):
     g = request.GET
     year = g.get("year") or ""
     rows = selectors.payment_list(
-        scope=scope, benefit_year=int(year) if year.isdigit() else None, status=g.get("status") or None,
+        scope=scope, benefit_year=parse_year(year), status=g.get("status") or None,
         flag=g.get("flag") or None, q=g.get("q") or None, source=g.get("source") or None, region=g.get("region") or None,
     )
     page = Paginator(rows, PAGE_SIZE).get_page(g.get("page"))
@@ -173,7 +168,7 @@ def payments(request):
         "flag": g.get("flag", ""), "source": g.get("source", ""), "region": g.get("region", ""),
         "statuses": Payment.Status.choices, "flags": [c for c in Payment.Flag.choices if c[0]],
         "sources": Payment.Source.choices, "regions": region_options(scope=scope),
-        "counts": selectors.payment_counts(scope=scope, benefit_year=int(year) if year.isdigit() else None),
+        "counts": selectors.payment_counts(scope=scope, benefit_year=parse_year(year)),
         "can_refund": scope.can("refunds.request"),
     })
 
@@ -282,13 +277,13 @@ def refund_new(request):
     q = (request.GET.get("q") or request.POST.get("q") or "").strip()
     found, error = [], ""
     if request.method == "POST":
-        payment_item = selectors.payment_get(scope=scope, pk=int(request.POST.get("payment") or 0))
+        payment_item = selectors.payment_get(scope=scope, pk=parse_id(request.POST.get("payment"), label="缴费记录", field="payment") or 0)
         try:
             refund = services.refund_request(
-                payment=payment_item, reason=request.POST.get("reason", ""), actor=request.user,
-                enrollment_action=request.POST.get("enrollment_action") or None, note=request.POST.get("note", "")[:300],
+                payment=payment_item, reason=posted_text(request.POST, "reason", label="退费原因", max_length=32), actor=request.user,
+                enrollment_action=request.POST.get("enrollment_action") or None, note=posted_text(request.POST, "note", label="说明", max_length=300),
             )
-        except services.PaymentError as exc:
+        except (services.PaymentError, BadInput) as exc:
             error = str(exc)
         else:
             messages.success(request, f"已提交退费申请：{refund.person_label} {refund.amount} 元，待审批。")
@@ -320,7 +315,8 @@ def _refund_action(request, pk: int, capability: str, step):
 @scoped_view
 def refund_approve(request, pk: int):
     def step(refund):
-        services.refund_approve(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        services.refund_approve(refund=refund, actor=request.user,
+                                note=posted_text(request.POST, "note", label="审批意见", max_length=200))
         messages.success(request, f"已同意 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)
@@ -330,7 +326,8 @@ def refund_approve(request, pk: int):
 @scoped_view
 def refund_reject(request, pk: int):
     def step(refund):
-        services.refund_reject(refund=refund, actor=request.user, note=request.POST.get("note", "")[:200])
+        services.refund_reject(refund=refund, actor=request.user,
+                               note=posted_text(request.POST, "note", label="审批意见", max_length=200))
         messages.success(request, f"已驳回 {refund.person_label} 的退费申请。")
 
     return _refund_action(request, pk, "refunds.approve", step)
@@ -356,7 +353,7 @@ def _subsidy_rows(request):
     g = request.GET
     year = g.get("year") or ""
     return selectors.subsidy_refund_list(
-        scope=scope, township=g.get("township") or None, benefit_year=int(year) if year.isdigit() else None,
+        scope=scope, township=g.get("township") or None, benefit_year=parse_year(year),
         status=g.get("status") or None, q=g.get("q") or None,
     )
 
@@ -391,10 +388,7 @@ def subsidy_refunds(request):
 def subsidy_refunds_action(request):
     scope = request.scope
     action = request.POST.get("action")
-    try:
-        ids = [int(x) for x in request.POST.getlist("ids")]
-    except ValueError:
-        raise Http404("参数无效。") from None
+    ids = parse_ids(request.POST.getlist("ids"), label="先缴后补记录", field="ids")
     back = request.POST.get("next") or "collection:subsidy_refunds"
     capability = {"approve": "subsidy_refunds.approve", "pay": "subsidy_refunds.pay"}.get(action)
     if capability is None:

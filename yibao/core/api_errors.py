@@ -21,6 +21,10 @@ _MESSAGES = {
     "enum": "取值不在允许范围内",
     "json_invalid": "请求体不是合法的 JSON",
     "extra_forbidden": "不认识的字段",
+    "string_too_long": "文字过长",
+    "too_long": "条目过多",
+    "less_than": "数值过大",
+    "greater_than": "数值过小",
 }
 
 
@@ -34,6 +38,12 @@ def describe_errors(errors: list[dict]) -> list[dict]:
     out = []
     for error in errors:
         loc = error.get("loc", ())
-        message = _MESSAGES.get(error.get("type", ""), error.get("msg", "取值无效"))
+        kind = error.get("type", "")
+        if kind == "value_error":  # our own validators (yibao.core.inputs) already speak Chinese
+            message = str(error.get("ctx", {}).get("error", "")) or error.get("msg", "取值无效")
+        elif kind in ("string_too_long", "too_long") and error.get("ctx", {}).get("max_length") is not None:
+            message = f"{_MESSAGES[kind]}（最多 {error['ctx']['max_length']}）"
+        else:
+            message = _MESSAGES.get(kind, error.get("msg", "取值无效"))
         out.append({"field": ".".join(str(p) for p in loc if p not in ("body", "payload")), "message": f"{field_label(loc)}：{message}"})
     return out

@@ -77,8 +77,9 @@ def job_report_regenerate(request, pk: int):
 
 @scoped_view("audit.view")
 def events(request):
-    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None, entity_id=request.GET.get("id") or None,
-                      request_id=request.GET.get("request") or None)
+    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None,
+                      entity_id=(request.GET.get("id") or "")[:64] or None,
+                      request_id=(request.GET.get("request") or "")[:64] or None)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = [event_shown(e, scope=request.scope) for e in page.object_list]
     return render(request, "core/events.html", {"page": page, "request_filter": request.GET.get("request", "")})

@@ -8,17 +8,13 @@ import datetime as dt
 from django.core.paginator import Paginator
 from ninja import Router, Schema, Status
 
-from yibao.core.api_types import Money
+from yibao.core.api_types import DbId, ErrorOut, IsoDate, Money, PlainText, Tier, Year
 from yibao.enrollment import selectors, services
 from yibao.enrollment.models import Campaign, Enrollment
 
 router = Router(tags=["参保与核定"])
 
 MAX_PAGE_SIZE = 200
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 def _error(exc: Exception, status: int = 400) -> Status:
@@ -71,18 +67,18 @@ class CampaignDetailOut(CampaignOut):
 
 
 class CampaignIn(Schema):
-    county_code: str
-    policy_id: str
-    collection_start: dt.date | None = None
-    collection_end: dt.date | None = None
+    county_code: PlainText(6, "县级区划代码")
+    policy_id: PlainText(100, "缴费政策")
+    collection_start: IsoDate | None = None
+    collection_end: IsoDate | None = None
 
 
 class ReasonIn(Schema):
-    reason: str = ""
+    reason: PlainText(200, "原因") = ""
 
 
 class AssessIn(Schema):
-    on: dt.date | None = None
+    on: IsoDate | None = None
 
 
 class JobOut(Schema):
@@ -125,7 +121,7 @@ def campaign_open(request, payload: CampaignIn):
 
 
 @router.get("/campaigns/{campaign_id}", response=CampaignDetailOut, summary="征缴年度：核定合计（按乡镇或村）")
-def campaign_detail(request, campaign_id: int, region: str | None = None):
+def campaign_detail(request, campaign_id: DbId, region: str | None = None):
     scope = request.auth
     scope.require("enrollment.view")
     campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
@@ -139,7 +135,7 @@ def campaign_detail(request, campaign_id: int, region: str | None = None):
 
 
 @router.post("/campaigns/{campaign_id}/close", response={200: CampaignOut, 400: ErrorOut}, summary="结束征缴年度")
-def campaign_close(request, campaign_id: int, payload: ReasonIn):
+def campaign_close(request, campaign_id: DbId, payload: ReasonIn):
     scope = request.auth
     scope.require("campaign.manage")
     campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
@@ -151,7 +147,7 @@ def campaign_close(request, campaign_id: int, payload: ReasonIn):
 
 
 @router.post("/campaigns/{campaign_id}/assess", response={201: JobOut, 400: ErrorOut}, summary="核定（创建后台任务）")
-def campaign_assess(request, campaign_id: int, payload: AssessIn):
+def campaign_assess(request, campaign_id: DbId, payload: AssessIn):
     from django.urls import reverse
 
     from yibao.core.jobs import job_enqueue
@@ -231,7 +227,7 @@ def assessment_list(
 
 @router.get("/campaigns/{campaign_id}/assessments/{resident_id}", response=AssessmentDetailOut,
             summary="一人的核定结果及说明")
-def assessment_detail(request, campaign_id: int, resident_id: int):
+def assessment_detail(request, campaign_id: DbId, resident_id: DbId):
     scope = request.auth
     scope.require("enrollment.view")
     campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
@@ -287,31 +283,31 @@ class EnrollmentDetailOut(EnrollmentOut):
 
 
 class RegisterIn(Schema):
-    resident_id: int
-    benefit_year: int
-    tier: int = 1
+    resident_id: DbId
+    benefit_year: Year
+    tier: Tier = 1
 
 
 class SuspendIn(Schema):
-    reason: str
+    reason: PlainText(200, "原因")
 
 
 class TerminateIn(Schema):
-    cause: str
-    reason: str = ""
-    effective_on: dt.date | None = None
+    cause: PlainText(40, "终止原因")
+    reason: PlainText(150, "说明") = ""
+    effective_on: IsoDate | None = None
 
 
 class TransferIn(Schema):
-    to_village_code: str
-    reason: str
-    household_id: int | None = None
-    relation: str = ""
+    to_village_code: PlainText(12, "迁入村（社区）")
+    reason: PlainText(200, "迁移原因")
+    household_id: DbId | None = None
+    relation: PlainText(20, "与户主关系") = ""
 
 
 class TierIn(Schema):
-    tier: int
-    reason: str = ""
+    tier: Tier
+    reason: PlainText(200, "说明") = ""
 
 
 def _enrollment_out(scope, e: Enrollment) -> dict:
@@ -348,7 +344,7 @@ def enrollment_list(
 
 
 @router.get("/enrollments/{enrollment_id}", response=EnrollmentDetailOut, summary="参保登记详情及变更记录")
-def enrollment_detail(request, enrollment_id: int):
+def enrollment_detail(request, enrollment_id: DbId):
     scope = request.auth
     scope.require("enrollment.view")
     return _detail(scope, selectors.enrollment_in_scope(scope=scope, pk=enrollment_id))
@@ -374,7 +370,7 @@ def enrollment_register(request, payload: RegisterIn):
     return Status(201, _detail(scope, enrollment))
 
 
-def _act(request, enrollment_id: int, action):
+def _act(request, enrollment_id: DbId, action):
     scope = request.auth
     scope.require("enrollment.edit")
     enrollment = selectors.enrollment_in_scope(scope=scope, pk=enrollment_id)
@@ -388,21 +384,21 @@ def _act(request, enrollment_id: int, action):
 
 @router.post("/enrollments/{enrollment_id}/suspend", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="参保暂停（保留本年度待遇至12月31日）")
-def enrollment_suspend(request, enrollment_id: int, payload: SuspendIn):
+def enrollment_suspend(request, enrollment_id: DbId, payload: SuspendIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_suspend(
         enrollment=e, actor=request.user, reason=payload.reason))
 
 
 @router.post("/enrollments/{enrollment_id}/resume", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="恢复参保（撤销本年度的参保暂停）")
-def enrollment_resume(request, enrollment_id: int, payload: SuspendIn):
+def enrollment_resume(request, enrollment_id: DbId, payload: SuspendIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_resume(
         enrollment=e, actor=request.user, reason=payload.reason))
 
 
 @router.post("/enrollments/{enrollment_id}/terminate", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="参保终止（死亡、参加职工医保、迁出本县）")
-def enrollment_terminate(request, enrollment_id: int, payload: TerminateIn):
+def enrollment_terminate(request, enrollment_id: DbId, payload: TerminateIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_terminate(
         enrollment=e, cause=payload.cause, actor=request.user, reason=payload.reason,
         effective_on=payload.effective_on))
@@ -410,7 +406,7 @@ def enrollment_terminate(request, enrollment_id: int, payload: TerminateIn):
 
 @router.post("/enrollments/{enrollment_id}/transfer", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="县内迁移到其他村（社区）")
-def enrollment_transfer(request, enrollment_id: int, payload: TransferIn):
+def enrollment_transfer(request, enrollment_id: DbId, payload: TransferIn):
     from yibao.registry.models import Household
 
     def transfer(e):
@@ -430,6 +426,6 @@ def enrollment_transfer(request, enrollment_id: int, payload: TransferIn):
 
 @router.post("/enrollments/{enrollment_id}/tier", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="选择缴费档次（缴费前）")
-def enrollment_tier(request, enrollment_id: int, payload: TierIn):
+def enrollment_tier(request, enrollment_id: DbId, payload: TierIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_choose_tier(
         enrollment=e, tier=payload.tier, actor=request.user, reason=payload.reason))

@@ -3,6 +3,7 @@
 from django import forms
 
 from yibao.enrollment.services import TERMINATION_CAUSES
+from yibao.core.inputs import guard_form_fields
 
 
 class DateInput(forms.DateInput):
@@ -68,3 +69,6 @@ class TierForm(forms.Form):
     def __init__(self, *args, tiers=(1,), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tier"].choices = [(t, f"{t}档") for t in tiers]
+
+
+guard_form_fields(CampaignOpenForm, AssessForm, ReasonForm, CloseForm, TerminateForm, TransferForm, TierForm)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.inputs import parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress
 from yibao.enrollment import selectors, services
@@ -313,7 +314,7 @@ def enrollments(request):
     if not year and years:
         year = str(years[0])
     rows = selectors.enrollment_search(
-        scope=scope, benefit_year=int(year) if year.isdigit() else None, status=status or None,
+        scope=scope, benefit_year=parse_year(year), status=status or None,
         village=village or None, q=q,
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -13,6 +13,7 @@ from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress, jobs_settled
 from yibao.imports import selectors, services
+from yibao.core.api_types import DbId, PageNo, PageSize
 
 router = Router(tags=["导入任务"])
 
@@ -82,8 +83,8 @@ def _out(job, scope) -> dict:
     summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees、enrollments）",
 )
 def import_start(
-    request, kind: str = Form(...), file: UploadedFile = File(...), county_code: str = Form(""),
-    department: str = Form(""),
+    request, kind: str = Form(..., max_length=20), file: UploadedFile = File(...),
+    county_code: str = Form("", max_length=6), department: str = Form("", max_length=16),
 ):
     scope = request.auth
     if kind not in services.JOB_KINDS:
@@ -107,7 +108,7 @@ def import_start(
 
 
 @router.get("/imports/jobs", response=JobPage, summary="导入记录（按当前账号的范围）")
-def import_jobs(request, kind: str = "", page: int = 1, page_size: int = 50):
+def import_jobs(request, kind: str = "", page: PageNo = 1, page_size: PageSize = 50):
     scope = request.auth
     scope.require("jobs.view")
     rows = selectors.import_job_list(scope=scope, kind=kind or None)
@@ -118,7 +119,7 @@ def import_jobs(request, kind: str = "", page: int = 1, page_size: int = 50):
 
 
 @router.get("/imports/jobs/{job_id}", response=JobOut, summary="一个导入任务：进度、计数和错误报告")
-def import_job(request, job_id: int):
+def import_job(request, job_id: DbId):
     scope = request.auth
     scope.require("jobs.view")
     return _out(selectors.import_job_get(scope=scope, pk=job_id), scope)

@@ -21,6 +21,7 @@ from yibao.accounts.roles import Department
 from yibao.imports.idcheck import area_warnings, id_columns
 from yibao.imports.readers import Table, stored_as_number
 from yibao.policy.vocabulary import IDENTITY_BY_CODE, identity_lookup
+from yibao.core.inputs import CONTROL_CHARACTERS
 
 ISSUE_SCHEMA = {"_row": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String, "level": pl.String}
 HEAD_RELATIONS = {"户主", "本人", "户主本人", "本人（户主）", "本人(户主)"}
@@ -218,6 +219,7 @@ def _check_area_codes(df: pl.DataFrame, log: IssueLog) -> None:
 def _check_length(df, log, key, limit, label):
     if key in df.columns:
         log.add(df, pl.col(key).str.len_chars() > limit, key, f"{label}超过{limit}个字")
+        log.add(df, pl.col(key).str.contains(CONTROL_CHARACTERS), key, f"{label}含有不可见的控制字符，请删除后重新导入")
 
 
 def _check_date(df: pl.DataFrame, log: IssueLog, ctx: Context, key: str) -> pl.DataFrame:

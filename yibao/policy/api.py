@@ -1,11 +1,13 @@
 """Policy operations: the quote (open to anyone: it needs no personal data) and the policy list."""
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 
 from yibao.core.api_errors import FIELD_NAMES
-from yibao.core.api_types import Money
+from yibao.core.api_types import ErrorOut, IsoDate, Money
+from yibao.core.inputs import MAX_GAP_YEARS
 from yibao.policy.engine import PolicyInputError
 from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy
 from yibao.policy.selectors import policy_list, policy_summary, quote_for, quote_json
@@ -22,16 +24,16 @@ FIELD_NAMES.update({
 
 
 class QuoteIn(Schema):
-    policy: str = Field(..., description="政策编号，如 anhui-huaiyuan-2025", examples=["anhui-huaiyuan-2025"])
-    birth_date: dt.date = Field(..., description="出生日期")
-    paid_on: dt.date = Field(..., description="缴费日期")
-    identities: list[str] = Field([], description="资助身份：词汇表代码或名称，如 dibao、低保对象")
-    group: str | None = Field(None, description="参保群体代码，如 newborn、migrant_worker")
-    event_date: dt.date | None = Field(None, description="事件日期：刑满释放、退役、职工医保停保、毕业")
-    tier: int = Field(1, description="缴费档次 1 或 2")
-    gap_years: int = Field(0, ge=0, description="参保前连续断保年数")
-    backpaid_years: int = Field(0, ge=0, description="补缴的断保年数")
-    household_role: str | None = Field(None, description="家庭角色 child 或 parent")
+    policy: str = Field(..., max_length=100, description="政策编号，如 anhui-huaiyuan-2025", examples=["anhui-huaiyuan-2025"])
+    birth_date: IsoDate = Field(..., description="出生日期")
+    paid_on: IsoDate = Field(..., description="缴费日期")
+    identities: list[Annotated[str, Field(max_length=50)]] = Field([], max_length=20, description="资助身份：词汇表代码或名称，如 dibao、低保对象")
+    group: str | None = Field(None, max_length=40, description="参保群体代码，如 newborn、migrant_worker")
+    event_date: IsoDate | None = Field(None, description="事件日期：刑满释放、退役、职工医保停保、毕业")
+    tier: int = Field(1, ge=1, le=9, description="缴费档次 1 或 2")
+    gap_years: int = Field(0, ge=0, le=MAX_GAP_YEARS, description="参保前连续断保年数")
+    backpaid_years: int = Field(0, ge=0, le=MAX_GAP_YEARS, description="补缴的断保年数")
+    household_role: str | None = Field(None, max_length=20, description="家庭角色 child 或 parent")
     first_time: bool = Field(False, description="首次参保（此前从未在本县参保）；续保为 false")
 
 
@@ -52,10 +54,6 @@ class QuoteOut(Schema):
     waiting_months: int
 
 
-class Problem(Schema):
-    detail: str
-
-
 class PolicyOut(Schema):
     id: str
     title: str
@@ -69,7 +67,7 @@ class PolicyOut(Schema):
     version: str
 
 
-@router.post("/quote", auth=None, response={200: QuoteOut, 400: Problem, 404: Problem}, summary="缴费测算")
+@router.post("/quote", auth=None, response={200: QuoteOut, 400: ErrorOut, 404: ErrorOut}, summary="缴费测算")
 def quote_endpoint(request, payload: QuoteIn):
     """该缴多少、资助多少、先缴后补退多少、何时起享受待遇，逐条说明依据。不予受理时 accepted 为 false 并给出原因。"""
     try:
@@ -98,7 +96,7 @@ def policies_endpoint(request):
     return policy_list()
 
 
-@router.get("/policies/{policy_id}", auth=None, response={200: dict, 404: Problem}, summary="政策详情")
+@router.get("/policies/{policy_id}", auth=None, response={200: dict, 404: ErrorOut}, summary="政策详情")
 def policy_endpoint(request, policy_id: str):
     """完整的政策内容：每个数值都附通知原文（reference）。"""
     try:

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from yibao.policy.engine import Person, Policy, Quote, quote
+from yibao.policy.engine import Person, Policy, PolicyInputError, Quote, quote
 from yibao.policy.loader import list_policies, load_policy
 from yibao.policy.vocabulary import group_code, identity_code
+
+
+def check_gap_years(*, gap_years: int, backpaid_years: int, birth_date: dt.date, paid_on: dt.date) -> None:
+    """Years without cover (and years paid back) can't be more than the years the person has lived."""
+    lived = max(0, paid_on.year - birth_date.year)
+    for value, label in ((gap_years, "断保年数"), (backpaid_years, "补缴年数")):
+        if value < 0:
+            raise PolicyInputError(f"{label}不能为负数，收到：{value}")
+        if value > lived:
+            raise PolicyInputError(
+                f"{label} {value} 超过了参保人的年龄：{birth_date.isoformat()} 出生，到缴费日期 {paid_on.isoformat()} "
+                f"最多 {lived} 年，请核对"
+            )
 
 
 def quote_for(
@@ -27,6 +40,7 @@ def quote_for(
 
     Raises PolicyNotFound, UnknownTerm or PolicyInputError, each with a Chinese message.
     """
+    check_gap_years(gap_years=gap_years, backpaid_years=backpaid_years, birth_date=birth_date, paid_on=paid_on)
     policy = load_policy(policy_id)
     person = Person(
         birth_date=birth_date,

@@ -6,7 +6,6 @@ One thin operation each; request.auth is the Scope.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
@@ -20,6 +19,7 @@ from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
+from yibao.core.api_types import Count, DbId, IsoDate, Money, PlainText, RegionLevel, Year
 
 router = Router(tags=["进度与报表"])
 
@@ -31,7 +31,7 @@ class TargetOut(Schema):
     name: str
     level: int
     benefit_year: int
-    total: int
+    total: Count
     special: int | None
     others: int | None
     population: int | None
@@ -50,13 +50,13 @@ class TargetList(Schema):
 
 
 class TargetIn(Schema):
-    total: int
-    special: int | None = None
-    others: int | None = None
-    population: int | None = None
-    supplementary: int | None = None
-    supplementary_label: str = ""
-    reason: str
+    total: Count
+    special: Count | None = None
+    others: Count | None = None
+    population: Count | None = None
+    supplementary: Count | None = None
+    supplementary_label: PlainText(40, "补充保险列名") = ""
+    reason: PlainText(200, "调整原因")
 
 
 class ImportOut(Schema):
@@ -121,7 +121,7 @@ class DayOut(Schema):
     new: int
     paid: int
     exempt: int
-    amount: Decimal
+    amount: Money
     cumulative: int | None
     expected: int | None
 
@@ -163,7 +163,7 @@ class RemindPerson(Schema):
     last_status: str
     this_status: str
     register_status: str
-    owed: Decimal | None
+    owed: Money | None
     owed_basis: str
     owed_note: str
     mark: str
@@ -183,9 +183,9 @@ class RemindOut(Schema):
 
 
 class MarkIn(Schema):
-    benefit_year: int
-    outcome: str
-    note: str = ""
+    benefit_year: Year
+    outcome: PlainText(20, "催缴结果")
+    note: PlainText(300, "说明") = ""
 
 
 class MarkOut(Schema):
@@ -201,8 +201,8 @@ class MarkOut(Schema):
 
 
 class RefreshIn(Schema):
-    county_code: str | None = None
-    benefit_year: int | None = None
+    county_code: PlainText(6, "县级区划代码") | None = None
+    benefit_year: Year | None = None
 
 
 class JobOut(Schema):
@@ -248,7 +248,7 @@ def _ensure(scope, region: str | None, year: int | None, actor) -> tuple[str, in
 
 
 @router.get("/progress/targets", response=TargetList, summary="目标任务（应参保人数、特群免缴、其他居民、总人口、补充保险）")
-def target_list(request, year: int | None = None, region: str | None = None):
+def target_list(request, year: Year | None = None, region: str | None = None):
     scope = request.auth
     scope.require("progress.view")
     year = _year(scope, region, year)
@@ -278,7 +278,7 @@ def target_import(
 
 @router.put("/progress/targets/{region_code}/{year}", response={200: TargetOut, 400: ErrorOut},
             summary="调整一个单位的目标任务（须填写原因，记入变更记录）")
-def target_adjust(request, region_code: str, year: int, payload: TargetIn):
+def target_adjust(request, region_code: str, year: Year, payload: TargetIn):
     scope = request.auth
     scope.require("targets.manage")
     scope.require_region(region_code)
@@ -290,7 +290,7 @@ def target_adjust(request, region_code: str, year: int, payload: TargetIn):
 
 
 @router.get("/progress", response=OverviewOut, summary="征缴进度：一个单位及其下级的目标、已缴、参保、参保率、序时进度、特殊群体")
-def progress_overview(request, region: str | None = None, year: int | None = None, on: dt.date | None = None):
+def progress_overview(request, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
     scope = request.auth
     scope.require("progress.view")
     region, year = _ensure(scope, region, year, request.user)
@@ -305,7 +305,7 @@ def progress_overview(request, region: str | None = None, year: int | None = Non
 
 
 @router.get("/progress/ranking", response=list[UnitOut], summary="排名：区划内各乡镇（level=9）或各村（level=12）按参保率排序")
-def progress_ranking(request, region: str | None = None, year: int | None = None, level: int = 12, on: dt.date | None = None):
+def progress_ranking(request, region: str | None = None, year: Year | None = None, level: RegionLevel = 12, on: IsoDate | None = None):
     scope = request.auth
     scope.require("progress.view")
     region, year = _ensure(scope, region, year, request.user)
@@ -313,7 +313,7 @@ def progress_ranking(request, region: str | None = None, year: int | None = None
 
 
 @router.get("/progress/history", response=HistoryOut, summary="每日进度：每日完成参保人数、累计人数与序时进度线")
-def progress_history(request, region: str | None = None, year: int | None = None, on: dt.date | None = None):
+def progress_history(request, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
     scope = request.auth
     scope.require("progress.view")
     region, year = _ensure(scope, region, year, request.user)
@@ -323,7 +323,7 @@ def progress_history(request, region: str | None = None, year: int | None = None
 
 
 @router.get("/progress/renewal", response=RenewalOut, summary="12-10 排查：与上年参保比对，各单位续保与未续保人数")
-def progress_renewal(request, region: str | None = None, year: int | None = None):
+def progress_renewal(request, region: str | None = None, year: Year | None = None):
     scope = request.auth
     scope.require("remind.view")
     region, year = _ensure(scope, region, year, request.user)
@@ -353,7 +353,7 @@ def progress_refresh(request, payload: RefreshIn):
     return Status(202, {"id": job.pk, "status": job.status, "result": job.result or {}})
 
 
-def _report_response(request, kind: str, fmt: str, region: str | None, year: int | None, on: dt.date | None):
+def _report_response(request, kind: str, fmt: str, region: str | None, year: Year | None, on: IsoDate | None):
     scope = request.auth
     scope.require("reports.export")
     if kind not in ("weekly", "biweekly") or fmt not in ("xlsx", "pdf"):
@@ -374,12 +374,12 @@ def _report_response(request, kind: str, fmt: str, region: str | None, year: int
 
 
 @router.get("/progress/reports/{kind}.{fmt}", summary="下载进度报表：weekly 每周公布表（各村）、biweekly 两周通报（各乡镇），xlsx 或 pdf")
-def progress_report(request, kind: str, fmt: str, region: str | None = None, year: int | None = None, on: dt.date | None = None):
+def progress_report(request, kind: str, fmt: str, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
     return _report_response(request, kind, fmt, region, year, on)
 
 
 @router.get("/remind", response=RemindOut, summary="催缴名单：上年参保、本年未缴费的居民（按村），含户号、电话、应缴金额")
-def remind_list(request, village: str, year: int | None = None, state: str = "open"):
+def remind_list(request, village: str, year: Year | None = None, state: str = "open"):
     scope = request.auth
     scope.require("remind.view")
     year = _year(scope, village, year)
@@ -390,7 +390,7 @@ def remind_list(request, village: str, year: int | None = None, state: str = "op
 
 
 @router.get("/remind/export.xlsx", summary="导出催缴名单（xlsx）")
-def remind_export(request, village: str, year: int | None = None, state: str = "open"):
+def remind_export(request, village: str, year: Year | None = None, state: str = "open"):
     scope = request.auth
     scope.require("remind.view")
     year = _year(scope, village, year)
@@ -407,7 +407,7 @@ def remind_export(request, village: str, year: int | None = None, state: str = "
 
 @router.post("/remind/{resident_id}/marks", response={201: MarkOut, 400: ErrorOut},
              summary="标记催缴结果：contacted 已联系、moved_away 已迁出、employee_insurance 已参加职工医保、deceased 已死亡")
-def remind_mark(request, resident_id: int, payload: MarkIn):
+def remind_mark(request, resident_id: DbId, payload: MarkIn):
     scope = request.auth
     scope.require("remind.mark")
     resident = selectors.remind_resident(scope=scope, resident_id=resident_id)

@@ -251,6 +251,8 @@ def _count(value, label: str, errors: dict, key: str) -> int | None:
         return None
     if number < 0:
         errors[key] = f"{label}不能为负数。"
+    elif number > 100_000_000:
+        errors[key] = f"{label}超出范围（最多 1 亿人），收到：{number}"
     return number
 
 

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yibao.core.inputs import is_control
+
 # Header words → the field they fill. Compared after normalising (no spaces, full-width brackets).
 NAME_COLUMNS = {
     "村名": 12, "村": 12, "村（社区）": 12, "村（居）": 12, "村（居）委会": 12, "社区": 12, "村委会": 12, "村（社区）名称": 12,
@@ -29,6 +31,9 @@ NUMBER_COLUMNS = {
 }
 FIELD_LABELS = {"total": "应参保人数", "special": "特群免缴", "others": "其他居民", "population": "总人口"}
 TOTAL_WORDS = {"合计", "总计", "全乡合计", "全县合计", "全镇合计"}
+
+
+SUPPLEMENTARY_LABEL_MAX = 40  # Target.supplementary_label
 
 
 class TaskTableError(ValueError):
@@ -141,8 +146,8 @@ def _number(text: str, line: int, label: str, errors: list[str]) -> int | None:
     text = normalise(text).replace(",", "").replace("，", "")
     if text in ("", "-", "—", "/"):
         return None
-    if re.fullmatch(r"\d+(\.0+)?", text):
-        return int(float(text))
+    if re.fullmatch(r"\d{1,9}(\.0+)?", text):
+        return int(text.split(".")[0])
     errors.append(f"第{line}行“{label}”应为人数（非负整数），收到：{text}")
     return None
 
@@ -173,6 +178,10 @@ def parse_task_table(content: bytes, filename: str) -> TaskTable:
             columns[key] = i
     if "total" not in columns:
         raise TaskTableError(["表头缺少应参保人数列（“应参保人数”或“合计”）"])
+    if len(supplementary_label) > SUPPLEMENTARY_LABEL_MAX:
+        raise TaskTableError([f"表头“{supplementary_label[:20]}…”过长：补充保险列名最多 {SUPPLEMENTARY_LABEL_MAX} 个字"])
+    if any(is_control(ch) for ch in supplementary_label):
+        raise TaskTableError(["补充保险列名含有不可见的控制字符，请删除后重新导入"])
     layout = "towns" if ("special" in columns or "others" in columns) else "villages"
 
     errors: list[str] = []

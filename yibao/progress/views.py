@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
@@ -28,22 +29,12 @@ def _messages(exc: ValidationError) -> list[str]:
 
 
 def _year_param(request, county: str) -> int | None:
-    raw = (request.GET.get("year") or request.POST.get("year") or "").strip()
-    if raw:
-        if not raw.isdigit():
-            raise Http404(f"待遇年度应为数字，收到：{raw}")
-        return int(raw)
-    return selectors.benefit_year_default(county)
+    year = parse_year(request.GET.get("year") or request.POST.get("year"))
+    return year or selectors.benefit_year_default(county)
 
 
 def _on_param(request) -> dt.date | None:
-    raw = (request.GET.get("on") or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Http404(f"日期格式应为 YYYY-MM-DD，收到：{raw}") from None
+    return parse_date(request.GET.get("on"), label="统计日期", field="on")
 
 
 def _region_param(request, *names: str) -> str:
@@ -164,7 +155,7 @@ def targets_import(request):
         result = services.targets_import(
             actor=request.user, content=upload.read(), filename=upload.name,
             county_code=request.scope.county_code or (request.POST.get("county") or None),
-            benefit_year=int(year_raw) if year_raw.isdigit() else None,
+            benefit_year=parse_year(year_raw),
             township_code=(request.POST.get("township") or "").strip() or None,
             accept_total_mismatch=request.POST.get("accept_total_mismatch") == "1",
         )
@@ -201,7 +192,7 @@ def target_edit(request, code: str, year: int):
                 actor=request.user, region_code=code, benefit_year=year, total=data.get("total"),
                 special=data.get("special") or None, others=data.get("others") or None,
                 population=data.get("population") or None, supplementary=data.get("supplementary") or None,
-                reason=data.get("reason", ""),
+                reason=posted_text(data, "reason", label="调整原因", max_length=200),
             )
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
@@ -299,7 +290,8 @@ def remind_mark(request, resident_id: int):
     year = _year_param(request, resident.county_code)
     try:
         mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=year,
-                                    outcome=request.POST.get("outcome", ""), note=request.POST.get("note", ""))
+                                    outcome=request.POST.get("outcome", ""),
+                                    note=posted_text(request.POST, "note", label="说明", max_length=300))
     except ValidationError as exc:
         error = "；".join(exc.messages)
         if request.headers.get("HX-Request"):

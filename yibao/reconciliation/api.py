@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Router, Schema, Status, UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.api_types import Money
+from yibao.core.api_types import MAX_YEAR, MIN_YEAR, DbId, IsoDate, Money, MoneyIn, PageNo, PageSize, PlainText, Year
 from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
@@ -151,19 +151,19 @@ class HandoverPage(Schema):
 
 
 class HandoverIn(Schema):
-    village_code: str
-    benefit_year: int
-    collector_id: int | None = None
-    collector_name: str = ""
-    period_start: dt.date
-    period_end: dt.date
-    handed_on: dt.date
-    amount: Decimal
-    note: str = ""
+    village_code: PlainText(12, "村（社区）")
+    benefit_year: Year
+    collector_id: DbId | None = None
+    collector_name: PlainText(150, "征收员姓名") = ""
+    period_start: IsoDate
+    period_end: IsoDate
+    handed_on: IsoDate
+    amount: MoneyIn
+    note: PlainText(200, "备注") = ""
 
 
 class VoidIn(Schema):
-    reason: str
+    reason: PlainText(200, "作废原因")
 
 
 def _page(queryset, page: int, page_size: int):
@@ -213,7 +213,7 @@ def _job_out(job, scope=None) -> dict:
 
 
 @router.get("/reconciliation/runs", response=RunPage, summary="对账记录")
-def run_list(request, county: str | None = None, year: int | None = None, page: int = 1, page_size: int = 50):
+def run_list(request, county: str | None = None, year: Year | None = None, page: PageNo = 1, page_size: PageSize = 50):
     scope = request.auth
     scope.require("reconcile.view")
     paginator, current = _page(selectors.run_list(scope=scope, county_code=county, benefit_year=year), page, page_size)
@@ -224,7 +224,7 @@ def run_list(request, county: str | None = None, year: int | None = None, page: 
 
 
 @router.get("/reconciliation/runs/{run_id}", response=RunDetail, summary="一次对账：各类差异条数、各方金额、与上次相比")
-def run_detail(request, run_id: int):
+def run_detail(request, run_id: DbId):
     scope = request.auth
     scope.require("reconcile.view")
     run = selectors.run_get(scope=scope, pk=run_id)
@@ -251,8 +251,9 @@ def mismatch_list(
 
 @router.post("/reconciliation/runs", response={201: JobOut, 400: ErrorOut}, summary="上传税务缴费记录并开始对账（新建后台任务）")
 def run_start(
-    request, tax_file: File[UploadedFile], benefit_year: Form[int], as_of: Form[dt.date | None] = None,
-    county_code: Form[str] = "", cash_grace_days: Form[int] = services.DEFAULT_CASH_GRACE_DAYS,
+    request, tax_file: File[UploadedFile], benefit_year: int = Form(..., ge=MIN_YEAR, le=MAX_YEAR),
+    as_of: Form[IsoDate | None] = None, county_code: str = Form("", max_length=6),
+    cash_grace_days: int = Form(services.DEFAULT_CASH_GRACE_DAYS, ge=-1000, le=1000),
 ):
     scope = request.auth
     scope.require("reconcile.run")
@@ -273,7 +274,7 @@ def run_start(
 
 
 @router.get("/reconciliation/jobs/{job_id}", response=JobOut, summary="对账任务进度")
-def job_status(request, job_id: int):
+def job_status(request, job_id: DbId):
     scope = request.auth
     scope.require("reconcile.view")
     job = get_object_or_404(job_list(scope=scope, kinds=[services.JOB_KIND]), pk=job_id)
@@ -281,7 +282,7 @@ def job_status(request, job_id: int):
 
 
 @router.get("/reconciliation/calendar", response=CalendarOut, summary="每月对账次数是否达到要求")
-def calendar(request, year: int, county: str | None = None):
+def calendar(request, year: Year, county: str | None = None):
     scope = request.auth
     scope.require("reconcile.view")
     county = county or scope.county_code
@@ -298,7 +299,7 @@ def calendar(request, year: int, county: str | None = None):
 
 
 @router.get("/reconciliation/handovers", response=HandoverPage, summary="征收员现金交款记录")
-def handover_list(request, year: int | None = None, region: str | None = None, page: int = 1, page_size: int = 50):
+def handover_list(request, year: Year | None = None, region: str | None = None, page: PageNo = 1, page_size: PageSize = 50):
     scope = request.auth
     scope.require("payments.view")
     paginator, current = _page(selectors.handover_list(scope=scope, benefit_year=year, region=region or None), page, page_size)
@@ -328,7 +329,7 @@ def handover_record(request, payload: HandoverIn):
 
 @router.post("/reconciliation/handovers/{handover_id}/void", response={200: HandoverOut, 400: ErrorOut},
              summary="作废一笔登记错误的交款")
-def handover_void(request, handover_id: int, payload: VoidIn):
+def handover_void(request, handover_id: DbId, payload: VoidIn):
     scope = request.auth
     scope.require("payments.view")
     handover = selectors.handover_get(scope=scope, pk=handover_id)

@@ -3,6 +3,7 @@ from django import forms
 from yibao.core.clock import business_today
 from yibao.core.uploads import validate_upload_size
 from yibao.reconciliation.services import DEFAULT_CASH_GRACE_DAYS
+from yibao.core.inputs import guard_form_fields
 
 
 class DateInput(forms.DateInput):
@@ -56,3 +57,6 @@ class HandoverForm(forms.Form):
 
 class VoidForm(forms.Form):
     reason = forms.CharField(label="作废原因", max_length=200)
+
+
+guard_form_fields(RunStartForm, HandoverForm, VoidForm)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
 from yibao.core.clock import business_today
+from yibao.core.inputs import parse_id, parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
 from yibao.core.services import event_record
@@ -30,10 +31,7 @@ def _county_and_year(request) -> tuple[str, int | None, list[str], list[int]]:
     if scope.region_code and county != scope.county_code:
         raise PermissionDenied(f"县 {county} 不在当前账号的管辖范围内。")
     years = selectors.campaign_years(scope=scope, county_code=county) if county else []
-    try:
-        year = int(request.GET.get("year") or (years[0] if years else 0)) or None
-    except ValueError:
-        raise Http404("年度无效。") from None
+    year = parse_year(request.GET.get("year")) or (years[0] if years else None)
     return county, year, counties, years
 
 
@@ -84,8 +82,9 @@ def run_new(request):
             query = f"?job={job.pk}" + (f"&county={county}" if not scope.region_code else "")
             return redirect(reverse("reconciliation:run_new") + query)
     context = {"form": form, "county": county, "year": year}
-    if request.GET.get("job", "").isdigit():
-        context.update(_job_context(request, int(request.GET["job"])))
+    job_id = parse_id(request.GET.get("job"), label="对账任务", field="job")
+    if job_id:
+        context.update(_job_context(request, job_id))
     return render(request, "reconciliation/run_new.html", context)
 
 

@@ -2,6 +2,7 @@
 
 from ninja import Router, Schema
 
+from yibao.core.api_types import RegionLevel
 from yibao.regions import selectors
 from yibao.regions.models import Region
 
@@ -43,7 +44,7 @@ def _out(region: Region) -> dict:
 
 
 @router.get("/regions", response=list[RegionOut], summary="当前账号管辖范围内的行政区划")
-def region_list(request, level: int | None = None, parent: str | None = None):
+def region_list(request, level: RegionLevel | None = None, parent: str | None = None):
     """按层级（6 县、9 乡镇、12 村）或上级代码筛选；只返回账号管辖范围内的区划。"""
     request.auth.require("regions.view")
     if parent:

@@ -1,7 +1,6 @@
 """API of the registry. Every operation takes request.auth (the Scope) and checks capability and region."""
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +12,7 @@ from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_labels
 from yibao.registry import selectors, services
 from yibao.registry.models import Identity, Resident
+from yibao.core.api_types import DbId, IsoDate, Money, PageNo, PageSize, PlainText
 
 router = Router(tags=["户籍与参保人"])
 
@@ -103,18 +103,18 @@ class HouseholdOut(Schema):
 
 
 class MemberIn(Schema):
-    name: str
-    id_number: str
-    relation: str
-    sex: str | None = None
-    birth_date: dt.date | None = None
-    phone: str = ""
+    name: PlainText(50, "姓名")
+    id_number: PlainText(18, "身份证号码")
+    relation: PlainText(20, "与户主关系")
+    sex: PlainText(2, "性别") | None = None
+    birth_date: IsoDate | None = None
+    phone: PlainText(20, "联系电话") = ""
 
 
 class HouseholdIn(Schema):
-    village_code: str
-    number: str = ""
-    address: str = ""
+    village_code: PlainText(12, "村（社区）")
+    number: PlainText(40, "户号") = ""
+    address: PlainText(200, "住址") = ""
     members: list[MemberIn]
 
 
@@ -135,7 +135,7 @@ class ReviewItem(Schema):
     identities: list[ReviewIdentity]
     applied: str | None
     applied_name: str
-    subsidy: Decimal | None
+    subsidy: Money | None
     note: str
 
 
@@ -157,8 +157,8 @@ class FlagPage(Schema):
 
 
 class ResolveIn(Schema):
-    outcome: str
-    resolution: str
+    outcome: PlainText(12, "处理结论")
+    resolution: PlainText(300, "处理依据")
 
 
 def _page(queryset, page: int, page_size: int):
@@ -222,7 +222,7 @@ def resident_list(
 
 
 @router.get("/residents/{resident_id}", response=ResidentDetail, summary="参保人详情：身份、参保群体、标记")
-def resident_detail(request, resident_id: int):
+def resident_detail(request, resident_id: DbId):
     scope = request.auth
     scope.require("registry.view")
     detail = selectors.resident_detail(scope=scope, pk=resident_id)
@@ -246,7 +246,7 @@ def resident_detail(request, resident_id: int):
 
 
 @router.get("/households/{household_id}", response=HouseholdOut, summary="家庭户及其成员")
-def household_detail(request, household_id: int):
+def household_detail(request, household_id: DbId):
     scope = request.auth
     scope.require("registry.view")
     return _household_out(scope, selectors.household_get(scope=scope, pk=household_id))
@@ -268,7 +268,7 @@ def household_register(request, payload: HouseholdIn):
 
 
 @router.get("/identity-review", response=ReviewPage, summary="多重身份审核：每人的全部身份与适用身份（就高不就低）")
-def identity_review(request, township: str | None = None, page: int = 1, page_size: int = 50):
+def identity_review(request, township: str | None = None, page: PageNo = 1, page_size: PageSize = 50):
     scope = request.auth
     scope.require("identities.view")
     policy = selectors.review_policy(scope.county_code)
@@ -308,7 +308,7 @@ def flag_list(
 
 
 @router.post("/flags/{flag_id}/resolve", response={200: FlagOut, 400: ErrorOut}, summary="处理重复参保标记")
-def flag_resolve(request, flag_id: int, payload: ResolveIn):
+def flag_resolve(request, flag_id: DbId, payload: ResolveIn):
     scope = request.auth
     scope.require("registry.resolve_flags")
     flag = selectors.flag_get(scope=scope, pk=flag_id)

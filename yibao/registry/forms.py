@@ -6,6 +6,7 @@ from yibao.accounts.roles import Department
 from yibao.policy.vocabulary import GROUPS, IDENTITIES
 from yibao.registry.models import Flag, Resident
 from yibao.registry.services import RELATIONS
+from yibao.core.inputs import guard_form_fields
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type="date"> reads
 
@@ -107,3 +108,6 @@ class SetHeadForm(forms.Form):
 class FlagResolveForm(forms.Form):
     outcome = forms.ChoiceField(label="处理结论", choices=_choices(Flag.Outcome.choices))
     resolution = forms.CharField(label="处理依据", max_length=300)
+
+
+guard_form_fields(MemberForm, HouseholdForm, MemberAddForm, ResidentEditForm, MoveForm, IdentityAddForm, IdentityEndForm, GroupFactForm, ReasonForm, SetHeadForm, FlagResolveForm)

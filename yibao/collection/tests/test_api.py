@@ -35,15 +35,15 @@ def test_dues_then_counter_payment_then_pdf(client, collector, today):
     dues = client.get(f"/api/collection/households/{home.pk}/dues").json()
     assert dues["benefit_year"] == 2025 and dues["paid_on"] == "2024-10-08"
     by_name = {m["name"]: m for m in dues["members"]}
-    assert by_name[head.name]["payable"] == 60 and by_name[child.name]["refund_later"] == 200
-    assert dues["payable_total"] == 860
+    assert by_name[head.name]["payable"] == "60.00" and by_name[child.name]["refund_later"] == "200.00"
+    assert dues["payable_total"] == "860.00"
     response = post(client, "/api/collection/counter-payments",
                     {"resident_ids": [head.pk, spouse.pk, child.pk], "channel": "alipay", "amount": 860,
                      "household_id": home.pk})
     assert response.status_code == 201, response.content
     data = response.json()
     assert (data["booked"], data["flagged"], data["rejected"]) == (3, 0, 0)
-    assert data["receipt_no"] == "340321-2025-0000001" and data["total"] == 860
+    assert data["receipt_no"] == "340321-2025-0000001" and data["total"] == "860.00"
     pdf = client.get(f"/api/collection/receipts/{data['receipt_id']}/pdf")
     assert pdf.status_code == 200 and pdf["X-Reprint"] == "0" and "860.00" in " ".join(pdf_texts(pdf.content))
     again = post(client, "/api/collection/counter-payments", {"resident_ids": [head.pk], "channel": "cash"})
@@ -104,7 +104,7 @@ def test_subsidy_refunds_over_the_api(client, make_user, today):
     s.payment_collect(residents=[person], channel="cash", actor="测试")
     client.force_login(make_user("town", role="township_officer", region_code="340321100"))
     listed = client.get("/api/collection/subsidy-refunds").json()
-    assert listed["townships"] == [{"township_code": "340321100", "count": 1, "total": 400}]
+    assert listed["townships"] == [{"township_code": "340321100", "count": 1, "total": "400.00"}]
     entry = listed["items"][0]["id"]
     assert post(client, "/api/collection/subsidy-refunds/approve", {"ids": [entry]}).json() == {"updated": 1}
     assert post(client, "/api/collection/subsidy-refunds/pay", {"ids": [entry]}).status_code == 403

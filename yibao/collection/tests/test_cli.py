@@ -146,3 +146,14 @@ def test_subsidy_refund_list_approve_pay(today, tmp_path):
     assert json.loads(run("subsidy-refund", "pay", entry, "--json").stdout) == {"updated": 1}
     assert SubsidyRefund.objects.get().status == "paid"
     assert (tmp_path / "x.xlsx").read_bytes().startswith(b"PK")
+
+
+def test_year_options_out_of_range_are_refused_in_chinese():
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+
+    result = CliRunner().invoke(app, ["pay", "--id-number", "34032119800517123X", "--year", "99999", "--amount", "400",
+                                      "--channel", "现金"])
+    assert result.exit_code == 2
+    assert "--year 待遇年度应为 1990–2100 之间的年份，收到：99999" in result.output

@@ -401,3 +401,16 @@ def test_topping_up_when_already_paid_is_refused(tmp_path, county, settings):
     settings.YIBAO_TODAY = "2024-11-15"
     with pytest.raises(s.PaymentError, match="不能重复收款。本笔少缴款项请办理退费"):
         s.payment_top_up(payment=Payment.objects.get(external_id="U3"), channel="cash", actor="测试")
+
+
+def test_a_payer_name_with_control_characters_or_too_long_is_a_row_error(tmp_path, county):
+    p = county
+    unknown = f.id_number("340321", dt.date(1991, 2, 3))
+    path = write_csv(tmp_path, [
+        f"T101,{p['ordinary'].id_number},普通\u202e甲,2025,400,微信,2024-10-08 09:30:00,",
+        f"T102,{unknown},{'名' * 51},2025,400,微信,2024-10-08 09:30:00,",
+    ])
+    result = payments_ingest(path=path, actor="县税务局", county_code="340321")
+    assert result["rejected"] == 2 and result["booked"] == 0
+    reasons = {r["行号"]: r["原因"] for r in report_read(result["report"]) if r["sheet"].startswith("错误")}
+    assert "控制字符" in reasons[2] and "超过50个字" in reasons[3]

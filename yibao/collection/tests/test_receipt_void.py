@@ -170,7 +170,7 @@ def test_the_api_voids_a_receipt_and_explains_a_refusal(client, make_user):
     assert refused.status_code == 400 and "白条" in refused.json()["detail"]
     body = client.post(url, {"reason": "误开", "reissue": True}, content_type="application/json").json()
     assert body["receipt_no"] == receipt.receipt_no and body["void_reason"] == "误开"
-    assert body["replacement_no"] == "340321-2025-0000002" and body["replacement_total"] == 1200
+    assert body["replacement_no"] == "340321-2025-0000002" and body["replacement_total"] == "1200.00"
     again = client.post(url, {"reason": "误开", "reissue": True}, content_type="application/json")
     assert again.status_code == 400 and "不能重复作废" in again.json()["detail"]
 

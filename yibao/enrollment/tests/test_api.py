@@ -60,11 +60,11 @@ def test_assess_returns_a_job_and_the_detail_shows_totals(client, admin, assesse
     assert response.status_code == 201 and response.json()["status"] == "succeeded"
     detail = client.get(f"/api/campaigns/{campaign.pk}").json()
     assert detail["assess_job_id"] == response.json()["job_id"]
-    assert detail["totals"] == {"residents": 2, "accepted": 2, "not_accepted": 0, "payable": 460, "subsidy": 340,
-                                "refund_later": 0}
+    assert detail["totals"] == {"residents": 2, "accepted": 2, "not_accepted": 0, "payable": "460.00", "subsidy": "340.00",
+                                "refund_later": "0.00"}
     assert [r["code"] for r in detail["by_region"]] == ["340321100"]
     villages = client.get(f"/api/campaigns/{campaign.pk}", {"region": "340321100"}).json()["by_region"]
-    assert {r["code"]: r["payable"] for r in villages} == {"340321100001": 60, "340321100002": 400}
+    assert {r["code"]: r["payable"] for r in villages} == {"340321100001": "60.00", "340321100002": "400.00"}
 
 
 def test_assessments_agree_with_the_quote(client, admin, assessed):
@@ -74,8 +74,8 @@ def test_assessments_agree_with_the_quote(client, admin, assessed):
     row = page["items"][0]
     expected = quote(load_policy("anhui-huaiyuan-2025"), Person(birth_date=people[0].birth_date,
                                                                 identities=frozenset({"dibao"})), dt.date(2024, 10, 8))
-    assert (row["payable"], row["subsidy"], row["subsidy_identity"]) == (60, 340, "dibao") == (
-        int(expected.payable), int(expected.subsidy), expected.subsidy_identity)
+    assert (row["payable"], row["subsidy"], row["subsidy_identity"]) == ("60.00", "340.00", "dibao") == (
+        f"{expected.payable:.2f}", f"{expected.subsidy:.2f}", expected.subsidy_identity)
     assert row["benefit_start"] == expected.benefit_start.isoformat()
     detail = client.get(f"/api/campaigns/{campaign.pk}/assessments/{people[0].pk}").json()
     assert detail["explanation"] == list(expected.explanation) and detail["stale"] is False

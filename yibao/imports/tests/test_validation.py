@@ -192,3 +192,13 @@ def test_row_hash_is_stable_and_sensitive():
     assert all(len(h) == 32 for h in hashes)
     assert row_hashes(df, ["a"]).to_list()[0] != hashes[0]  # the column set is part of the digest
     assert row_hashes(df, ["a", "b"]).to_list() == hashes
+
+
+def test_names_with_control_or_direction_characters_are_row_errors(tmp_path):
+    rows = [resident(make_id(seq=151), name="张\u202e三"), resident(make_id(seq=153), name="李\x07四"),
+            resident(make_id(seq=155), name="王\u2066五\u2069"), resident(make_id(seq=157), name="赵六")]
+    checked = check(tmp_path, "residents", RESIDENT_HEADER, rows, county_code=COUNTY, villages=VILLAGES)
+    assert reasons(checked, 2) == [("姓名", "姓名含有不可见的控制字符，请删除后重新导入", "error")]
+    assert reasons(checked, 3) == [("姓名", "姓名含有不可见的控制字符，请删除后重新导入", "error")]
+    assert reasons(checked, 4) == [("姓名", "姓名含有不可见的控制字符，请删除后重新导入", "error")]
+    assert reasons(checked, 5) == []

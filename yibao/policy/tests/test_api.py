@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +17,7 @@ def test_quote_needs_no_login_and_answers_like_the_cli(client):
     assert response.status_code == 200
     data = response.json()
     assert data["accepted"] is True
-    assert (data["standard"], data["subsidy"], data["payable"], data["refund_later"]) == (380, 342, 38, 0)
+    assert (data["standard"], data["subsidy"], data["payable"], data["refund_later"]) == ("380.00", "342.00", "38.00", "0.00")
     assert data["subsidy_identity"] == "dibao"
     assert data["benefit_start"] == "2024-01-01" and data["benefit_end"] == "2024-12-31"
     assert any("就高不就低" in line for line in data["explanation"])
@@ -74,3 +76,15 @@ def test_openapi_docs_are_served_from_local_files(client):
     assert b"cdn" not in docs.content.lower()
     schema = client.get("/api/openapi.json").json()
     assert "/api/quote" in schema["paths"]
+
+
+def test_gap_years_beyond_the_persons_age_are_refused(client):
+    response = client.post("/api/quote", json.dumps({
+        "policy": "anhui-huaiyuan-2025", "birth_date": "2020-01-01", "paid_on": "2024-10-08", "gap_years": 10,
+    }), content_type="application/json")
+    assert response.status_code == 400
+    assert "断保年数 10 超过了参保人的年龄" in response.json()["detail"]
+    response = client.post("/api/quote", json.dumps({
+        "policy": "anhui-huaiyuan-2025", "birth_date": "1990-01-01", "paid_on": "2024-10-08", "gap_years": 100000,
+    }), content_type="application/json")
+    assert response.status_code == 422

@@ -154,3 +154,29 @@ def test_quote_tells_a_first_enrollment_from_a_renewal():
     assert gap["accepted"] is False
     both = run(*base, "--first-time", "--gap-years", "2")
     assert both.exit_code != 0 and "首次参保人员没有断保年数" in both.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--gap-years", "100000"], "断保年数和补缴年数应在 0 至 120 之间"),
+    (["--gap-years", "60"], "断保年数 60 超过了参保人的年龄"),
+    (["--gap-years", "30", "--backpaid-years", "40"], "补缴年数 40 超过了参保人的年龄"),
+    (["--gap-years", "-1"], "断保年数和补缴年数应在 0 至 120 之间"),
+])
+def test_quote_refuses_gap_years_beyond_the_persons_age(args, message):
+    result = runner.invoke(app, ["quote", "--policy", "anhui-huaiyuan-2025", "--birth-date", "1990-01-01",
+                                 "--paid-on", "2024-10-08", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, ValueError)
+
+
+def test_quote_accepts_gap_years_up_to_the_persons_age():
+    result = runner.invoke(app, ["quote", "--policy", "anhui-huaiyuan-2025", "--birth-date", "1990-01-01",
+                                 "--paid-on", "2024-10-08", "--gap-years", "34", "--json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_dates_and_years_out_of_range_are_refused_in_chinese():
+    result = runner.invoke(app, ["quote", "--policy", "anhui-huaiyuan-2025", "--birth-date", "0001-01-01",
+                                 "--paid-on", "2024-10-08"])
+    assert result.exit_code != 0 and "日期应在 1900-01-01 至 2100-12-31 之间" in result.output

@@ -142,6 +142,13 @@ def test_manual_adjustment_checks_its_numbers_and_needs_a_reason():
     assert (target.special, target.others) == (30, 70)
 
 
+def test_manual_adjustment_refuses_a_count_no_column_can_hold():
+    seed_regions()
+    with pytest.raises(ValidationError) as exc:
+        services.target_set(actor="测试", region_code="421321101", benefit_year=2023, total=str(2**70), reason="调整")
+    assert "超出范围" in exc.value.message_dict["total"][0]
+
+
 def test_a_hand_set_township_is_kept_and_the_difference_reported():
     seed_regions()
     services.target_set(actor="测试", region_code="421223200", benefit_year=2024, total=30000, reason="乡里定的")

@@ -78,3 +78,19 @@ def test_gbk_csv_and_half_width_brackets_and_thousands_commas():
 def test_unsupported_file_type():
     with pytest.raises(TaskTableError, match="不支持的文件类型"):
         parse_task_table(b"x", "t.pdf")
+
+
+def test_a_count_too_large_for_a_column_is_a_row_error_not_a_crash():
+    content = f"村名,应参保人数\n白马,{'9' * 400}\n锁石,{'9' * 10}\n".encode()
+    with pytest.raises(TaskTableError) as exc:
+        parse_task_table(content, "t.csv")
+    assert any("第2行“应参保人数”应为人数" in e for e in exc.value.errors)
+    assert any("第3行“应参保人数”应为人数" in e for e in exc.value.errors)
+
+
+@pytest.mark.parametrize("label,message", [("补" * 41 + "应参保人数", "最多 40 个字"), ("补充\u202e应参保人数", "控制字符")])
+def test_a_supplementary_label_too_long_or_with_control_characters_is_refused(label, message):
+    content = f"村名,应参保人数,{label}\n白马,100,3\n".encode()
+    with pytest.raises(TaskTableError) as exc:
+        parse_task_table(content, "t.csv")
+    assert any(message in e for e in exc.value.errors)

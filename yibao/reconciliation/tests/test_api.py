@@ -44,7 +44,7 @@ def test_start_a_run_then_read_it(client, make_user, setup):
     page = client.get(f"/api/reconciliation/runs/{job['run_id']}/mismatches", {"kind": "amount_differs"}).json()
     assert page["count"] == 1
     item = page["items"][0]
-    assert (item["tax_amount"], item["yibao_amount"], item["difference"], item["responsible"]) == (400, 380, -20, "tax")
+    assert (item["tax_amount"], item["yibao_amount"], item["difference"], item["responsible"]) == ("400.00", "380.00", "-20.00", "tax")
     assert item["id_number"] == setup["people"][0].id_number and item["new"] is True
     by_region = client.get(f"/api/reconciliation/runs/{job['run_id']}/mismatches", {"region": f.VILLAGE_3}).json()
     assert {i["village_code"] for i in by_region["items"]} == {f.VILLAGE_3}
@@ -98,9 +98,9 @@ def test_handovers_record_list_and_void(client, make_user, setup):
     response = client.post("/api/reconciliation/handovers", json.dumps(payload), content_type="application/json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["collector_name"], body["amount"], body["received_by_name"]) == ("李征收", 1200.5, "镇经办")
+    assert (body["collector_name"], body["amount"], body["received_by_name"]) == ("李征收", "1200.50", "镇经办")
     bad = client.post("/api/reconciliation/handovers", json.dumps({**payload, "amount": -1}), content_type="application/json")
-    assert bad.status_code == 400 and "不能为负数" in bad.json()["detail"]
+    assert bad.status_code == 422 and "金额应在 0 至 99999999.99 元之间" in bad.json()["detail"]
     listed = client.get("/api/reconciliation/handovers", {"year": f.YEAR}).json()
     assert listed["count"] == 1
     void = client.post(f"/api/reconciliation/handovers/{body['id']}/void", json.dumps({"reason": "重复登记"}),
