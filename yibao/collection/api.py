@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse

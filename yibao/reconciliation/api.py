@@ -4,7 +4,6 @@ Every operation takes request.auth (the Scope) and checks capability and region;
 """
 
 import datetime as dt
-from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
