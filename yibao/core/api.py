@@ -20,7 +20,7 @@ class JobProgressOut(Schema):
     message: str
 
 
-class JobOut(Schema):
+class JobDetailOut(Schema):
     id: int
     kind: str
     kind_label: str
@@ -53,14 +53,14 @@ def job_out(job) -> dict:
     }
 
 
-@router.get("/jobs/{job_id}", response=JobOut, summary="一个后台任务：状态、进度、计数和报告")
+@router.get("/jobs/{job_id}", response=JobDetailOut, summary="一个后台任务：状态、进度、计数和报告")
 def job_get(request, job_id: int):
     scope = request.auth
     scope.require("jobs.view")
     return job_out(get_object_or_404(job_list(scope=scope), pk=job_id))
 
 
-@router.post("/jobs/{job_id}/report", response={200: JobOut, 400: ErrorOut},
+@router.post("/jobs/{job_id}/report", response={200: JobDetailOut, 400: ErrorOut},
              summary="重新生成任务报告（已写入，报告未生成的任务）")
 def job_report_make(request, job_id: int):
     from yibao.core.services import job_fail_if_interrupted, job_report_regenerate
