@@ -11,6 +11,7 @@
 
     var unitsNode = document.getElementById("chart-units");
     if (unitsNode && data.units.length) {
+      if (unitsNode.dataset.height) unitsNode.style.height = unitsNode.dataset.height + "px";  // CSSOM: allowed by the CSP
       var units = echarts.init(unitsNode);
       units.setOption({
         animation: false,
