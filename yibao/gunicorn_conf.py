@@ -5,6 +5,14 @@ in the environment or .env (docs/deploy.md).
 """
 
 import os
+from pathlib import Path
+
+# The same .env as the Django settings (yibao/settings.py), read before them: bind and workers live there.
+_ENV_FILE = os.environ.get("YIBAO_ENV_FILE", str(Path(__file__).resolve().parent.parent / ".env"))
+if _ENV_FILE and Path(_ENV_FILE).is_file():
+    from dotenv import load_dotenv
+
+    load_dotenv(_ENV_FILE, override=False)
 
 
 def cpu_count() -> int:

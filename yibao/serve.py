@@ -4,7 +4,7 @@
 
 First it checks the settings (`manage.py check --deploy`), migrates and collects the static files;
 then it starts gunicorn (the web process, workers sized to the cores: yibao/gunicorn_conf.py) and the
-django-tasks worker (`manage.py db_worker --queue-name '*'`), and supervises them: the task worker is
+django-tasks worker (`manage.py yibao_worker`, or `db_worker --queue-name '*'`), and supervises them: the task worker is
 restarted when it stops (waiting longer after each quick failure); if the web server stops, everything
 stops. Ctrl+C or SIGTERM stops both. Settings come from the environment or .env with DEBUG off;
 missing SECRET_KEY or ALLOWED_HOSTS stops it before anything starts. On a server with systemd use
@@ -72,6 +72,9 @@ def web_command(bind: str | None, workers: int | None) -> list[str]:
 
 
 def worker_command() -> list[str]:
+    """`manage.py yibao_worker` (db_worker plus the heartbeat /healthz checks) where the project has it."""
+    if (BASE_DIR / "yibao" / "core" / "management" / "commands" / "yibao_worker.py").exists():
+        return [sys.executable, str(BASE_DIR / "manage.py"), "yibao_worker"]
     return [sys.executable, str(BASE_DIR / "manage.py"), "db_worker", "--queue-name", "*"]
 
 
