@@ -156,20 +156,6 @@ YIBAO_XLSX_MAX_RATIO = int(os.environ.get("YIBAO_XLSX_MAX_RATIO", 100))
 YIBAO_IMPORT_MAX_ROWS = int(os.environ.get("YIBAO_IMPORT_MAX_ROWS", 1_500_000))
 YIBAO_IMPORT_MAX_CELLS = int(os.environ.get("YIBAO_IMPORT_MAX_CELLS", 40_000_000))
 
-TASKS = {
-    "default": {
-        "BACKEND": os.environ.get("YIBAO_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": [],
-    }
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
-
 # --- serve: static files, sessions and security headers (docs/deploy.md) ---------------------------
 # whitenoise serves collected static files with hashed names, gzip/brotli copies and a year's cache.
 STORAGES = {
@@ -222,3 +208,17 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("YIBAO_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = _env_flag("YIBAO_HSTS_PRELOAD", True)
 # --- end serve ---------------------------------------------------------------------------------------
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("YIBAO_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": [],
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
