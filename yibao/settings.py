@@ -157,7 +157,7 @@ YIBAO_IMPORT_MAX_ROWS = int(os.environ.get("YIBAO_IMPORT_MAX_ROWS", 1_500_000))
 YIBAO_IMPORT_MAX_CELLS = int(os.environ.get("YIBAO_IMPORT_MAX_CELLS", 40_000_000))
 
 # --- serve: static files, sessions and security headers (docs/deploy.md) ---------------------------
-# whitenoise serves collected static files with hashed names, gzip/brotli copies and a year's cache.
+# whitenoise serves collected static files with hashed names and gzip copies (brotli too if installed).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -165,7 +165,8 @@ STORAGES = {
         if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
-WHITENOISE_MAX_AGE = 365 * 24 * 3600 if not DEBUG else 0  # hashed files only; others get 60 s
+# Hashed files (all that templates name through {% static %}) are cached for ten years as immutable;
+# any other file for 60 seconds (whitenoise's defaults).
 
 # A session ends after this many idle minutes (yibao.core.security.IdleSessionMiddleware renews it).
 YIBAO_SESSION_IDLE_MINUTES = int(os.environ.get("YIBAO_SESSION_IDLE_MINUTES", "30"))

@@ -225,7 +225,7 @@ def test_an_api_500_is_json_without_a_traceback(client, settings, monkeypatch, d
 
 
 @pytest.mark.django_db
-def test_whitenoise_serves_hashed_static_files_compressed_with_a_years_cache(settings, tmp_path):
+def test_whitenoise_serves_hashed_static_files_compressed_and_cached_for_good(settings, tmp_path):
     from django.core.management import call_command
     from django.templatetags.static import static
 
@@ -233,11 +233,22 @@ def test_whitenoise_serves_hashed_static_files_compressed_with_a_years_cache(set
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
     settings.WHITENOISE_AUTOREFRESH = False
-    settings.WHITENOISE_MAX_AGE = 365 * 24 * 3600
     call_command("collectstatic", "--noinput", verbosity=0, ignore_patterns=["vendor", "ninja", "*.map"])
     url = static("yibao/app.css")
     assert url != "/static/yibao/app.css"  # a hashed name: safe to cache for a year
     response = Client().get(url, HTTP_ACCEPT_ENCODING="gzip")
     assert response.status_code == 200
-    assert "max-age=31536000" in response["Cache-Control"] and "immutable" in response["Cache-Control"]
+    cache = dict(part.strip().partition("=")[::2] for part in response["Cache-Control"].split(","))
+    assert int(cache["max-age"]) >= 365 * 24 * 3600 and "immutable" in cache and "public" in cache
     assert response["Content-Encoding"] == "gzip"
+    plain = Client().get("/static/yibao/app.css")  # an unhashed name may change: cached briefly only
+    assert plain.status_code == 200 and "immutable" not in plain["Cache-Control"]
+
+
+def test_a_page_500_is_a_plain_chinese_page_without_internals(rf):
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert "服务器内部错误" in text and "错误已记录" in text and "<script" not in text
