@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -189,10 +190,12 @@ def step_healthz(b: Browser, require: bool) -> None:
     check(json.loads(body).get("status") == "ok", f"/healthz 正文：{body[:300]!r}")
 
 
-def wait_until_up(base: str, seconds: float) -> None:
+def wait_until_up(base: str, seconds: float, server_pid: int | None = None) -> None:
     deadline = time.monotonic() + seconds
     opener = urllib.request.build_opener(NoRedirect)
     while True:
+        if server_pid is not None and not _alive(server_pid):
+            raise Failure("生产环境没有启动（进程已退出），见下面的日志")
         try:
             opener.open(base + "/accounts/login/", timeout=5)
             return
@@ -204,6 +207,16 @@ def wait_until_up(base: str, seconds: float) -> None:
             time.sleep(0.5)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="生产方式冒烟测试")
     parser.add_argument("--url", required=True)
@@ -211,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="yibao-demo")
     parser.add_argument("--wait", type=float, default=90, help="等待服务应答的秒数")
     parser.add_argument("--require-healthz", action="store_true")
+    parser.add_argument("--server-pid", type=int, help="服务进程号：它退出了就不再等待")
     args = parser.parse_args(argv)
     steps = [
         ("登录", lambda b: step_login(b, args.username, args.password)),
@@ -222,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     passed = 0
     try:
-        wait_until_up(args.url.rstrip("/"), args.wait)
+        wait_until_up(args.url.rstrip("/"), args.wait, args.server_pid)
         browser = Browser(args.url)
         for title, step in steps:
             started = time.monotonic()
