@@ -71,7 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",  # serve: static files, compressed, cached for a year
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # serve: static files, compressed, hashed ones cached for good
     "yibao.core.security.SecurityHeadersMiddleware",  # serve: CSP and Permissions-Policy on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -190,7 +190,6 @@ YIBAO_CONTENT_SECURITY_POLICY = "; ".join([
 ])
 YIBAO_PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
     "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
-    "interest-cohort",
 ))
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
