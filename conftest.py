@@ -56,7 +56,17 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    # Every page a browser test opens must keep the Content-Security-Policy (yibao/core/security.py):
+    # a violation (inline script, style or handler) fails the test.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'Content Security Policy violation: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline') +"
+        "' at ' + e.sourceFile + ':' + e.lineNumber));"
+    )
+    violations = []
     page = context.new_page()
+    page.on("console", lambda msg: violations.append(f"{page.url}: {msg.text}") if "Content Security Policy" in msg.text else None)
     page.set_default_timeout(10000)
     yield page
     context.close()
+    assert not violations, "页面违反了内容安全策略（CSP）：\n" + "\n".join(violations)

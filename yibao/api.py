@@ -1,5 +1,8 @@
 """The HTTP API (django-ninja). OpenAPI at /api/docs. Each app contributes one router."""
 
+import logging
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
@@ -15,7 +18,9 @@ api = NinjaAPI(
     description="城乡居民基本医疗保险参保征缴：政策测算、户籍与名单、参保核定、征收、对账与进度。",
     urls_namespace="api",
     auth=session_scope,
+    docs_decorator=login_required,  # the docs and the OpenAPI schema are for logged-in staff only
 )
+logger = logging.getLogger("yibao.api")
 
 
 @api.exception_handler(PermissionDenied)
@@ -38,6 +43,13 @@ def bad_input(request, exc):
 def invalid_request(request, exc):
     errors = describe_errors(exc.errors)
     return api.create_response(request, {"detail": "；".join(e["message"] for e in errors), "errors": errors}, status=422)
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc):
+    """An unexpected error: logged with its traceback, answered as JSON without it (DEBUG or not)."""
+    logger.error("API 内部错误 %s %s", request.method, request.path, exc_info=exc)
+    return api.create_response(request, {"detail": "服务器内部错误，已记录，请稍后重试或联系管理员。"}, status=500)
 
 
 def _mount():

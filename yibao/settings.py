@@ -4,21 +4,48 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("YIBAO_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = os.environ.get("DEBUG", "1").lower() in {"1", "true", "yes"}
+# --- serve: environment and .env (docs/deploy.md) -------------------------------------------------
+# Settings come from the environment, or from a `.env` file (YIBAO_ENV_FILE, default BASE_DIR/.env);
+# a variable already in the environment wins over the file. An empty YIBAO_ENV_FILE reads no file.
+_ENV_FILE = os.environ.get("YIBAO_ENV_FILE", str(BASE_DIR / ".env"))
+if _ENV_FILE and Path(_ENV_FILE).is_file():
+    from dotenv import load_dotenv
+
+    load_dotenv(_ENV_FILE, override=False)
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# DEBUG is off unless the environment turns it on: `make run` (the demo) and the test settings do.
+DEBUG = _env_flag("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise RuntimeError("生产环境必须设置 SECRET_KEY 环境变量。")
+        raise ImproperlyConfigured(
+            "生产环境必须设置 SECRET_KEY（环境变量或 .env 文件，见 docs/deploy.md）。"
+            "演示请用 make run（DEBUG=1）。"
+        )
     SECRET_KEY = "dev-only-insecure-key-yibao"  # development key, only when DEBUG
 
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# In production ALLOWED_HOSTS has no default: the server refuses to start without it (yibao/wsgi.py).
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+# --- end serve: environment --------------------------------------------------------------------------
+
+VAR_DIR = Path(os.environ.get("YIBAO_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -44,12 +71,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # serve: static files, compressed, hashed ones cached for good
+    "yibao.core.security.SecurityHeadersMiddleware",  # serve: CSP and Permissions-Policy on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "yibao.core.middleware.BadInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "yibao.core.security.IdleSessionMiddleware",  # serve: a session ends after YIBAO_SESSION_IDLE_MINUTES idle
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -106,7 +136,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("YIBAO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "yibao" / "static"]
 
 MEDIA_ROOT = VAR_DIR / "files"
@@ -126,6 +156,59 @@ YIBAO_XLSX_MAX_UNZIPPED_BYTES = int(os.environ.get("YIBAO_XLSX_MAX_UNZIPPED_BYTE
 YIBAO_XLSX_MAX_RATIO = int(os.environ.get("YIBAO_XLSX_MAX_RATIO", 100))
 YIBAO_IMPORT_MAX_ROWS = int(os.environ.get("YIBAO_IMPORT_MAX_ROWS", 1_500_000))
 YIBAO_IMPORT_MAX_CELLS = int(os.environ.get("YIBAO_IMPORT_MAX_CELLS", 40_000_000))
+
+# --- serve: static files, sessions and security headers (docs/deploy.md) ---------------------------
+# whitenoise serves collected static files with hashed names and gzip copies (brotli too if installed).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+    },
+}
+# Hashed files (all that templates name through {% static %}) are cached for ten years as immutable;
+# any other file for 60 seconds (whitenoise's defaults).
+
+# A session ends after this many idle minutes (yibao.core.security.IdleSessionMiddleware renews it).
+YIBAO_SESSION_IDLE_MINUTES = int(os.environ.get("YIBAO_SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = YIBAO_SESSION_IDLE_MINUTES * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Every response: a strict Content-Security-Policy (htmx, ECharts and our scripts are static files of
+# our own; templates hold no inline script, style or event handler) and a Permissions-Policy.
+YIBAO_CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+YIBAO_PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+))
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+if not DEBUG:
+    # Behind nginx with TLS (deploy/nginx/yibao.conf): nginx sets X-Forwarded-Proto.
+    # YIBAO_HTTPS=0 only for a closed network without TLS; then cookies are not Secure and no HSTS.
+    YIBAO_HTTPS = _env_flag("YIBAO_HTTPS", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = YIBAO_HTTPS
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # monitors may ask over plain HTTP on the machine itself
+    SESSION_COOKIE_SECURE = YIBAO_HTTPS
+    CSRF_COOKIE_SECURE = YIBAO_HTTPS
+    SECURE_HSTS_SECONDS = int(os.environ.get("YIBAO_HSTS_SECONDS", 365 * 24 * 3600)) if YIBAO_HTTPS else 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("YIBAO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_flag("YIBAO_HSTS_PRELOAD", True)
+# --- end serve ---------------------------------------------------------------------------------------
 
 TASKS = {
     "default": {

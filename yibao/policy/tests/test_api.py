@@ -70,7 +70,8 @@ def test_policies_list_and_detail(client):
     assert client.get("/api/policies/nowhere-2030").status_code == 404
 
 
-def test_openapi_docs_are_served_from_local_files(client):
+def test_openapi_docs_are_served_from_local_files(client, make_user):
+    client.force_login(make_user())  # the docs are behind login (yibao/core/tests/test_security.py)
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()

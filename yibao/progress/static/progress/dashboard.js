@@ -11,15 +11,17 @@
 
     var unitsNode = document.getElementById("chart-units");
     if (unitsNode && data.units.length) {
+      if (unitsNode.dataset.height) unitsNode.style.height = unitsNode.dataset.height + "px";  // CSSOM: allowed by the CSP
       var units = echarts.init(unitsNode);
       units.setOption({
         animation: false,
         grid: { left: 8, right: 48, top: 24, bottom: 8, containLabel: true },
         tooltip: {
           trigger: "item",
+          renderMode: "richText",  // drawn on the canvas: HTML tooltips carry inline styles, which the CSP refuses
           formatter: function (p) {
             var u = data.units[p.dataIndex];
-            return u.name + "<br>参保 " + u.enrolled + (u.target === null ? "（未设目标）" : " / " + u.target + "，" + p.value + "%");
+            return u.name + "\n参保 " + u.enrolled + (u.target === null ? "（未设目标）" : " / " + u.target + "，" + p.value + "%");
           },
         },
         xAxis: { type: "value", min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max)); }, axisLabel: { formatter: "{value}%" } },
@@ -48,7 +50,7 @@
       history.setOption({
         animation: false,
         grid: { left: 8, right: 48, top: 36, bottom: 8, containLabel: true },
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", renderMode: "richText" },
         legend: { data: ["累计参保", "序时进度"], top: 0 },
         xAxis: { type: "category", data: h.days, axisLabel: { formatter: function (d) { return d.slice(5); } } },
         yAxis: { type: "value", min: 0 },
