@@ -7,6 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_RESIDENTS ?= 3000
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup run serve test test-fast bench migrate demo worker chromium clean
 
@@ -50,10 +51,10 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: setup chromium
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m 'not browser' $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -m 'not browser' $(PYTEST_ARGS)
 
 # Benchmarks run with production settings (DEBUG off); a throwaway key unless one is set.
 bench: export SECRET_KEY ?= bench-only-insecure-key

@@ -349,3 +349,30 @@ def stored_upload_check(path: str | Path) -> None:
     except FileRefused:
         Path(path).unlink(missing_ok=True)
         raise
+
+
+TABLE_SUFFIXES = frozenset({".csv", ".txt", ".xlsx", ".xlsm", ".xls"})
+
+
+def table_upload_store(*, uploaded, area: str) -> Path:
+    """Keep an uploaded table under MEDIA_ROOT/<area>/<yyyymm>/ (the job or run points at it, so
+    nothing is lost), after its type and size are checked and before any parser reads it.
+    FileRefused (Chinese) when its type, size or contents are refused; nothing is kept then."""
+    import uuid
+
+    from django.utils import timezone
+
+    name = Path(uploaded.name or f"{area}.csv").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise FileRefused(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
+    upload_check(uploaded)
+    folder = Path(settings.MEDIA_ROOT) / area / timezone.localtime().strftime("%Y%m")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
+    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
+    with open(path, "wb") as fh:
+        for chunk in uploaded.chunks():
+            fh.write(chunk)
+    stored_upload_check(path)
+    return path

@@ -12,15 +12,11 @@ Semantics (docs/imports.md):
 
 from __future__ import annotations
 
-import re
-import uuid
 from pathlib import Path
 
 import polars as pl
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.utils import timezone
 
 from yibao.accounts.roles import Department, Role
 from yibao.accounts.scope import actor_scope
@@ -28,13 +24,18 @@ from yibao.core.jobs import JobFailed
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record, job_create, job_outcome_record
-from yibao.core.uploads import stored_upload_check, upload_check
+from yibao.core.uploads import table_upload_store
 from yibao.imports import writers
 from yibao.imports.columns import KIND_LABELS
 from yibao.imports.readers import ImportFileError, read_table
 from yibao.imports.reports import report_path, report_write
 from yibao.imports.validation import (
-    VALIDATORS, Checked, Context, department_code, department_name, row_hashes,
+    VALIDATORS,
+    Checked,
+    Context,
+    department_code,
+    department_name,
+    row_hashes,
 )
 from yibao.regions.models import Region
 from yibao.registry.models import Resident
@@ -55,7 +56,6 @@ CAPABILITIES = {
     "enrollments": "enrollments.import",
 }
 NEEDS_COUNTY = {"residents", "identities", "employees", "enrollments"}
-UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 
 
 # ---- authorisation and jobs ---------------------------------------------------------------------
@@ -99,20 +99,7 @@ def import_params_check(*, kind: str, county_code: str = "", department: str = "
 
 def upload_store(*, uploaded) -> Path:
     """Keep an uploaded file under MEDIA_ROOT/imports/ (nothing is lost: the job points at it)."""
-    name = Path(uploaded.name or "upload.csv").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise ValidationError(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
-    upload_check(uploaded)
-    folder = Path(settings.MEDIA_ROOT) / "imports" / timezone.localtime().strftime("%Y%m")
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
-    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
-    with open(path, "wb") as fh:
-        for chunk in uploaded.chunks():
-            fh.write(chunk)
-    stored_upload_check(path)
-    return path
+    return table_upload_store(uploaded=uploaded, area="imports")
 
 
 def import_job_create(

@@ -8,15 +8,12 @@ writes the run and its mismatches in one transaction with bulk_create.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import polars as pl
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -27,8 +24,14 @@ from yibao.core.clock import business_now, business_today
 from yibao.core.jobs import JobFailed, job_run
 from yibao.core.models import Job
 from yibao.core.progress import NullProgress, Progress
-from yibao.core.services import actor_fields, event_record, file_sha256, job_create, job_outcome_record
-from yibao.core.uploads import FileRefused, stored_upload_check, upload_check
+from yibao.core.services import (
+    actor_fields,
+    event_record,
+    file_sha256,
+    job_create,
+    job_outcome_record,
+)
+from yibao.core.uploads import FileRefused, table_upload_store
 from yibao.enrollment.models import Campaign
 from yibao.imports.readers import ImportFileError
 from yibao.reconciliation import advice, matching, sources
@@ -39,7 +42,6 @@ from yibao.regions.selectors import region_label
 
 JOB_KIND = "reconcile"
 DEFAULT_CASH_GRACE_DAYS = 1
-UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
 WRITE_BATCH = 5000
 CENT = Decimal("0.01")
 
@@ -286,26 +288,10 @@ def run_params_check(*, county_code: str, benefit_year: int, as_of: dt.date | No
 
 def tax_file_store(*, uploaded) -> Path:
     """Keep an uploaded tax file under MEDIA_ROOT/reconciliation/ (the run points at it)."""
-    name = Path(uploaded.name or "tax.csv").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise ValidationError({"tax_file": f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。"})
     try:
-        upload_check(uploaded)
+        return table_upload_store(uploaded=uploaded, area="reconciliation")
     except FileRefused as exc:
         raise ValidationError({"tax_file": str(exc)}) from None
-    folder = Path(settings.MEDIA_ROOT) / "reconciliation" / timezone.localtime().strftime("%Y%m")
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.\-（）()]+", "_", name)[-120:]
-    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
-    with open(path, "wb") as fh:
-        for chunk in uploaded.chunks():
-            fh.write(chunk)
-    try:
-        stored_upload_check(path)
-    except FileRefused as exc:
-        raise ValidationError({"tax_file": str(exc)}) from None
-    return path
 
 
 def run_job_create(

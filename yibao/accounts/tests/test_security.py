@@ -205,7 +205,8 @@ def settings_in_subprocess(env: dict) -> dict:
         " 'minutes': settings.AXES_COOLOFF_TIME.total_seconds() / 60, 'params': settings.AXES_LOCKOUT_PARAMETERS}))"
     )
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "DEBUG", "SECRET_KEY", "DJANGO_"))}
-    base = {**keep, "DJANGO_SETTINGS_MODULE": "yibao.settings", "YIBAO_VAR_DIR": "/tmp/yibao-settings-test"}
+    base = {**keep, "DJANGO_SETTINGS_MODULE": "yibao.settings", "YIBAO_VAR_DIR": "/tmp/yibao-settings-test",
+            "YIBAO_ENV_FILE": ""}
     out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[3], check=True)
     return json.loads(out.stdout)
@@ -214,10 +215,11 @@ def settings_in_subprocess(env: dict) -> dict:
 def test_second_factor_is_on_in_production_and_off_in_the_demo():
     assert settings_in_subprocess({"DEBUG": "0", "SECRET_KEY": "x" * 50})["roles"] == COUNTY_ROLES
     assert settings_in_subprocess({"DEBUG": "1"})["roles"] == []  # `make run`, the demo
-    assert settings_in_subprocess({})["roles"] == []  # DEBUG defaults on outside production
+    # DEBUG is off unless set (make serve): a key alone is production, and the county roles need the code
+    assert settings_in_subprocess({"SECRET_KEY": "x" * 50})["roles"] == COUNTY_ROLES
     off = settings_in_subprocess({"DEBUG": "0", "SECRET_KEY": "x" * 50, "YIBAO_REQUIRE_2FA_ROLES": ""})
     assert off["roles"] == []
-    tuned = settings_in_subprocess({"YIBAO_REQUIRE_2FA_ROLES": "county_admin", "YIBAO_LOCKOUT_FAILURES": "8",
+    tuned = settings_in_subprocess({"SECRET_KEY": "x" * 50, "YIBAO_REQUIRE_2FA_ROLES": "county_admin", "YIBAO_LOCKOUT_FAILURES": "8",
                                     "YIBAO_LOCKOUT_MINUTES": "15", "YIBAO_LOCKOUT_BY": "username_ip"})
     assert tuned == {"roles": ["county_admin"], "failures": 8, "minutes": 15.0, "params": [["username", "ip_address"]]}
 

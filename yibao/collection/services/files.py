@@ -2,46 +2,23 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from yibao.accounts.scope import actor_scope
 from yibao.collection.services.common import (
     PaymentError,
 )
-
-UPLOAD_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".xls"}
+from yibao.core.uploads import TABLE_SUFFIXES as UPLOAD_SUFFIXES  # noqa: F401 (re-exported)
 
 
 def payment_file_store(*, uploaded):
     """Keep an uploaded channel file under MEDIA_ROOT/collection/ (the job points at it; nothing is lost)."""
-    import re
-    import uuid
-    from pathlib import Path
 
-    from django.conf import settings
 
-    name = Path(uploaded.name or "payments.csv").name
-    suffix = Path(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise PaymentError(f"不支持的文件类型“{suffix or name}”：请上传 CSV 或 xlsx 表格。")
-    from yibao.core.uploads import FileRefused, stored_upload_check, upload_check
+    from yibao.core.uploads import FileRefused, table_upload_store
 
     try:
-        upload_check(uploaded)
+        return table_upload_store(uploaded=uploaded, area="collection")
     except FileRefused as exc:
         raise PaymentError(str(exc)) from None
-    folder = Path(settings.MEDIA_ROOT) / "collection" / timezone.localtime().strftime("%Y%m")
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^\w.()（）-]+", "_", name)[-120:]
-    path = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
-    with open(path, "wb") as fh:
-        for chunk in uploaded.chunks():
-            fh.write(chunk)
-    try:
-        stored_upload_check(path)
-    except FileRefused as exc:
-        raise PaymentError(str(exc)) from None
-    return path
 
 
 def payment_file_county_check(county_code: str | None) -> str:

@@ -24,7 +24,8 @@ PASSWORD = "pass-1234"
 def production_env(**extra) -> dict:
     """The environment of a production process: no DEBUG, no .env file, a real key, the hosts."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "YIBAO_HTTPS")}
+           if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "YIBAO_HTTPS",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set by the browser tests of the same process
     env.update(YIBAO_ENV_FILE="", DJANGO_SETTINGS_MODULE="yibao.settings",
                SECRET_KEY="x" * 20 + "production-like-key-with-enough-length-and-variety-0123456789",
                ALLOWED_HOSTS="yibao.example.gov.cn,testserver")
