@@ -107,6 +107,7 @@ class OneDecisionTests(TestCase):
         policy = load_policy(p["policy_id"])
         year, paid_on = p["year"], p["paid_on"]
         assume(p["birth"] <= paid_on)
+        assume(p["last_covered"] is None or p["last_covered"] >= p["birth"].year)  # no cover before birth
         campaign = ef.campaign(county=p["village"][:6], policy_id=p["policy_id"])
 
         # what the person says about themselves, as `yibao quote` is told it
