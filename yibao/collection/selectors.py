@@ -75,6 +75,27 @@ def booking_refusal(*, campaign: Campaign, paid_on: dt.date, today: dt.date | No
     return None
 
 
+def closed_year_registration_refusal(
+    *, resident: Resident, campaign: Campaign, on: dt.date, tier: int | None = None
+) -> str | None:
+    """Why the resident may not be registered (参保登记) on `on` in the campaign's closed year, or None.
+
+    No rule of its own: the booking gate, then the quote. A closed year books only after its
+    collection window, so whom the policy accepts then is accepted under a late rule (新生儿、刑满释放、
+    退役军人、职工转居民、毕业生、逾期缴费设等待期…), and only such a person may still register.
+    """
+    refusal = booking_refusal(campaign=campaign, paid_on=on)
+    if refusal:
+        return refusal
+    try:
+        answer = due_quote(resident=resident, campaign=campaign, paid_on=on, tier=tier)
+    except PolicyInputError as exc:
+        return f"{campaign.benefit_year}年度征缴已结束，无法测算应缴金额：{exc}"
+    if not answer.accepted:
+        return f"{campaign.benefit_year}年度征缴已结束，不能再办理参保登记（{answer.reason}）"
+    return None
+
+
 def enrollment_tier(*, resident: Resident, benefit_year: int) -> int:
     tier = (
         Enrollment.objects.filter(county_code=resident.county_code, resident=resident, benefit_year=benefit_year)

@@ -56,9 +56,14 @@ def _previous_place_still_active(resident: Resident, benefit_year: int) -> Enrol
 
 
 @transaction.atomic
-def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: int = 1) -> Enrollment:
+def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: int = 1, on=None) -> Enrollment:
     """参保登记 (first registration) or 续保 (renewal) for the campaign's year; returns the existing
-    enrollment when there is one. Raises EnrollmentError when the resident may not enroll."""
+    enrollment when there is one. Raises EnrollmentError when the resident may not enroll.
+
+    `on` is the day of the payment the registration is for (default: the business day). A closed
+    year registers only whom its policy accepts on that day under a late rule (新生儿 and the like),
+    as the booking gate and the quote decide (collection.selectors.closed_year_registration_refusal).
+    """
     if resident.county_code != campaign.county_code:
         raise EnrollmentError(f"{resident.name} 不属于 {campaign.county_code} 县，不能在本县参保。")
     existing = (
@@ -72,9 +77,14 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
         return existing
     if campaign.imported:
         raise EnrollmentError(f"{campaign.history_note}，不能办理参保登记。")
-    if campaign.status == Campaign.Status.CLOSED:
-        raise EnrollmentError(f"{campaign.benefit_year}年度征缴已结束，不能再办理参保登记。")
     _check_tier(campaign, tier)
+    if campaign.status == Campaign.Status.CLOSED:
+        from yibao.collection.selectors import closed_year_registration_refusal
+
+        refusal = closed_year_registration_refusal(resident=resident, campaign=campaign, on=on or business_today(),
+                                                   tier=tier)
+        if refusal:
+            raise EnrollmentError(refusal.rstrip("。") + "。")
     if resident.status != Resident.Status.ACTIVE:
         raise EnrollmentError(f"{resident.name} 的户籍状态为“{resident.get_status_display()}”，不能参保。")
     block = resident_enrollment_block(resident)
