@@ -243,3 +243,14 @@ def test_upload_page_and_history(client, staff, people, tmp_path):
     assert template.status_code == 200 and template.content.startswith(b"PK")
     client.force_login(staff["department_clerk"])
     assert client.get("/imports/new/enrollments/").status_code == 403
+
+
+def test_roster_enrollments_are_registered_on_the_business_day(people, tmp_path, settings):
+    """登记时间 of an imported enrollment is the business day (YIBAO_TODAY), not the wall clock."""
+    from django.utils import timezone
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    assert timezone.localdate() != dt.date(2024, 10, 8)  # the test means something only off the real calendar
+    roster_import(tmp_path, roster(people))
+    days = {timezone.localtime(e.registered_at).date() for e in Enrollment.objects.filter(benefit_year=2024)}
+    assert days == {dt.date(2024, 10, 8)}
