@@ -46,6 +46,7 @@ from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Column
 from yibao.policy.engine import cn_money, quote
 from yibao.policy.loader import load_policy
+from yibao.regions.selectors import county_label, county_labels
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
 from yibao.core.inputs import CONTROL_CHARACTERS
 
@@ -511,7 +512,8 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     if missing:
         lost = rows.filter(pl.col("year").is_in(missing))
         issues = _issue(lost, pl.lit(True), "缴费年度",
-                        pl.format("{}县尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入", pl.lit(county_code), pl.col("year")),
+                        pl.format("{}尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入", pl.lit(county_label(county_code)),
+                                  pl.col("year")),
                         value=pl.col("year").cast(pl.String))
         rows = rows.filter(~pl.col("year").is_in(missing))
     result["years"] = sorted(campaigns)
@@ -779,6 +781,9 @@ def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.Data
     status_labels = dict(Resident.Status.choices)
     out = rows.select("_row", "resident_id", "resident_status", "enrollment_status", "status_reason", "year").join(
         flag_text, on="resident_id", how="left").join(elsewhere, on="_row", how="left").join(previous, on="_row", how="left")
+    labels = county_labels(set(out.get_column("claim_county").drop_nulls()) | set(out.get_column("previous_county").drop_nulls()))
+    out = out.with_columns(pl.col(c).replace_strict(labels, default=pl.col(c), return_dtype=pl.String)
+                           for c in ("claim_county", "previous_county"))  # named, not by code
     new_enrollment = pl.col("enrollment_status").is_null()
     block = (
         pl.when(pl.col("enrollment_status") == "terminated")
@@ -791,9 +796,9 @@ def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.Data
         .when(new_enrollment & pl.col("flag_text").is_not_null())
         .then(pl.format("暂不能参保：{}", pl.col("flag_text")))
         .when(new_enrollment & pl.col("claim_county").is_not_null())
-        .then(pl.format("已在 {} 县登记{}年度居民医保，不得重复参保", pl.col("claim_county"), pl.col("year")))
+        .then(pl.format("已在{}登记{}年度居民医保，不得重复参保", pl.col("claim_county"), pl.col("year")))
         .when(new_enrollment & pl.col("previous_county").is_not_null())
-        .then(pl.format("上年在 {} 县参保，须先在原参保地办理“参保暂停”，再在本地登记", pl.col("previous_county")))
+        .then(pl.format("上年在{}参保，须先在原参保地办理“参保暂停”，再在本地登记", pl.col("previous_county")))
         .otherwise(None)
     )
     return out.select("_row", block.alias("block"))

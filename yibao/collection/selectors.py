@@ -17,6 +17,7 @@ from yibao.core.clock import business_now, business_today  # noqa: F401  (re-exp
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.enrollment.selectors import campaign_current, campaign_get, campaign_policy, person_for
 from yibao.policy.engine import PolicyInputError, Quote, cn_date, cn_money, quote
+from yibao.regions.selectors import county_label
 from yibao.registry.models import Household, Resident
 
 COUNTER_CHANNELS = (Payment.Channel.CASH, Payment.Channel.POS, Payment.Channel.WECHAT, Payment.Channel.ALIPAY)
@@ -40,12 +41,12 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
                   .order_by("-benefit_year").first())
         if closed is not None:  # say that the year closed, not that it never opened
             raise CampaignMissing(
-                f"{county_code} 县{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
+                f"{county_label(county_code)}{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
                 f"如需补录，请县医保局重新开启征缴年度。"
             )
     if campaign is None:
         year = f"{benefit_year}年度" if benefit_year else "当前年度"
-        raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")
+        raise CampaignMissing(f"{county_label(county_code)}尚未开启{year}的征缴，请县医保局先开启征缴年度。")
     if campaign.imported:  # an imported past year: nothing is quoted or paid for it
         raise CampaignMissing(f"{campaign.history_note}，不能收款。")
     return campaign

@@ -116,9 +116,12 @@ def test_the_counter_refuses_a_closed_year_even_for_a_registered_person(today):
 
 
 def test_the_counter_page_and_api_say_the_year_closed_not_that_it_never_opened(today, client, make_user):
+    from yibao.regions.models import Region
+
     close(f.campaign())
     person = f.person(name="结束戊")
-    with pytest.raises(s.PaymentError, match="340321 县2025年度征缴已结束，当前没有征缴中的年度"):
+    Region.objects.filter(code="340321").update(name="怀远县")
+    with pytest.raises(s.PaymentError, match="^怀远县2025年度征缴已结束，当前没有征缴中的年度"):
         s.payment_collect(residents=[person], channel="cash", actor="测试")
     client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
     dues = client.get(f"/api/collection/residents/{person.pk}/dues").json()
@@ -355,3 +358,21 @@ def test_api_and_page_refuse_an_unknown_county_before_keeping_the_file(client, m
     assert page.status_code == 400 and UNKNOWN in page.content.decode()
     assert not Job.objects.exists() and not Payment.objects.exists()
     assert not list((settings.MEDIA_ROOT / "collection").glob("**/*.csv"))
+
+
+# ---------------------------------------------------------------- counties by name
+
+
+def test_a_line_for_a_year_not_opened_names_the_county_not_its_code(tmp_path):
+    """"怀远县尚未开启2024年度征缴", not "340321县尚未开启…": messages name a county as users know it."""
+    from yibao.imports.reports import report_read
+    from yibao.regions.models import Region
+
+    f.campaign()
+    person = f.person(name="未开甲")
+    Region.objects.filter(code="340321").update(name="怀远县")
+    result = payments_ingest(path=write_csv(tmp_path, [line("N001", person, "380", year="2024")]), actor="测试",
+                             county_code="340321", report_path=tmp_path / "report.xlsx")
+    assert result["rejected"] == 1
+    reasons = [r["原因"] for r in report_read(result["report"]) if r["sheet"].startswith("错误")]
+    assert reasons == ["怀远县尚未开启2024年度征缴，不能入账；请县医保局先开启征缴年度后重新导入"]

@@ -12,7 +12,11 @@ from yibao.collection.models import Payment
 from yibao.collection.tests import factories as f
 from yibao.collection.tests.test_ingest import line, write_csv
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
-from yibao.enrollment.services import EnrollmentError, campaign_close, enrollment_register
+from yibao.enrollment.services import (
+    EnrollmentError,
+    campaign_close,
+    enrollment_register,
+)
 from yibao.registry.models import GroupFact
 
 pytestmark = pytest.mark.django_db

@@ -160,7 +160,7 @@ def test_a_person_live_in_another_county_that_year_is_rejected(people, tmp_path)
                                       [head.id_number, head.name, 2023, "正常参保", "", "", "", "390"]])
     assert (result["imported"], result["rejected"]) == (1, 1)
     line = report_read(result["report"])[0]
-    assert line["行号"] == 2 and "2024年度已在 340322 县参保，同一年度不能在两地参保" in line["原因"]
+    assert line["行号"] == 2 and "2024年度已在五河县参保，同一年度不能在两地参保" in line["原因"]  # named, not by code
     assert EnrollmentClaim.objects.filter(benefit_year=2024, released_at__isnull=True).count() == 1
 
 
