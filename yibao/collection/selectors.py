@@ -39,6 +39,9 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
     if campaign is None and not benefit_year:
         closed = (Campaign.objects.filter(county_code=county_code, status=Campaign.Status.CLOSED, imported=False)
                   .order_by("-benefit_year").first())
+        today = business_today()
+        if closed is not None and today.year <= closed.benefit_year and booking_refusal(campaign=closed, paid_on=today) is None:
+            return closed  # after its window, within its year: the late rules still take some (新生儿…); the quote says whom
         if closed is not None:  # say that the year closed, not that it never opened
             raise CampaignMissing(
                 f"{county_label(county_code)}{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"

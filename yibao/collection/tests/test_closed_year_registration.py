@@ -125,3 +125,19 @@ def test_huaiyuan_refuses_registration_once_its_late_rules_end(settings):
     with pytest.raises(EnrollmentError, match="2025年度征缴已结束，不能再办理参保登记（"):
         enrollment_register(resident=adult, campaign=Campaign.objects.get(pk=campaign.pk), actor="测试")
     assert not Enrollment.objects.exists()
+
+
+def test_the_counter_page_offers_a_closed_year_after_its_window_to_whom_the_late_rules_accept(suixian, client, make_user):
+    """No year is open: after the window the counter still serves the closed year, and the quote says who may pay."""
+    baby = member("新生癸", birth=dt.date(2023, 1, 28), group="newborn", event=dt.date(2023, 1, 28))
+    adult = member("普通子")
+    client.force_login(make_user("cun", role="village_collector", region_code=SUIXIAN_VILLAGE))
+    dues = client.get(f"/api/collection/residents/{baby.pk}/dues").json()
+    assert dues["benefit_year"] == 2023 and dues["members"][0]["can_pay"] is True
+    assert dues["members"][0]["payable"] == "0.00"
+    refused = client.get(f"/api/collection/residents/{adult.pk}/dues").json()["members"][0]
+    assert refused["can_pay"] is False and SUIXIAN_LATE in refused["reason"]
+    page = client.get(f"/collection/counter/residents/{baby.pk}/").content.decode()
+    assert 'id="pay-button"' in page and "征缴已结束，当前没有征缴中的年度" not in page
+    booked = s.payment_collect(residents=[baby], channel="cash", actor="测试").payments[0]  # no year given
+    assert booked.benefit_year == 2023 and booked.rule == "newborn_within_90_days"
