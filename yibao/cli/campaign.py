@@ -26,10 +26,11 @@ def _campaign_out(campaign) -> dict:
 
 def _get_campaign(county: str, year: int):
     from yibao.enrollment.selectors import campaign_get
+    from yibao.regions.selectors import county_label
 
     campaign = campaign_get(county_code=county, benefit_year=year)
     if campaign is None:
-        fail(f"{county} 县还没有开启{year}年度征缴：请先执行 yibao campaign open --county {county} --policy 政策编号。")
+        fail(f"{county_label(county)}还没有开启{year}年度征缴：请先执行 yibao campaign open --county {county} --policy 政策编号。")
     return campaign
 
 
@@ -44,6 +45,7 @@ def campaign_open_command(
     """开启一个县的征缴年度（每县每年度一次）。"""
     django_setup()
     from yibao.enrollment.services import EnrollmentError, campaign_open
+    from yibao.regions.selectors import county_label
 
     try:
         campaign = campaign_open(
@@ -56,7 +58,7 @@ def campaign_open_command(
         emit_json(_campaign_out(campaign))
         return
     typer.echo(
-        f"已开启 {campaign.county_code} 县{campaign.benefit_year}年度征缴（#{campaign.pk}）：政策 {campaign.policy_id}"
+        f"已开启{county_label(campaign.county_code)}{campaign.benefit_year}年度征缴（#{campaign.pk}）：政策 {campaign.policy_id}"
         f"（版本 {campaign.policy_version}），集中征缴期 {campaign.collection_start} 至 {campaign.collection_end}。"
     )
 
@@ -68,9 +70,10 @@ def campaign_close_command(
     reason: str = typer.Option("", "--reason", help="原因"),
     as_json: bool = JSON,
 ):
-    """结束一个县的征缴年度：此后不再登记、不再核定。"""
+    """结束一个县的征缴年度：此后不再核定，只为政策按征缴期外规定受理的人登记、入账。"""
     django_setup()
     from yibao.enrollment.services import EnrollmentError, campaign_close
+    from yibao.regions.selectors import county_label
 
     try:
         campaign = campaign_close(campaign=_get_campaign(county, year), actor=cli_actor(), reason=reason)
@@ -79,7 +82,7 @@ def campaign_close_command(
     if as_json:
         emit_json(_campaign_out(campaign))
         return
-    typer.echo(f"已结束 {county} 县{year}年度征缴。")
+    typer.echo(f"已结束{county_label(county)}{year}年度征缴。")
 
 
 @campaign_app.command("list")

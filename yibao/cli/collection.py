@@ -48,6 +48,7 @@ def _channel(text: str) -> str:
 def _resident(id_number: str, county: str | None):
     from yibao.core.idnumber import InvalidIdNumber, check_id_number
     from yibao.registry.models import Resident
+    from yibao.regions.selectors import county_label
 
     try:
         number = check_id_number(id_number).number
@@ -58,7 +59,7 @@ def _resident(id_number: str, county: str | None):
         found = found.filter(county_code=county)
     people = list(found[:3])
     if not people:
-        fail(f"户籍名单中没有身份证号码 {number}{f'（{county} 县）' if county else ''}。")
+        fail(f"户籍名单中没有身份证号码 {number}{f'（{county_label(county)}）' if county else ''}。")
     if len(people) > 1:
         fail(f"身份证号码 {number} 在多个县登记（{'、'.join(p.county_code for p in people)}），请用 --county 指定。")
     return people[0]

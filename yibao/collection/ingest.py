@@ -46,6 +46,7 @@ from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.imports.columns import ID_SYNONYMS, KIND_COLUMNS, NAME_SYNONYMS, Column
 from yibao.policy.engine import cn_money, quote
 from yibao.policy.loader import load_policy
+from yibao.regions.selectors import county_label, county_labels
 from yibao.registry.models import Flag, GroupFact, Identity, Resident
 from yibao.core.inputs import CONTROL_CHARACTERS
 
@@ -511,7 +512,8 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     if missing:
         lost = rows.filter(pl.col("year").is_in(missing))
         issues = _issue(lost, pl.lit(True), "缴费年度",
-                        pl.format("{}县尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入", pl.lit(county_code), pl.col("year")),
+                        pl.format("{}尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入", pl.lit(county_label(county_code)),
+                                  pl.col("year")),
                         value=pl.col("year").cast(pl.String))
         rows = rows.filter(~pl.col("year").is_in(missing))
     result["years"] = sorted(campaigns)
@@ -598,16 +600,15 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
 
 def _gate_rows(rows: pl.DataFrame, campaigns: dict) -> pl.DataFrame:
     """`gate`: why the row may not be booked whatever the person owes (dated after the business day,
-    a history or closed year), from the one gate every booking path calls; `campaign_closed` for
-    the registration check. Asked once per year and day, not per row."""
+    a history or closed year), from the one gate every booking path calls. Asked once per year and
+    day, not per row. A closed year's line that passes is then booked, and registers the person,
+    only where the quote accepts it (a late rule), as at the counter."""
     from yibao.collection.selectors import booking_refusal, business_today
 
     today = business_today()
     pairs = rows.select("year", "paid_on").unique()
     refusals = [booking_refusal(campaign=campaigns[year], paid_on=day, today=today) for year, day in pairs.iter_rows()]
-    gate = pairs.with_columns(pl.Series("gate", refusals, dtype=pl.String),
-                              pl.col("year").replace_strict({y: c.status == Campaign.Status.CLOSED for y, c in campaigns.items()},
-                                                            return_dtype=pl.Boolean).alias("campaign_closed"))
+    gate = pairs.with_columns(pl.Series("gate", refusals, dtype=pl.String))
     return rows.join(gate, on=["year", "paid_on"], how="left", maintain_order="left")
 
 
@@ -778,26 +779,26 @@ def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.Data
         .otherwise(None).alias("flag_text")
     ).filter(pl.col("flag_text").is_not_null()).group_by("resident_id").agg(pl.col("flag_text").str.join("；"))
     status_labels = dict(Resident.Status.choices)
-    out = rows.select("_row", "resident_id", "resident_status", "enrollment_status", "status_reason", "year",
-                      "campaign_closed").join(
+    out = rows.select("_row", "resident_id", "resident_status", "enrollment_status", "status_reason", "year").join(
         flag_text, on="resident_id", how="left").join(elsewhere, on="_row", how="left").join(previous, on="_row", how="left")
+    labels = county_labels(set(out.get_column("claim_county").drop_nulls()) | set(out.get_column("previous_county").drop_nulls()))
+    out = out.with_columns(pl.col(c).replace_strict(labels, default=pl.col(c), return_dtype=pl.String)
+                           for c in ("claim_county", "previous_county"))  # named, not by code
     new_enrollment = pl.col("enrollment_status").is_null()
     block = (
         pl.when(pl.col("enrollment_status") == "terminated")
         .then(pl.format("{}年度参保关系已终止（{}），不能再缴费", pl.col("year"), pl.col("status_reason").fill_null("")))
         .when(pl.col("enrollment_status") == "suspended")
         .then(pl.format("参保状态为“参保暂停”（{}），不能入账", pl.col("status_reason").fill_null("")))
-        .when(new_enrollment & pl.col("campaign_closed"))
-        .then(pl.format("{}年度征缴已结束，不能再办理参保登记", pl.col("year")))
         .when(new_enrollment & (pl.col("resident_status") != "active"))
         .then(pl.format("户籍状态为“{}”，不能参保",
                         pl.col("resident_status").replace_strict(status_labels, default=pl.col("resident_status"))))
         .when(new_enrollment & pl.col("flag_text").is_not_null())
         .then(pl.format("暂不能参保：{}", pl.col("flag_text")))
         .when(new_enrollment & pl.col("claim_county").is_not_null())
-        .then(pl.format("已在 {} 县登记{}年度居民医保，不得重复参保", pl.col("claim_county"), pl.col("year")))
+        .then(pl.format("已在{}登记{}年度居民医保，不得重复参保", pl.col("claim_county"), pl.col("year")))
         .when(new_enrollment & pl.col("previous_county").is_not_null())
-        .then(pl.format("上年在 {} 县参保，须先在原参保地办理“参保暂停”，再在本地登记", pl.col("previous_county")))
+        .then(pl.format("上年在{}参保，须先在原参保地办理“参保暂停”，再在本地登记", pl.col("previous_county")))
         .otherwise(None)
     )
     return out.select("_row", block.alias("block"))
@@ -821,10 +822,11 @@ def _classify(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.DataFrame
     rows = rows.join(label_table.rename({"_value": "_diff_key", "_label": "_diff_label"}), on="_diff_key", how="left", maintain_order="left")
     rows = rows.join(label_table.rename({"_value": "_amount_key", "_label": "_amount_label"}), on="_amount_key", how="left", maintain_order="left")
     paid_before = pl.col("booked_external_id").is_not_null() | (pl.col("enrollment_status") == "paid")
+    # the gate first, whoever the person and whatever they paid before, as on every booking path
     flag = (
-        pl.when(pl.col("resident_id").is_null()).then(pl.lit("unknown_person"))
+        pl.when(pl.col("gate").is_not_null()).then(pl.lit("not_accepted"))
+        .when(pl.col("resident_id").is_null()).then(pl.lit("unknown_person"))
         .when(paid_before).then(pl.lit("duplicate"))
-        .when(pl.col("gate").is_not_null()).then(pl.lit("not_accepted"))
         .when(pl.col("block").is_not_null()).then(pl.lit("blocked"))
         .when(~pl.col("accepted")).then(pl.lit("not_accepted"))
         .when(pl.col("_diff") < 0).then(pl.lit("under"))

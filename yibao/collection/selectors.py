@@ -17,6 +17,7 @@ from yibao.core.clock import business_now, business_today  # noqa: F401  (re-exp
 from yibao.enrollment.models import Assessment, Campaign, Enrollment
 from yibao.enrollment.selectors import campaign_current, campaign_get, campaign_policy, person_for
 from yibao.policy.engine import PolicyInputError, Quote, cn_date, cn_money, quote
+from yibao.regions.selectors import county_label
 from yibao.registry.models import Household, Resident
 
 COUNTER_CHANNELS = (Payment.Channel.CASH, Payment.Channel.POS, Payment.Channel.WECHAT, Payment.Channel.ALIPAY)
@@ -38,14 +39,17 @@ def campaign_for(*, county_code: str, benefit_year: int | None = None) -> Campai
     if campaign is None and not benefit_year:
         closed = (Campaign.objects.filter(county_code=county_code, status=Campaign.Status.CLOSED, imported=False)
                   .order_by("-benefit_year").first())
+        today = business_today()
+        if closed is not None and today.year <= closed.benefit_year and booking_refusal(campaign=closed, paid_on=today) is None:
+            return closed  # after its window, within its year: the late rules still take some (新生儿…); the quote says whom
         if closed is not None:  # say that the year closed, not that it never opened
             raise CampaignMissing(
-                f"{county_code} 县{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
+                f"{county_label(county_code)}{closed.benefit_year}年度征缴已结束，当前没有征缴中的年度；"
                 f"如需补录，请县医保局重新开启征缴年度。"
             )
     if campaign is None:
         year = f"{benefit_year}年度" if benefit_year else "当前年度"
-        raise CampaignMissing(f"{county_code} 县尚未开启{year}的征缴，请县医保局先开启征缴年度。")
+        raise CampaignMissing(f"{county_label(county_code)}尚未开启{year}的征缴，请县医保局先开启征缴年度。")
     if campaign.imported:  # an imported past year: nothing is quoted or paid for it
         raise CampaignMissing(f"{campaign.history_note}，不能收款。")
     return campaign
@@ -72,6 +76,27 @@ def booking_refusal(*, campaign: Campaign, paid_on: dt.date, today: dt.date | No
                 f"{campaign.benefit_year}年度征缴已结束，{cn_date(paid_on)}的缴费不再入账"
                 f"（结束后只按政策的逾期缴费规定受理{cn_date(window.end)}以后的缴费）；如需补录，请县医保局重新开启征缴年度。"
             )
+    return None
+
+
+def closed_year_registration_refusal(
+    *, resident: Resident, campaign: Campaign, on: dt.date, tier: int | None = None
+) -> str | None:
+    """Why the resident may not be registered (参保登记) on `on` in the campaign's closed year, or None.
+
+    No rule of its own: the booking gate, then the quote. A closed year books only after its
+    collection window, so whom the policy accepts then is accepted under a late rule (新生儿、刑满释放、
+    退役军人、职工转居民、毕业生、逾期缴费设等待期…), and only such a person may still register.
+    """
+    refusal = booking_refusal(campaign=campaign, paid_on=on)
+    if refusal:
+        return refusal
+    try:
+        answer = due_quote(resident=resident, campaign=campaign, paid_on=on, tier=tier)
+    except PolicyInputError as exc:
+        return f"{campaign.benefit_year}年度征缴已结束，无法测算应缴金额：{exc}"
+    if not answer.accepted:
+        return f"{campaign.benefit_year}年度征缴已结束，不能再办理参保登记（{answer.reason}）"
     return None
 
 

@@ -16,6 +16,7 @@ from yibao.core.clock import business_now, business_today
 from yibao.core.services import event_record, job_outcome_record
 from yibao.enrollment.models import Campaign, Enrollment, EnrollmentClaim
 from yibao.enrollment.selectors import enrollment_active_elsewhere
+from yibao.regions.selectors import county_label
 from yibao.registry.models import Resident
 from yibao.registry.selectors import resident_enrollment_block
 
@@ -56,11 +57,16 @@ def _previous_place_still_active(resident: Resident, benefit_year: int) -> Enrol
 
 
 @transaction.atomic
-def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: int = 1) -> Enrollment:
+def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: int = 1, on=None) -> Enrollment:
     """参保登记 (first registration) or 续保 (renewal) for the campaign's year; returns the existing
-    enrollment when there is one. Raises EnrollmentError when the resident may not enroll."""
+    enrollment when there is one. Raises EnrollmentError when the resident may not enroll.
+
+    `on` is the day of the payment the registration is for (default: the business day). A closed
+    year registers only whom its policy accepts on that day under a late rule (新生儿 and the like),
+    as the booking gate and the quote decide (collection.selectors.closed_year_registration_refusal).
+    """
     if resident.county_code != campaign.county_code:
-        raise EnrollmentError(f"{resident.name} 不属于 {campaign.county_code} 县，不能在本县参保。")
+        raise EnrollmentError(f"{resident.name} 不属于{county_label(campaign.county_code)}，不能在本县参保。")
     existing = (
         Enrollment.objects.select_for_update()
         .filter(county_code=campaign.county_code, resident=resident, benefit_year=campaign.benefit_year)
@@ -72,9 +78,14 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
         return existing
     if campaign.imported:
         raise EnrollmentError(f"{campaign.history_note}，不能办理参保登记。")
-    if campaign.status == Campaign.Status.CLOSED:
-        raise EnrollmentError(f"{campaign.benefit_year}年度征缴已结束，不能再办理参保登记。")
     _check_tier(campaign, tier)
+    if campaign.status == Campaign.Status.CLOSED:
+        from yibao.collection.selectors import closed_year_registration_refusal
+
+        refusal = closed_year_registration_refusal(resident=resident, campaign=campaign, on=on or business_today(),
+                                                   tier=tier)
+        if refusal:
+            raise EnrollmentError(refusal.rstrip("。") + "。")
     if resident.status != Resident.Status.ACTIVE:
         raise EnrollmentError(f"{resident.name} 的户籍状态为“{resident.get_status_display()}”，不能参保。")
     block = resident_enrollment_block(resident)
@@ -83,12 +94,12 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
     elsewhere = enrollment_active_elsewhere(resident=resident, benefit_year=campaign.benefit_year)
     if elsewhere is not None:
         raise EnrollmentError(
-            f"{resident.name} 已在 {elsewhere.county_code} 县登记{campaign.benefit_year}年度居民医保，不得重复参保。"
+            f"{resident.name} 已在{county_label(elsewhere.county_code)}登记{campaign.benefit_year}年度居民医保，不得重复参保。"
         )
     previous = _previous_place_still_active(resident, campaign.benefit_year)
     if previous is not None:
         raise EnrollmentError(
-            f"{resident.name} 上年在 {previous.county_code} 县参保，须先在原参保地办理“参保暂停”，再在本地登记。"
+            f"{resident.name} 上年在{county_label(previous.county_code)}参保，须先在原参保地办理“参保暂停”，再在本地登记。"
         )
     renewal = Enrollment.objects.filter(
         county_code=campaign.county_code, resident=resident, benefit_year=campaign.benefit_year - 1,
@@ -610,7 +621,7 @@ def enrollment_resume(*, enrollment: Enrollment, actor, reason: str) -> Enrollme
         elsewhere = enrollment_active_elsewhere(resident=resident, benefit_year=enrollment.benefit_year)
         if elsewhere is not None:
             raise EnrollmentError(
-                f"{resident.name} 已在 {elsewhere.county_code} 县登记{enrollment.benefit_year}年度居民医保，不能恢复本地参保。"
+                f"{resident.name} 已在{county_label(elsewhere.county_code)}登记{enrollment.benefit_year}年度居民医保，不能恢复本地参保。"
             )
         try:
             with transaction.atomic():

@@ -358,17 +358,21 @@ def employees_import(
 
 def claim_lookup(county_code: str):
     """id numbers → (id_number, benefit_year, county_code) of live enrollments in OTHER counties
-    (the cross-county claims, looked up by ID number, never joined)."""
+    (the cross-county claims, looked up by ID number, never joined); the county as messages name it
+    (yibao.regions.selectors.county_label)."""
     from yibao.enrollment.models import EnrollmentClaim
+    from yibao.regions.selectors import county_labels
 
     def lookup(numbers: list[str]) -> pl.DataFrame:
-        return writers.fetch_by_keys(
+        found = writers.fetch_by_keys(
             f"SELECT id_number, benefit_year, county_code FROM {EnrollmentClaim._meta.db_table} "
             "WHERE released_at IS NULL AND county_code <> %s AND id_number IN ({keys})",
             numbers,
             {"id_number": pl.String, "benefit_year": pl.Int64, "county_code": pl.String},
             [county_code],
         )
+        labels = county_labels(found.get_column("county_code").unique().to_list())
+        return found.with_columns(pl.col("county_code").replace_strict(labels, default=pl.col("county_code")))
 
     return lookup
 

@@ -40,7 +40,7 @@ class Context:
     # identities: id numbers → DataFrame(id_number, resident_id, resident_name) of residents of the county
     resident_lookup: Callable[[list[str]], pl.DataFrame] | None = None
     # enrollments: years opened in Yibao (year → policy id), and id numbers → DataFrame(id_number,
-    # benefit_year, county_code) of live enrollments (claims) in other counties
+    # benefit_year, county_code) of live enrollments (claims) in other counties, the county as messages name it
     opened_years: dict[int, str] = field(default_factory=dict)
     claim_lookup: Callable[[list[str]], pl.DataFrame] | None = None
 
@@ -813,7 +813,7 @@ def validate_enrollments(table: Table, ctx: Context) -> Checked:
         df = df.join(claims, on=["idn_number", "year_value"], how="left", maintain_order="left")
         log.add(
             df, (pl.col("status_code") == "paid") & pl.col("claim_county").is_not_null(), "id_number",
-            pl.format("该身份证号码{}年度已在 {} 县参保，同一年度不能在两地参保：请核实名单", pl.col("year_value"),
+            pl.format("该身份证号码{}年度已在{}参保，同一年度不能在两地参保：请核实名单", pl.col("year_value"),
                       pl.col("claim_county")),
         )
 

@@ -49,6 +49,13 @@ def db_now():
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
 
+def business_db_now():
+    """The business clock (yibao.core.clock) for a date users read as "when" (登记时间)."""
+    from yibao.core.clock import business_now
+
+    return connection.ops.adapt_datetimefield_value(business_now())
+
+
 def lock_county(county_code: str) -> None:
     """On PostgreSQL two imports into the same county wait for each other (SQLite has one writer anyway)."""
     if is_postgres() and county_code.isdigit():
@@ -678,7 +685,7 @@ def enrollments_write(
             FROM {ESTAGE} s JOIN {R} r ON r.id = s.resident_id AND r.county_code = %s
             WHERE s.touched = 1 AND NOT EXISTS (SELECT 1 FROM {E} e WHERE {same})
             ORDER BY s.row_no""",
-            [Enrollment.Kind.FIRST.value, now, now, *defaults.values(), county_code, county_code],
+            [Enrollment.Kind.FIRST.value, business_db_now(), now, *defaults.values(), county_code, county_code],
         )
         counts["imported"] = cursor.rowcount
 

@@ -476,8 +476,8 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
     """(amount, basis, note) per resident, as the counter would answer on `on`: this year's 核定
     up to the end of the collection window, else a live quote with the facts the counter and 核定
     use (yibao.policy.facts). After the window the 核定 no longer holds (the late rules decide), and
-    a closed year owes only what the booking gate still lets in: late payments of those registered
-    before it closed."""
+    a closed year owes only what the booking gate still lets in, and then what the late rules accept
+    (the counter registers such a person then, as it does everyone the quote accepts)."""
     from yibao.collection.selectors import booking_refusal
     from yibao.policy.engine import PolicyInputError, quote
 
@@ -485,18 +485,11 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
     policy = policy_for(county_code, benefit_year, campaign)
     late = policy is not None and on > policy.data.collection.main_window.end
     out: dict[int, tuple] = {}
-    unregistered: set[int] = set()  # a closed year registers no one: the counter refuses them once the quote accepts
     if campaign is not None and not campaign.imported and campaign.status == Campaign.Status.CLOSED:
         refusal = booking_refusal(campaign=campaign, paid_on=on)
-        registered = set(Enrollment.objects.filter(
-            county_code=county_code, benefit_year=benefit_year, status=Enrollment.Status.REGISTERED,
-            resident_id__in=[r.pk for r in residents],
-        ).values_list("resident_id", flat=True))
-        for r in residents:
-            if refusal:
+        if refusal:
+            for r in residents:
                 out[r.pk] = (None, "不予受理", refusal)
-            elif r.pk not in registered:
-                unregistered.add(r.pk)
     if campaign is not None and not late:
         for resident_id, payable, accepted, identity in Assessment.objects.filter(
             campaign=campaign, resident_id__in=[r.pk for r in residents if r.pk not in out]
@@ -546,9 +539,7 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
         except PolicyInputError as exc:
             out[r.pk] = (None, "", str(exc))
             continue
-        if result.accepted and r.pk in unregistered:
-            out[r.pk] = (None, "不予受理", f"{benefit_year}年度征缴已结束，不能再办理参保登记。")
-        elif result.accepted:
+        if result.accepted:
             out[r.pk] = (result.payable, "测算", result.subsidy_identity or "")
         else:
             out[r.pk] = (None, "不予受理", result.reason or "")

@@ -575,7 +575,7 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     else:
         without_booking = selectors.exclude_residents(done, "resident_id", booked)
     exempt = (
-        without_booking.annotate(day=TruncDate("updated_at"))
+        without_booking.annotate(day=TruncDate("registered_at"))  # the business day it was registered
         .values_list(place, "day").annotate(n=Count("pk")).values_list(place, "day", "n")
     )
     for village, day, n in exempt:

@@ -16,6 +16,18 @@ def region_name(code: str) -> str:
     return name or code
 
 
+def county_label(code: str) -> str:
+    """How a message names a county: its name (随县、怀远县), or "421321 县" when it is not loaded."""
+    return county_labels([code])[code]
+
+
+def county_labels(codes) -> dict[str, str]:
+    """county_label of several counties in one query (a file's lines name other counties)."""
+    codes = {str(c) for c in codes if c}
+    names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
+    return {c: names.get(c) or f"{c} 县" for c in codes}
+
+
 def ancestor_codes(code: str) -> list[str]:
     """The codes above and including `code`: 421223200201 → [421223, 421223200, 421223200201]."""
     return [code[:n] for n in (6, 9, 12) if n <= len(code)]

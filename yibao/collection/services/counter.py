@@ -117,13 +117,13 @@ def payment_collect(
     except CampaignMissing as exc:
         raise PaymentError(str(exc)) from None
     year = campaign.benefit_year
+    refusal = booking_refusal(campaign=campaign, paid_on=paid_on)  # the gate first, as on every booking path
+    if refusal:
+        raise PaymentError(refusal)
     for resident in residents:  # who has paid hears so, not what they would owe today
         existing = booked_payment(resident=resident, benefit_year=year)
         if existing is not None:
             raise PaymentError(_already_paid_message(resident, existing, year))
-    refusal = booking_refusal(campaign=campaign, paid_on=paid_on)
-    if refusal:
-        raise PaymentError(refusal)
 
     quotes = {}
     for resident in residents:
@@ -175,7 +175,7 @@ def payment_collect(
         for line_no, resident in enumerate(residents, start=1):
             answer = quotes[resident.pk]
             try:
-                enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor)
+                enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor, on=paid_on)
                 if enrollment.status == Enrollment.Status.PAID:
                     raise PaymentError(f"{_who(resident)}{year}年度已是“正常参保”状态，不能重复收款。")
             except EnrollmentError as exc:
@@ -239,13 +239,13 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
         if payment.status != Payment.Status.FLAGGED or payment.flag != Payment.Flag.UNDER or resident is None:
             raise PaymentError("只有标记为“少缴”的缴费才能补缴差额。")
         year = payment.benefit_year
+        refusal = booking_refusal(campaign=payment.campaign, paid_on=paid_on)  # the gate first
+        if refusal:
+            raise PaymentError(f"{_who(resident)}补缴差额不能入账：{refusal}")
         existing = Payment.objects.filter(county_code=payment.county_code, resident=resident, benefit_year=year,
                                           status=Payment.Status.BOOKED).select_related("receipt_line__receipt").first()
         if existing is not None:
             raise PaymentError(_already_paid_message(resident, existing, year) + "本笔少缴款项请办理退费。")
-        refusal = booking_refusal(campaign=payment.campaign, paid_on=paid_on)
-        if refusal:
-            raise PaymentError(f"{_who(resident)}补缴差额不能入账：{refusal}")
         try:
             answer = due_quote(resident=resident, campaign=payment.campaign, paid_on=paid_on)
         except PolicyInputError as exc:
@@ -258,7 +258,7 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
                 f"{_who(resident)}按{cn_date(paid_on)}的政策应缴{_money(answer.payable)}，已缴{_money(payment.amount)}，没有差额可补。"
             )
         try:
-            enrollment = enrollment_register(resident=resident, campaign=payment.campaign, actor=actor)
+            enrollment = enrollment_register(resident=resident, campaign=payment.campaign, actor=actor, on=paid_on)
             if enrollment.status == Enrollment.Status.PAID:
                 raise PaymentError(f"{_who(resident)}{year}年度已是“正常参保”状态，不能重复收款。")
         except EnrollmentError as exc:

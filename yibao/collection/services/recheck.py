@@ -54,7 +54,9 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
         year, campaign = payment.benefit_year, payment.campaign
         resident = Resident.objects.filter(county_code=payment.county_code, id_number=payment.id_number).first()
         flag, advice, answer, enrollment = "", "", None, None
-        if resident is None:
+        if refusal := booking_refusal(campaign=campaign, paid_on=payment.paid_on):  # the gate first, as at ingest
+            flag, advice = Payment.Flag.NOT_ACCEPTED, f"不予受理：{refusal}"
+        elif resident is None:
             flag = Payment.Flag.UNKNOWN_PERSON
             advice = "本县户籍名单中仍查无此身份证号码：请核实缴费人身份，先登记户籍后再重新匹配，或办理退费。"
         else:
@@ -63,8 +65,6 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
             if booked is not None:
                 flag = Payment.Flag.DUPLICATE
                 advice = f"该人员{paid_text(booked)}，本笔{_money(payment.amount)}为重复缴费，请办理退费。"
-            elif refusal := booking_refusal(campaign=campaign, paid_on=payment.paid_on):
-                flag, advice = Payment.Flag.NOT_ACCEPTED, f"不予受理：{refusal}"
             else:
                 try:
                     answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
@@ -79,7 +79,8 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
                 else:
                     try:
                         with transaction.atomic():
-                            enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor)
+                            enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor,
+                                                                on=payment.paid_on)
                             if enrollment.status == Enrollment.Status.PAID:
                                 raise EnrollmentError(f"{year}年度已是“正常参保”状态")
                     except EnrollmentError as exc:

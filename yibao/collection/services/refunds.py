@@ -270,7 +270,7 @@ def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> Non
         raise PaymentError(f"{_who(resident)}多缴差额退还后其余款项须入账，现不能入账：{refusal}")
     answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
     try:
-        enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor)
+        enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor, on=payment.paid_on)
         enrollment_mark_paid(enrollment=enrollment, benefit_start=answer.benefit_start, benefit_end=answer.benefit_end,
                              actor=actor, reason=f"多缴差额已退，缴费流水号 {payment.external_id} 入账")
     except EnrollmentError as exc:

@@ -111,14 +111,17 @@ def test_the_counter_refuses_a_closed_year_even_for_a_registered_person(today):
     with pytest.raises(s.PaymentError, match=CLOSED):
         s.payment_collect(residents=[person], channel="cash", actor="测试", benefit_year=2025)
     assert Payment.objects.count() == 1 and Enrollment.objects.get(resident=person).status == "registered"
-    with pytest.raises(s.PaymentError, match="结束已缴.*已于2024年10月8日缴纳2025年度居民医保费400元"):  # who paid hears so
+    with pytest.raises(s.PaymentError, match=CLOSED):  # the gate first, whoever the person, as on every path
         s.payment_collect(residents=[paid], channel="cash", actor="测试", benefit_year=2025)
 
 
 def test_the_counter_page_and_api_say_the_year_closed_not_that_it_never_opened(today, client, make_user):
+    from yibao.regions.models import Region
+
     close(f.campaign())
     person = f.person(name="结束戊")
-    with pytest.raises(s.PaymentError, match="340321 县2025年度征缴已结束，当前没有征缴中的年度"):
+    Region.objects.filter(code="340321").update(name="怀远县")
+    with pytest.raises(s.PaymentError, match="^怀远县2025年度征缴已结束，当前没有征缴中的年度"):
         s.payment_collect(residents=[person], channel="cash", actor="测试")
     client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
     dues = client.get(f"/api/collection/residents/{person.pk}/dues").json()
@@ -184,7 +187,8 @@ def test_refunding_an_excess_books_no_rest_into_a_closed_year(today, tmp_path):
 
 def test_a_closed_year_books_late_payments_only_under_the_late_rules(settings, tmp_path):
     """After the window (2025-01-15), Huaiyuan's late rule accepts a payment with a waiting period: a person
-    registered before the close is booked under it; nobody new is registered into the closed year."""
+    registered before the close is booked under it, and so is a newcomer, whom it registers (the quote
+    accepts them under a late rule); a line dated inside the window books nothing."""
     settings.YIBAO_TODAY = "2025-01-15"
     campaign = f.campaign()
     registered, newcomer, in_window = f.person(name="逾期甲"), f.person(name="逾期乙"), f.person(name="窗口丙")
@@ -196,10 +200,11 @@ def test_a_closed_year_books_late_payments_only_under_the_late_rules(settings, t
     path = write_csv(tmp_path, [line("L001", newcomer, "400", when="2025-01-10 10:00:00"),
                                 line("L002", in_window, "400", when="2024-12-20 10:00:00")])
     result = payments_ingest(path=path, actor="测试", county_code="340321")
-    assert result["booked"] == 0
+    assert result["booked"] == 1
     newcomer_line, window_line = Payment.objects.get(external_id="L001"), Payment.objects.get(external_id="L002")
-    assert newcomer_line.flag == "blocked" and "2025年度征缴已结束，不能再办理参保登记" in newcomer_line.flag_advice
-    assert not Enrollment.objects.filter(resident=newcomer).exists()
+    assert newcomer_line.status == "booked" and newcomer_line.rule == "late_enrollment_waiting_period"
+    assert newcomer_line.benefit_start == dt.date(2025, 4, 11)  # the next day plus 3 months' waiting period
+    assert Enrollment.objects.get(resident=newcomer).status == "paid"
     assert window_line.flag == "not_accepted" and "2024年12月20日的缴费不再入账" in window_line.flag_advice
 
 
@@ -215,6 +220,41 @@ def test_a_channel_line_for_an_imported_history_year_is_flagged(settings, tmp_pa
                              actor="测试", county_code="340321")
     assert result["booked"] == 0 and result["flagged_by_kind"]["not_accepted"] == 1
     assert Payment.objects.get(external_id="H001").flag_advice == "不予受理：2024年度为导入的历史名单，没有缴费政策，不能收款。"
+
+
+def test_a_history_year_line_for_a_person_on_that_list_is_refused_at_the_gate_not_a_duplicate(settings, tmp_path):
+    """The gate decides before duplicate detection, at ingest and at 重新匹配 as at the counter: a line
+    for an imported history year is 不予受理 with the history reason, even for a person the list shows paid."""
+    from yibao.imports.tests.roster import paid, roster_import
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    f.campaign()
+    person = f.resident(name="历史丁")
+    roster_import(tmp_path, [paid(person)])
+    assert Enrollment.objects.get(resident=person, benefit_year=2024).status == "paid"
+    result = payments_ingest(path=write_csv(tmp_path, [line("H002", person, "380", year="2024", when="2024-03-01 10:00:00")]),
+                             actor="测试", county_code="340321")
+    assert result["flagged_by_kind"]["not_accepted"] == 1 and result["flagged_by_kind"]["duplicate"] == 0
+    history = "不予受理：2024年度为导入的历史名单，没有缴费政策，不能收款。"
+    payment = Payment.objects.get(external_id="H002")
+    assert (payment.flag, payment.flag_advice) == ("not_accepted", history)
+    payment = s.payment_recheck(payment=payment, actor="测试")
+    assert (payment.flag, payment.flag_advice) == ("not_accepted", history)
+    with pytest.raises(s.PaymentError, match="2024年度为导入的历史名单"):
+        s.payment_collect(residents=[person], channel="cash", actor="测试", benefit_year=2024)
+
+
+def test_recheck_asks_the_gate_before_looking_for_a_booked_payment(today, tmp_path):
+    """A line for a closed year whose person paid meanwhile: the gate's reason, as at ingest and the counter."""
+    campaign = f.campaign()
+    region_tree()
+    unknown = f.id_number("340321")
+    payments_ingest(path=write_csv(tmp_path, [line("G001", unknown, "400")]), actor="测试", county_code="340321")
+    person = f.resident(name="后缴戊", id_no=unknown)
+    s.payment_collect(residents=[person], channel="cash", actor="测试")
+    close(campaign)
+    payment = s.payment_recheck(payment=Payment.objects.get(external_id="G001"), actor="测试")
+    assert payment.flag == "not_accepted" and CLOSED in payment.flag_advice
 
 
 # ---------------------------------------------------------------- who has paid hears so
@@ -318,3 +358,21 @@ def test_api_and_page_refuse_an_unknown_county_before_keeping_the_file(client, m
     assert page.status_code == 400 and UNKNOWN in page.content.decode()
     assert not Job.objects.exists() and not Payment.objects.exists()
     assert not list((settings.MEDIA_ROOT / "collection").glob("**/*.csv"))
+
+
+# ---------------------------------------------------------------- counties by name
+
+
+def test_a_line_for_a_year_not_opened_names_the_county_not_its_code(tmp_path):
+    """"怀远县尚未开启2024年度征缴", not "340321县尚未开启…": messages name a county as users know it."""
+    from yibao.imports.reports import report_read
+    from yibao.regions.models import Region
+
+    f.campaign()
+    person = f.person(name="未开甲")
+    Region.objects.filter(code="340321").update(name="怀远县")
+    result = payments_ingest(path=write_csv(tmp_path, [line("N001", person, "380", year="2024")]), actor="测试",
+                             county_code="340321", report_path=tmp_path / "report.xlsx")
+    assert result["rejected"] == 1
+    reasons = [r["原因"] for r in report_read(result["report"]) if r["sheet"].startswith("错误")]
+    assert reasons == ["怀远县尚未开启2024年度征缴，不能入账；请县医保局先开启征缴年度后重新导入"]

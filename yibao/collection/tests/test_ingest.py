@@ -269,7 +269,13 @@ def test_blocks_match_the_scalar_enrollment_checks(tmp_path):
     result = payments_ingest(path=write_csv(tmp_path, rows), actor="测试", county_code="340321")
     assert result["flagged_by_kind"]["blocked"] == 3
     advice = {x.resident.name: x.flag_advice for x in Payment.objects.select_related("resident")}
-    assert "已在 340322 县登记2025年度居民医保" in advice["外县已登记"]
+    assert "已在340322 县登记2025年度居民医保" in advice["外县已登记"]  # a county not loaded: by its code
+    from yibao.regions.models import Region
+
+    Region.objects.create(code="340322", name="五河县", level=6, county_code="340322")
+    Payment.objects.all().delete()
+    payments_ingest(path=write_csv(tmp_path, rows[:1], name="again.csv"), actor="测试", county_code="340321")
+    assert "已在五河县登记2025年度居民医保" in Payment.objects.get().flag_advice  # a loaded one: by its name
     assert "户籍状态为“已死亡”" in advice["已故"]
     assert "参保关系已终止（参加职工医保）" in advice["已终止"]
     for person in (elsewhere, dead):

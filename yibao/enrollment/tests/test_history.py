@@ -18,6 +18,7 @@ from yibao.enrollment.models import Campaign, Enrollment
 from yibao.enrollment.tests import factories as f
 from yibao.imports.tests.roster import paid, roster_import
 from yibao.policy.loader import PolicyNotFound
+from yibao.regions.models import Region
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,8 @@ def test_paid_last_year_in_another_county_must_suspend_there_first(county):
     Resident.objects.filter(pk=moved.pk).update(id_number=a.id_number)
     moved.refresh_from_db()
     wuhe = f.campaign(county="340322")
-    with pytest.raises(services.EnrollmentError, match="上年在 340321 县参保，须先在原参保地办理“参保暂停”"):
+    Region.objects.filter(code="340321").update(name="怀远县")
+    with pytest.raises(services.EnrollmentError, match="上年在怀远县参保，须先在原参保地办理“参保暂停”"):
         services.enrollment_register(resident=moved, campaign=wuhe, actor="测试")
     last_year = Enrollment.objects.get(county_code="340321", resident=a, benefit_year=2024)
     services.enrollment_suspend(enrollment=last_year, actor="测试", reason="迁往五河县")

@@ -1,9 +1,11 @@
 """One rule decides: every path that asks the policy engine about a person gets the same answer.
 
-For random people (identities, group, event date, household role, coverage history) and random
-payment dates, the quote from the person's own words (what `yibao quote` is told), the counter
+For random people (identities, group, event date, household role, coverage history), random
+payment dates and open or closed years, the quote from the person's own words (what `yibao quote` is told), the counter
 (due_quote, payment_collect), the channel ingest (payments_ingest), 重新匹配 (payment_recheck)
-and 核定 (assessment) must agree: accepted or not, what is payable, from when cover runs.
+and 核定 (assessment) must agree: accepted or not, what is payable, from when cover runs. In a
+closed year every booking path first asks the one booking gate, and registers and books exactly
+whom the quote then accepts.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from hypothesis.extra.django import TestCase
 from yibao.collection import services as cs
 from yibao.collection.ingest import payments_ingest
 from yibao.collection.models import Payment
-from yibao.collection.selectors import due_quote
+from yibao.collection.selectors import booking_refusal, due_quote
 from yibao.collection.tests import factories as f
 from yibao.collection.tests.test_ingest import line, write_csv
 from yibao.enrollment.assessment import assess_frame, persons_frame
 from yibao.enrollment.models import Campaign, Enrollment
 from yibao.enrollment.selectors import person_for
+from yibao.enrollment.services import campaign_close
 from yibao.enrollment.tests import factories as ef
 from yibao.policy.engine import quote
 from yibao.policy.facts import household_role
@@ -63,15 +66,16 @@ def people(draw):
         "event_date": None if event_days is None or group is None else paid_on - dt.timedelta(days=event_days),
         "relation": draw(st.sampled_from(RELATIONS)),
         "last_covered": draw(st.sampled_from([None, None, year - 1, year - 1, year - 2, year - 5])),
+        "closed": draw(st.sampled_from([False, False, True])),
     }
 
 
 def _case(policy_id, paid_on, *, group=None, last_covered=None, identities=(), relation="户主",
-          birth=dt.date(1990, 6, 6), event_date=None):
+          birth=dt.date(1990, 6, 6), event_date=None, closed=False):
     year = load_policy(policy_id).data.benefit_year
     return {"policy_id": policy_id, "village": POLICIES[policy_id], "year": year, "paid_on": paid_on, "birth": birth,
             "identities": list(identities), "group": group, "event_date": event_date, "relation": relation,
-            "last_covered": last_covered}
+            "last_covered": last_covered, "closed": closed}
 
 
 def _resident(p: dict, name: str, id_no: str | None = None):
@@ -101,14 +105,24 @@ class OneDecisionTests(TestCase):
     @example(_case("hubei-suixian-2023", dt.date(2023, 2, 1), group="migrant_worker", last_covered=2022))
     @example(_case("hubei-suixian-2023", dt.date(2023, 1, 15), group="migrant_worker", last_covered=2020))
     @example(_case("anhui-huaiyuan-2025", dt.date(2025, 1, 20), group="migrant_worker", last_covered=2022))
+    # a closed year: a newborn after the window registers on every path, an ordinary person on none
+    @example(_case("hubei-suixian-2023", dt.date(2023, 2, 10), group="newborn", birth=dt.date(2023, 1, 20),
+                   relation="儿子", closed=True))
+    @example(_case("hubei-suixian-2023", dt.date(2023, 2, 10), group="veteran", event_date=dt.date(2023, 1, 20),
+                   closed=True))
+    @example(_case("hubei-suixian-2023", dt.date(2023, 2, 10), closed=True))
+    @example(_case("anhui-huaiyuan-2025", dt.date(2024, 12, 1), closed=True))
     @settings(max_examples=36, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(people())
     def test_every_path_gives_the_same_answer(self, p):
         policy = load_policy(p["policy_id"])
         year, paid_on = p["year"], p["paid_on"]
         assume(p["birth"] <= paid_on)
-        assume(p["last_covered"] is None or p["birth"].year <= p["last_covered"])  # no cover before birth
+        assume(p["last_covered"] is None or p["last_covered"] >= p["birth"].year)  # no cover before birth
         campaign = ef.campaign(county=p["village"][:6], policy_id=p["policy_id"])
+        if p["closed"]:  # a closed year: the booking gate first, then the same quote
+            campaign = campaign_close(campaign=campaign, actor="测试", reason="征缴结束")
+        gate = booking_refusal(campaign=campaign, paid_on=paid_on)
 
         # what the person says about themselves, as `yibao quote` is told it
         first = p["last_covered"] is None
@@ -132,15 +146,19 @@ class OneDecisionTests(TestCase):
         row = frame.row(0, named=True)
         assert (row["accepted"], row["payable"], row["benefit_start"], row["rule"]) == expect
 
-        # the counter
+        # the counter (and the registration it makes, in a closed year too)
+        books = said.accepted and gate is None
         c = _resident(p, "丙")
-        if said.accepted:
-            result = cs.payment_collect(residents=[c], channel="cash", actor="测试", paid_at=f.at(paid_on.isoformat()))
+        paid_at = f.at(paid_on.isoformat())
+        if books:
+            result = cs.payment_collect(residents=[c], channel="cash", actor="测试", paid_at=paid_at, benefit_year=year)
             booked = result.payments[0]
             assert (booked.expected_amount, booked.benefit_start) == (said.payable, said.benefit_start)
+            assert Enrollment.objects.get(resident=c, benefit_year=year).status == Enrollment.Status.PAID
         else:
             with self.assertRaises(cs.PaymentError):
-                cs.payment_collect(residents=[c], channel="cash", actor="测试", paid_at=f.at(paid_on.isoformat()))
+                cs.payment_collect(residents=[c], channel="cash", actor="测试", paid_at=paid_at, benefit_year=year)
+            assert not Enrollment.objects.filter(resident=c, benefit_year=year).exists()
 
         # the channels: a known payer (乙) at once, an unknown one (丁) registered later and rechecked
         if said.accepted and said.payable == 0:
@@ -156,7 +174,7 @@ class OneDecisionTests(TestCase):
         d = _resident(p, "丁", id_no=unknown_id)
         rechecked = cs.payment_recheck(payment=Payment.objects.get(external_id="U1"), actor="县税务局")
         for payment in (Payment.objects.get(external_id="K1"), rechecked):
-            if said.accepted:
+            if books:
                 assert (payment.status, payment.flag) == ("booked", "")
                 assert (payment.expected_amount, payment.benefit_start) == (said.payable, said.benefit_start)
             else:

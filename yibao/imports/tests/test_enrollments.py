@@ -160,7 +160,7 @@ def test_a_person_live_in_another_county_that_year_is_rejected(people, tmp_path)
                                       [head.id_number, head.name, 2023, "正常参保", "", "", "", "390"]])
     assert (result["imported"], result["rejected"]) == (1, 1)
     line = report_read(result["report"])[0]
-    assert line["行号"] == 2 and "2024年度已在 340322 县参保，同一年度不能在两地参保" in line["原因"]
+    assert line["行号"] == 2 and "2024年度已在五河县参保，同一年度不能在两地参保" in line["原因"]  # named, not by code
     assert EnrollmentClaim.objects.filter(benefit_year=2024, released_at__isnull=True).count() == 1
 
 
@@ -243,3 +243,14 @@ def test_upload_page_and_history(client, staff, people, tmp_path):
     assert template.status_code == 200 and template.content.startswith(b"PK")
     client.force_login(staff["department_clerk"])
     assert client.get("/imports/new/enrollments/").status_code == 403
+
+
+def test_roster_enrollments_are_registered_on_the_business_day(people, tmp_path, settings):
+    """登记时间 of an imported enrollment is the business day (YIBAO_TODAY), not the wall clock."""
+    from django.utils import timezone
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    assert timezone.localdate() != dt.date(2024, 10, 8)  # the test means something only off the real calendar
+    roster_import(tmp_path, roster(people))
+    days = {timezone.localtime(e.registered_at).date() for e in Enrollment.objects.filter(benefit_year=2024)}
+    assert days == {dt.date(2024, 10, 8)}

@@ -69,7 +69,7 @@ def enroll(resident, year: int, status: str = Enrollment.Status.PAID, *, at: dt.
         Enrollment.objects.filter(pk=enrollment.pk).update(benefit_start=dt.date(year, 1, 1), benefit_end=dt.date(year, 12, 31))
         enrollment.refresh_from_db()
     if at is not None:
-        Enrollment.objects.filter(pk=enrollment.pk).update(updated_at=at)
+        Enrollment.objects.filter(pk=enrollment.pk).update(registered_at=at, updated_at=at)
     return enrollment
 
 

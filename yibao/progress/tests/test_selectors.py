@@ -115,8 +115,9 @@ def test_remind_list_owes_what_the_counter_would_take_after_the_window_and_after
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
     rows = {r.resident.name: r for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
                                                               benefit_year=2025, on=late)}
-    assert (rows["丁"].owed, rows["丁"].owed_basis) == (None, "不予受理")
-    assert rows["丁"].owed_note == "2025年度征缴已结束，不能再办理参保登记。"  # as the counter refuses him
+    counter = collection.due_quote(resident=county["d"], campaign=campaign, paid_on=late)
+    assert counter.rule == "late_enrollment_waiting_period"  # the counter registers him under the late rule
+    assert (rows["丁"].owed, rows["丁"].owed_basis) == (counter.payable, "测算")
     assert rows["乙"].owed == Decimal("60.00")  # registered before the close: late rules still take him
     settings.YIBAO_TODAY = "2025-12-31"  # the year over: the policy's refusal comes first, as at the counter
     over = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=dt.date(2025, 12, 31))

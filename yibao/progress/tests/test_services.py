@@ -224,6 +224,24 @@ def test_refresh_counts_paid_enrolled_special_and_renewals(county):
     assert ProgressRefresh.objects.get(county_code=b.COUNTY, benefit_year=2025).villages == 4
 
 
+def test_the_daily_curve_counts_an_unbilled_enrollment_on_the_business_day_it_was_registered(settings):
+    """A demo with YIBAO_TODAY: a 正常参保 without a payment falls on the business day of its 登记, inside
+    the window, not on the wall-clock day its row was last written."""
+    from yibao.enrollment.services import enrollment_mark_paid, enrollment_register
+
+    settings.YIBAO_TODAY = "2024-10-08"
+    assert b.timezone.localdate() != dt.date(2024, 10, 8)
+    b.huaiyuan_tree()
+    campaign = b.campaign(2025)
+    person = b.person(b.DONGCUN, "免缴甲", identities=["tekun"])
+    enrollment = enrollment_register(resident=person, campaign=campaign, actor="测试")
+    enrollment_mark_paid(enrollment=enrollment, benefit_start=dt.date(2025, 1, 1), benefit_end=dt.date(2025, 12, 31),
+                         actor="测试", reason="免缴")
+    services.progress_refresh(county_code=b.COUNTY, benefit_year=2025)
+    days = {(d.day, d.paid, d.exempt) for d in VillageDay.objects.filter(village_code=b.DONGCUN, benefit_year=2025)}
+    assert days == {(dt.date(2024, 10, 8), 0, 1)}
+
+
 def test_an_assessment_decides_special_membership_over_identities(county):
     b.assess(county["b"], payable="400.00", identity="")  # assessed: no subsidy applied this year
     b.assess(county["a"], payable="60.00", identity="dibao")
