@@ -118,12 +118,12 @@ def payment_collect(
         raise PaymentError(str(exc)) from None
     year = campaign.benefit_year
     refusal = booking_refusal(campaign=campaign, paid_on=paid_on)  # the gate first, as on every booking path
-    if refusal:
-        raise PaymentError(refusal)
-    for resident in residents:  # who has paid hears so, not what they would owe today
+    for resident in residents:  # who has paid hears so (and why nothing books), not what they would owe today
         existing = booked_payment(resident=resident, benefit_year=year)
         if existing is not None:
-            raise PaymentError(_already_paid_message(resident, existing, year))
+            raise PaymentError(_already_paid_message(resident, existing, year) + (refusal or ""))
+    if refusal:
+        raise PaymentError(refusal)
 
     quotes = {}
     for resident in residents:
