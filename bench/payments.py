@@ -164,7 +164,7 @@ def _baseline(path: Path) -> tuple[float, int]:
     import polars as pl
     from django.db import connection, transaction
 
-    from yibao.collection.ingest import _sql_values, sqlite_cache
+    from yibao.collection.ingest.frames import _sql_values, sqlite_cache
     from yibao.collection.models import Payment
     from yibao.enrollment.models import Campaign
 

@@ -133,11 +133,11 @@ def test_the_right_amount_after_an_over_payment_is_booked(tmp_path, county):
 @pytest.mark.parametrize("chunks", [None, (1, 2), (2, 3)], ids=["whole", "chunks-1-2", "chunks-2-3"])
 def test_booked_amounts_and_dates_agree_with_quote(tmp_path, county, chunks, monkeypatch):
     """Also with persons quoted and events written a slice at a time (1M-line files do that)."""
-    from yibao.collection import ingest
+    from yibao.collection.ingest import decide, write
 
     if chunks:
-        monkeypatch.setattr(ingest, "QUOTE_CHUNK", chunks[0])
-        monkeypatch.setattr(ingest, "EVENT_CHUNK", chunks[1])
+        monkeypatch.setattr(decide, "QUOTE_CHUNK", chunks[0])
+        monkeypatch.setattr(write, "EVENT_CHUNK", chunks[1])
     p = county
     result = payments_ingest(path=the_file(tmp_path, p), actor="测试", county_code="340321")
     from_file = [str(pk) for pk in Payment.objects.filter(source="file").values_list("pk", flat=True)]
