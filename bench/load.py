@@ -193,13 +193,13 @@ def _in_django(env: dict, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_case(case: str, server, seconds: int, plan: Path, part: str, out: Path) -> dict:
+def run_case(case: str, server, seconds: int, plan: Path, part: str, out: Path, warmup: float = WARMUP_SECONDS) -> dict:
     """locust, headless, in its own process: one case against one server. Returns the figures per request name."""
     spec = CASES[case]
     prefix = out / f"{case}-{part}"
     env = dict(os.environ)
     env.update({"BENCH_LOAD_PLAN": str(plan), "BENCH_LOAD_PART": part, "BENCH_LOAD_USERS": str(spec["users"]),
-                "BENCH_LOAD_SECONDS": str(seconds), "BENCH_LOAD_WARMUP": str(WARMUP_SECONDS),
+                "BENCH_LOAD_SECONDS": str(seconds), "BENCH_LOAD_WARMUP": str(warmup),
                 "BENCH_QUOTE_RATE_PER_USER": str(QUOTE_RATE / QUOTE_USERS)})
     # the locustfile ends the run itself after logins + warm-up + `seconds`; -t is only a safety limit
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
@@ -303,7 +303,7 @@ def markdown_rows(engine: str, case: str, results: list[dict]) -> list[str]:
 
 
 def measure(engine: str, rows: int, seconds: int, workdir: Path, cases: list[str], servers: list[str],
-            workers: int | None = None) -> dict:
+            workers: int | None = None, warmup: float = WARMUP_SECONDS) -> dict:
     """Build the county on `engine`, start the servers, run each case against each server."""
     out = workdir / f"load-{engine}"
     out.mkdir(parents=True, exist_ok=True)
@@ -324,7 +324,7 @@ def measure(engine: str, rows: int, seconds: int, workdir: Path, cases: list[str
             results = []
             for name, server in zip(servers, started):
                 print(f"  {CASES[case]['title']} → {server.name}，{seconds} 秒……", file=sys.stderr, flush=True)
-                results.append(run_case(case, server, seconds, plan, name, out))
+                results.append(run_case(case, server, seconds, plan, name, out, warmup))
             receipts = _in_django(env, "--check-receipts") if case == "counter" else None
             figures["cases"][case] = {"results": results, "receipts": receipts}
             print(report(case, results, receipts), flush=True)
@@ -363,7 +363,8 @@ def run(options) -> list[dict]:
     print(f"机器：{machine()}", flush=True)
     results = []
     for engine in engines:
-        figures = measure(engine, options.rows, seconds, workdir, cases, servers, getattr(options, "workers", None))
+        figures = measure(engine, options.rows, seconds, workdir, cases, servers, getattr(options, "workers", None),
+                          getattr(options, "load_warmup", WARMUP_SECONDS))
         results.append(figures)
     print("| 数据库 | 案例 | 服务 | 请求数 | 吞吐（次/秒） | p50 毫秒 | p95 毫秒 | p99 毫秒 | 错误 |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
@@ -388,6 +389,7 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", default=",".join(CASES), help="quote、counter、progress，逗号分隔")
     parser.add_argument("--servers", default="production,runserver", help="production、runserver，逗号分隔")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn 工作进程数（默认 2 × 核数 + 1）")
+    parser.add_argument("--load-warmup", type=float, default=WARMUP_SECONDS, help="全部登录后、开始计时前的预热秒数")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--households", type=int, default=100, help=argparse.SUPPRESS)
