@@ -71,6 +71,7 @@ class Server:
     processes: list[subprocess.Popen] = field(default_factory=list)
     log: Path | None = None
     detail: str = ""
+    request_log: Path | None = None  # the app's one JSON line per request (duration_ms measured in the server)
 
     def stop(self) -> None:
         for proc in reversed(self.processes):
@@ -156,6 +157,7 @@ def start_production(env: dict, *, workers: int | None = None, port: int | None 
         if task_worker:
             server.processes.append(_spawn(_worker_command(), env, log_dir / f"worker-{port}.log"))
     server.detail = f"{workers} 个同步工作进程"
+    server.request_log = Path(env["YIBAO_REQUEST_LOG"]) if env.get("YIBAO_REQUEST_LOG") else None
     return _wait_ready(server)
 
 
@@ -166,4 +168,5 @@ def start_runserver(env: dict, *, port: int | None = None, log_dir: Path) -> Ser
     command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = Server("runserver", f"http://127.0.0.1:{port}", [_spawn(command, env, log)], log)
     server.detail = "单进程多线程"
+    server.request_log = Path(env["YIBAO_REQUEST_LOG"]) if env.get("YIBAO_REQUEST_LOG") else None
     return _wait_ready(server)

@@ -33,6 +33,8 @@ def test_load_harness_reports_latencies_and_no_errors(tmp_path):
             assert row["count"] > 0 and row["errors"] == 0, (case, name, row, result["failures"])
             assert None not in (row["p50"], row["p95"], row["p99"]) and row["p50"] <= row["p95"] <= row["p99"]
             assert row["rps"] > 0
+            inside = result["in_server"][name]  # the app's own time, from its request log
+            assert inside["count"] >= row["count"] and inside["p50"] <= inside["p95"]
         login = result["requests"].get("login", {"count": 0, "errors": 0})
         assert (login["count"], login["errors"]) == (0, 0), login  # logins: before the measured window, none failed
     receipts = figures["cases"]["counter"]["receipts"]
