@@ -22,12 +22,13 @@ import itertools
 import json
 import os
 import re
+from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, HttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, HttpUser, constant, constant_throughput, task
 from locust.exception import StopUser
 
-PLAN = json.loads(open(os.environ["BENCH_LOAD_PLAN"], encoding="utf-8").read()) if os.environ.get("BENCH_LOAD_PLAN") else {}
+PLAN = json.loads(Path(os.environ["BENCH_LOAD_PLAN"]).read_text(encoding="utf-8")) if os.environ.get("BENCH_LOAD_PLAN") else {}
 PART = os.environ.get("BENCH_LOAD_PART", "production")
 QUOTE_RATE_PER_USER = float(os.environ.get("BENCH_QUOTE_RATE_PER_USER", "4"))
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -79,7 +80,7 @@ def login(user: HttpUser, username: str, password: str) -> bool:
 
 class QuoteUser(FastHttpUser):
     wait_time = constant_throughput(QUOTE_RATE_PER_USER)
-    _births = [dt.date(1940, 1, 1) + dt.timedelta(days=173 * i) for i in range(180)]  # 1940 … 2025
+    _births = tuple(dt.date(1940, 1, 1) + dt.timedelta(days=173 * i) for i in range(180))  # 1940 … 2025
 
     def on_start(self):
         self.n = 0

@@ -87,20 +87,11 @@ class Server:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def _spawn(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    handle = open(log, "ab")
-    try:
+    with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-    finally:
-        handle.close()
 
 
 def _wait_ready(server: Server) -> Server:
