@@ -21,7 +21,7 @@ from bench import BENCHMARKS
 def discover() -> None:
     """Import every module of bench/ so each registers its @benchmark functions."""
     for module in pkgutil.iter_modules(bench.__path__):
-        if module.name != "__main__":
+        if module.name not in {"__main__", "locustfile"}:  # locust patches the stdlib: its own process only
             importlib.import_module(f"bench.{module.name}")
 
 
@@ -32,6 +32,7 @@ def main(argv=None) -> None:
     parser.add_argument("--naive-rows", type=int, default=10_000, help="逐行 ORM 基线实测的行数，再按比例推算")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="只运行某个基准（可重复）")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite、postgresql，逗号分隔")
+    parser.add_argument("--load-seconds", type=int, default=60, help="负载基准每个案例对每个服务施压的秒数（默认 60）")
     parser.add_argument("--workdir", default=None, help="数据与临时数据库所在目录（默认新建临时目录）")
     options = parser.parse_args(argv)
     options.databases = [d.strip() for d in options.databases.split(",") if d.strip()]

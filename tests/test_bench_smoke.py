@@ -14,7 +14,7 @@ def test_every_benchmark_runs_at_a_tiny_size(tmp_path):
     discover()
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--rows", "2000", "--naive-rows", "100", "--databases", "sqlite",
-         "--workdir", str(tmp_path)],
+         "--load-seconds", "1", "--workdir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
