@@ -46,21 +46,6 @@ def _keep_test_connection():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Users of every role and four villages with households (the scope matrix's world), built once."""
-    from yibao.accounts.tests.scope_support import build_world
-
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
 def _known_path_values(world, role) -> dict:
     target = world.targets["own_village"]
     return {

@@ -57,20 +57,6 @@ def page_urls() -> list[str]:
 URLS = page_urls()
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    from yibao.accounts.tests.scope_support import build_world
-
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-
-
 def test_url_list_covers_the_pages():
     assert len(URLS) > 60
     assert "/progress/" in URLS and "/collection/counter/pay/" in URLS

@@ -10,11 +10,10 @@ The world is built once per module; every case runs in its own savepoint and is 
 """
 
 import pytest
-from django.db import transaction
 
 from yibao.accounts.roles import Role
 from yibao.accounts.scope import scope_for
-from yibao.accounts.tests.scope_support import OK, TARGETS, build_world, collect_operations
+from yibao.accounts.tests.scope_support import OK, TARGETS, collect_operations
 
 OPERATIONS = collect_operations()
 
@@ -41,18 +40,6 @@ def _sent(response) -> str:
         pass
     return "\n".join(parts)
 ROLES = [str(r) for r in Role]
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
 
 
 def test_every_app_declares_operations():
