@@ -57,6 +57,7 @@ def bench_env(database_url: str, var_dir: Path, today: str | None = None) -> dic
         "YIBAO_ENV_FILE": "",  # never a developer's .env
         "YIBAO_HEALTH_MIN_FREE_BYTES": "0",
         "YIBAO_REQUEST_LOG": str(var_dir / "requests.log"),  # one line per request, off the terminal
+        "YIBAO_STATIC_ROOT": str(var_dir / "static"),  # collected per run: two runs never write one folder
         "LOG_LEVEL": "ERROR",
     })
     if today:
@@ -156,6 +157,7 @@ def start_runserver(env: dict, *, port: int | None = None, log_dir: Path) -> Ser
     """Django's development server (threaded, no autoreloader), the same settings and database."""
     port = port or free_port()
     log = log_dir / f"runserver-{port}.log"
+    collectstatic(env)  # DEBUG is off here too: pages need the static manifest, as under gunicorn
     command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = Server("runserver", f"http://127.0.0.1:{port}", [_spawn(command, env, log)], log)
     server.detail = "单进程多线程"
