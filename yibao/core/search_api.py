@@ -2,6 +2,7 @@
 
 from ninja import Field, Query, Router, Schema
 
+from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.inputs import BadInput
 from yibao.core.search import search_everything
 
@@ -36,5 +37,6 @@ def search(request, q: str = "", limit: int = Query(20, ge=1, le=200)):
     if result.hint:
         raise BadInput(result.hint, field="q")
     best = result.best
-    return {"q": result.q, "best": best.as_dict() if best else None, "results": [h.as_dict() for h in result.hits],
+    q = result.q if scope.full_id else mask_id_numbers_in(result.q)  # echoed as the role may see it
+    return {"q": q, "best": best.as_dict() if best else None, "results": [h.as_dict() for h in result.hits],
             "truncated": result.truncated}
