@@ -24,7 +24,7 @@ def search(request):
         return redirect(best.url)
     page = Paginator(result.hits, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "core/search.html", {
-        "q": result.q or raw.strip()[:64], "search_q": result.q, "hint": result.hint, "page": page,
+        "q": result.q, "search_q": result.q, "hint": result.hint, "page": page,
         "groups": result.groups(list(page)), "truncated": result.truncated, "cap": PAGE_CAP, "default_hint": HINT,
     })
 
