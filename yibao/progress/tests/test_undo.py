@@ -1,0 +1,166 @@
+"""Undo (撤销) of a status change within 10 minutes by its maker: a 催缴 mark and the enrollment actions."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from yibao.core.models import Event
+from yibao.enrollment import services as enrollment_services
+from yibao.enrollment.models import Enrollment, EnrollmentClaim
+from yibao.progress import services
+from yibao.progress.models import RemindMark
+from yibao.progress.tests import builders as b
+from yibao.registry.models import Flag, Resident, StatusChange
+from yibao.registry.undo import UndoError, status_change_apply, status_change_preview, status_change_undo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("undo_admin", role="county_admin", region_code=b.COUNTY)
+
+
+def _mark(actor, resident, outcome="moved_away", note="2024年10月迁往合肥市"):
+    return status_change_apply(
+        actor=actor, resident=resident, kind="remind_mark", capability="remind.mark", title=f"{resident.name} 已标记",
+        do=lambda: services.remind_mark(actor=actor, resident=resident, benefit_year=2025, outcome=outcome, note=note),
+    )
+
+
+def test_preview_says_what_would_change_and_changes_nothing(county, admin):
+    d = county["d"]
+    lines = status_change_preview(resident=d, do=lambda: services.remind_mark(
+        actor=admin, resident=d, benefit_year=2025, outcome="moved_away", note="迁往合肥"))
+    assert "户籍状态改为已迁出" in lines
+    assert "2024年度参保由“正常参保”改为“参保暂停”" in lines
+    assert "催缴标记为已迁出" in lines
+    d.refresh_from_db()
+    assert d.status == Resident.Status.ACTIVE and not RemindMark.objects.filter(resident=d).exists()
+    assert Enrollment.objects.get(resident=d, benefit_year=2024).status == Enrollment.Status.PAID
+    assert not StatusChange.objects.exists()
+
+
+def test_undo_of_a_moved_away_mark_restores_everything_and_writes_an_event(county, admin):
+    d = county["d"]
+    last = Enrollment.objects.get(resident=d, benefit_year=2024)
+    reason_before = last.status_reason
+    _, change = _mark(admin, d)
+    d.refresh_from_db()
+    last.refresh_from_db()
+    assert d.status == Resident.Status.MOVED_AWAY and last.status == Enrollment.Status.SUSPENDED
+    assert change.lines == ["户籍状态改为已迁出", "2024年度参保由“正常参保”改为“参保暂停”", "催缴标记为已迁出"], change.lines
+
+    status_change_undo(change_id=change.pk, actor=admin)
+    d.refresh_from_db()
+    last.refresh_from_db()
+    assert d.status == Resident.Status.ACTIVE
+    assert (last.status, last.status_reason, last.benefit_end) == (Enrollment.Status.PAID, reason_before, dt.date(2024, 12, 31))
+    assert not RemindMark.objects.filter(resident=d).exists()
+    assert Event.objects.filter(entity="resident", entity_id=str(d.pk), action="undo").count() == 1
+    assert Event.objects.filter(entity="enrollment", entity_id=str(last.pk), action="undo").count() == 1
+    change.refresh_from_db()
+    assert change.undone_at is not None and change.undone_by_name
+
+
+def test_undo_of_an_employee_mark_removes_the_flag(county, admin):
+    d = county["d"]
+    _, change = _mark(admin, d, outcome="employee_insurance", note="某公司职工医保")
+    assert Flag.objects.filter(resident=d, resolved_at__isnull=True).exists()
+    status_change_undo(change_id=change.pk, actor=admin)
+    assert not Flag.objects.filter(resident=d).exists()
+
+
+def test_undo_is_refused_to_another_user(county, admin, make_user):
+    _, change = _mark(admin, county["d"])
+    other = make_user("other_admin", role="county_admin", region_code=b.COUNTY)
+    with pytest.raises(UndoError, match="只有办理人"):
+        status_change_undo(change_id=change.pk, actor=other)
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.MOVED_AWAY
+
+
+def test_undo_is_refused_after_ten_minutes_of_wall_clock(county, admin):
+    _, change = _mark(admin, county["d"])
+    StatusChange.objects.filter(pk=change.pk).update(created_at=timezone.now() - dt.timedelta(minutes=10, seconds=1))
+    with pytest.raises(UndoError, match="超过 10 分钟"):
+        status_change_undo(change_id=change.pk, actor=admin)
+    StatusChange.objects.filter(pk=change.pk).update(created_at=timezone.now() - dt.timedelta(minutes=9))
+    status_change_undo(change_id=change.pk, actor=admin)
+
+
+def test_undo_is_refused_twice(county, admin):
+    _, change = _mark(admin, county["d"])
+    status_change_undo(change_id=change.pk, actor=admin)
+    with pytest.raises(UndoError, match="不能再次撤销"):
+        status_change_undo(change_id=change.pk, actor=admin)
+    assert Event.objects.filter(action="undo", entity="resident").count() == 1
+
+
+def test_undo_is_refused_after_a_later_change_of_the_same_record(county, admin):
+    d = county["d"]
+    _, change = _mark(admin, d)
+    last = Enrollment.objects.get(resident=d, benefit_year=2024)
+    Enrollment.objects.filter(pk=last.pk).update(status=Enrollment.Status.PAID)  # any later writer
+    with pytest.raises(UndoError, match="又有变更"):
+        status_change_undo(change_id=change.pk, actor=admin)
+    assert Resident.objects.get(pk=d.pk).status == Resident.Status.MOVED_AWAY
+
+
+def test_undo_is_refused_after_a_later_event_on_the_resident(county, admin):
+    from yibao.registry.services import resident_update
+
+    d = county["d"]
+    _, change = _mark(admin, d)
+    resident_update(actor=admin, resident=Resident.objects.get(pk=d.pk), phone="13900000999")
+    with pytest.raises(UndoError, match="又有变更"):
+        status_change_undo(change_id=change.pk, actor=admin)
+
+
+def test_undo_of_an_unknown_change_says_so(county, admin):
+    with pytest.raises(UndoError, match="没有编号为 999 的"):
+        status_change_undo(change_id=999, actor=admin)
+
+
+def test_undo_of_a_suspension_takes_the_claim_back(county, admin):
+    b_ = county["b"]
+    this = b.enroll(b_, 2025, status=Enrollment.Status.REGISTERED)
+    EnrollmentClaim.objects.create(id_number=this.id_number, benefit_year=2025, county_code=this.county_code,
+                                   enrollment_id=this.pk)
+    _, change = status_change_apply(
+        actor=admin, resident=b_, kind="enrollment_suspend", capability="enrollment.edit", title="参保暂停",
+        do=lambda: enrollment_services.enrollment_suspend(enrollment=this, actor=admin, reason="外地参保"))
+    assert not EnrollmentClaim.objects.filter(enrollment_id=this.pk, released_at__isnull=True).exists()
+    assert any("释放2025年度参保占位" in x for x in change.lines)
+    status_change_undo(change_id=change.pk, actor=admin)
+    this.refresh_from_db()
+    assert this.status == Enrollment.Status.REGISTERED
+    assert EnrollmentClaim.objects.filter(enrollment_id=this.pk, released_at__isnull=True).count() == 1
+
+
+def test_undo_of_a_transfer_moves_the_person_and_their_rows_back(county, admin):
+    d = county["d"]
+    household_before = d.household_id
+    last = Enrollment.objects.get(resident=d, benefit_year=2024)
+    _, change = status_change_apply(
+        actor=admin, resident=d, kind="enrollment_transfer", capability="enrollment.edit", title="县内迁移",
+        do=lambda: enrollment_services.enrollment_transfer(enrollment=last, to_village_code=b.NANCUN, actor=admin,
+                                                           reason="婚迁"))
+    d.refresh_from_db()
+    assert d.village_code == b.NANCUN and d.household_id != household_before
+    new_household = d.household_id
+    status_change_undo(change_id=change.pk, actor=admin)
+    d.refresh_from_db()
+    last.refresh_from_db()
+    assert (d.village_code, d.household_id) == (b.DONGCUN, household_before)
+    assert last.village_code == b.DONGCUN
+    assert not b.Household.objects.filter(pk=new_household).exists()
+
+
+def test_a_cli_change_is_undone_by_the_cli_only(county, admin):
+    d = county["d"]
+    _, change = _mark("命令行:tester", d)
+    with pytest.raises(UndoError, match="只有办理人"):
+        status_change_undo(change_id=change.pk, actor=admin)
+    status_change_undo(change_id=change.pk, actor="命令行:tester")
+    assert Resident.objects.get(pk=d.pk).status == Resident.Status.ACTIVE
