@@ -164,3 +164,64 @@ def test_a_cli_change_is_undone_by_the_cli_only(county, admin):
         status_change_undo(change_id=change.pk, actor=admin)
     status_change_undo(change_id=change.pk, actor="命令行:tester")
     assert Resident.objects.get(pk=d.pk).status == Resident.Status.ACTIVE
+
+
+# ---------------------------------------------------------------- API and CLI
+
+
+def _post(client, url, payload=None):
+    import json
+
+    return client.post(url, json.dumps(payload or {}), content_type="application/json")
+
+
+def test_api_mark_returns_its_change_and_the_maker_undoes_it(client, login, county):
+    maker = login("village_collector", b.DONGCUN, username="api_maker")
+    marked = _post(client, f"/api/remind/{county['d'].pk}/marks",
+                   {"benefit_year": 2025, "outcome": "moved_away", "note": "迁往合肥"})
+    assert marked.status_code == 201
+    change_id = marked.json()["undo_change_id"]
+    detail = client.get(f"/api/status-changes/{change_id}").json()
+    assert detail["title"] == "丁 已标记为已迁出" and "户籍状态改为已迁出" in detail["lines"]
+    login("village_collector", b.DONGCUN, username="api_other")
+    refused = _post(client, f"/api/status-changes/{change_id}/undo")
+    assert refused.status_code == 400 and "只有办理人" in refused.json()["detail"]
+    login("village_collector", b.XICUN, username="api_foreign")
+    assert _post(client, f"/api/status-changes/{change_id}/undo").status_code == 404
+    assert client.get(f"/api/status-changes/{change_id}").status_code == 404
+    client.force_login(maker)
+    undone = _post(client, f"/api/status-changes/{change_id}/undo")
+    assert undone.status_code == 200 and undone.json()["undone_at"] and undone.json()["undone_by"]
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    assert _post(client, f"/api/status-changes/{change_id}/undo").status_code == 400
+    assert _post(client, "/api/status-changes/999999/undo").status_code == 404
+
+
+def test_api_suspension_is_undoable(client, login, county):
+    login(username="api_county")
+    last = Enrollment.objects.get(resident=county["a"], benefit_year=2025)
+    suspended = _post(client, f"/api/enrollments/{last.pk}/suspend", {"reason": "外地参保"})
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    change_id = suspended.json()["undo_change_id"]
+    assert _post(client, f"/api/status-changes/{change_id}/undo").status_code == 200
+    last.refresh_from_db()
+    assert last.status == Enrollment.Status.PAID
+
+
+def test_cli_undo_of_a_cli_change(county):
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibao.cli import app
+    from yibao.cli.common import cli_actor
+
+    _, change = _mark(cli_actor(), county["d"])
+    result = CliRunner().invoke(app, ["status", "undo", str(change.pk), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["undone_at"]
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    again = CliRunner().invoke(app, ["status", "undo", str(change.pk)])
+    assert again.exit_code != 0 and "不能再次撤销" in again.output
+    show = CliRunner().invoke(app, ["status", "show", str(change.pk), "--json"])
+    assert show.exit_code == 0 and json.loads(show.output)["title"] == "丁 已标记"
