@@ -16,8 +16,10 @@ CHANGE = typer.Argument(..., help="状态变更编号（页面撤销按钮、API
 
 
 def _print(change) -> None:
-    state = f"已于 {change.undone_at:%Y-%m-%d %H:%M} 由 {change.undone_by_name} 撤销" if change.undone_at else \
-        f"可由 {change.actor_name} 在 {change.undo_until:%H:%M} 前撤销"
+    from django.utils.timezone import localtime
+
+    state = f"已于 {localtime(change.undone_at):%Y-%m-%d %H:%M} 由 {change.undone_by_name} 撤销" if change.undone_at \
+        else f"由 {change.actor_name} 办理，{localtime(change.undo_until):%H:%M} 前可由其本人撤销"
     typer.echo(f"#{change.pk} {change.title}（{state}）")
     for line in change.lines:
         typer.echo(f"  - {line}")

@@ -178,10 +178,10 @@ def _touched_since(change: StatusChange) -> bool:
 
 
 def status_change_get(*, change_id) -> StatusChange:
-    try:
-        change = StatusChange.objects.select_related("resident").filter(pk=int(change_id)).first()
-    except (TypeError, ValueError, OverflowError):
-        change = None
+    text = str(change_id).strip()
+    change = None
+    if text.isdigit() and len(text) <= 18:  # a bigint; anything else names no change
+        change = StatusChange.objects.select_related("resident").filter(pk=int(text)).first()
     if change is None:
         raise UndoError(f"没有编号为 {change_id} 的可撤销变更。")
     return change

@@ -225,3 +225,19 @@ def test_cli_undo_of_a_cli_change(county):
     assert again.exit_code != 0 and "不能再次撤销" in again.output
     show = CliRunner().invoke(app, ["status", "show", str(change.pk), "--json"])
     assert show.exit_code == 0 and json.loads(show.output)["title"] == "丁 已标记"
+    assert "已于" in CliRunner().invoke(app, ["status", "show", str(change.pk)]).output
+    _, second = _mark(cli_actor(), county["d"], outcome="deceased", note="病故")
+    alias = CliRunner().invoke(app, ["undo", str(second.pk)])
+    assert alias.exit_code == 0 and "已撤销" in alias.output
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    missing = CliRunner().invoke(app, ["status", "show", "424242"])
+    assert missing.exit_code == 2 and "没有编号为 424242" in missing.output
+
+
+@pytest.mark.parametrize("bad", ["abc", "9" * 40, "-1", ""])
+def test_a_bad_undo_parameter_shows_the_page_without_a_banner(client, login, county, bad):
+    login("village_collector", b.DONGCUN)
+    response = client.get("/progress/remind/", {"village": b.DONGCUN, "year": 2025, "undo": bad})
+    assert response.status_code == 200 and "撤销（10 分钟内有效）" not in response.content.decode()
+    with pytest.raises(UndoError):
+        status_change_undo(change_id=bad, actor="命令行:x")
