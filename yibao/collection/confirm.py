@@ -8,6 +8,7 @@ sheet's `error` (nothing to confirm). See yibao.core.confirm for the two-step PO
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -152,7 +153,7 @@ def void_sheet(request, *, receipt: Receipt, reason: str, reissue: bool) -> Shee
 
 
 def refund_request_sheet(request, *, payment: Payment, reason: str, enrollment_action: str, note: str, q: str) -> Sheet:
-    back = reverse("collection:refund_new") + (f"?q={q}" if q else "")
+    back = reverse("collection:refund_new") + (f"?{urlencode({'q': q})}" if q else "")
     fields = [("payment", str(payment.pk)), ("reason", reason), ("note", note), ("q", q)]
     if enrollment_action:
         fields.append(("enrollment_action", enrollment_action))
