@@ -95,7 +95,8 @@
     event.preventDefault();
     var data = new FormData(form);
     if (submitter && submitter.name) data.append(submitter.name, submitter.value);
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Confirm-Sheet": "1" } })
+    var url = form.getAttribute("action") || window.location.href;  // form.action may be a field named "action"
+    fetch(url, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Confirm-Sheet": "1" } })
       .then(function (response) {
         if (response.headers.get("X-Confirm-Sheet") !== "1") throw new Error("not a sheet");
         return response.text();
