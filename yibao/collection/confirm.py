@@ -25,13 +25,18 @@ SHOWN = 20  # people listed on a sheet; the rest are counted
 
 
 def benefit_notice(name: str, quote) -> str:
-    """When the cover starts, from the quote the booking stores (never recomputed)."""
-    if quote is None or quote.benefit_start is None:
+    """A waiting period, said plainly: from the quote the booking stores (never recomputed)."""
+    if quote is None or quote.benefit_start is None or not quote.waiting_months:
         return ""
-    if quote.waiting_months:
-        return f"{name}：待遇自 {cn_date(quote.benefit_start)} 起享受（等待期 {quote.waiting_months} 个月）"
-    end = f" 至 {cn_date(quote.benefit_end)}" if quote.benefit_end else ""
-    return f"{name}：待遇享受期 {cn_date(quote.benefit_start)}{end}"
+    return f"{name}：待遇自 {cn_date(quote.benefit_start)} 起享受（等待期 {quote.waiting_months} 个月）"
+
+
+def benefit_periods(quotes) -> list[str]:
+    """The ordinary benefit periods (no waiting period), once each."""
+    periods = dict.fromkeys(
+        f"待遇享受期 {cn_date(q.benefit_start)} 至 {cn_date(q.benefit_end)}"
+        for q in quotes if q is not None and q.benefit_start and q.benefit_end and not q.waiting_months)
+    return list(periods)
 
 
 def _people(scope, rows) -> tuple[list[dict], int]:
@@ -76,7 +81,7 @@ def counter_sheet(request, *, people, household, channel: str, amount, back: str
     sheet.people, sheet.more = _people(scope, [
         (p.name, p.id_number, p.village_code, quotes[p.pk].payable, _subsidy_note(quotes[p.pk])) for p in plan.residents])
     sheet.total = plan.total
-    sheet.confirm_label = f"确认收款 {yuan(plan.total)} 元并开票"
+    sheet.confirm_label = f"确认收款 {yuan(plan.total)} 元"
     year = plan.campaign.benefit_year
     sheet.changes = [
         f"登记 {year} 年度参保（{len(plan.residents)} 人），开具票据 1 张",
@@ -85,6 +90,7 @@ def counter_sheet(request, *, people, household, channel: str, amount, back: str
     later = sum((q.refund_later for q in quotes.values()), Decimal("0"))
     if later > 0:
         sheet.changes.append(f"先缴后补：全额缴费，日后退补 {yuan(later)} 元")
+    sheet.changes += benefit_periods(quotes[p.pk] for p in plan.residents)
     sheet.notices = [n for n in (benefit_notice(p.name, quotes[p.pk]) for p in plan.residents) if n]
     if sheet.cash:
         cash_received(sheet, request.POST.get("received"))
@@ -112,13 +118,14 @@ def top_up_sheet(request, *, payment: Payment, channel: str) -> Sheet:
     resident = payment.resident
     sheet.fields.append(("amount", str(rest)))
     sheet.total = rest
-    sheet.confirm_label = f"确认补缴 {yuan(rest)} 元并开票"
+    sheet.confirm_label = f"确认补缴 {yuan(rest)} 元"
     sheet.people, _ = _people(request.scope, [(resident.name, resident.id_number, resident.village_code, rest, "")])
     sheet.changes = [
         f"收取差额 {yuan(rest)} 元，开具票据 1 张（{Payment.Channel(channel).label}）",
         f"原缴费（缴费流水号 {payment.external_id}，{yuan(payment.amount)} 元）入账，合计 {yuan(answer.payable)} 元，"
         f"登记 {payment.benefit_year} 年度参保",
     ]
+    sheet.changes += benefit_periods([answer])
     notice = benefit_notice(resident.name, answer)
     sheet.notices = [notice] if notice else []
     if sheet.cash:
