@@ -22,8 +22,8 @@ from yibao.collection.receipts import receipt_collector
 from yibao.collection.tasks import INGEST_KIND
 from yibao.core import confirm
 from yibao.core.clock import business_today
-from yibao.core.money import yuan
 from yibao.core.inputs import BadInput, parse_amount, parse_id, parse_ids, parse_year, posted_text
+from yibao.core.money import yuan
 from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
