@@ -195,3 +195,21 @@ def test_subsidy_payout_confirms_the_total(client, make_user, settings):
     assert set(SubsidyRefund.objects.values_list("status", flat=True)) == {"approved"}
     confirm_post(client, url, {"action": "pay", "ids": ids})
     assert set(SubsidyRefund.objects.values_list("status", flat=True)) == {"paid"}
+
+
+def test_top_up_in_cash_shows_the_rest_and_the_change(client, collector, settings, tmp_path):
+    from yibao.collection.ingest import payments_ingest
+    from yibao.collection.tests.test_ingest import line, write_csv
+
+    settings.YIBAO_TODAY = "2024-11-15"
+    person = f.person(name="补差乙")
+    payments_ingest(path=write_csv(tmp_path, [line("TU2", person, "300")]), actor="测试", county_code="340321")
+    under = Payment.objects.get(external_id="TU2")
+    url = f"/collection/payments/{under.pk}/top-up/"
+    body = client.post(url, {"channel": "cash"}).content.decode()
+    assert 'data-field="confirm-total">100.00 元' in body and "大写：壹佰元整" in body
+    assert "原缴费（缴费流水号 TU2，300.00 元）入账，合计 400.00 元" in body and 'name="received"' in body
+    assert not Receipt.objects.exists()
+    done = confirm_post(client, url, {"channel": "cash"}, received="200")
+    assert done.status_code == 302 and Receipt.objects.get().total == 100
+    assert "实收现金 200.00 元，找零 100.00 元" in client.get(done["Location"]).content.decode()
