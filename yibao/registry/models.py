@@ -8,6 +8,15 @@ from django.db import models
 from django.utils import timezone
 
 
+class IdTail(models.Func):
+    """The last four characters of an 18-character ID number (SUBSTR(id_number, 15, 4)), literal in the
+    SQL so that SQLite and PostgreSQL match it against the resident_id_tail expression index: the
+    search box finds 'last digits' without scanning the county (yibao/core/search.py)."""
+
+    template = "SUBSTR(%(expressions)s, 15, 4)"
+    output_field = models.CharField(max_length=4)
+
+
 class RegionCodes(models.Model):
     county_code = models.CharField("县级区划代码", max_length=6)
     township_code = models.CharField("乡镇区划代码", max_length=9)
@@ -73,6 +82,7 @@ class Resident(RegionCodes):
             models.Index(fields=["township_code"]),
             models.Index(fields=["id_number"]),
             models.Index(fields=["county_code", "name"]),
+            models.Index(models.F("county_code"), IdTail("id_number"), name="resident_id_tail"),
         ]
 
     def __str__(self):

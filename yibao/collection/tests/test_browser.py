@@ -32,7 +32,7 @@ def test_collector_finds_household_pays_and_prints_on_a_phone(page, live_server,
     page.click("summary[aria-label=菜单]")
     page.click("nav a:has-text('收款')")
     page.wait_for_url("**/collection/")
-    page.fill("input[name=q]", head.id_number)
+    page.fill("main input[name=q]", head.id_number)
     with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
         page.click("button:has-text('查找')")
     page.locator("#results a.result-card").first.wait_for()
@@ -93,7 +93,7 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
 
     login(page, live_server, "collector")
     page.goto(f"{live_server.url}/collection/refunds/new/")
-    page.fill("input[name=q]", person.id_number)
+    page.fill("main input[name=q]", person.id_number)
     page.click("button:has-text('查找')")
     form = page.locator("form.refund-form").first
     form.locator("select[name=reason]").select_option("joined_employee_insurance")
