@@ -180,7 +180,7 @@ def mismatch_rectify(request, pk: int):
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
-        who = mismatch.person_name or mismatch.external_id or mismatch.receipt_no or f"#{mismatch.pk}"
+        who = mismatch.person_name or mismatch.external_id or mismatch.receipt_no or mismatch.responsible_name
         messages.success(request, f"已将“{mismatch.get_kind_display()}：{who}”标记为已整改，下次对账时复核。")
     back = request.POST.get("next") or ""
     if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
