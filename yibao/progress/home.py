@@ -39,7 +39,7 @@ def channel_card(*, scope, year: int) -> dict:
     total = sum(by_flag.values())
     recheck = sum(n for flag, n in by_flag.items() if flag in UNBOOKED_FLAGS)
     names = dict(Payment.Flag.choices)
-    parts = [f"{names.get(flag, flag) or '其他'} {n}" for flag, n in sorted(by_flag.items(), key=lambda x: -x[1])]
+    parts = [f"{names.get(flag, flag) if flag else '其他'} {n}" for flag, n in sorted(by_flag.items(), key=lambda x: -x[1])]
     detail = "，".join(parts) + f"；待重新匹配 {recheck} 笔" if parts else "渠道明细已全部入账"
     return {
         "key": "channel", "title": "渠道明细待处理", "value": f"{total} 笔", "detail": detail,

@@ -74,3 +74,29 @@ def test_the_collector_home_on_a_phone(page, live_server, collector_world):
     page.locator("[data-card=reconcile]").click()
     page.wait_for_url(lambda url: "state=open" in url)
     assert page.locator("#mismatch-cards li.phone-card").count() == 2
+
+
+def test_the_department_reporter_home_shows_its_latest_list_and_its_people(page, live_server, make_user):
+    from yibao.core.models import Job
+    from yibao.registry.models import Identity
+
+    b.huaiyuan_tree()
+    make_user("mz", role="department_clerk", region_code=b.COUNTY, department="minzheng")
+    job = Job.objects.create(kind="import_identities", county_code=b.COUNTY, status="succeeded", input_name="民政低保.xlsx",
+                             params={"department": "minzheng"},
+                             result={"rows": 2, "imported": 2, "updated": 0, "unchanged": 0, "rejected": 0, "warnings": 1})
+    people = [b.person(b.DONGCUN, "低保甲"), b.person(b.XICUN, "低保乙"), b.person(b.XICUN, "残联丙")]
+    for person in people[:2]:
+        Identity.objects.create(county_code=b.COUNTY, resident=person, code="dibao", department="minzheng", source_job=job)
+    Identity.objects.create(county_code=b.COUNTY, resident=people[2], code="disabled_1_2", department="canlian")
+    login(page, live_server, "mz")
+    latest = page.locator("[data-card=list]")
+    assert "民政低保.xlsx" in latest.inner_text() and "已完成" in latest.inner_text() and "提示 1 条" in latest.inner_text()
+    assert page.locator("#home-counter-search").count() == 0
+    page.locator("[data-card=list_contents]").click()
+    page.wait_for_url(lambda url: "/imports/identities/" in url)
+    cards = page.locator("#identity-cards li.phone-card")
+    assert cards.count() == 2
+    text = page.locator("#identity-cards").inner_text()
+    assert "低保甲" in text and "残联丙" not in text and people[0].id_number not in text and "********" in text
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

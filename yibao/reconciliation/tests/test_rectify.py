@@ -71,7 +71,7 @@ def test_only_the_responsible_party_in_its_area_may_rectify(world, make_user):
 
 
 def test_rectified_ones_sort_last_and_the_gravest_first(world):
-    rows = list(selectors.by_severity(selectors.mismatch_list(scope=rectify.actor_scope(world["li"]) or None,
+    rows = list(selectors.by_severity(selectors.mismatch_list(scope=rectify.actor_scope(world["li"]),
                                                               run=world["run"])))
     assert rows and rows[0].kind == "cash_short"
     county = make_scope()
