@@ -94,6 +94,13 @@ def receipt_layout(
     }
 
 
+def stamp_box(width: float, height: float) -> tuple[float, float, float, float]:
+    """The 补打/作废 stamp's rectangle (x, y, w, h in points): the top right corner of the page, clear of
+    the title (centred) and of the 开票时间 line below it (its baseline 29 mm from the top)."""
+    mm = 72 / 25.4
+    return width - 10 * mm - 24 * mm, height - 24.5 * mm, 24 * mm, 15 * mm
+
+
 def receipt_pdf(layout: dict) -> bytes:
     from reportlab.lib.colors import Color, black
     from reportlab.lib.pagesizes import A5
@@ -184,15 +191,17 @@ def receipt_pdf(layout: dict) -> bytes:
         line += char
     if line:
         pdf.drawString(left, y, line)
+    # the stamp sits in the top right corner, above the 票据号/开票时间 line and right of the title
+    sx, sy, sw, sh = stamp_box(width, height)
     if layout["reprint"]:
         red = Color(0.78, 0.1, 0.1)
         pdf.saveState()
         pdf.setFillColor(red)
         pdf.setStrokeColor(red)
         pdf.setLineWidth(1.5)
-        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
-        text(right - 17 * mm, height - 26 * mm, layout["reprint"], 16, "center")
-        text(right - 17 * mm, height - 33.5 * mm, layout["print_note"], 7, "center")
+        pdf.rect(sx, sy, sw, sh)
+        text(sx + sw / 2, sy + sh - 7 * mm, layout["reprint"], 16, "center")
+        text(sx + sw / 2, sy + 2 * mm, layout["print_note"], 7, "center")
         pdf.restoreState()
     if layout["voided"]:
         red = Color(0.78, 0.1, 0.1)
@@ -200,8 +209,8 @@ def receipt_pdf(layout: dict) -> bytes:
         pdf.setFillColor(red)
         pdf.setStrokeColor(red)
         pdf.setLineWidth(1.5)
-        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
-        text(right - 17 * mm, height - 26 * mm, layout["voided"], 16, "center")
+        pdf.rect(sx, sy, sw, sh)
+        text(sx + sw / 2, sy + sh - 9 * mm, layout["voided"], 16, "center")
         pdf.restoreState()
     pdf.showPage()
     pdf.save()

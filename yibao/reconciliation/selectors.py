@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 
 from yibao.collection.models import Payment
@@ -137,7 +137,7 @@ def run_get(*, scope, pk: int) -> ReconciliationRun:
 
 def mismatch_list(
     *, scope, run: ReconciliationRun, kind: str | None = None, region: str | None = None,
-    responsible: str | None = None, new_only: bool = False,
+    responsible: str | None = None, new_only: bool = False, state: str | None = None,
 ):
     """The run's mismatches the user may see, filtered by kind, region (township or village) and who must fix."""
     rows = scope.filter(Mismatch.objects.filter(run=run))
@@ -154,7 +154,46 @@ def mismatch_list(
         rows = rows.filter(responsible=responsible)
     if new_only:
         rows = rows.filter(first_seen_run_id=run.pk)
+    if state == "open":
+        rows = rows.filter(rectified_at__isnull=True)
+    elif state == "rectified":
+        rows = rows.filter(rectified_at__isnull=False)
     return rows.order_by("kind", "village_code", "pk")
+
+
+# what to fix first: money taken without a receipt or cash missing, then money not where it should be
+SEVERITY = (
+    Mismatch.Kind.PAYMENT_WITHOUT_RECEIPT, Mismatch.Kind.CASH_SHORT, Mismatch.Kind.PAID_NOT_BOOKED,
+    Mismatch.Kind.BOOKED_NOT_PAID, Mismatch.Kind.AMOUNT_DIFFERS, Mismatch.Kind.PERSON_DIFFERS,
+    Mismatch.Kind.RECEIPT_WITHOUT_PAYMENT, Mismatch.Kind.CASH_OVER,
+)
+
+
+def by_severity(rows):
+    """Differences still to fix first, the gravest kind first, the largest amount first within a kind."""
+    from django.db.models import Case, IntegerField, Value, When
+    from django.db.models.functions import Abs, Coalesce
+
+    rank = Case(*[When(kind=kind, then=Value(i)) for i, kind in enumerate(SEVERITY)], default=Value(len(SEVERITY)),
+                output_field=IntegerField())
+    money = Coalesce(Abs("difference"), Value(Decimal(0)))
+    amount = Coalesce("tax_amount", "yibao_amount", Value(Decimal(0)))
+    return rows.order_by(F("rectified_at").asc(nulls_first=True), rank, money.desc(), amount.desc(), "village_code", "pk")
+
+
+def mismatch_get(*, scope, pk: int) -> Mismatch:
+    mismatch = Mismatch.objects.select_related("run").filter(pk=pk).first()
+    if mismatch is None:
+        raise Http404("该对账差异不存在。")
+    if scope.region_code and (mismatch.county_code != scope.county_code
+                              or not scope.contains(mismatch.village_code or mismatch.township_code or mismatch.county_code)):
+        raise PermissionDenied("该对账差异不在当前账号的管辖范围内。")
+    return mismatch
+
+
+def my_open_mismatches(*, scope, run: ReconciliationRun):
+    """The run's differences in the user's area not yet marked 已整改."""
+    return scope.filter(Mismatch.objects.filter(run=run, rectified_at__isnull=True))
 
 
 def mismatch_counts(*, scope, run: ReconciliationRun) -> list[dict]:
