@@ -1,5 +1,5 @@
 """The weekly publication table (per village), the two-weekly report (per township) and the 催缴 list,
-as xlsx (xlsxwriter) and printable PDF (reportlab, built-in CID font STSong-Light: no font files).
+as xlsx (xlsxwriter) and printable PDF (reportlab, an embedded subset of 文泉驿微米黑: yibao.core.pdffonts).
 
 Columns start with the seed's own layout (肖岭乡: 村名/总人口/应参保人数/咸惠宝应参保人数;
 随县: 序号/镇（场）/合计/特群免缴/其他居民), followed by the progress columns.
@@ -12,11 +12,12 @@ import io
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from yibao.core import pdffonts
 from yibao.progress import selectors
 from yibao.progress.pace import percent
 from yibao.progress.selectors import Unit, _rank
 
-FONT = "STSong-Light"
+FONT = pdffonts.FONT
 
 
 @dataclass(frozen=True)
@@ -256,11 +257,7 @@ def report_xlsx(report: Report) -> bytes:
 
 
 def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    pdffonts.cjk_font()
 
 
 def _pdf_text(row: dict, column: Column) -> str:
