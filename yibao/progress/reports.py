@@ -200,7 +200,14 @@ def report_xlsx(report: Report) -> bytes:
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(report.sheet)
+    write_report_sheet(book, report)
+    book.close()
+    return buffer.getvalue()
+
+
+def write_report_sheet(book, report: Report, sheet_name: str | None = None):
+    """One report as one sheet of `book` (title, subtitle, header, rows, 合计, notes)."""
+    sheet = book.add_worksheet(sheet_name or report.sheet)
     title = book.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
     sub = book.add_format({"font_size": 10, "align": "left"})
     head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True,
@@ -252,8 +259,7 @@ def report_xlsx(report: Report) -> bytes:
     sheet.set_landscape()
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
-    book.close()
-    return buffer.getvalue()
+    return sheet
 
 
 def _register_font() -> None:
@@ -364,11 +370,8 @@ def remind_json(rows) -> list[dict]:
     return out
 
 
-def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
-    from yibao.regions.selectors import region_label
-
-    people = remind_json(rows)
-    table_rows = [
+def remind_table_rows(rows) -> list[dict]:
+    return [
         {
             "serial": str(i), "household": p["household_number"], "head": p["head_name"], "name": p["name"],
             "relation": p["relation"], "id": p["id_number"], "phone": p["phone"], "last_status": p["last_status"],
@@ -376,15 +379,26 @@ def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
             "owed": f"{p['owed']}" if p["owed"] is not None else "", "basis": p["owed_basis"], "owed_note": p["owed_note"],
             "mark": p["mark"], "marked_at": p["marked_at"], "marked_by": p["marked_by"], "note": p["mark_note"],
         }
-        for i, p in enumerate(people, start=1)
+        for i, p in enumerate(remind_json(rows), start=1)
     ]
-    from yibao.core.clock import business_now
 
-    report = Report(
-        title=f"{region_label(village_code)} {benefit_year}年度城乡居民医保催缴名单",
+
+REMIND_NOTE = "应缴金额：已核定的取核定金额，未核定的按缴费政策即时测算（上年已参保，无断缴）。"
+
+
+def remind_report(rows, *, village_code: str, benefit_year: int, label: str | None = None) -> Report:
+    """One village's 催缴 list as a Report (the title names the village beside its code)."""
+    from yibao.core.clock import business_now
+    from yibao.regions.selectors import region_label
+
+    label = label or region_label(village_code)
+    return Report(
+        title=f"{label}（{village_code}） {benefit_year}年度城乡居民医保催缴名单",
         subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人；导出时间 {business_now():%Y-%m-%d %H:%M}",
-        columns=REMIND_COLUMNS, rows=table_rows, total=None,
-        notes=["应缴金额：已核定的取核定金额，未核定的按缴费政策即时测算（上年已参保，无断缴）。"],
+        columns=REMIND_COLUMNS, rows=remind_table_rows(rows), total=None, notes=[REMIND_NOTE],
         filename=f"催缴名单_{village_code}_{benefit_year}", sheet="催缴名单",
     )
-    return report_xlsx(report)
+
+
+def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
+    return report_xlsx(remind_report(rows, village_code=village_code, benefit_year=benefit_year))

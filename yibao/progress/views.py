@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.downloads import content_disposition, region_file_name
 from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
-from yibao.progress import reports, selectors, services
+from yibao.progress import remindbook, reports, selectors, services
 from yibao.progress.models import RemindMark, Target
 from yibao.progress.pace import percent
 from yibao.regions.selectors import region_labels
@@ -228,7 +229,7 @@ def targets_derive(request):
 
 def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = content_disposition(filename)
     return response
 
 
@@ -255,7 +256,7 @@ def report(request, kind: str, fmt: str):
 # ---------------------------------------------------------------- 催缴
 
 
-STATES = (("open", "待催缴"), ("closed", "已核实不再参保"), ("all", "全部"))
+STATES = remindbook.STATES
 
 
 @scoped_view("remind.view")
@@ -313,18 +314,21 @@ def _escape(text: str) -> str:
 
 @scoped_view("remind.view")
 def remind_export(request):
+    """A village's 催缴 list (?village=), or the workbook of a township or county (?region=, ?township=, ?county=)."""
     scope = request.scope
-    village = request.GET.get("village") or (scope.region_code if scope.level == 12 else "")
-    if not village:
-        raise Http404("请指定村（社区）。")
-    scope.require_region(village)
-    year = _year_param(request, village[:6])
-    state = request.GET.get("state", "open")
-    rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year,
-                                 state=state if state in dict(STATES) else "open", on=_on_param(request))
-    content = reports.write_remind_xlsx(rows, village_code=village, benefit_year=year)
+    code = next((request.GET.get(n) for n in ("village", "region", "township", "county") if request.GET.get(n)),
+                scope.region_code)
+    if not (code and code.isdigit() and len(code) in (6, 9, 12)):
+        raise Http404("请指定村（社区）、乡镇或县的区划代码。")
+    scope.require_region(code)
+    year = _year_param(request, code[:6])
+    if not year:
+        raise Http404("该县还没有征缴年度。")
+    content, people, filename = remindbook.remind_export(scope=scope, code=code, year=year,
+                                                      state=request.GET.get("state", "open"), on=_on_param(request))
     event_record(
-        county_code=village[:6], entity="export", entity_id="remind", action="export", actor=request.user,
-        after={"village": village, "benefit_year": year, "rows": len(rows)}, reason="导出催缴名单",
+        county_code=code[:6], entity="export", entity_id="remind", action="export", actor=request.user,
+        after={("village" if len(code) == 12 else "region"): code, "benefit_year": year, "rows": people},
+        reason="导出催缴名单",
     )
-    return _download(content, f"催缴名单_{village}_{year}.xlsx", XLSX)
+    return _download(content, filename, XLSX)
