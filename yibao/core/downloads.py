@@ -9,13 +9,13 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\r\n\t]+')
 
 
 def region_file_name(region_code: str, what: str, year: int | str | None = None, ext: str = "xlsx",
-                     *, name: str | None = None) -> str:
+                     *, name: str | None = None, extra: str = "") -> str:
     """'怀远县-340321-催缴名单-2025.xlsx': the region's name, its code, what the file holds, the year."""
     if name is None:
         from yibao.regions.selectors import region_name
 
         name = region_name(region_code) if region_code else ""
-    parts = [name if name and name != region_code else "", region_code, what, str(year) if year else ""]
+    parts = [name if name and name != region_code else "", region_code, what, str(year) if year else "", extra]
     stem = "-".join(_UNSAFE.sub("_", p) for p in parts if p)
     return f"{stem}.{ext}"
 

@@ -136,7 +136,7 @@ def weekly_report(*, scope, region_code: str | None = None, benefit_year: int | 
         subtitle=f"截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
         notes=_notes(overview["goals"], f"本周新增为截至日前{period}天内完成参保的人数。"),
-        filename=f"参保缴费进度公布表_{unit.name}_{tree.on:%Y%m%d}", sheet="进度公布表",
+        filename=f"{unit.name}-{unit.code}-参保缴费进度公布表-{tree.on:%Y%m%d}", sheet="进度公布表",
     )
 
 
@@ -168,7 +168,7 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
         subtitle=f"{issue}截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
         notes=_notes(overview["goals"], f"较上期新增为截至日前{every}天内完成参保的人数。"),
-        filename=f"参保缴费进度通报_{unit.name}_{tree.on:%Y%m%d}", sheet="进度通报",
+        filename=f"{unit.name}-{unit.code}-参保缴费进度通报-{tree.on:%Y%m%d}", sheet="进度通报",
     )
 
 

@@ -15,11 +15,12 @@ from yibao.core.clock import business_today
 from yibao.core.inputs import parse_id, parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
+from yibao.core.downloads import region_file_name
 from yibao.core.services import event_record
 from yibao.reconciliation import exports, selectors, services
 from yibao.reconciliation.forms import HandoverForm, RunStartForm, VoidForm
 from yibao.reconciliation.models import Mismatch
-from yibao.regions.selectors import region_labels, region_options
+from yibao.regions.selectors import county_label, region_labels, region_options
 
 PAGE_SIZE = 50
 
@@ -133,7 +134,7 @@ def run_detail(request, pk: int):
         "by_responsible": selectors.responsible_counts(scope=scope, run=run), "filters": filters,
         "kinds": Mismatch.Kind.choices, "responsibles": Mismatch.Responsible.choices, "regions": regions,
         "resolved_count": resolved.count(), "resolved": list(resolved[:20]), "query": query.urlencode(),
-        "partial": partial, "changes": changes,
+        "partial": partial, "changes": changes, "county_name": county_label(run.county_code),
     })
 
 
@@ -149,7 +150,7 @@ def run_export(request, pk: int):
         county_code=run.county_code, entity="export", entity_id=f"reconciliation_run:{run.pk}", action="export",
         actor=request.user, after={"rows": count, **{k: v for k, v in filters.items() if v}}, reason="导出对账差异",
     )
-    name = f"对账差异_{run.county_code}_{run.benefit_year}_{run.ran_on:%Y%m%d}_第{run.pk}次.xlsx"
+    name = region_file_name(run.county_code, "对账差异", run.benefit_year, extra=f"{run.ran_on:%Y%m%d}第{run.pk}次")
     return FileResponse(handle, as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
