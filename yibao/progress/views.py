@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,7 +20,7 @@ from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
 from yibao.progress import remindbook, reports, selectors, services
 from yibao.progress.models import RemindMark, Target
-from yibao.progress.pace import percent
+from yibao.progress.pace import AMBER_POINTS, percent, standing_colour
 from yibao.regions.selectors import region_labels
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -48,15 +49,39 @@ def _region_param(request, *names: str) -> str:
     return selectors._visible_region(request.scope, code)
 
 
+def _by_rate(units) -> list:
+    """Highest rate first; units without a rate (no target, 0 of 0) last, by code."""
+    return sorted(units, key=lambda u: (u.rate is None, -(u.rate or 0), -u.enrolled, u.code))
+
+
+def furthest_behind(tree, unit, limit: int = 10) -> list[dict]:
+    """The villages under `unit` furthest behind: points below 序时进度 (or below the whole target when the
+    window is unknown), then people behind; only villages with a target that are not on pace."""
+    if unit.level >= 12:
+        return []
+    reference = tree.share if tree.share is not None else Decimal(1)
+    rows = []
+    for v in tree.descendants(unit.code, 12):
+        if v.rate is None or v.on_pace is True or (v.on_pace is None and v.rate >= reference):
+            continue
+        behind = v.behind if v.behind is not None else (v.gap or 0)
+        rows.append({"unit": v, "points": reference - v.rate, "behind": behind,
+                     "colour": standing_colour(v.rate, tree.share, v.on_pace),
+                     "township": tree.units[v.code[:9]].name if v.code[:9] in tree.units else v.code[:9]})
+    rows.sort(key=lambda r: (-r["points"], -r["behind"], r["unit"].code))
+    return rows[:limit]
+
+
 def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
     unit, tree = overview["unit"], overview["tree"]
-    children = overview["children"]
+    children = _by_rate(overview["children"])
     return {
         "unit": {"code": unit.code, "name": unit.name, "level": unit.level},
         "pace": float(tree.share) if tree.share is not None else None,
+        "amber_points": float(AMBER_POINTS),
         "units": [
             {"code": u.code, "name": u.name, "rate": float(u.rate) if u.rate is not None else None, "enrolled": u.enrolled,
-             "target": u.target, "on_pace": u.on_pace,
+             "target": u.target, "on_pace": u.on_pace, "colour": standing_colour(u.rate, tree.share, u.on_pace),
              "url": "?" + urlencode({"region": u.code, "year": tree.benefit_year}) + keep}
             for u in children
         ],
@@ -96,7 +121,7 @@ def dashboard(request):
     villages = [(v, tree.units[v.code[:9]].name if v.code[:9] in tree.units else v.code[:9]) for v in overview["villages"]]
     return render(request, "progress/dashboard.html", {
         **overview, "year": year, "refresh_state": state, "parent": parent, "keep": keep, "village_rows": villages,
-        "chart_data": _chart_data(overview, history, keep), "pace_text": percent(tree.share) if tree.share is not None else "—",
+        "chart_data": _chart_data(overview, history, keep), "behind": furthest_behind(tree, unit), "pace_text": percent(tree.share) if tree.share is not None else "—",
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
         "can_refresh": scope.can("progress.refresh"),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
