@@ -13,7 +13,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.clock import business_time, business_today
+from yibao.core.clock import business_time
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services

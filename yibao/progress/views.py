@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
-from yibao.core.downloads import content_disposition, region_file_name
+from yibao.core.downloads import content_disposition
 from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
