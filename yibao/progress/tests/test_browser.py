@@ -156,3 +156,15 @@ def test_phone_dashboard_sorted_coloured_dash_for_no_target_and_furthest_behind(
     behind.first.locator("a:has-text('催缴名单')").click()
     page.wait_for_url(lambda url: "/progress/remind/" in url and f"village={b.NANCUN}" in url)
     assert errors == []
+
+
+def test_township_downloads_its_remind_workbook_on_a_phone(page, live_server, make_user, county):
+    make_user("town", role="township_officer", region_code=b.LIUCHENG)
+    login(page, live_server, "town")
+    page.goto(f"{live_server.url}/progress/remind/?region={b.LIUCHENG}&year=2025")
+    link = page.locator("a[data-role=remind-book]")
+    assert "每村一个工作表" in link.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    with page.expect_download() as info:
+        link.click()
+    assert info.value.suggested_filename == f"榴城镇-{b.LIUCHENG}-催缴名单-2025.xlsx"
