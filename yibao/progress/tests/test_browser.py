@@ -57,6 +57,7 @@ def test_county_dashboard_renders_charts_and_drills_down_to_a_village(page, live
     wait_for_charts(page, "units")
     assert option(page, "units", "yAxis[0].data") == ["西村", "东村"]  # sorted by rate
     assert [d["value"] for d in option(page, "units", "series[0].data")] == [100, 50]
+    page.locator("#chart-units").scroll_into_view_if_needed()  # the click lands inside the screen
     point = page.evaluate("window.progressCharts.units.convertToPixel({seriesIndex: 0}, [25, 1])")
     box = page.locator("#chart-units").bounding_box()
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
