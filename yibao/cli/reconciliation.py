@@ -54,7 +54,9 @@ def reconcile_command(
     if report is None:
         folder = Path(settings.VAR_DIR) / "reports"
         folder.mkdir(parents=True, exist_ok=True)
-        report = folder / f"对账差异_{county}_{year}_{run.ran_on:%Y%m%d}_第{run.pk}次.xlsx"
+        from yibao.core.downloads import region_file_name
+
+        report = folder / region_file_name(county, "对账差异", year, extra=f"{run.ran_on:%Y%m%d}第{run.pk}次")
     report.parent.mkdir(parents=True, exist_ok=True)
     exports.mismatches_xlsx(scope=scope, run=run, target=str(report))
     counts = {c["kind"]: c["count"] for c in selectors.mismatch_counts(scope=scope, run=run)}

@@ -1,4 +1,4 @@
-"""The receipt (票据) as a PDF: reportlab with the built-in CID font STSong-Light (no font files).
+"""The receipt (票据) as a PDF: reportlab with an embedded subset of 文泉驿微米黑 (yibao.core.pdffonts).
 
 One A5 page: the county series number, payer, one line per person with the benefit period, the
 total in figures and in capitals, channel, collector and time. A reprint carries a 补打 stamp.
@@ -11,18 +11,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from yibao.core import pdffonts
 from yibao.core.idnumber import mask_id_number
 from yibao.core.money import rmb_upper  # lives in core.money; still importable from here
 
-FONT = "STSong-Light"
+FONT = pdffonts.FONT
 
 
 def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    pdffonts.cjk_font()
 
 
 def _money(value: Decimal) -> str:
@@ -218,30 +215,6 @@ def receipt_pdf(layout: dict) -> bytes:
 
 
 def pdf_texts(data: bytes) -> list[str]:
-    """The strings drawn in an uncompressed receipt PDF (tests): UTF-16 text of every Tj."""
-    import re
-
-    out = []
-    for match in re.finditer(rb"\(((?:\\.|[^\\)])*)\) Tj", data, re.S):
-        raw = match.group(1)
-        decoded = bytearray()
-        i = 0
-        while i < len(raw):
-            byte = raw[i]
-            if byte == 0x5C:  # backslash escape
-                nxt = raw[i + 1 : i + 2]
-                if nxt and nxt in b"01234567":
-                    digits = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4]).group(0)
-                    decoded.append(int(digits, 8))
-                    i += 1 + len(digits)
-                    continue
-                decoded.extend({b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(nxt, nxt))
-                i += 2
-                continue
-            decoded.append(byte)
-            i += 1
-        try:
-            out.append(bytes(decoded).decode("utf-16-be"))
-        except UnicodeDecodeError:
-            out.append(bytes(decoded).decode("latin-1"))
-    return out
+    """The strings drawn in a receipt PDF (tests): one per drawn string, decoded through the embedded font's
+    ToUnicode map."""
+    return pdffonts.pdf_lines(data)

@@ -579,7 +579,11 @@ def subsidy_refunds_export(request):
                  actor=request.user, after={"rows": count, "township": request.GET.get("township", ""),
                                                 "q": request.GET.get("q", "")},
                  reason="导出先缴后补名单")
-    name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
+    from yibao.core.downloads import region_file_name
+
+    code = request.GET.get("township") or scope.region_code
+    name = region_file_name(code, "先缴后补名单", extra=f"{business_today():%Y%m%d}") if code else \
+        f"全部-先缴后补名单-{business_today():%Y%m%d}.xlsx"
     return FileResponse(open(handle.name, "rb"), as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -53,11 +53,14 @@ def _open_form(scope, data=None) -> CampaignOpenForm:
 
 
 def _campaigns_page(request, form=None, status=200):
+    from yibao.policy.selectors import policy_title
+
     scope = request.scope
     rows = list(selectors.campaign_list(scope=scope))
     names = region_labels(c.county_code for c in rows)
     for c in rows:
         c.county_name = names.get(c.county_code, c.county_code)
+        c.policy_title = policy_title(c.policy_id) if not c.imported else ""
     can_manage = scope.can("campaign.manage")
     if can_manage and form is None:
         form = _open_form(scope)

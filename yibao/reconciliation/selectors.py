@@ -49,7 +49,7 @@ def required_per_month(campaign: Campaign | None) -> dict:
         targets = policy.data.targets if policy is not None else None
         if targets is not None and targets.reconcile_per_month:
             return {"times": targets.reconcile_per_month, "source": "policy", "policy_id": campaign.policy_id,
-                    "reference": targets.reference or ""}
+                    "policy_title": policy.data.title, "reference": targets.reference or ""}
     return {"times": DEFAULT_PER_MONTH, "source": "default", "policy_id": campaign.policy_id if campaign else "",
             "reference": ""}
 
@@ -240,7 +240,7 @@ def resolved_since_previous(*, scope, run: ReconciliationRun):
 
 
 EXPORT_COLUMNS = (
-    "差异类型", "整改责任方", "整改责任人", "乡镇区划代码", "村（社区）区划代码", "姓名", "身份证号码", "医保记录的身份证号码",
+    "差异类型", "整改责任方", "整改责任人", "乡镇区划代码", "乡镇（街道）", "村（社区）区划代码", "村（社区）", "姓名", "身份证号码", "医保记录的身份证号码",
     "缴费流水号", "税务文件行号", "税务/票面/交款金额", "医保记录金额", "差额（医保−对方）", "缴费日期", "期间起", "期间止",
     "渠道", "票据号", "差异说明", "整改要求", "首次发现日期",
 )
@@ -271,11 +271,15 @@ def mismatch_export_rows(*, scope, run: ReconciliationRun, **filters):
     fields = ("kind", "responsible", "responsible_name", "township_code", "village_code", "person_name", "id_number",
               "other_id_number", "external_id", "tax_row", "tax_amount", "yibao_amount", "difference", "paid_on",
               "period_start", "period_end", "channel", "receipt_no", "detail", "action", "first_seen_on")
+    from yibao.regions.models import Region
+
+    names = dict(Region.objects.filter(county_code=run.county_code).values_list("code", "name"))  # names beside codes
     for row in mismatch_list(scope=scope, run=run, **filters).values_list(*fields).iterator(chunk_size=5000):
         r = dict(zip(fields, row))
         yield (
             kinds.get(r["kind"], r["kind"]), whos.get(r["responsible"], r["responsible"]), r["responsible_name"],
-            r["township_code"], r["village_code"], r["person_name"],
+            r["township_code"], names.get(r["township_code"] or "", ""), r["village_code"],
+            names.get(r["village_code"] or "", ""), r["person_name"],
             scope.show_id(r["id_number"]) if r["id_number"] else "",
             scope.show_id(r["other_id_number"]) if r["other_id_number"] else "",
             r["external_id"], r["tax_row"], r["tax_amount"], r["yibao_amount"], r["difference"], r["paid_on"],

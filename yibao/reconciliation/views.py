@@ -16,11 +16,12 @@ from yibao.core.clock import business_today
 from yibao.core.inputs import parse_id, parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
+from yibao.core.downloads import region_file_name
 from yibao.core.services import event_record
 from yibao.reconciliation import exports, rectify, selectors, services
 from yibao.reconciliation.forms import HandoverForm, RunStartForm, VoidForm
 from yibao.reconciliation.models import Mismatch
-from yibao.regions.selectors import region_labels, region_options
+from yibao.regions.selectors import county_label, region_labels, region_options
 
 PAGE_SIZE = 50
 
@@ -165,7 +166,7 @@ def run_detail(request, pk: int):
         "kinds": Mismatch.Kind.choices, "responsibles": Mismatch.Responsible.choices, "regions": regions,
         "resolved_count": resolved.count(), "resolved": list(resolved[:20]), "query": query.urlencode(),
         "partial": partial, "changes": changes, "open_count": selectors.my_open_mismatches(scope=scope, run=run).count(),
-        "back": request.get_full_path(),
+        "back": request.get_full_path(), "county_name": county_label(run.county_code),
     })
 
 
@@ -200,7 +201,7 @@ def run_export(request, pk: int):
         county_code=run.county_code, entity="export", entity_id=f"reconciliation_run:{run.pk}", action="export",
         actor=request.user, after={"rows": count, **{k: v for k, v in filters.items() if v}}, reason="导出对账差异",
     )
-    name = f"对账差异_{run.county_code}_{run.benefit_year}_{run.ran_on:%Y%m%d}_第{run.pk}次.xlsx"
+    name = region_file_name(run.county_code, "对账差异", run.benefit_year, extra=f"{run.ran_on:%Y%m%d}第{run.pk}次")
     return FileResponse(handle, as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -276,3 +276,12 @@ def test_a_campaign_whose_policy_file_does_not_fit_still_shows(client, make_user
     login(client, make_user)
     response = client.get(reverse("enrollment:campaign", args=[odd.pk]))
     assert response.status_code == 200 and "政策文件已更新" in text(response)
+
+
+def test_campaigns_table_names_the_policy_by_its_title(client, make_user, county):
+    from yibao.policy.loader import load_policy
+
+    login(client, make_user, role="village_collector", region="340321100001")  # no open form listing ids
+    page = text(client.get(reverse("enrollment:campaigns")))
+    assert load_policy("anhui-huaiyuan-2025").data.title in page
+    assert "anhui-huaiyuan-2025" not in page

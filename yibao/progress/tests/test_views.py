@@ -35,7 +35,7 @@ def test_county_dashboard_shows_townships_with_rates_and_chart_data(client, logi
     response = client.get("/progress/", {"year": 2025, "on": "2024-10-31"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "怀远县 2025年度征缴进度" in html and "vendor/echarts.min.js" in html
+    assert "怀远县 2025年度征缴进度" in html and "vendor/echarts.custom.min.js" in html
     # every script and stylesheet is our own (a csrf token may contain the letters "cdn" by chance)
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)
     assert 'data-field="target">16<' in html and 'data-field="enrolled">5<' in html
@@ -54,7 +54,7 @@ def test_drill_down_to_a_village(client, login, county):
     login()
     response = client.get("/progress/", {"region": b.LIUCHENG, "year": 2025, "on": "2024-10-31"})
     html = response.content.decode()
-    assert [u["name"] for u in chart_data(response)["units"]] == ["东村", "西村"]
+    assert [u["name"] for u in chart_data(response)["units"]] == ["西村", "东村"]  # by rate, highest first
     assert "返回怀远县" in html
     village = client.get("/progress/", {"region": b.DONGCUN, "year": 2025, "on": "2024-10-31"})
     html = village.content.decode()
@@ -272,3 +272,53 @@ def test_a_superuser_without_a_region_starts_at_the_first_county(client, county)
     response = client.get("/progress/", {"year": 2025})
     assert response.status_code == 200 and "怀远县 2025年度征缴进度" in response.content.decode()
     assert client.get("/progress/remind/", {"year": 2025}).status_code == 200
+
+
+def test_bars_are_sorted_and_coloured_against_pace_and_0_of_0_is_a_dash(client, login, county):
+    login()
+    response = client.get("/progress/", {"region": b.LONGKANG, "year": 2025, "on": "2024-10-31"})
+    data = chart_data(response)
+    # 南村 1 of 10 (10%, 40 points below 序时 50%): red; 北村 has no target: grey, last, no rate
+    assert [(u["name"], u["colour"], u["rate"]) for u in data["units"]] == [("南村", "bad", 0.1), ("北村", "none", None)]
+    assert data["amber_points"] == 0.1
+    assert data["special"]["rate"] is None  # no special-group people: "—", not a red 0%
+    html = response.content.decode()
+    row = re.search(rf'<tr data-code="{b.BEICUN}">.*?</tr>', html, re.S).group(0)
+    assert "<span>—</span>" in row and "<progress" not in row and "rate-none" in row
+    assert 'id="pace-legend"' in html
+    # the villages furthest behind, each with its 催缴 list
+    behind = re.search(r'<section class="card" id="furthest-behind">.*?</section>', html, re.S).group(0)
+    assert f'data-code="{b.NANCUN}"' in behind and b.BEICUN not in behind
+    assert f"/progress/remind/?village={b.NANCUN}&amp;year=2025" in behind or f"/progress/remind/?village={b.NANCUN}&year=2025" in behind
+
+
+def test_standing_colour_thresholds():
+    from decimal import Decimal as D
+
+    from yibao.progress.pace import standing_colour
+
+    assert standing_colour(None, D("0.5")) == "none"
+    assert standing_colour(D("0.5"), D("0.5"), True) == "good"
+    assert standing_colour(D("0.45"), D("0.5"), False) == "near"
+    assert standing_colour(D("0.40"), D("0.5"), False) == "bad"  # 10 points below: red
+    assert standing_colour(D("0.95"), None) == "near" and standing_colour(D("1"), None) == "good"
+    assert standing_colour(D("0.89"), None) == "bad"
+
+
+def test_ten_furthest_behind_ordered_by_points_below_pace():
+    from decimal import Decimal as D
+    from types import SimpleNamespace
+
+    from yibao.progress.selectors import Unit
+    from yibao.progress.views import furthest_behind
+
+    villages = [Unit(code=f"340321100{n:03d}", name=f"村{n}", level=12, target=100, rate=D(n) / 100, enrolled=n,
+                     on_pace=n >= 50, behind=max(0, 50 - n)) for n in range(1, 16)]
+    villages.append(Unit(code="340321100999", name="无目标", level=12))
+    township = Unit(code="340321100", name="榴城镇", level=9)
+    tree = SimpleNamespace(share=D("0.5"), units={"340321100": township},
+                           descendants=lambda code, level: villages)
+    rows = furthest_behind(tree, township)
+    assert [r["unit"].name for r in rows] == [f"村{n}" for n in range(1, 11)]
+    assert rows[0]["colour"] == "bad" and rows[0]["behind"] == 49
+    assert furthest_behind(tree, villages[0]) == []
