@@ -86,9 +86,7 @@ def _cmap(data: bytes) -> dict[int, str]:
 _OPS = re.compile(rb"/([^\s/\[\]()<>]+)\s+[\d.]+\s+Tf|\(((?:\\.|[^\\)])*)\)\s*(?:Tj|')|(BT|ET|T\*|Td|TD|Tm)\b", re.S)
 
 
-def pdf_lines(content: bytes) -> list[str]:
-    """The text lines of a reportlab PDF: each drawn string (or paragraph line) once, decoded through the
-    ToUnicode CMaps of the embedded subsets (one-byte codes); fonts without one read as Latin-1."""
+def _objects_and_fonts(content: bytes):
     objects: dict[int, tuple[bytes, bytes | None]] = {}
     for match in re.finditer(rb"(\d+) 0 obj(.*?)endobj", content, re.S):
         body = match.group(2)
@@ -105,6 +103,18 @@ def pdf_lines(content: bytes) -> list[str]:
         for name, number in re.findall(rb"/([A-Za-z][\w+.-]*)\s+(\d+) 0 R", head):
             if int(number) in maps:
                 fonts[name] = maps[int(number)]
+    return objects, fonts
+
+
+def _decode(raw: bytes, cmap: dict[int, str] | None) -> str:
+    raw = _unescape(raw)
+    return "".join(cmap.get(b, "\ufffd") for b in raw) if cmap is not None else raw.decode("latin-1")
+
+
+def pdf_lines(content: bytes) -> list[str]:
+    """The text lines of a reportlab PDF: each drawn string (or paragraph line) once, decoded through the
+    ToUnicode CMaps of the embedded subsets (one-byte codes); fonts without one read as Latin-1."""
+    objects, fonts = _objects_and_fonts(content)
     lines: list[str] = []
     for head, data in objects.values():
         if data is None or b"/Length" not in head or b"Tf" not in data:
@@ -116,11 +126,44 @@ def pdf_lines(content: bytes) -> list[str]:
             if font is not None:
                 cmap = fonts.get(font)
             elif literal is not None:
-                raw = _unescape(literal)
-                line.append("".join(cmap.get(b, "\ufffd") for b in raw) if cmap is not None else raw.decode("latin-1"))
+                line.append(_decode(literal, cmap))
             elif line:
                 lines.append("".join(line))
                 line = []
         if line:
             lines.append("".join(line))
     return lines
+
+
+_BLOCK = re.compile(rb"BT(.*?)ET", re.S)
+_TM = re.compile(rb"1 0 0 1 ([\d.-]+) ([\d.-]+) Tm")
+_PIECE = re.compile(rb"/([^\s/\[\]()<>]+)\s+([\d.]+)\s+Tf|\(((?:\\.|[^\\)])*)\)\s*Tj", re.S)
+
+
+def pdf_drawn(content: bytes) -> list[tuple[str, float, float, float]]:
+    """Each single-line string drawn at a position (reportlab's drawString): (text, x, y, font size), the
+    pieces of one string in several subsets joined (tests: layout checks)."""
+    objects, fonts = _objects_and_fonts(content)
+    drawn = []
+    for head, data in objects.values():
+        if data is None or b"/Length" not in head:
+            continue
+        for block in _BLOCK.findall(data):
+            at = _TM.search(block)
+            if not at:
+                continue
+            cmap, size, text = None, 0.0, []
+            for font, font_size, literal in _PIECE.findall(block):
+                if font:
+                    cmap, size = fonts.get(font), float(font_size)
+                else:
+                    text.append(_decode(literal, cmap))
+            if text:
+                drawn.append(("".join(text), float(at.group(1)), float(at.group(2)), size))
+    return drawn
+
+
+def pdf_content(content: bytes) -> bytes:
+    """The page content streams of a PDF, decoded and joined (tests: drawing operators)."""
+    objects, _ = _objects_and_fonts(content)
+    return b"\n".join(data for head, data in objects.values() if data is not None and b"/Length" in head)

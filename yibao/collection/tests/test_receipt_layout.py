@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from yibao.collection.receipts import pdf_texts, receipt_pdf
+from yibao.collection.receipts import receipt_pdf
+from yibao.core.pdffonts import pdf_content, pdf_drawn
 from yibao.core.templatetags.money import yuan
 
 LAYOUT = {
@@ -16,19 +17,16 @@ LAYOUT = {
     "total": "1,234.00", "total_upper": "壹仟贰佰叁拾肆元整", "channel": "现金", "collector": "村收款员",
     "issued_at": "2024-10-08 10:00:00", "voided": "", "void_lines": [], "replaces": "", "footer": "本票据为收款凭证。",
 }
-DRAWN = re.compile(rb"BT 1 0 0 1 ([\d.]+) ([\d.]+) Tm /\S+ ([\d.]+) Tf [\d.]+ TL \(((?:\\.|[^\\)])*)\) Tj", re.S)
 RECT = re.compile(rb"([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) re S")
 
 
 def texts_and_stamp(layout):
     data = receipt_pdf(layout)
     texts = []
-    for x, y, size, raw in DRAWN.findall(data):
-        (text,) = pdf_texts(b"(" + raw + b") Tj")
-        size = float(size)
+    for text, x, y, size in pdf_drawn(data):
         # a generous box: every character as wide as the font size, from below the baseline to above the glyphs
-        texts.append((text, float(x), float(y) - 0.25 * size, float(x) + len(text) * size, float(y) + 0.9 * size))
-    rects = [tuple(float(v) for v in m) for m in RECT.findall(data)]
+        texts.append((text, x, y - 0.25 * size, x + len(text) * size, y + 0.9 * size))
+    rects = [tuple(float(v) for v in m) for m in RECT.findall(pdf_content(data))]
     return texts, rects
 
 
