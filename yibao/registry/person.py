@@ -167,6 +167,7 @@ def person_overview(*, scope, resident: Resident) -> dict:
     """
     from yibao.enrollment.models import Enrollment
     from yibao.enrollment.selectors import resident_assessments, resident_enrollments
+    from yibao.policy.vocabulary import identity_name
     from yibao.registry.selectors import resident_detail
 
     detail = resident_detail(scope=scope, pk=resident.pk)
@@ -181,6 +182,7 @@ def person_overview(*, scope, resident: Resident) -> dict:
         for e in enrollments:
             years.setdefault(e.benefit_year, {"year": e.benefit_year})["enrollment"] = e
         for a in resident_assessments(resident=resident):
+            a.identity_label = identity_name(a.subsidy_identity) if a.subsidy_identity else ""
             years.setdefault(a.benefit_year, {"year": a.benefit_year})["assessment"] = a
         out["enrollment_years"] = [years[y] for y in sorted(years, reverse=True)]
         out["assessment"] = _assessment(resident, campaign)
@@ -367,6 +369,8 @@ def history_rows(events: list[Event]) -> list[HistoryRow]:
             if key in after and after[key] not in (None, "", [], {}):
                 new = _value(key, after[key])
                 old = before.get(key)
+                if key == "village_code" and old in (None, "", after[key]):
+                    continue  # the place matters only when it changed (迁移)
                 if old not in (None, "") and old != after[key]:
                     parts.append(f"{label}：{_value(key, old)} → {new}")
                 else:

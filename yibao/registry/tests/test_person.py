@@ -112,6 +112,8 @@ def test_refund_and_top_up_actions(settings, make_user, client):
     assert link == f"/collection/refunds/new/?resident={payer.pk}"
     page = client.get(link).content.decode()  # the person is preselected, with the payment to refund
     assert payer.name in page and "提交退费申请" in page
+    assert client.get("/collection/refunds/new/?resident=abc").status_code == 400
+    assert client.get("/collection/refunds/new/?resident=999999").status_code == 404
     payment = Payment.objects.get(resident=payer)
     Payment.objects.filter(pk=payment.pk).update(status="flagged", flag="under")
     assert actions(client, payer)["top_up"] == f"/collection/payments/{payment.pk}/#top-up"
