@@ -156,3 +156,20 @@ def test_a_household_paid_in_full_says_so_on_both_pages(world, make_user, client
         body = client.get(url).content.decode()
         assert "全户已缴清" in body and 'id="pay-button"' not in body and "收款 <span" not in body
         assert "340321-2025-0000001" in body and "340321-2025-0000003" in body  # both receipts
+
+
+def test_api_overview_matches_the_page(world, make_user, client):
+    client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
+    body = client.get(f"/api/residents/{world.spouse.pk}/overview").json()
+    assert body["resident"]["id_number"] == world.spouse.id_number and body["benefit_year"] == 2025
+    assert [m["status"] for m in body["members"]] == ["未登记", "已缴费", "未登记"]
+    assert body["assessment"]["payable"] == "400.00" and body["assessment"]["explanation"]
+    assert body["payments"][0]["receipt_no"] == "340321-2025-0000001" and body["payments"][0]["amount"] == "400.00"
+    assert [r["status"] for r in body["refunds"]] == ["requested"] and len(body["subsidy_refunds"]) == 1
+    assert [d["id"] for d in body["mismatches"]] == [world.own_mismatch.pk] and len(body["remind_marks"]) == 1
+    assert {"reprint", "enrollment"} == {a["key"] for a in body["actions"]}
+    assert any(h["subject"] == "缴费" and h["action"] == "入账" for h in body["history"])
+    assert client.get(f"/api/residents/{world.other.pk}/overview").status_code == 404
+    client.force_login(make_user("audit", role="auditor", region_code="340321"))
+    body = client.get(f"/api/residents/{world.spouse.pk}/overview").json()
+    assert body["resident"]["id_number"] != world.spouse.id_number and body["actions"] == []
