@@ -132,7 +132,9 @@ def test_remind_mark_action_leads_to_the_persons_row(settings, make_user, client
     client.force_login(make_user("cun", role="village_collector", region_code=f.VILLAGE))
     link = actions(client, last)["remind"]
     assert link.endswith(f"#remind-{last.pk}") and f"village={f.VILLAGE}" in link
-    assert f'id="remind-{last.pk}"' in client.get(link.split("#")[0]).content.decode()
+    remind = client.get(link.split("#")[0]).content.decode()
+    assert f'id="remind-{last.pk}"' in remind
+    assert f'href="/registry/residents/{last.pk}/">{last.name}</a>' in remind  # the 催缴 list's name leads to the person page
 
 
 # ---------------------------------------------------------------- the household page
