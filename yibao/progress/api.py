@@ -198,6 +198,7 @@ class MarkOut(Schema):
     marked_at: dt.datetime
     marked_by: str
     effects: list[str]
+    undo_change_id: int | None = None  # its maker may undo it for 10 minutes (POST /status-changes/{id}/undo)
 
 
 class RefreshIn(Schema):
@@ -408,16 +409,21 @@ def remind_export(request, village: str, year: Year | None = None, state: str = 
 @router.post("/remind/{resident_id}/marks", response={201: MarkOut, 400: ErrorOut},
              summary="标记催缴结果：contacted 已联系、moved_away 已迁出、employee_insurance 已参加职工医保、deceased 已死亡")
 def remind_mark(request, resident_id: DbId, payload: MarkIn):
+    from yibao.registry.undo import status_change_apply
+
     scope = request.auth
     scope.require("remind.mark")
     resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
     try:
-        mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=payload.benefit_year,
-                                    outcome=payload.outcome, note=payload.note)
+        mark, change = status_change_apply(
+            actor=request.user, resident=resident, kind="remind_mark", capability="remind.mark",
+            title=f"{resident.name} 已标记为{dict(RemindMark.Outcome.choices).get(payload.outcome, payload.outcome)}",
+            do=lambda: services.remind_mark(actor=request.user, resident=resident, benefit_year=payload.benefit_year,
+                                            outcome=payload.outcome, note=payload.note))
     except ValidationError as exc:
         return error_response(exc)
     return Status(201, {
         "id": mark.pk, "resident_id": resident.pk, "resident_name": resident.name, "outcome": mark.outcome,
         "outcome_label": RemindMark.Outcome(mark.outcome).label, "note": mark.note, "marked_at": mark.marked_at,
-        "marked_by": mark.marked_by_name, "effects": mark.effects,
+        "marked_by": mark.marked_by_name, "effects": mark.effects, "undo_change_id": change.pk,
     })

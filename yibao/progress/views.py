@@ -273,7 +273,9 @@ def remind(request):
             state = "open"
         rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state,
                                      on=_on_param(request))
-        return render(request, "progress/remind_village.html", {
+        from yibao.registry.views_undo import undo_banner
+
+        return render(request, "progress/remind_village.html", {**undo_banner(request),
             "rows": rows, "village": region, "label": region_labels([region]).get(region, region), "year": year,
             "state": state, "states": STATES, "outcomes": RemindMark.Outcome.choices,
             "can_mark": scope.can("remind.mark"), "up": region[:9] if scope.contains(region[:9]) else None,
@@ -285,24 +287,45 @@ def remind(request):
 @require_POST
 @scoped_view("remind.mark")
 def remind_mark(request, resident_id: int):
+    """A 催缴 mark asks once (the sheet says what changes), then is made and may be undone for 10 minutes."""
+    from yibao.registry import undo
+    from yibao.registry.views_undo import confirm_fragment, confirm_page, confirmed, undo_fragment, with_undo
+
     scope = request.scope
     resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
     year = _year_param(request, resident.county_code)
+    htmx = bool(request.headers.get("HX-Request"))
+    back = f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}"
+    outcome = request.POST.get("outcome", "")
+    label = dict(RemindMark.Outcome.choices).get(outcome, outcome)
     try:
-        mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=year,
-                                    outcome=request.POST.get("outcome", ""),
-                                    note=posted_text(request.POST, "note", label="说明", max_length=300))
+        note = posted_text(request.POST, "note", label="说明", max_length=300)
+
+        def do():
+            return services.remind_mark(actor=request.user, resident=resident, benefit_year=year, outcome=outcome,
+                                        note=note)
+
+        if outcome != RemindMark.Outcome.CONTACTED and not confirmed(request):
+            lines = undo.status_change_preview(resident=resident, do=do)
+            sheet = {"headline": f"{resident.name} 将标记为{label}", "lines": lines, "cancel_url": back,
+                     "button": f"确认标记为{label}", "danger": True}
+            if htmx:
+                return confirm_fragment(request, hx_target="closest .mark-result", **sheet)
+            return confirm_page(request, **sheet)
+        mark, change = undo.status_change_apply(actor=request.user, resident=resident, kind="remind_mark",
+                                                capability="remind.mark", title=f"{resident.name} 已标记为{label}", do=do)
     except ValidationError as exc:
         error = "；".join(exc.messages)
-        if request.headers.get("HX-Request"):
+        if htmx:
             return HttpResponse(f'<p class="error" role="alert">{_escape(error)}</p>', status=200)
         messages.error(request, error)
-    else:
-        text = f"{resident.name}：{mark.get_outcome_display()}" + (f"（{'；'.join(mark.effects)}）" if mark.effects else "")
-        if request.headers.get("HX-Request"):
-            return HttpResponse(f'<p class="ok" role="status">已标记 {_escape(text)}</p>', status=200)
-        messages.success(request, f"已标记 {text}")
-    return redirect(f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}")
+        return redirect(back)
+    text = f"{resident.name}：{mark.get_outcome_display()}" + (f"（{'；'.join(mark.effects)}）" if mark.effects else "")
+    if htmx:
+        return HttpResponse(f'<p class="ok" role="status">已标记 {_escape(text)}</p>'
+                            + undo_fragment(request, change, next_url=back, hx_target="closest .mark-result"))
+    messages.success(request, f"已标记 {text}")
+    return redirect(with_undo(back, change))
 
 
 def _escape(text: str) -> str:

@@ -92,13 +92,73 @@ def test_a_collector_works_the_remind_list_on_a_phone(page, live_server, make_us
     ding.locator("select[name=outcome]").select_option("moved_away")
     ding.locator("input[name=note]").fill("2024年10月迁往合肥市")
     ding.locator("button").click()
+    sheet = ding.locator("[data-testid=status-confirm]")
+    sheet.wait_for()
+    assert "丁 将标记为已迁出" in sheet.inner_text() and "户籍状态改为已迁出" in sheet.inner_text()
+    assert "2024年度参保由“正常参保”改为“参保暂停”" in sheet.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    sheet.locator("[data-testid=status-confirm-ok]").click()
     ding.locator(".mark-result p.ok").wait_for()
     assert "已标记 丁：已迁出" in ding.locator(".mark-result").inner_text()
+    assert ding.locator("[data-testid=status-undo-button]").inner_text() == "撤销（10 分钟内有效）"
     assert page.evaluate("window.fullReloads") == 0
     page.click("nav.tabs a:has-text('已核实不再参保')")
     page.wait_for_url(lambda url: "state=closed" in url)
     assert page.locator("li.person .person-name").all_inner_texts() == ["丁"]
     assert "已迁出" in page.locator("li.person").inner_text()
+
+
+def test_a_collector_marks_moved_away_confirms_and_undoes_it_on_a_phone(page, live_server, make_user, county):
+    from yibao.registry.models import Resident
+
+    make_user("collector", role="village_collector", region_code=b.DONGCUN)
+    login(page, live_server, "collector")
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/progress/remind/?year=2025&on=2024-10-31")
+    ding = page.locator("li.person").nth(1)
+    ding.locator("select[name=outcome]").select_option("moved_away")
+    ding.locator("input[name=note]").fill("2024年10月迁往合肥市")
+    ding.locator("button").click()
+    ding.locator("[data-testid=status-confirm]").wait_for()
+    assert Resident.objects.get(pk=county["d"].pk).status == "active"  # asking changed nothing
+    ding.locator("[data-testid=status-confirm-ok]").click()
+    undo = ding.locator("[data-testid=status-undo-button]")
+    undo.wait_for()
+    assert Resident.objects.get(pk=county["d"].pk).status == "moved_away"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    undo.click()
+    ding.locator("[data-testid=undo-result]").wait_for()
+    assert "已撤销：丁 已标记为已迁出" in ding.locator("[data-testid=undo-result]").inner_text()
+    assert Resident.objects.get(pk=county["d"].pk).status == "active"
+    page.reload()
+    assert "丁" in page.locator("li.person .person-name").all_inner_texts()
+    assert not errors, errors
+
+
+def test_the_remind_mark_works_without_javascript(browser, live_server, make_user, county):
+    from yibao.registry.models import Resident
+
+    make_user("collector", role="village_collector", region_code=b.DONGCUN)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        login(page, live_server, "collector")
+        page.goto(f"{live_server.url}/progress/remind/?year=2025&on=2024-10-31")
+        ding = page.locator("li.person").nth(1)
+        ding.locator("select[name=outcome]").select_option("deceased")
+        ding.locator("input[name=note]").fill("2024年11月病故")
+        ding.locator("button").click()
+        page.locator("[data-testid=status-confirm]").wait_for()
+        assert "丁 将标记为已死亡" in page.locator("[data-testid=status-confirm]").inner_text()
+        page.click("[data-testid=status-confirm-ok]")
+        page.locator("[data-testid=status-undo]").wait_for()
+        assert Resident.objects.get(pk=county["d"].pk).status == "deceased"
+        page.click("[data-testid=status-undo-button]")
+        page.locator(".messages li:has-text('已撤销')").wait_for()
+        assert Resident.objects.get(pk=county["d"].pk).status == "active"
+    finally:
+        context.close()
 
 
 def test_a_collectors_home_shows_the_villages_progress_and_leads_to_the_remind_list(page, live_server, make_user, county):

@@ -170,15 +170,70 @@ def test_remind_page_for_a_village_lists_people_and_marks_with_htmx(client, logi
     html = response.content.decode()
     assert "催缴名单：榴城镇 / 东村" in html and 'data-field="count">2<' in html
     assert "乙" in html and "丁" in html and "13900000004" in html and "60.00元" in html
-    marked = client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"},
-                         HTTP_HX_REQUEST="true")
+    asked = client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"},
+                        HTTP_HX_REQUEST="true")
+    assert asked.status_code == 200 and "丁 将标记为已迁出" in asked.content.decode()
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    marked = client.post(f"/progress/remind/{county['d'].pk}/mark/",
+                         {"year": 2025, "outcome": "moved_away", "note": "迁往合肥", "confirmed": "1"}, HTTP_HX_REQUEST="true")
     assert marked.status_code == 200 and "已标记 丁：已迁出" in marked.content.decode()
+    assert "撤销（10 分钟内有效）" in marked.content.decode()
     assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.MOVED_AWAY
     refused = client.post(f"/progress/remind/{county['b'].pk}/mark/", {"year": 2025, "outcome": "deceased"},
                           HTTP_HX_REQUEST="true")
     assert "须填写说明" in refused.content.decode() and not RemindMark.objects.filter(resident=county["b"]).exists()
     html = client.get("/progress/remind/", {"year": 2025, "state": "closed"}).content.decode()
     assert "丁" in html and "已迁出" in html
+
+
+def test_remind_mark_without_javascript_asks_once_then_offers_the_undo(client, login, county):
+    from yibao.enrollment.models import Enrollment
+    from yibao.registry.models import StatusChange
+
+    login("village_collector", b.DONGCUN)
+    url = f"/progress/remind/{county['d'].pk}/mark/"
+    data = {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"}
+    sheet = client.post(url, data)
+    html = sheet.content.decode()
+    assert sheet.status_code == 200 and "丁 将标记为已迁出" in html
+    assert "户籍状态改为已迁出" in html and "2024年度参保由“正常参保”改为“参保暂停”" in html
+    assert 'name="confirmed" value="1"' in html and 'name="note" value="迁往合肥"' in html and "<script>" not in html
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE and not RemindMark.objects.exists()
+    assert not StatusChange.objects.exists()
+
+    done = client.post(url, {**data, "confirmed": "1"})
+    change = StatusChange.objects.get()
+    assert done.status_code == 302 and done["Location"].endswith(f"&undo={change.pk}")
+    page = client.get(done["Location"]).content.decode()
+    assert "丁 已标记为已迁出。" in page and "撤销（10 分钟内有效）" in page
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.MOVED_AWAY
+
+    undone = client.post(f"/registry/changes/{change.pk}/undo/", {"next": f"/progress/remind/?village={b.DONGCUN}&year=2025"})
+    assert undone.status_code == 302 and undone["Location"] == f"/progress/remind/?village={b.DONGCUN}&year=2025"
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    assert Enrollment.objects.get(resident=county["d"], benefit_year=2024).status == Enrollment.Status.PAID
+    page = client.get(undone["Location"]).content.decode()
+    assert "已撤销：丁 已标记为已迁出。" in page and "撤销（10 分钟内有效）" not in page
+    again = client.post(f"/registry/changes/{change.pk}/undo/", {"next": "https://evil.example/"}, follow=True)
+    assert "不能再次撤销" in again.content.decode() and again.redirect_chain[0][0] == "/"  # never off-site
+
+
+def test_another_user_sees_no_undo_and_cannot_undo(client, login, county):
+    from yibao.registry.models import StatusChange
+
+    login("village_collector", b.DONGCUN, username="first")
+    client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "deceased", "note": "2024年11月",
+                                                               "confirmed": "1"})
+    change = StatusChange.objects.get()
+    login("village_collector", b.DONGCUN, username="second")
+    page = client.get(f"/progress/remind/?village={b.DONGCUN}&year=2025&undo={change.pk}").content.decode()
+    assert "撤销（10 分钟内有效）" not in page
+    refused = client.post(f"/registry/changes/{change.pk}/undo/", HTTP_HX_REQUEST="true")
+    assert "只有办理人" in refused.content.decode()
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.DECEASED
+    login("village_collector", b.XICUN, username="elsewhere")
+    assert client.post(f"/registry/changes/{change.pk}/undo/").status_code == 403
+    assert client.post("/registry/changes/99999/undo/", follow=True).status_code == 200
 
 
 def test_remind_mark_outside_the_village_is_refused(client, login, county):
