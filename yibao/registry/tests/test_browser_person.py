@@ -60,6 +60,11 @@ def test_household_page_pays_a_subset_of_members(page, live_server, make_user, s
     assert page.locator("#pay-total").inner_text() == "400.00"
     assert no_sideways_scroll(page)
     page.click("#pay-button")
+    sheet = page.locator("dialog#confirm-dialog[open] #confirm-sheet")  # the counter's confirmation sheet
+    sheet.wait_for()
+    assert "400.00 元" in sheet.locator("[data-field=confirm-total]").inner_text() and Payment.objects.count() == 0
+    sheet.locator("input[name=received]").fill("500")  # cash: the amount received, 100.00 back
+    sheet.locator("#confirm-button").click()
     page.wait_for_url("**/collection/receipts/**")
     assert list(Payment.objects.values_list("resident_id", flat=True)) == [head.pk]
 
