@@ -195,6 +195,25 @@ class HouseholdDues:
     def payable_total(self) -> Decimal:
         return sum((m.payable for m in self.members if m.can_pay), Decimal("0.00"))
 
+    @property
+    def can_pay_any(self) -> bool:
+        return any(m.can_pay for m in self.members)
+
+    @property
+    def all_paid(self) -> bool:
+        """Every member has paid this year (全户已缴清)."""
+        return bool(self.members) and all(m.payment is not None for m in self.members)
+
+    @property
+    def receipts(self) -> list:
+        """The receipts of the members' payments this year, each once, oldest first."""
+        seen: dict[int, Receipt] = {}
+        for m in self.members:
+            line = getattr(m.payment, "receipt_line", None) if m.payment is not None else None
+            if line is not None:
+                seen.setdefault(line.receipt.pk, line.receipt)
+        return sorted(seen.values(), key=lambda r: (r.issued_at, r.pk))
+
 
 def member_dues(*, scope, residents: list[Resident], benefit_year: int | None = None, on: dt.date | None = None) -> HouseholdDues:
     """Each resident's assessed amount (核定) and today's quote, enrollment and payment status."""
@@ -236,6 +255,22 @@ def member_dues(*, scope, residents: list[Resident], benefit_year: int | None = 
         except PolicyInputError as exc:
             row.error = str(exc)
         dues.members.append(row)
+    return dues
+
+
+def counter_dues(*, scope, residents: list[Resident], checked: set[int] | None = None) -> HouseholdDues:
+    """member_dues for the pay form (the counter's and the household page's): who is ticked (everyone
+    who may pay, unless `checked` says otherwise), each subsidy's name, each paid member's receipt,
+    and the ticked total."""
+    from yibao.policy.vocabulary import identity_name
+
+    dues = member_dues(scope=scope, residents=residents)
+    for m in dues.members:
+        m.checked = m.can_pay if checked is None else (m.resident.pk in checked and m.can_pay)
+        m.subsidy_name = identity_name(m.quote.subsidy_identity) if m.quote and m.quote.subsidy_identity else ""
+        line = getattr(m.payment, "receipt_line", None) if m.payment else None
+        m.receipt = line.receipt if line else None
+    dues.checked_total = sum((m.payable for m in dues.members if m.checked), Decimal("0.00"))
     return dues
 
 

@@ -46,18 +46,12 @@ def counter(request):
 
 
 def _counter_context(request, *, household=None, residents, error: str = "", checked=None, channel: str = "cash"):
-    scope = request.scope
-    dues = selectors.member_dues(scope=scope, residents=residents)
-    for m in dues.members:
-        m.checked = m.can_pay if checked is None else (m.resident.pk in checked and m.can_pay)
-        m.subsidy_name = identity_name(m.quote.subsidy_identity) if m.quote and m.quote.subsidy_identity else ""
-        line = getattr(m.payment, "receipt_line", None) if m.payment else None
-        m.receipt = line.receipt if line else None
+    dues = selectors.counter_dues(scope=request.scope, residents=residents, checked=checked)
     return {
         "household": household, "dues": dues, "error": error, "channel": channel,
         "channels": [(c, Payment.Channel(c).label) for c in selectors.COUNTER_CHANNELS],
         "place": region_label(residents[0].village_code) if residents else "",
-        "checked_total": sum((m.payable for m in dues.members if m.checked), Decimal("0.00")),
+        "checked_total": dues.checked_total,
     }
 
 
@@ -353,8 +347,15 @@ def refund_new(request):
         answer, error = _refund_request_post(request, payment_item, q)
         if answer is not None:
             return answer
-    if q:
-        for resident in resident_search(scope=scope, q=q, status=None)[:10]:
+    chosen = parse_id(request.GET.get("resident") or request.POST.get("resident"), label="参保人", field="resident")
+    if chosen:  # from the person page: that person, preselected
+        from yibao.registry.selectors import resident_get
+
+        people = [resident_get(scope=scope, pk=chosen)]
+    else:
+        people = list(resident_search(scope=scope, q=q, status=None)[:10]) if q else []
+    if people:
+        for resident in people:
             options = list(selectors.refundable_payments(scope=scope, resident=resident))
             found.append({"resident": resident, "shown_id": scope.show_id(resident.id_number), "payments": options})
     reasons = [(c, label) for c, label in Refund.Reason.choices]

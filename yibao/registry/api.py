@@ -368,3 +368,159 @@ def status_change_undo(request, change_id: DbId):
     except undo.UndoError as exc:
         return Status(400, {"detail": str(exc)})
     return Status(200, undo.change_out(change))
+
+
+# ---------------------------------------------------------------- the person page (registry.person)
+
+
+class PersonMemberOut(Schema):
+    resident_id: int
+    name: str
+    relation_to_head: str
+    is_head: bool
+    status: str
+
+
+class PersonAssessmentOut(Schema):
+    benefit_year: int
+    accepted: bool
+    reason: str
+    standard: Money
+    subsidy: Money
+    payable: Money
+    refund_later: Money
+    subsidy_identity: str
+    benefit_start: dt.date | None
+    benefit_end: dt.date | None
+    explanation: list[str]
+    stale: bool
+
+
+class PersonPaymentOut(Schema):
+    id: int
+    benefit_year: int
+    amount: Money
+    status: str
+    flag: str
+    channel: str
+    external_id: str
+    paid_on: dt.date
+    benefit_start: dt.date | None
+    benefit_end: dt.date | None
+    receipt_id: int | None
+    receipt_no: str
+    receipt_voided: bool
+
+
+class PersonRefundOut(Schema):
+    id: int
+    payment_id: int
+    benefit_year: int
+    amount: Money
+    reason: str
+    status: str
+
+
+class PersonSubsidyRefundOut(Schema):
+    id: int
+    benefit_year: int
+    amount: Money
+    status: str
+
+
+class PersonRemindMarkOut(Schema):
+    benefit_year: int
+    outcome: str
+    note: str
+    marked_at: dt.datetime
+    marked_by: str
+
+
+class PersonMismatchOut(Schema):
+    id: int
+    run_id: int
+    benefit_year: int
+    kind: str
+    kind_label: str
+    responsible_name: str
+    detail: str
+    action: str
+
+
+class PersonHistoryOut(Schema):
+    at: dt.datetime
+    subject: str
+    action: str
+    actor: str
+    summary: str
+    reason: str
+
+
+class PersonActionOut(Schema):
+    key: str
+    label: str
+    url: str
+    note: str
+
+
+class PersonOverviewOut(Schema):
+    resident: ResidentItem
+    benefit_year: int | None
+    members: list[PersonMemberOut]
+    assessment: PersonAssessmentOut | None
+    payments: list[PersonPaymentOut]
+    refunds: list[PersonRefundOut]
+    subsidy_refunds: list[PersonSubsidyRefundOut]
+    remind_marks: list[PersonRemindMarkOut]
+    mismatches: list[PersonMismatchOut]
+    history: list[PersonHistoryOut]
+    actions: list[PersonActionOut]
+
+
+def _person_assessment(found: dict | None) -> dict | None:
+    if not found:
+        return None
+    a, explained = found["a"], found["explained"]
+    return {
+        "benefit_year": a.benefit_year, "accepted": a.accepted, "reason": a.reason or "", "standard": a.standard,
+        "subsidy": a.subsidy, "payable": a.payable, "refund_later": a.refund_later,
+        "subsidy_identity": a.subsidy_identity or "", "benefit_start": a.benefit_start, "benefit_end": a.benefit_end,
+        "explanation": list(explained["quote"].explanation) if explained.get("quote") else [],
+        "stale": bool(explained.get("stale")),
+    }
+
+
+@router.get("/residents/{resident_id}/overview", response={200: PersonOverviewOut, 404: ErrorOut},
+            summary="个人页面：户与成员、本年度核定、缴费、票据、退费、先缴后补、催缴标记、对账差异、变更记录和可办理事项")
+def resident_overview(request, resident_id: DbId):
+    from yibao.registry.person import person_overview
+
+    scope = request.auth
+    scope.require("registry.view")
+    ov = person_overview(scope=scope, resident=selectors.resident_get(scope=scope, pk=resident_id))
+    return {
+        "resident": _resident_items(scope, [ov["resident"]])[0], "benefit_year": ov["year"],
+        "members": [{"resident_id": m.resident.pk, "name": m.resident.name, "relation_to_head": m.resident.relation_to_head,
+                     "is_head": m.is_head, "status": m.status} for m in ov["members"]],
+        "assessment": _person_assessment(ov.get("assessment")),
+        "payments": [
+            {"id": p.payment.pk, "benefit_year": p.payment.benefit_year, "amount": p.payment.amount,
+             "status": p.payment.status, "flag": p.payment.flag, "channel": p.payment.channel,
+             "external_id": p.payment.external_id, "paid_on": p.payment.paid_on,
+             "benefit_start": p.payment.benefit_start, "benefit_end": p.payment.benefit_end,
+             "receipt_id": p.receipt.pk if p.receipt else None, "receipt_no": p.receipt.receipt_no if p.receipt else "",
+             "receipt_voided": bool(p.receipt and p.receipt.voided_at)}
+            for p in ov["payments"]
+        ],
+        "refunds": [{"id": r.pk, "payment_id": r.payment_id, "benefit_year": r.benefit_year, "amount": r.amount,
+                     "reason": r.reason, "status": r.status} for r in ov["refunds"]],
+        "subsidy_refunds": [{"id": x.pk, "benefit_year": x.benefit_year, "amount": x.amount, "status": x.status}
+                            for x in ov["subsidy_refunds"]],
+        "remind_marks": [{"benefit_year": m.benefit_year, "outcome": m.outcome, "note": m.note, "marked_at": m.marked_at,
+                          "marked_by": m.marked_by_name} for m in ov["remind_marks"]],
+        "mismatches": [{"id": d.pk, "run_id": d.run_id, "benefit_year": d.run.benefit_year, "kind": d.kind,
+                        "kind_label": d.get_kind_display(), "responsible_name": d.responsible_name, "detail": d.detail,
+                        "action": d.action} for d in ov["mismatches"]],
+        "history": [h.__dict__ for h in ov["events"]],
+        "actions": [a.__dict__ for a in ov["actions"]],
+    }

@@ -108,11 +108,14 @@ def residents_export(request):
 
 @scoped_view("registry.view")
 def resident(request, pk: int):
+    """The person page: everything about one resident, and the actions the role allows."""
+    from yibao.registry.person import person_overview
+
     scope = request.scope
-    detail = selectors.resident_detail(scope=scope, pk=pk)
-    r = detail["resident"]
+    r = selectors.resident_get(scope=scope, pk=pk)
+    overview = person_overview(scope=scope, resident=r)
     return render(request, "registry/resident.html", {
-        **detail,
+        **overview,
         "shown_id": scope.show_id(r.id_number),
         "place": region_label(r.village_code),
         "hukou_place": region_label(r.hukou_region_code, from_level=6) if r.hukou_region_code else "",
@@ -121,23 +124,10 @@ def resident(request, pk: int):
         "can_identities": scope.can("identities.import"),
         "can_resolve": scope.can("registry.resolve_flags"),
         "can_audit": scope.can("audit.view"),
-        **_enrollment_context(scope, r),
+        "can_print": scope.can("receipts.print"),
         "identity_form": IdentityAddForm(), "end_form": IdentityEndForm(auto_id=False, initial={"valid_to": business_today()}),
         "group_form": GroupFactForm(), "reason_form": ReasonForm(auto_id=False), "resolve_form": FlagResolveForm(auto_id=False),
     })
-
-
-def _enrollment_context(scope, resident) -> dict:
-    if not scope.can("enrollment.view"):
-        return {}
-    from yibao.enrollment.selectors import resident_assessments, resident_enrollments
-
-    years: dict[int, dict] = {}
-    for enrollment in resident_enrollments(resident=resident):
-        years.setdefault(enrollment.benefit_year, {"year": enrollment.benefit_year})["enrollment"] = enrollment
-    for assessment in resident_assessments(resident=resident):
-        years.setdefault(assessment.benefit_year, {"year": assessment.benefit_year})["assessment"] = assessment
-    return {"enrollment_years": [years[y] for y in sorted(years, reverse=True)]}
 
 
 @scoped_view("registry.edit")
@@ -277,7 +267,25 @@ def household(request, pk: int):
         "household": h, "members": members, "place": region_label(h.village_code),
         "can_edit": scope.can("registry.edit"),
         "member_form": MemberAddForm(), "head_form": SetHeadForm(members=active),
+        **_household_pay_context(scope, h),
     })
+
+
+def _household_pay_context(scope, household) -> dict:
+    """The counter's pay form for the members a collector may take money for (the counter decides who and how much)."""
+    if not scope.can("payments.collect"):
+        return {}
+    from yibao.collection.models import Payment
+    from yibao.collection.selectors import COUNTER_CHANNELS, counter_dues, counter_household
+
+    _, payers = counter_household(scope=scope, pk=household.pk)
+    if not payers:
+        return {}
+    dues = counter_dues(scope=scope, residents=payers)
+    return {
+        "dues": dues, "channel": "cash", "checked_total": dues.checked_total,
+        "channels": [(c, Payment.Channel(c).label) for c in COUNTER_CHANNELS],
+    }
 
 
 @scoped_view("registry.edit")

@@ -293,6 +293,19 @@ OPERATIONS = [
         call=lambda client, world, t: client.get(f"/api/residents/{t.resident.pk}"),
     ),
     ScopeOperation(
+        name="registry.api.resident_overview",
+        capability="registry.view",
+        kind="api",
+        call=lambda client, world, t: client.get(f"/api/residents/{t.resident.pk}/overview"),
+    ),
+    ScopeOperation(
+        name="registry.api.resident_overview_events",
+        capability="registry.view",
+        kind="api",
+        call=lambda client, world, t: (_number_in_event(t), client.get(f"/api/residents/{t.resident.pk}/overview"))[1],
+        shows=lambda t: f"{t.resident.id_number[-4:]}号码更正",  # the event's reason, masked or whole
+    ),
+    ScopeOperation(
         name="registry.api.household",
         capability="registry.view",
         kind="api",

@@ -42,7 +42,7 @@ def test_collector_registers_a_household_and_records_a_group(page, live_server, 
     page.click("button:has-text('登记')")
     page.wait_for_url("**/registry/households/*/")
     assert "已登记家庭户" in page.inner_text(".messages")
-    assert page.locator("table").inner_text().count("吴") == 2
+    assert page.locator("[data-testid=members]").inner_text().count("吴") == 2
     page.click("a:has-text('吴小')")
     page.wait_for_url("**/registry/residents/*/")
     page.click("summary:has-text('登记参保群体')")

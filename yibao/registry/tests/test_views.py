@@ -197,4 +197,5 @@ def test_resident_page_shows_enrollment_and_assessment_by_year(client, make_user
     client.force_login(make_user("admin", role="county_admin", region_code="340321"))
     html = client.get(f"/registry/residents/{person.pk}/").content.decode()
     assert 'data-testid="enrollment-summary"' in html
-    assert "已登记未缴费" in html and "60元" in html and "dibao" in html
+    summary = html.split('data-testid="enrollment-summary"')[1].split("</section>")[0]
+    assert "已登记未缴费" in summary and "60元" in summary and "低保对象" in summary and "dibao" not in summary

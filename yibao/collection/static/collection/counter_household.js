@@ -1,7 +1,7 @@
 /* The counter page: the total to collect follows the residents ticked. */
 (function () {
   var form = document.getElementById("pay-form");
-  if (!form) return;
+  if (!form || !document.getElementById("pay-total")) return;  // nobody left to pay: no total to follow
   function update() {
     var cents = 0, n = 0;
     form.querySelectorAll("input[name=residents]:checked").forEach(function (box) {
