@@ -137,4 +137,6 @@ def remind_export(*, scope, code: str, year: int, state: str, on=None) -> tuple[
         content = remind_book_xlsx(lists, region_code=code, region_name=region_name(code), benefit_year=year,
                                    state_label=dict(STATES)[state])
         people = sum(len(v.rows) for v in lists)
-    return content, people, region_file_name(code, "催缴名单", year)
+    from yibao.core.clock import business_today
+
+    return content, people, region_file_name(code, "催缴名单", year, extra=f"{business_today():%Y%m%d}")

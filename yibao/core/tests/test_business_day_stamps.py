@@ -80,12 +80,12 @@ def test_export_file_names_carry_the_business_day(client, make_user):
     client.force_login(make_user("xian", role="county_admin", region_code="340321"))
     residents = client.get("/registry/residents/export.xlsx")
     assert residents.status_code == 200
-    assert "_20241008.xlsx" in unquote(residents["Content-Disposition"])
+    assert "20241008.xlsx" in unquote(residents["Content-Disposition"])
     subsidy = client.get("/collection/subsidy-refunds/export.xlsx")
     assert subsidy.status_code == 200
-    assert "_20241008.xlsx" in unquote(subsidy["Content-Disposition"])
+    assert "20241008.xlsx" in unquote(subsidy["Content-Disposition"])
     remind = client.get("/api/remind/export.xlsx", {"village": "340321100001", "year": 2025})
-    assert remind.status_code == 200 and "_20241008.xlsx" in remind["Content-Disposition"]
+    assert remind.status_code == 200 and "20241008.xlsx" in unquote(remind["Content-Disposition"])
     page = client.get("/registry/residents/")
     assert page.status_code == 200
 
