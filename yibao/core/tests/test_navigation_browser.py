@@ -44,4 +44,6 @@ def test_desktop_side_menu_has_group_headings(browser, live_server, make_user):
     _login(page, live_server, "admin")
     assert page.locator(".sidenav .nav-heading").all_inner_texts() == ["名单", "核定", "收款", "对账", "进度", "系统"]
     assert not page.locator(".menu").is_visible()
+    last = page.locator(".sidenav a").last
+    assert last.inner_text() == "变更记录" and last.bounding_box()["y"] + last.bounding_box()["height"] <= 900
     context.close()
