@@ -1,5 +1,5 @@
 from yibao.accounts.roles import Role
-from yibao.core.navigation import nav_for
+from yibao.core.navigation import nav_for, nav_groups
 
 
 def navigation(request):
@@ -10,8 +10,10 @@ def navigation(request):
     from yibao.regions.selectors import region_name
 
     scope = getattr(request, "scope", None) or scope_for(user)
+    items = nav_for(scope)
     return {
-        "nav_items": nav_for(scope),
+        "nav_items": items,
+        "nav_groups": nav_groups(items),
         "current_scope": scope,
         "role_label": Role(scope.role).label if scope.role in Role.values else scope.role,
         "region_label": region_name(scope.region_code) if scope.region_code else "全部地区",

@@ -41,7 +41,7 @@ class PolicyUploadForm(forms.Form):
     policy_file = forms.FileField(label="政策文件（<政策编号>.yaml）", validators=[validate_upload_size])
     cases_file = forms.FileField(label="用例文件（<政策编号>.cases.yaml）", validators=[validate_upload_size])
     notice_file = forms.FileField(
-        label="通知原文（纯文本，文件名与政策文件的 seed 一致；系统内置的通知可不传）", required=False,
+        label="通知原文（纯文本，文件名与政策文件中写明的通知原文文件名一致；系统内置的通知可不传）", required=False,
         validators=[validate_upload_size],
     )
     replace = forms.BooleanField(label="覆盖已安装的同名政策", required=False)

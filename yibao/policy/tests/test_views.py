@@ -73,3 +73,13 @@ def test_only_policy_managers_may_upload(collector, client, make_user):
     response = client.post("/policy/upload/", files)
     html = response.content.decode()
     assert "通过" in html and "用例 20 个，失败 0 个" in html
+
+
+def test_policy_detail_names_sections_not_keys(collector):
+    """The page speaks Chinese: a section the file points to by key is named by its heading; rule ids stay hidden."""
+    from yibao.policy.templatetags.policy_text import section_names
+
+    detail = collector.get("/policy/anhui-huaiyuan-2025/").content.decode()
+    assert "（见“退费”）" in detail and "见 refunds" not in detail
+    assert "<code>main_window</code>" not in detail and "<code>migrant_extension</code>" not in detail
+    assert section_names("见 unknown_key") == "见 unknown_key" and section_names("") == ""
