@@ -455,8 +455,7 @@ def ingest(request):
             except PermissionDenied as exc:
                 error = str(exc)
             else:
-                job_enqueue(job)
-                messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+                job_enqueue(job)  # the job page's banner says it runs, then what came of it
                 return redirect("collection:ingest_job", pk=job.pk)
     jobs = jobs_settled(job_list(scope=scope, kinds=[INGEST_KIND]).order_by("-created_at")[:20])
     return render(request, "collection/ingest.html", {

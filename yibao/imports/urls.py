@@ -8,4 +8,5 @@ urlpatterns = [
     path("new/<str:kind>/", views.upload, name="upload"),
     path("template/<str:kind>.xlsx", views.template, name="template"),
     path("<int:pk>/", views.job, name="job"),
+    path("<int:pk>/commit", views.job_commit, name="job_commit"),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
@@ -68,15 +69,14 @@ def upload(request, kind: str):
             job = services.import_job_create(
                 kind=kind, path=path, file_name=data["file"].name,
                 county_code=data.get("county_code") or (scope.county_code if scope.region_code else ""),
-                department=data.get("department", ""), actor=request.user,
+                department=data.get("department", ""), actor=request.user, dry_run=bool(request.POST.get("dry_run")),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
-            job_enqueue(job)
-            messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+            job_enqueue(job)  # the job page's banner says it runs, and what came of it once done
             return redirect("imports:job", pk=job.pk)
     return render(request, "imports/upload.html", {
         "form": form, "kind": kind, "kind_label": KIND_LABELS[kind], "columns": _columns(kind), "kinds": _kinds(scope),
@@ -90,7 +90,7 @@ def job(request, pk: int):
     preview = []
     if item.finished and item.report_path:
         try:
-            lines = report_read(item.report_path)[:REPORT_PREVIEW]
+            lines = _preview_lines(report_read(item.report_path))
         except Exception:  # a report moved away: the page still shows the job
             lines = []
         for line in lines:
@@ -106,6 +106,36 @@ def job(request, pk: int):
         "department": department_name(params.get("department", "")) if params.get("department") else "",
         "preview": preview, "preview_limit": REPORT_PREVIEW,
     })
+
+
+def _preview_lines(lines: list[dict]) -> list[dict]:
+    """The first lines of each part of a report (errors, warnings, skipped rows): a warning shows even
+    when errors are many."""
+    shown, seen = [], {}
+    for line in lines:
+        seen[line["sheet"]] = seen.get(line["sheet"], 0) + 1
+        if seen[line["sheet"]] <= REPORT_PREVIEW:
+            shown.append(line)
+    return shown
+
+
+@require_POST
+@scoped_view("jobs.view")
+def job_commit(request, pk: int):
+    """正式导入 after a 试导入: the same stored file, now written."""
+    item = selectors.import_job_get(scope=request.scope, pk=pk)
+    request.scope.require(services.CAPABILITIES[(item.params or {}).get("kind", "")] if (item.params or {}).get("kind")
+                          in services.CAPABILITIES else "jobs.view")
+    try:
+        job = services.import_job_commit(job=item, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("imports:job", pk=item.pk)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("imports:job", pk=item.pk)
+    job_enqueue(job)
+    return redirect("imports:job", pk=job.pk)
 
 
 @scoped_view("jobs.view")
