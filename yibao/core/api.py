@@ -28,6 +28,9 @@ class JobDetailOut(Schema):
     status_label: str
     message: str
     county_code: str
+    county_name: str
+    dry_run: bool
+    balance: str
     file_name: str
     created_by: str
     created_at: dt.datetime
@@ -45,6 +48,7 @@ def job_out(job) -> dict:
     return {
         "id": job.pk, "kind": job.kind, "kind_label": job.kind_label, "status": job.status,
         "status_label": job.get_status_display(), "message": job.message, "county_code": job.county_code,
+        "county_name": job.county_title, "dry_run": job.dry_run, "balance": job.result_balance if job.finished else "",
         "file_name": job.input_name, "created_by": job.created_by_name, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "committed_at": job.committed_at,
         "progress": figures, "result": {k: v for k, v in (job.result or {}).items() if k != "report_pending"},
