@@ -94,7 +94,7 @@ def _vocabulary() -> dict:
     if _LABELS is None:
         from django.apps import apps
 
-        fields, choices, loose = {}, {}, {}
+        fields, choices, loose, exact = {}, {}, {}, {}
         for model in apps.get_models():
             key = model._meta.label
             for f in model._meta.get_fields():
@@ -103,16 +103,19 @@ def _vocabulary() -> dict:
                 label = str(f.verbose_name)
                 if label and label != f.name.replace("_", " "):
                     fields.setdefault(f.name, label)
+                    exact[(key, f.name)] = label
                 if getattr(f, "choices", None):
                     mapping = {str(v): str(lbl) for v, lbl in f.flatchoices}
                     choices[(key, f.name)] = mapping
                     loose.setdefault(f.name, {}).update({k: v for k, v in mapping.items() if k})
-        _LABELS = {"fields": fields | EXTRA_LABELS, "choices": choices, "loose": loose}
+        _LABELS = {"fields": fields | EXTRA_LABELS, "choices": choices, "loose": loose, "exact": exact}
     return _LABELS
 
 
-def field_label(name: str) -> str:
-    return _vocabulary()["fields"].get(name, name)
+def field_label(name: str, entity: str = "") -> str:
+    """The field's Chinese name: the entity's own model first (a resident's name is 姓名), then any model."""
+    vocab = _vocabulary()
+    return vocab["exact"].get((ENTITY_MODELS.get(entity, ""), name)) or vocab["fields"].get(name, name)
 
 
 def choice_label(entity: str, name: str, value) -> str:

@@ -235,10 +235,10 @@ def _changes(event, ctx, keys=None) -> str:
         old, new = before.get(key), after.get(key)
         if key in before and key in after:
             if old != new:
-                parts.append(f"{field_label(key)} {value_text(event.entity, key, old, ctx)} → "
+                parts.append(f"{field_label(key, event.entity)} {value_text(event.entity, key, old, ctx)} → "
                              f"{value_text(event.entity, key, new, ctx)}")
         elif key in after:
-            parts.append(f"{field_label(key)} {value_text(event.entity, key, new, ctx)}")
+            parts.append(f"{field_label(key, event.entity)} {value_text(event.entity, key, new, ctx)}")
     return "，".join(parts)
 
 
@@ -378,7 +378,8 @@ def _resident(event, ctx):
     who = ctx.person(event.entity_id)
     act = event.action
     if act == "register":
-        return f"登记参保人 {who}（{ctx.region(a.get('village_code', ''))}）"
+        place = f"在 {ctx.region(a['village_code'])} " if a.get("village_code") else ""
+        return f"{place}登记参保人 {who}"
     if act == "update":
         return f"修改 {who} 的信息：{_changes(event, ctx)}"
     if act == "import_update":
@@ -427,7 +428,8 @@ def _household(event, ctx):
     number = a.get("number") or (h.number if h else event.entity_id)
     if event.action == "register":
         head = f"，户主 {ctx.person(a['head'])}" if a.get("head") else ""
-        return f"登记家庭户 {number}（{ctx.region(a.get('village_code', ''))}{head}，{a.get('members', '?')} 人）"
+        place = f"在 {ctx.region(a['village_code'])} " if a.get("village_code") else ""
+        return f"{place}登记家庭户 {number}（{head.lstrip('，')}{'，' if head else ''}{_s(a.get('members'), '?')} 人）"
     if event.action == "set_head":
         return f"将家庭户 {number} 的户主改为 {ctx.person(a.get('head'))}"
     if event.action == "import_update":

@@ -151,3 +151,34 @@ def test_filters_reject_bad_input_in_chinese():
         event_filters({"from": "2025-13-01"})
     with pytest.raises(BadInput, match="早于起始日期"):
         event_filters({"from": "2025-03-02", "to": "2025-03-01"})
+
+
+def test_register_changes_read_with_names_labels_and_places():
+    from yibao.enrollment.tests import factories as ef
+    from yibao.registry import services as r
+
+    ef.region_tree()
+    home = r.household_register(actor="王芳", village_code=f.VILLAGE, members=[
+        {"id_number": f.id_number(), "name": "张三", "relation": "户主"}]).household
+    person = home.members.get()
+    r.resident_update(actor="王芳", resident=person, name="张叁", phone="13800000000", reason="户口本更正")
+    r.identity_add(actor="王芳", resident=person, code="dibao", department="minzheng", valid_from="2025-01-01")
+    texts = [row["sentence"] for row in event_rows(Event.objects.order_by("pk"))]
+    masked = mask_id_number(person.id_number)
+    assert any(t.startswith("王芳 在 村（340321100001）登记家庭户 ") and "（户主 张叁（" in t and "，1 人）" in t
+               for t in texts)
+    assert f"王芳 在 村（340321100001）登记参保人 张叁（{masked}）" in texts
+    assert f"王芳 修改 张叁（{masked}）的信息：姓名 张三 → 张叁，联系电话 无 → 13800000000" in texts
+    assert any(f"为 张叁（{masked}）登记资助身份“" in t and "（民政，有效期 2025-01-01 至 长期）" in t for t in texts)
+    assert not any(ENGLISH.search(t) for t in texts)
+
+
+def test_a_persons_history_for_the_person_page():
+    """The person page reads a person's history through event_list(resident_ids=…) and _event_rows.html."""
+    from django.template.loader import render_to_string
+
+    person, result = _collect()
+    _other, _ = None, f.person(name="李四")
+    events = event_list(scope=ADMIN, resident_ids=[person.pk])
+    html = render_to_string("core/_event_rows.html", {"rows": event_rows(events)})
+    assert "收款 400.00 元" in html and "开具票据" in html and "李四" not in html and person.id_number not in html
