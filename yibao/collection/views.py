@@ -472,4 +472,7 @@ def ingest_job(request, pk: int):
     if job.result and job.result.get("flagged_by_kind"):
         flagged = [(Payment.Flag(k).label, k, n) for k, n in job.result["flagged_by_kind"].items() if n]
     template = "collection/_ingest_summary.html" if request.GET.get("partial") else "collection/ingest_job.html"
-    return render(request, template, {"job": job, "progress": job_progress(job), "flagged": flagged})
+    from yibao.core.selectors import job_report_preview
+
+    preview = job_report_preview(job, scope=request.scope) if not request.GET.get("partial") else []
+    return render(request, template, {"job": job, "progress": job_progress(job), "flagged": flagged, "preview": preview})

@@ -162,3 +162,32 @@ def event_shown(event: Event, *, scope) -> Event:
     event.before, event.after = mask_id_numbers_deep(event.before), mask_id_numbers_deep(event.after)
     event.reason = mask_id_numbers_in(event.reason)
     return event
+
+
+REPORT_PREVIEW = 20
+
+
+def job_report_preview(job: Job, *, scope, limit: int = REPORT_PREVIEW) -> list[dict]:
+    """The first lines of each part of a finished job's report (错误, 警告, 跳过): row, column, value and
+    the Chinese reason, so a warning shows even when errors are many. Numbers masked for a scope that
+    reads masked numbers only."""
+    if not (job.finished and job.report_path):
+        return []
+    from yibao.imports.reports import report_read
+
+    try:
+        lines = report_read(job.report_path)
+    except Exception:  # a report moved away: the page still shows the job
+        return []
+    shown, seen = [], {}
+    for line in lines:
+        seen[line["sheet"]] = seen.get(line["sheet"], 0) + 1
+        if seen[line["sheet"]] > limit:
+            continue
+        value, reason = line["值"], line["原因"]
+        if not scope.full_id:  # a number may sit in any column, and reasons quote it
+            value, reason = mask_id_numbers_in(str(value or "")), mask_id_numbers_in(str(reason or ""))
+        if "身份证" in line["列"] or "号码" in line["列"]:
+            value = scope.show_id(value)
+        shown.append({"sheet": line["sheet"], "row": line["行号"], "column": line["列"], "value": value, "reason": reason})
+    return shown

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
-from yibao.core.selectors import event_list, event_shown, job_list, job_progress
+from yibao.core.selectors import event_list, event_shown, job_list, job_progress, job_report_preview
 
 
 @scoped_view
@@ -34,7 +34,9 @@ def _visible_job(request, pk: int) -> Job:
 @scoped_view("jobs.view")
 def job_progress_partial(request, pk: int):
     job = _visible_job(request, pk)
-    return render(request, "core/_job_progress.html", {"job": job, "progress": job_progress(job)})
+    progress = job_progress(job)  # settles a job left running by a killed process first
+    return render(request, "core/_job_progress.html", {"job": job, "progress": progress,
+                                                       "preview": job_report_preview(job, scope=request.scope)})
 
 
 @scoped_view("jobs.view")

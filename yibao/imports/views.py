@@ -13,13 +13,11 @@ from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
-from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
-from yibao.core.selectors import job_progress, jobs_settled
+from yibao.core.selectors import job_progress, job_report_preview, jobs_settled
 from yibao.imports import selectors, services
 from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS
 from yibao.imports.forms import UploadForm
-from yibao.imports.reports import report_read
 from yibao.imports.validation import department_name
 
 PAGE_SIZE = 30
@@ -87,36 +85,12 @@ def upload(request, kind: str):
 def job(request, pk: int):
     item = selectors.import_job_get(scope=request.scope, pk=pk)
     params = item.params or {}
-    preview = []
-    if item.finished and item.report_path:
-        try:
-            lines = _preview_lines(report_read(item.report_path))
-        except Exception:  # a report moved away: the page still shows the job
-            lines = []
-        for line in lines:
-            value, reason = line["值"], line["原因"]
-            if not request.scope.full_id:  # a number may sit in any column, and reasons quote it
-                value, reason = mask_id_numbers_in(str(value or "")), mask_id_numbers_in(str(reason or ""))
-            if "身份证" in line["列"] or "号码" in line["列"]:
-                value = request.scope.show_id(value)
-            preview.append({"sheet": line["sheet"], "row": line["行号"], "column": line["列"], "value": value,
-                            "reason": reason})
+    preview = job_report_preview(item, scope=request.scope, limit=REPORT_PREVIEW)
     return render(request, "imports/job.html", {
         "job": item, "progress": job_progress(item), "kind": params.get("kind", ""),
         "department": department_name(params.get("department", "")) if params.get("department") else "",
         "preview": preview, "preview_limit": REPORT_PREVIEW,
     })
-
-
-def _preview_lines(lines: list[dict]) -> list[dict]:
-    """The first lines of each part of a report (errors, warnings, skipped rows): a warning shows even
-    when errors are many."""
-    shown, seen = [], {}
-    for line in lines:
-        seen[line["sheet"]] = seen.get(line["sheet"], 0) + 1
-        if seen[line["sheet"]] <= REPORT_PREVIEW:
-            shown.append(line)
-    return shown
 
 
 @require_POST
