@@ -115,8 +115,12 @@ def person_matches(*, scope, text: str) -> list[int]:
     if scope.region_code:
         people = people.filter(county_code=scope.county_code)
     number = normalize(text) if text[:1].isdigit() else ""
-    if number and len(number) in (15, 18):
-        people = people.filter(id_number=number.upper())
+    if len(number) == 15 and number.isdigit():
+        from yibao.core.idnumber import upgrade_15_to_18
+
+        number = upgrade_15_to_18(number)  # the register keeps 18-digit numbers
+    if number and len(number) == 18:
+        people = people.filter(id_number=number)
     elif text.isascii() and text.isdigit():
         people = people.filter(pk=int(text)) if len(text) < 19 else people.none()
     else:

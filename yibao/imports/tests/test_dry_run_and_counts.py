@@ -164,3 +164,14 @@ def test_api_dry_run_and_page_commit(client, staff, imported_family, tmp_path, s
     assert Resident.objects.filter(name="新人").exists()
     again = client.post(f"/imports/{real.pk}/commit")  # a real import is not a 试导入
     assert again.status_code == 302 and again.url == f"/imports/{real.pk}/"
+
+
+def test_the_job_page_shows_each_warning_with_its_row_column_and_reason(client, staff, imported_family, tmp_path):
+    rows, _ = imported_family
+    job = _run("identities", _files(tmp_path, rows)["identities"], dry_run=False)
+    assert job.result["warnings"] == 1
+    client.force_login(staff["auditor"])
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "警告（已导入）" in page and "姓名与户籍库不一致（户籍库为 李秀兰）" in page
+    assert "错误（未导入）" in page and "同一人的同一身份与第2行完全相同" in page
+    assert rows[0][0] not in page  # the auditor reads the numbers masked
