@@ -56,6 +56,7 @@ def _mount():
     from yibao.accounts.api import router as accounts_router
     from yibao.collection.api import router as collection_router
     from yibao.core.api import router as jobs_router
+    from yibao.core.search_api import router as search_router
     from yibao.enrollment.api import router as enrollment_router
     from yibao.imports.api import router as imports_router
     from yibao.policy.api import router as policy_router
@@ -67,6 +68,7 @@ def _mount():
     for router in (
         policy_router, regions_router, accounts_router, registry_router, imports_router,
         enrollment_router, collection_router, reconciliation_router, progress_router, jobs_router,
+        search_router,
     ):
         api.add_router("", router)
 

@@ -133,14 +133,24 @@ def progress_command(
         typer.echo(f"  {u.name:<16} {u.enrolled:>8}/{u.target if u.target is not None else '—':<8} {percent(u.rate):>8}{mark}")
 
 
+remind_app = typer.Typer(help="催缴名单：一个村查看或导出；remind export 导出乡镇、县的工作簿（每村一个工作表）",
+                         invoke_without_command=True)
+
+
+@remind_app.callback()
 def remind_command(
-    village: str = typer.Option(..., "--village", help="村（社区）区划代码（12位）"),
-    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
+    ctx: typer.Context,
+    village: str = typer.Option(None, "--village", help="村（社区）区划代码（12位）"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     xlsx: Path = typer.Option(None, "--xlsx", help="导出催缴名单到 xlsx 文件"),
     state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """催缴名单：上年参保、本年尚未缴费的居民，含户号、电话和应缴金额。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not village or not year:
+        fail("请指定 --village（12位村级代码）和 --year；导出乡镇或全县的工作簿用 yibao remind export。")
     django_setup()
     from django.http import Http404
 
@@ -167,7 +177,49 @@ def remind_command(
         typer.echo(f"共 {len(rows)} 人", err=True)
 
 
+@remind_app.command("export")
+def remind_export_command(
+    county: str = typer.Option(None, "--county", help="县级区划代码（6位）：全县一个工作簿"),
+    township: str = typer.Option(None, "--township", help="乡镇区划代码（9位）：全乡镇一个工作簿"),
+    village: str = typer.Option(None, "--village", help="村（社区）区划代码（12位）：一个村"),
+    out: Path = typer.Option(None, "--out", help="xlsx 文件；不填时按“名称-代码-催缴名单-年度.xlsx”写在当前目录"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度；不填时取该县当前年度"),
+    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """导出催缴名单工作簿：每村一个工作表（以村名命名），另有汇总表；身份证号码按权限打码。"""
+    django_setup()
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from yibao.progress.remindbook import remind_export
+    from yibao.progress.selectors import benefit_year_default
+
+    given = [c for c in (county, township, village) if c]
+    if len(given) != 1:
+        fail("请只指定 --county、--township、--village 中的一个。")
+    code = given[0].strip()
+    expected = 6 if county else 9 if township else 12
+    if not (code.isdigit() and len(code) == expected):
+        fail(f"区划代码应为{expected}位数字，收到：{code}")
+    if state not in ("open", "closed", "all"):
+        fail(f"--state 应为 open、closed 或 all，收到：{state}")
+    year = year or benefit_year_default(code[:6])
+    if not year:
+        fail(f"{code[:6]} 还没有征缴年度，请用 --year 指定。")
+    try:
+        content, people, filename = remind_export(scope=_cli_scope(), code=code, year=year, state=state)
+    except (Http404, PermissionDenied) as exc:
+        fail(str(exc))
+    path = out or Path(filename)
+    path.write_bytes(content)
+    if as_json:
+        emit_json({"region_code": code, "benefit_year": year, "state": state, "people": people, "file": str(path)})
+        return
+    typer.echo(f"已导出 {people} 人到 {path}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app, name="targets")
     app.command("progress")(progress_command)
-    app.command("remind")(remind_command)
+    app.add_typer(remind_app, name="remind")

@@ -54,7 +54,9 @@ def reconcile_command(
     if report is None:
         folder = Path(settings.VAR_DIR) / "reports"
         folder.mkdir(parents=True, exist_ok=True)
-        report = folder / f"对账差异_{county}_{year}_{run.ran_on:%Y%m%d}_第{run.pk}次.xlsx"
+        from yibao.core.downloads import region_file_name
+
+        report = folder / region_file_name(county, "对账差异", year, extra=f"{run.ran_on:%Y%m%d}第{run.pk}次")
     report.parent.mkdir(parents=True, exist_ok=True)
     exports.mismatches_xlsx(scope=scope, run=run, target=str(report))
     counts = {c["kind"]: c["count"] for c in selectors.mismatch_counts(scope=scope, run=run)}
@@ -143,7 +145,37 @@ def handover_command(
     typer.echo(f"已登记 {handover.collector_name} 交款 {handover.amount} 元（{handover.period_start} 至 {handover.period_end}）。")
 
 
+def rectify_command(
+    mismatch_id: int = typer.Argument(..., help="对账差异的编号（页面和 API 中的 id）"),
+    note: str = typer.Option("", "--note", help="整改说明"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """已整改：标记一条对账差异已整改（下次对账复核）。"""
+    django_setup()
+    from django.core.exceptions import ValidationError
+
+    from yibao.reconciliation.models import Mismatch
+    from yibao.reconciliation.rectify import mismatch_rectify
+
+    mismatch = Mismatch.objects.filter(pk=mismatch_id).first()
+    if mismatch is None:
+        fail(f"对账差异 {mismatch_id} 不存在。")
+    try:
+        mismatch = mismatch_rectify(mismatch=mismatch, actor=cli_actor(), note=note)
+    except ValidationError as exc:
+        fail("；".join(exc.messages))
+    body = {"id": mismatch.pk, "run_id": mismatch.run_id, "kind": mismatch.kind, "kind_label": mismatch.get_kind_display(),
+            "person_name": mismatch.person_name, "difference": str(mismatch.difference), "rectified": True,
+            "rectified_at": mismatch.rectified_at, "rectified_by": mismatch.rectified_by_name,
+            "rectified_note": mismatch.rectified_note}
+    if as_json:
+        emit_json(body)
+        return
+    typer.echo(f"已将对账差异 {mismatch.pk}（{body['kind_label']} {mismatch.person_name}）标记为已整改。")
+
+
 def register(app: typer.Typer) -> None:
     app.command("reconcile")(reconcile_command)
+    app.command("reconcile-rectify")(rectify_command)
     app.command("reconcile-calendar")(calendar_command)
     app.command("handover")(handover_command)

@@ -1,4 +1,4 @@
-"""The receipt (票据) as a PDF: reportlab with the built-in CID font STSong-Light (no font files).
+"""The receipt (票据) as a PDF: reportlab with an embedded subset of 文泉驿微米黑 (yibao.core.pdffonts).
 
 One A5 page: the county series number, payer, one line per person with the benefit period, the
 total in figures and in capitals, channel, collector and time. A reprint carries a 补打 stamp.
@@ -11,72 +11,15 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from yibao.core import pdffonts
 from yibao.core.idnumber import mask_id_number
+from yibao.core.money import rmb_upper  # lives in core.money; still importable from here
 
-FONT = "STSong-Light"
-_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_SMALL = ("", "拾", "佰", "仟")
-_BIG = ("", "万", "亿", "万亿")
+FONT = pdffonts.FONT
 
 
 def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
-def _four(group: int) -> str:
-    text, zero = "", False
-    for position in (3, 2, 1, 0):
-        digit = group // 10**position % 10
-        if digit == 0:
-            zero = bool(text)
-            continue
-        if zero:
-            text += "零"
-            zero = False
-        text += _DIGITS[digit] + _SMALL[position]
-    return text
-
-
-def rmb_upper(amount: Decimal) -> str:
-    """人民币大写: 400 → 肆佰元整, 1070 → 壹仟零柒拾元整, 77.5 → 柒拾柒元伍角整."""
-    cents = int((Decimal(amount).copy_abs() * 100).quantize(Decimal("1")))
-    prefix = "负" if Decimal(amount) < 0 else ""
-    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
-    if cents == 0:
-        return "零元整"
-    text = ""
-    if yuan:
-        groups = []
-        rest = yuan
-        while rest:
-            groups.append(rest % 10000)
-            rest //= 10000
-        gap = False
-        for index in range(len(groups) - 1, -1, -1):
-            group = groups[index]
-            if group == 0:
-                gap = bool(text)
-                continue
-            if text and (gap or group < 1000):
-                text += "零"
-            text += _four(group) + _BIG[index]
-            gap = False
-        text += "元"
-    if jiao == 0 and fen == 0:
-        return prefix + text + "整"
-    if jiao:
-        text += _DIGITS[jiao] + "角"
-    elif yuan:
-        text += "零"
-    if fen:
-        text += _DIGITS[fen] + "分"
-    else:
-        text += "整"
-    return prefix + text
+    pdffonts.cjk_font()
 
 
 def _money(value: Decimal) -> str:
@@ -146,6 +89,13 @@ def receipt_layout(
             "本票据为城乡居民医保费收款凭证，款项已登记入账，请妥善保管。缴费信息可向村（社区）或乡镇（街道）核实。"
         ),
     }
+
+
+def stamp_box(width: float, height: float) -> tuple[float, float, float, float]:
+    """The 补打/作废 stamp's rectangle (x, y, w, h in points): the top right corner of the page, clear of
+    the title (centred) and of the 开票时间 line below it (its baseline 29 mm from the top)."""
+    mm = 72 / 25.4
+    return width - 10 * mm - 24 * mm, height - 24.5 * mm, 24 * mm, 15 * mm
 
 
 def receipt_pdf(layout: dict) -> bytes:
@@ -238,15 +188,17 @@ def receipt_pdf(layout: dict) -> bytes:
         line += char
     if line:
         pdf.drawString(left, y, line)
+    # the stamp sits in the top right corner, above the 票据号/开票时间 line and right of the title
+    sx, sy, sw, sh = stamp_box(width, height)
     if layout["reprint"]:
         red = Color(0.78, 0.1, 0.1)
         pdf.saveState()
         pdf.setFillColor(red)
         pdf.setStrokeColor(red)
         pdf.setLineWidth(1.5)
-        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
-        text(right - 17 * mm, height - 26 * mm, layout["reprint"], 16, "center")
-        text(right - 17 * mm, height - 33.5 * mm, layout["print_note"], 7, "center")
+        pdf.rect(sx, sy, sw, sh)
+        text(sx + sw / 2, sy + sh - 7 * mm, layout["reprint"], 16, "center")
+        text(sx + sw / 2, sy + 2 * mm, layout["print_note"], 7, "center")
         pdf.restoreState()
     if layout["voided"]:
         red = Color(0.78, 0.1, 0.1)
@@ -254,8 +206,8 @@ def receipt_pdf(layout: dict) -> bytes:
         pdf.setFillColor(red)
         pdf.setStrokeColor(red)
         pdf.setLineWidth(1.5)
-        pdf.rect(right - 30 * mm, height - 30 * mm, 26 * mm, 12 * mm)
-        text(right - 17 * mm, height - 26 * mm, layout["voided"], 16, "center")
+        pdf.rect(sx, sy, sw, sh)
+        text(sx + sw / 2, sy + sh - 9 * mm, layout["voided"], 16, "center")
         pdf.restoreState()
     pdf.showPage()
     pdf.save()
@@ -263,30 +215,6 @@ def receipt_pdf(layout: dict) -> bytes:
 
 
 def pdf_texts(data: bytes) -> list[str]:
-    """The strings drawn in an uncompressed receipt PDF (tests): UTF-16 text of every Tj."""
-    import re
-
-    out = []
-    for match in re.finditer(rb"\(((?:\\.|[^\\)])*)\) Tj", data, re.S):
-        raw = match.group(1)
-        decoded = bytearray()
-        i = 0
-        while i < len(raw):
-            byte = raw[i]
-            if byte == 0x5C:  # backslash escape
-                nxt = raw[i + 1 : i + 2]
-                if nxt and nxt in b"01234567":
-                    digits = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4]).group(0)
-                    decoded.append(int(digits, 8))
-                    i += 1 + len(digits)
-                    continue
-                decoded.extend({b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(nxt, nxt))
-                i += 2
-                continue
-            decoded.append(byte)
-            i += 1
-        try:
-            out.append(bytes(decoded).decode("utf-16-be"))
-        except UnicodeDecodeError:
-            out.append(bytes(decoded).decode("latin-1"))
-    return out
+    """The strings drawn in a receipt PDF (tests): one per drawn string, decoded through the embedded font's
+    ToUnicode map."""
+    return pdffonts.pdf_lines(data)

@@ -11,15 +11,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.collection import confirm as sheets
 from yibao.collection import selectors, services
 from yibao.collection.models import Payment, Refund, SubsidyRefund
 from yibao.collection.receipts import receipt_collector
 from yibao.collection.tasks import INGEST_KIND
+from yibao.core import confirm
 from yibao.core.clock import business_today
 from yibao.core.inputs import BadInput, parse_amount, parse_id, parse_ids, parse_year, posted_text
+from yibao.core.money import yuan
 from yibao.core.selectors import job_list, job_progress, jobs_settled
 from yibao.policy.vocabulary import identity_name
 from yibao.regions.selectors import region_label, region_labels, region_options
@@ -75,6 +79,7 @@ def counter_resident(request, pk: int):
 @require_POST
 @scoped_view("payments.collect")
 def counter_pay(request):
+    """收款: the first POST shows the confirmation sheet; only the sheet's own POST books."""
     from yibao.registry.selectors import resident_get
 
     scope = request.scope
@@ -89,16 +94,43 @@ def counter_pay(request):
     elif any(p.household_id != household.pk for p in people):
         raise Http404("所选人员不是该户成员。")
     channel = request.POST.get("channel", "cash")
-    try:
-        amount = parse_amount(request.POST.get("amount"), label="实收金额")
-        result = services.payment_collect(residents=people, channel=channel, actor=request.user, amount=amount,
-                                          household=household)
-    except (services.PaymentError, BadInput) as exc:
-        context = _counter_context(request, household=household, residents=members, error=str(exc),
+
+    def refused(error: str):
+        context = _counter_context(request, household=household, residents=members, error=error,
                                    checked=set(ids), channel=channel)
         return render(request, "collection/counter_household.html", context, status=400)
-    messages.success(request, f"已收款 {result.total} 元，票据号 {result.receipt.receipt_no}。")
-    return redirect("collection:receipt", pk=result.receipt.pk)
+
+    try:
+        amount = parse_amount(request.POST.get("amount"), label="实收金额")
+    except BadInput as exc:
+        return refused(str(exc))
+    back = (reverse("collection:counter_household", args=[household.pk]) if household
+            else reverse("collection:counter_resident", args=[people[0].pk]) if people else reverse("collection:counter"))
+
+    def build():
+        return sheets.counter_sheet(request, people=people, household=household, channel=channel, amount=amount, back=back)
+
+    if not confirm.confirmed(request):
+        sheet = build()
+        if sheet.error and not confirm.wants_sheet(request):
+            return refused(sheet.error)
+        return confirm.sheet_render(request, sheet)
+    guard = confirm.guard(request, build)
+    if guard is not None:
+        return guard
+    sheet = build() if channel == Payment.Channel.CASH else None
+    if sheet is not None and not sheet.error and (sheet.received is None or sheet.received_error):
+        sheet.received_error = sheet.received_error or "请填写实收现金金额。"
+        return confirm.sheet_render(request, sheet, status=400)
+    try:
+        result = services.payment_collect(residents=people, channel=channel, actor=request.user, amount=amount,
+                                          household=household)
+    except services.PaymentError as exc:
+        confirm.token_spend(request)
+        return refused(str(exc))
+    change = f"实收现金 {yuan(sheet.received)} 元，找零 {yuan(sheet.change)} 元；" if sheet is not None else ""
+    messages.success(request, f"已收款 {yuan(result.total)} 元，{change}票据号 {result.receipt.receipt_no}。")
+    return confirm.done(request, reverse("collection:receipt", args=[result.receipt.pk]))
 
 
 @scoped_view("payments.view")
@@ -120,19 +152,38 @@ def receipt(request, pk: int):
 @require_POST
 @scoped_view("receipts.void")
 def receipt_void(request, pk: int):
+    """作废/换开: the reason and the choice first, then the sheet, then the void."""
     item = selectors.receipt_get(scope=request.scope, pk=pk)
     try:
         reason = posted_text(request.POST, "reason", label="作废原因", max_length=200)
-        replacement = services.receipt_void(receipt=item, actor=request.user, reason=reason,
-                                            reissue=request.POST.get("reissue") == "1")
-    except (services.PaymentError, BadInput) as exc:
+    except BadInput as exc:
+        messages.error(request, str(exc))
+        return redirect("collection:receipt", pk=item.pk)
+    reissue = request.POST.get("reissue") == "1"
+
+    def build():
+        return sheets.void_sheet(request, receipt=item, reason=reason, reissue=reissue)
+
+    if not confirm.confirmed(request):
+        sheet = build()
+        if sheet.error and not confirm.wants_sheet(request):
+            messages.error(request, sheet.error)
+            return redirect("collection:receipt", pk=item.pk)
+        return confirm.sheet_render(request, sheet)
+    guard = confirm.guard(request, build)
+    if guard is not None:
+        return guard
+    try:
+        replacement = services.receipt_void(receipt=item, actor=request.user, reason=reason, reissue=reissue)
+    except services.PaymentError as exc:
+        confirm.token_spend(request)
         messages.error(request, str(exc))
         return redirect("collection:receipt", pk=item.pk)
     if replacement is not None:
         messages.success(request, f"票据 {item.receipt_no} 已作废，已换开新票据 {replacement.receipt_no}，请打印交给缴费人。")
-        return redirect("collection:receipt", pk=replacement.pk)
+        return confirm.done(request, reverse("collection:receipt", args=[replacement.pk]))
     messages.success(request, f"票据 {item.receipt_no} 已作废。")
-    return redirect("collection:receipt", pk=item.pk)
+    return confirm.done(request, reverse("collection:receipt", args=[item.pk]))
 
 
 @scoped_view("receipts.print")
@@ -238,13 +289,34 @@ def payment_recheck(request, pk: int):
 @scoped_view("payments.collect")
 def payment_top_up(request, pk: int):
     item = selectors.payment_get(scope=request.scope, pk=pk)
+    channel = request.POST.get("channel", "cash")
+
+    def build():
+        return sheets.top_up_sheet(request, payment=item, channel=channel)
+
+    if not confirm.confirmed(request):
+        sheet = build()
+        if sheet.error and not confirm.wants_sheet(request):
+            messages.error(request, sheet.error)
+            return redirect("collection:payment", pk=item.pk)
+        return confirm.sheet_render(request, sheet)
+    guard = confirm.guard(request, build)
+    if guard is not None:
+        return guard
+    sheet = build() if channel == Payment.Channel.CASH else None
+    if sheet is not None and not sheet.error and (sheet.received is None or sheet.received_error):
+        sheet.received_error = sheet.received_error or "请填写实收现金金额。"
+        return confirm.sheet_render(request, sheet, status=400)
     try:
-        result = services.payment_top_up(payment=item, channel=request.POST.get("channel", "cash"), actor=request.user)
-    except services.PaymentError as exc:
+        amount = parse_amount(request.POST.get("amount"), label="补缴差额")
+        result = services.payment_top_up(payment=item, channel=channel, actor=request.user, amount=amount)
+    except (services.PaymentError, BadInput) as exc:
+        confirm.token_spend(request)
         messages.error(request, str(exc))
         return redirect("collection:payment", pk=item.pk)
-    messages.success(request, f"已补缴差额 {result.total} 元，票据号 {result.receipt.receipt_no}，原缴费已入账。")
-    return redirect("collection:receipt", pk=result.receipt.pk)
+    change = f"实收现金 {yuan(sheet.received)} 元，找零 {yuan(sheet.change)} 元；" if sheet is not None else ""
+    messages.success(request, f"已补缴差额 {yuan(result.total)} 元，{change}票据号 {result.receipt.receipt_no}，原缴费已入账。")
+    return confirm.done(request, reverse("collection:receipt", args=[result.receipt.pk]))
 
 
 # ---------------------------------------------------------------- refunds
@@ -278,16 +350,9 @@ def refund_new(request):
     found, error = [], ""
     if request.method == "POST":
         payment_item = selectors.payment_get(scope=scope, pk=parse_id(request.POST.get("payment"), label="缴费记录", field="payment") or 0)
-        try:
-            refund = services.refund_request(
-                payment=payment_item, reason=posted_text(request.POST, "reason", label="退费原因", max_length=32), actor=request.user,
-                enrollment_action=request.POST.get("enrollment_action") or None, note=posted_text(request.POST, "note", label="说明", max_length=300),
-            )
-        except (services.PaymentError, BadInput) as exc:
-            error = str(exc)
-        else:
-            messages.success(request, f"已提交退费申请：{refund.person_label} {refund.amount} 元，待审批。")
-            return redirect("collection:refunds")
+        answer, error = _refund_request_post(request, payment_item, q)
+        if answer is not None:
+            return answer
     if q:
         for resident in resident_search(scope=scope, q=q, status=None)[:10]:
             options = list(selectors.refundable_payments(scope=scope, resident=resident))
@@ -298,6 +363,37 @@ def refund_new(request):
         "q": q, "found": found, "error": error, "reasons": reasons, "actions": actions,
         "today": selectors.business_today(),
     }, status=400 if error else 200)
+
+
+def _refund_request_post(request, payment_item: Payment, q: str):
+    """申请退费: the sheet first, then the request. (response, error): an error keeps the search page."""
+    try:
+        reason = posted_text(request.POST, "reason", label="退费原因", max_length=32)
+        note = posted_text(request.POST, "note", label="说明", max_length=300)
+    except BadInput as exc:
+        return None, str(exc)
+    action = request.POST.get("enrollment_action") or ""
+
+    def build():
+        return sheets.refund_request_sheet(request, payment=payment_item, reason=reason, enrollment_action=action,
+                                           note=note, q=q)
+
+    if not confirm.confirmed(request):
+        sheet = build()
+        if sheet.error and not confirm.wants_sheet(request):
+            return None, sheet.error
+        return confirm.sheet_render(request, sheet), ""
+    guard = confirm.guard(request, build)
+    if guard is not None:
+        return guard, ""
+    try:
+        refund = services.refund_request(payment=payment_item, reason=reason, actor=request.user,
+                                         enrollment_action=action or None, note=note)
+    except services.PaymentError as exc:
+        confirm.token_spend(request)
+        return None, str(exc)
+    messages.success(request, f"已提交退费申请：{refund.person_label} {yuan(refund.amount)} 元，待审批。")
+    return confirm.done(request, reverse("collection:refunds")), ""
 
 
 def _refund_action(request, pk: int, capability: str, step):
@@ -311,15 +407,48 @@ def _refund_action(request, pk: int, capability: str, step):
     return redirect(request.POST.get("next") or "collection:refunds")
 
 
+def _refund_sheet_step(request, pk: int, capability: str, build, step):
+    """同意退费 and 退款入账 open the sheet first; the sheet's POST runs `step`."""
+    scope = request.scope
+    scope.require(capability)
+    refund = selectors.refund_get(scope=scope, pk=pk)
+    back = confirm.safe_next(request, reverse("collection:refunds"))
+
+    def sheet():
+        return build(request, refund=refund, back=back)
+
+    if not confirm.confirmed(request):
+        made = sheet()
+        if made.error and not confirm.wants_sheet(request):
+            messages.error(request, made.error)
+            return redirect(back)
+        return confirm.sheet_render(request, made)
+    guard = confirm.guard(request, sheet)
+    if guard is not None:
+        return guard
+    try:
+        step(refund)
+    except (services.PaymentError, BadInput) as exc:
+        confirm.token_spend(request)
+        messages.error(request, str(exc))
+        return redirect(back)
+    return confirm.done(request, back)
+
+
 @require_POST
 @scoped_view
 def refund_approve(request, pk: int):
+    note = request.POST.get("note", "")
+
+    def build(request, *, refund, back):
+        return sheets.refund_approve_sheet(request, refund=refund, note=note, back=back)
+
     def step(refund):
         services.refund_approve(refund=refund, actor=request.user,
                                 note=posted_text(request.POST, "note", label="审批意见", max_length=200))
         messages.success(request, f"已同意 {refund.person_label} 的退费申请。")
 
-    return _refund_action(request, pk, "refunds.approve", step)
+    return _refund_sheet_step(request, pk, "refunds.approve", build, step)
 
 
 @require_POST
@@ -338,11 +467,11 @@ def refund_reject(request, pk: int):
 def refund_book(request, pk: int):
     def step(refund):
         services.refund_book(refund=refund, actor=request.user)
-        messages.success(request, f"已退款 {refund.amount} 元给 {refund.person_label}"
+        messages.success(request, f"已退款 {yuan(refund.amount)} 元给 {refund.person_label}"
                                   + ("" if refund.enrollment_action == Refund.EnrollmentAction.NONE
                                      else f"，并办理{refund.get_enrollment_action_display()}") + "。")
 
-    return _refund_action(request, pk, "refunds.book", step)
+    return _refund_sheet_step(request, pk, "refunds.book", sheets.refund_book_sheet, step)
 
 
 # ---------------------------------------------------------------- 先缴后补
@@ -399,16 +528,42 @@ def subsidy_refunds_action(request):
         return redirect(back)
     if selectors.subsidy_refund_list(scope=scope).filter(pk__in=ids).count() != len(set(ids)):
         raise Http404("所选名单中有不存在或不在您管辖范围内的记录。")
+    if action == "pay":
+        return _subsidy_pay(request, ids, back)
     try:
-        if action == "approve":
-            n = services.subsidy_refunds_approve(ids=ids, actor=request.user, scope=scope)
-            messages.success(request, f"已审核 {n} 人。")
-        else:
-            n = services.subsidy_refunds_pay(ids=ids, actor=request.user, scope=scope)
-            messages.success(request, f"已发放 {n} 人。")
+        n = services.subsidy_refunds_approve(ids=ids, actor=request.user, scope=scope)
+        messages.success(request, f"已审核 {n} 人。")
     except services.PaymentError as exc:
         messages.error(request, str(exc))
     return redirect(back)
+
+
+def _subsidy_pay(request, ids: list[int], back: str):
+    """先缴后补发放 moves money: the sheet first (who, how much in all), then the payout."""
+    scope = request.scope
+    back_url = confirm.safe_next(request, reverse("collection:subsidy_refunds"))
+
+    def build():
+        rows = selectors.subsidy_refund_list(scope=scope).filter(pk__in=ids)
+        return sheets.subsidy_pay_sheet(request, rows=rows, ids=ids, back=back_url)
+
+    if not confirm.confirmed(request):
+        sheet = build()
+        if sheet.error and not confirm.wants_sheet(request):
+            messages.error(request, sheet.error)
+            return redirect(back)
+        return confirm.sheet_render(request, sheet)
+    guard = confirm.guard(request, build)
+    if guard is not None:
+        return guard
+    try:
+        n = services.subsidy_refunds_pay(ids=ids, actor=request.user, scope=scope)
+    except services.PaymentError as exc:
+        confirm.token_spend(request)
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"已发放 {n} 人。")
+    return confirm.done(request, back_url)
 
 
 @scoped_view("subsidy_refunds.view")
@@ -424,7 +579,11 @@ def subsidy_refunds_export(request):
                  actor=request.user, after={"rows": count, "township": request.GET.get("township", ""),
                                                 "q": request.GET.get("q", "")},
                  reason="导出先缴后补名单")
-    name = f"先缴后补名单_{request.GET.get('township') or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
+    from yibao.core.downloads import region_file_name
+
+    code = request.GET.get("township") or scope.region_code
+    name = region_file_name(code, "先缴后补名单", extra=f"{business_today():%Y%m%d}") if code else \
+        f"全部-先缴后补名单-{business_today():%Y%m%d}.xlsx"
     return FileResponse(open(handle.name, "rb"), as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yibao.core import views
+from yibao.core import search_views, views
 
 app_name = "core"
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("jobs/<int:pk>/report/regenerate", views.job_report_regenerate, name="job_report_regenerate"),
     path("events/", views.events, name="events"),
     path("events/export.xlsx", views.events_export, name="events_export"),
+    path("search/", search_views.search, name="search"),
+    path("search/suggest/", search_views.search_suggest, name="search_suggest"),
 ]

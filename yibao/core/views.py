@@ -24,7 +24,8 @@ def home(request):
         year = benefit_year_default(scope.county_code)
         if year:
             progress_ensure(county_code=scope.county_code, benefit_year=year, actor=request.user)
-    return render(request, "core/home.html", {"cards": home_cards(scope=scope)})
+    counter = bool(scope.region_code) and scope.can("payments.collect") and scope.level in (9, 12)
+    return render(request, "core/home.html", {"cards": home_cards(scope=scope), "counter_search": counter})
 
 
 def _visible_job(request, pk: int) -> Job:

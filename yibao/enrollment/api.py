@@ -280,6 +280,7 @@ class EventOut(Schema):
 
 class EnrollmentDetailOut(EnrollmentOut):
     events: list[EventOut]
+    undo_change_id: int | None = None  # a status change its maker may undo for 10 minutes (POST /status-changes/{id}/undo)
 
 
 class RegisterIn(Schema):
@@ -370,23 +371,36 @@ def enrollment_register(request, payload: RegisterIn):
     return Status(201, _detail(scope, enrollment))
 
 
-def _act(request, enrollment_id: DbId, action):
+def _act(request, enrollment_id: DbId, action, kind: str = ""):
+    """Run `action`; a status change (`kind`) is recorded so its maker may undo it for 10 minutes."""
+    from yibao.registry.undo import status_change_apply
+
     scope = request.auth
     scope.require("enrollment.edit")
     enrollment = selectors.enrollment_in_scope(scope=scope, pk=enrollment_id)
     scope.require_region(enrollment.village_code)
+    change = None
     try:
-        enrollment = action(enrollment)
+        if kind:
+            enrollment, change = status_change_apply(
+                actor=request.user, resident=enrollment.resident, kind=kind, capability="enrollment.edit",
+                title=f"{enrollment.resident.name} {enrollment.benefit_year}年度{UNDO_TITLES[kind]}",
+                do=lambda: action(enrollment))
+        else:
+            enrollment = action(enrollment)
     except services.EnrollmentError as exc:
         return _error(exc)
-    return Status(200, _detail(scope, enrollment))
+    return Status(200, {**_detail(scope, enrollment), "undo_change_id": change.pk if change else None})
+
+
+UNDO_TITLES = {"enrollment_suspend": "参保已暂停", "enrollment_terminate": "参保已终止", "enrollment_transfer": "参保随人迁移"}
 
 
 @router.post("/enrollments/{enrollment_id}/suspend", response={200: EnrollmentDetailOut, 400: ErrorOut},
              summary="参保暂停（保留本年度待遇至12月31日）")
 def enrollment_suspend(request, enrollment_id: DbId, payload: SuspendIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_suspend(
-        enrollment=e, actor=request.user, reason=payload.reason))
+        enrollment=e, actor=request.user, reason=payload.reason), kind="enrollment_suspend")
 
 
 @router.post("/enrollments/{enrollment_id}/resume", response={200: EnrollmentDetailOut, 400: ErrorOut},
@@ -401,7 +415,7 @@ def enrollment_resume(request, enrollment_id: DbId, payload: SuspendIn):
 def enrollment_terminate(request, enrollment_id: DbId, payload: TerminateIn):
     return _act(request, enrollment_id, lambda e: services.enrollment_terminate(
         enrollment=e, cause=payload.cause, actor=request.user, reason=payload.reason,
-        effective_on=payload.effective_on))
+        effective_on=payload.effective_on), kind="enrollment_terminate")
 
 
 @router.post("/enrollments/{enrollment_id}/transfer", response={200: EnrollmentDetailOut, 400: ErrorOut},
@@ -421,7 +435,7 @@ def enrollment_transfer(request, enrollment_id: DbId, payload: TransferIn):
 
     if payload.to_village_code.strip():
         request.auth.require_region(payload.to_village_code.strip())
-    return _act(request, enrollment_id, transfer)
+    return _act(request, enrollment_id, transfer, kind="enrollment_transfer")
 
 
 @router.post("/enrollments/{enrollment_id}/tier", response={200: EnrollmentDetailOut, 400: ErrorOut},

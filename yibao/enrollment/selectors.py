@@ -315,6 +315,7 @@ def enrollment_in_scope(*, scope, pk: int) -> Enrollment:
 EVENT_LABELS = {
     "registered": "参保登记", "paid": "缴费入账", "suspended": "参保暂停", "resumed": "恢复参保",
     "terminated": "参保终止", "transferred": "县内迁移", "tier": "变更档次", "import_update": "参保名单导入更新",
+    "undo": "撤销",
 }
 
 

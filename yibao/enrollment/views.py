@@ -53,11 +53,14 @@ def _open_form(scope, data=None) -> CampaignOpenForm:
 
 
 def _campaigns_page(request, form=None, status=200):
+    from yibao.policy.selectors import policy_title
+
     scope = request.scope
     rows = list(selectors.campaign_list(scope=scope))
     names = region_labels(c.county_code for c in rows)
     for c in rows:
         c.county_name = names.get(c.county_code, c.county_code)
+        c.policy_title = policy_title(c.policy_id) if not c.imported else ""
     can_manage = scope.can("campaign.manage")
     if can_manage and form is None:
         form = _open_form(scope)
@@ -356,11 +359,15 @@ def _detail_context(request, e: Enrollment) -> dict:
 
 @scoped_view("enrollment.view")
 def enrollment(request, pk: int):
+    from yibao.registry.views_undo import undo_banner
+
     e = selectors.enrollment_in_scope(scope=request.scope, pk=pk)
-    return render(request, "enrollment/enrollment.html", _detail_context(request, e))
+    return render(request, "enrollment/enrollment.html", {**_detail_context(request, e), **undo_banner(request)})
 
 
-def _act(request, pk: int, form_class, prefix: str, action, done: str, **form_kwargs):
+def _act(request, pk: int, form_class, prefix: str, action, done: str, ask=None, **form_kwargs):
+    """Validate the form and run `action`. With `ask` (a status change) the first POST only shows what will
+    change; `confirmed=1` makes it, recorded so its maker may undo it for 10 minutes."""
     scope = request.scope
     e = selectors.enrollment_in_scope(scope=scope, pk=pk)
     scope.require_region(e.village_code)
@@ -368,6 +375,8 @@ def _act(request, pk: int, form_class, prefix: str, action, done: str, **form_kw
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect("enrollment:enrollment", e.pk)
+    if ask is not None:
+        return _ask_then_act(request, e, lambda: action(e, form.cleaned_data), done, *ask(e, form.cleaned_data))
     try:
         action(e, form.cleaned_data)
     except services.EnrollmentError as exc:
@@ -377,11 +386,36 @@ def _act(request, pk: int, form_class, prefix: str, action, done: str, **form_kw
     return redirect("enrollment:enrollment", e.pk)
 
 
+def _ask_then_act(request, e: Enrollment, do, done: str, kind: str, headline: str, title: str, button: str):
+    from django.core.exceptions import ValidationError
+
+    from yibao.registry import undo
+    from yibao.registry.views_undo import confirm_page, confirmed, with_undo
+
+    page = reverse("enrollment:enrollment", args=[e.pk])
+    try:
+        if not confirmed(request):
+            lines = undo.status_change_preview(resident=e.resident, do=do)
+            return confirm_page(request, headline=headline, lines=lines, cancel_url=page, button=button, danger=True)
+        _, change = undo.status_change_apply(actor=request.user, resident=e.resident, kind=kind,
+                                             capability="enrollment.edit", title=title, do=do)
+    except (services.EnrollmentError, ValidationError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", None) or [str(exc)]))
+        return redirect(page)
+    messages.success(request, done)
+    return redirect(with_undo(page, change))
+
+
+def _who(e: Enrollment) -> str:
+    return f"{e.resident.name} {e.benefit_year}年度"
+
+
 @require_POST
 @scoped_view("enrollment.edit")
 def enrollment_suspend(request, pk: int):
     return _act(request, pk, ReasonForm, "suspend", lambda e, d: services.enrollment_suspend(
-        enrollment=e, actor=request.user, reason=d["reason"]), "已办理参保暂停。")
+        enrollment=e, actor=request.user, reason=d["reason"]), "已办理参保暂停。",
+        ask=lambda e, d: ("enrollment_suspend", f"{_who(e)}参保将暂停", f"{_who(e)}参保已暂停", "确认暂停"))
 
 
 @require_POST
@@ -394,9 +428,15 @@ def enrollment_resume(request, pk: int):
 @require_POST
 @scoped_view("enrollment.edit")
 def enrollment_terminate(request, pk: int):
+    from yibao.enrollment.services import TERMINATION_CAUSES
+
+    def ask(e, d):
+        cause = TERMINATION_CAUSES.get(d["cause"], d["cause"])
+        return ("enrollment_terminate", f"{_who(e)}参保将终止（{cause}）", f"{_who(e)}参保已终止（{cause}）", "确认终止")
+
     return _act(request, pk, TerminateForm, "terminate", lambda e, d: services.enrollment_terminate(
         enrollment=e, cause=d["cause"], actor=request.user, reason=d["reason"], effective_on=d["effective_on"]),
-        "已办理参保终止。")
+        "已办理参保终止。", ask=ask)
 
 
 @require_POST
@@ -414,8 +454,12 @@ def enrollment_transfer(request, pk: int):
         services.enrollment_transfer(enrollment=e, to_village_code=d["to_village_code"], actor=request.user,
                                      reason=d["reason"], household=household, relation=d["relation"])
 
+    def ask(e, d):
+        to = region_label(d["to_village_code"])
+        return ("enrollment_transfer", f"{e.resident.name} 将迁往{to}", f"{e.resident.name} 已迁往{to}", "确认迁移")
+
     villages = region_options(scope=request.scope, level=12)
-    return _act(request, pk, TransferForm, "transfer", transfer, "已迁移到新村（社区）。", villages=villages)
+    return _act(request, pk, TransferForm, "transfer", transfer, "已迁移到新村（社区）。", ask=ask, villages=villages)
 
 
 @require_POST

@@ -51,3 +51,30 @@ def department_choices(*, scope) -> list[tuple[str, str]]:
     if scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
         return [(scope.department, Department(scope.department).label)] if scope.department in Department.values else []
     return [(d.value, "医保（县医保局汇总名单）" if d == Department.YIBAO else d.label) for d in LIST_DEPARTMENTS]
+
+
+def department_identities(*, scope, department: str | None = None, job_id: int | None = None, q: str | None = None):
+    """The identities on a department's lists, within the scope: a department clerk sees only its own
+    department's; other roles may pick a department. `job_id` keeps those the given list last wrote."""
+    from django.db.models import Q
+
+    from yibao.accounts.roles import department_values
+    from yibao.registry.models import Identity
+
+    rows = Identity.objects.select_related("resident")
+    if scope.region_code:
+        rows = scope.filter(rows.filter(county_code=scope.county_code), prefix="resident__")
+    if scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
+        department = scope.department or "-"
+    if department:
+        rows = rows.filter(department__in=department_values(department))
+    if job_id:
+        rows = rows.filter(source_job_id=job_id)
+    q = (q or "").strip()
+    if q:
+        if q.isdigit() or (q[:-1].isdigit() and q[-1:] in "xX"):
+            rows = rows.filter(resident__id_number__endswith=q.upper()) if len(q) < 18 else rows.filter(
+                resident__id_number=q.upper())
+        else:
+            rows = rows.filter(Q(resident__name__startswith=q))
+    return rows.order_by("resident__village_code", "resident_id", "code")

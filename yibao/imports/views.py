@@ -136,3 +136,34 @@ def template(request, kind: str):
 
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(KIND_LABELS[kind] + '模板.xlsx')}"
     return response
+
+
+@scoped_view("identities.view")
+def identities(request):
+    """A department's list as it stands: who holds which identity it certified (ID numbers masked)."""
+    from yibao.core.inputs import parse_id
+    from yibao.policy.vocabulary import identity_name
+    from yibao.regions.selectors import region_labels
+
+    scope = request.scope
+    clerk = scope.role == "department_clerk" and not scope.superuser
+    department = scope.department if clerk else (request.GET.get("department") or "")
+    if department and department not in dict(selectors.department_choices(scope=scope)):
+        department = ""
+    job_id = parse_id(request.GET.get("job"), label="名单", field="job")
+    q = (request.GET.get("q") or "").strip()[:40]
+    rows = selectors.department_identities(scope=scope, department=department or None, job_id=job_id, q=q)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    items = list(page)
+    labels = region_labels(i.resident.village_code for i in items)
+    for i in items:
+        i.shown_id = scope.show_id(i.resident.id_number, i.resident.village_code)
+        i.name_label = identity_name(i.code)
+        i.department_label = department_name(i.department)
+        i.place = labels.get(i.resident.village_code, i.resident.village_code)
+    return render(request, "imports/identities.html", {
+        "page": page, "items": items, "q": q, "job_id": job_id or "", "department": department, "clerk": clerk,
+        "departments": selectors.department_choices(scope=scope),
+        "department_label": department_name(department) if department else "",
+    })
+

@@ -97,5 +97,17 @@ def policy_summary(policy: Policy) -> dict:
     }
 
 
+def policy_title(policy_id: str) -> str:
+    """What a user reads for a policy: its title (政策文件标题), or the id when the file is missing."""
+    from yibao.policy.loader import load_policy
+
+    if not policy_id:
+        return ""
+    try:
+        return load_policy(policy_id).data.title
+    except Exception:  # a missing or broken file still names something
+        return policy_id
+
+
 def policy_list() -> list[dict]:
     return [policy_summary(p) for p in list_policies()]

@@ -6,7 +6,7 @@ from yibao.accounts.decorators import scoped_view
 from yibao.policy.engine import PolicyInputError
 from yibao.policy.forms import PolicyUploadForm, QuoteForm
 from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy, policies_for_region
-from yibao.policy.selectors import policy_list, policy_summary, quote_for
+from yibao.policy.selectors import policy_list, policy_summary, policy_title, quote_for
 from yibao.policy.services import PolicyInstallError, policy_check_uploaded, policy_install
 from yibao.policy.schema import SUSPENSION_REASONS
 from yibao.policy.vocabulary import UnknownTerm, identity_name
@@ -43,6 +43,7 @@ def quote_page(request):
         "result": result,
         "error": error,
         "subsidy_name": identity_name(result.subsidy_identity) if result and result.subsidy_identity else None,
+        "policy_title": policy_title(result.policy_id) if result else "",
     }
     if request.headers.get("HX-Request"):
         return render(request, "policy/_quote_result.html", context)

@@ -13,7 +13,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
-from yibao.core.clock import business_time, business_today
+from yibao.core.clock import business_time
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
@@ -198,6 +198,7 @@ class MarkOut(Schema):
     marked_at: dt.datetime
     marked_by: str
     effects: list[str]
+    undo_change_id: int | None = None  # its maker may undo it for 10 minutes (POST /status-changes/{id}/undo)
 
 
 class RefreshIn(Schema):
@@ -367,9 +368,9 @@ def _report_response(request, kind: str, fmt: str, region: str | None, year: Yea
         after={"region": region, "benefit_year": year, "format": fmt, "rows": len(report.rows)}, reason=f"导出{report.title}",
     )
     response = HttpResponse(content, content_type=XLSX if fmt == "xlsx" else "application/pdf")
-    from urllib.parse import quote
+    from yibao.core.downloads import content_disposition
 
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(report.filename + '.' + fmt)}"
+    response["Content-Disposition"] = content_disposition(report.filename + "." + fmt)
     return response
 
 
@@ -389,35 +390,51 @@ def remind_list(request, village: str, year: Year | None = None, state: str = "o
     return {"village_code": village, "benefit_year": year, "state": state, "count": len(rows), "people": reports.remind_json(rows)}
 
 
-@router.get("/remind/export.xlsx", summary="导出催缴名单（xlsx）")
-def remind_export(request, village: str, year: Year | None = None, state: str = "open"):
+@router.get("/remind/export.xlsx",
+            summary="导出催缴名单（xlsx）：village 一个村；region 为乡镇或县时一个工作簿，每村一个工作表，另有汇总表")
+def remind_export(request, village: str | None = None, region: str | None = None, year: Year | None = None,
+                  state: str = "open"):
+    from yibao.core.downloads import content_disposition
+    from yibao.progress import remindbook
+
     scope = request.auth
     scope.require("remind.view")
-    year = _year(scope, village, year)
-    rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year, state=state)
-    content = reports.write_remind_xlsx(rows, village_code=village, benefit_year=year)
+    code = (village or region or scope.region_code or "").strip()
+    if not (code.isdigit() and len(code) in (6, 9, 12)):
+        raise Http404("请指定 village（12位村级代码）或 region（6位县级、9位乡镇级代码）。")
+    if state not in ("open", "closed", "all"):
+        raise Http404("state 应为 open、closed 或 all。")
+    scope.require_region(code)
+    year = _year(scope, code, year)
+    content, people, filename = remindbook.remind_export(scope=scope, code=code, year=year, state=state)
     event_record(
-        county_code=village[:6], entity="export", entity_id="remind", action="export", actor=request.user,
-        after={"village": village, "benefit_year": year, "rows": len(rows)}, reason="导出催缴名单",
+        county_code=code[:6], entity="export", entity_id="remind", action="export", actor=request.user,
+        after={("village" if len(code) == 12 else "region"): code, "benefit_year": year, "rows": people},
+        reason="导出催缴名单",
     )
     response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f"attachment; filename=remind_{village}_{year}_{business_today():%Y%m%d}.xlsx"
+    response["Content-Disposition"] = content_disposition(filename)
     return response
 
 
 @router.post("/remind/{resident_id}/marks", response={201: MarkOut, 400: ErrorOut},
              summary="标记催缴结果：contacted 已联系、moved_away 已迁出、employee_insurance 已参加职工医保、deceased 已死亡")
 def remind_mark(request, resident_id: DbId, payload: MarkIn):
+    from yibao.registry.undo import status_change_apply
+
     scope = request.auth
     scope.require("remind.mark")
     resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
     try:
-        mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=payload.benefit_year,
-                                    outcome=payload.outcome, note=payload.note)
+        mark, change = status_change_apply(
+            actor=request.user, resident=resident, kind="remind_mark", capability="remind.mark",
+            title=f"{resident.name} 已标记为{dict(RemindMark.Outcome.choices).get(payload.outcome, payload.outcome)}",
+            do=lambda: services.remind_mark(actor=request.user, resident=resident, benefit_year=payload.benefit_year,
+                                            outcome=payload.outcome, note=payload.note))
     except ValidationError as exc:
         return error_response(exc)
     return Status(201, {
         "id": mark.pk, "resident_id": resident.pk, "resident_name": resident.name, "outcome": mark.outcome,
         "outcome_label": RemindMark.Outcome(mark.outcome).label, "note": mark.note, "marked_at": mark.marked_at,
-        "marked_by": mark.marked_by_name, "effects": mark.effects,
+        "marked_by": mark.marked_by_name, "effects": mark.effects, "undo_change_id": change.pk,
     })

@@ -90,3 +90,22 @@ def percent(value: Decimal | None, digits: int = 2) -> str:
         return "—"
     shown = (value * 100).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     return f"{shown}%"
+
+
+AMBER_POINTS = Decimal("0.10")  # within 10 percentage points below the reference: amber
+
+
+def standing_colour(rate_: Decimal | None, share: Decimal | None, on_pace: bool | None = None) -> str:
+    """How a unit's bar and rate are coloured (charts, tables, the ten furthest behind):
+
+    - "none" (grey, shown "—"): no target, or a target of 0 (0 of 0 is no rate, not a red 0%);
+    - against 序时进度 when the window is known, else against the whole target (100%):
+      "good" (green) at or above it (on pace: enrolled ≥ 序时人数), "near" (amber) less than
+      10 percentage points below it, "bad" (red) 10 points or more below.
+    """
+    if rate_ is None:
+        return "none"
+    reference = share if share is not None else Decimal(1)
+    if on_pace is True or (on_pace is None and rate_ >= reference):
+        return "good"
+    return "near" if rate_ > reference - AMBER_POINTS else "bad"

@@ -1,5 +1,5 @@
 """The weekly publication table (per village), the two-weekly report (per township) and the 催缴 list,
-as xlsx (xlsxwriter) and printable PDF (reportlab, built-in CID font STSong-Light: no font files).
+as xlsx (xlsxwriter) and printable PDF (reportlab, an embedded subset of 文泉驿微米黑: yibao.core.pdffonts).
 
 Columns start with the seed's own layout (肖岭乡: 村名/总人口/应参保人数/咸惠宝应参保人数;
 随县: 序号/镇（场）/合计/特群免缴/其他居民), followed by the progress columns.
@@ -12,11 +12,12 @@ import io
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from yibao.core import pdffonts
 from yibao.progress import selectors
 from yibao.progress.pace import percent
 from yibao.progress.selectors import Unit, _rank
 
-FONT = "STSong-Light"
+FONT = pdffonts.FONT
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def weekly_report(*, scope, region_code: str | None = None, benefit_year: int | 
         subtitle=f"截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
         notes=_notes(overview["goals"], f"本周新增为截至日前{period}天内完成参保的人数。"),
-        filename=f"参保缴费进度公布表_{unit.name}_{tree.on:%Y%m%d}", sheet="进度公布表",
+        filename=f"{unit.name}-{unit.code}-参保缴费进度公布表-{tree.on:%Y%m%d}", sheet="进度公布表",
     )
 
 
@@ -167,7 +168,7 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
         subtitle=f"{issue}截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
         notes=_notes(overview["goals"], f"较上期新增为截至日前{every}天内完成参保的人数。"),
-        filename=f"参保缴费进度通报_{unit.name}_{tree.on:%Y%m%d}", sheet="进度通报",
+        filename=f"{unit.name}-{unit.code}-参保缴费进度通报-{tree.on:%Y%m%d}", sheet="进度通报",
     )
 
 
@@ -199,7 +200,14 @@ def report_xlsx(report: Report) -> bytes:
 
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet(report.sheet)
+    write_report_sheet(book, report)
+    book.close()
+    return buffer.getvalue()
+
+
+def write_report_sheet(book, report: Report, sheet_name: str | None = None):
+    """One report as one sheet of `book` (title, subtitle, header, rows, 合计, notes)."""
+    sheet = book.add_worksheet(sheet_name or report.sheet)
     title = book.add_format({"bold": True, "font_size": 14, "align": "center", "valign": "vcenter"})
     sub = book.add_format({"font_size": 10, "align": "left"})
     head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True,
@@ -251,16 +259,11 @@ def report_xlsx(report: Report) -> bytes:
     sheet.set_landscape()
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
-    book.close()
-    return buffer.getvalue()
+    return sheet
 
 
 def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    pdffonts.cjk_font()
 
 
 def _pdf_text(row: dict, column: Column) -> str:
@@ -367,11 +370,8 @@ def remind_json(rows) -> list[dict]:
     return out
 
 
-def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
-    from yibao.regions.selectors import region_label
-
-    people = remind_json(rows)
-    table_rows = [
+def remind_table_rows(rows) -> list[dict]:
+    return [
         {
             "serial": str(i), "household": p["household_number"], "head": p["head_name"], "name": p["name"],
             "relation": p["relation"], "id": p["id_number"], "phone": p["phone"], "last_status": p["last_status"],
@@ -379,15 +379,26 @@ def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
             "owed": f"{p['owed']}" if p["owed"] is not None else "", "basis": p["owed_basis"], "owed_note": p["owed_note"],
             "mark": p["mark"], "marked_at": p["marked_at"], "marked_by": p["marked_by"], "note": p["mark_note"],
         }
-        for i, p in enumerate(people, start=1)
+        for i, p in enumerate(remind_json(rows), start=1)
     ]
-    from yibao.core.clock import business_now
 
-    report = Report(
-        title=f"{region_label(village_code)} {benefit_year}年度城乡居民医保催缴名单",
+
+REMIND_NOTE = "应缴金额：已核定的取核定金额，未核定的按缴费政策即时测算（上年已参保，无断缴）。"
+
+
+def remind_report(rows, *, village_code: str, benefit_year: int, label: str | None = None) -> Report:
+    """One village's 催缴 list as a Report (the title names the village beside its code)."""
+    from yibao.core.clock import business_now
+    from yibao.regions.selectors import region_label
+
+    label = label or region_label(village_code)
+    return Report(
+        title=f"{label}（{village_code}） {benefit_year}年度城乡居民医保催缴名单",
         subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人；导出时间 {business_now():%Y-%m-%d %H:%M}",
-        columns=REMIND_COLUMNS, rows=table_rows, total=None,
-        notes=["应缴金额：已核定的取核定金额，未核定的按缴费政策即时测算（上年已参保，无断缴）。"],
+        columns=REMIND_COLUMNS, rows=remind_table_rows(rows), total=None, notes=[REMIND_NOTE],
         filename=f"催缴名单_{village_code}_{benefit_year}", sheet="催缴名单",
     )
-    return report_xlsx(report)
+
+
+def write_remind_xlsx(rows, *, village_code: str, benefit_year: int) -> bytes:
+    return report_xlsx(remind_report(rows, village_code=village_code, benefit_year=benefit_year))

@@ -642,13 +642,28 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
     from yibao.reconciliation import selectors as reconciliation
     from yibao.reconciliation.models import Mismatch
 
+    from yibao.progress import home
+
     if not scope.region_code:
         return []
+    if scope.role == "department_clerk" and not scope.superuser:
+        return home.department_cards(scope=scope)
     county = scope.county_code
     year = benefit_year_default(county)
     if not year:
         return []
     cards: list[dict] = []
+    counter = scope.can("payments.collect") and scope.level in (9, 12)
+    if counter:
+        takings = home.takings_card(scope=scope, today=today)
+        if takings:
+            cards.append(takings)
+    if scope.can("payments.ingest"):
+        cards.append(home.channel_card(scope=scope, year=year))
+    if scope.can("reconcile.run"):
+        due = home.reconcile_due(scope=scope, year=year, today=today)
+        if due:
+            cards.append(due)
     if scope.can("progress.view") or scope.can("remind.view"):
         try:
             summary = renewal_summary(scope=scope, region_code=scope.region_code, benefit_year=year)
@@ -667,7 +682,8 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
         if summary and scope.can("remind.view") and summary["total"]["unit"].last_year:
             left = summary["total"]["open"]
             cards.append({
-                "key": "remind", "title": "待催缴（上年参保、今年未续）", "url": reverse("progress:remind"),
+                "key": "remind", "title": "我的催缴（上年参保、今年未续）" if counter else "待催缴（上年参保、今年未续）",
+                "url": reverse("progress:remind"),
                 "value": f"{left} 人", "tone": "bad" if left else "good",
                 "detail": f"上年参保 {summary['total']['unit'].last_year} 人，已续保 {summary['total']['unit'].renewed} 人",
             })
@@ -681,14 +697,14 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
         if rows:
             cards.append({
                 "key": "cash", "title": "手中现金（未登记交款）" if mine else "征收员未交现金",
-                "url": reverse("reconciliation:handovers"), "value": f"{taken:.2f} 元", "tone": "bad" if taken else "good",
-                "detail": f"窗口现金收款 {sum((r['taken'] for r in rows), Decimal(0)):.2f} 元，"
-                          f"已交款 {sum((r['handed'] for r in rows), Decimal(0)):.2f} 元",
+                "url": reverse("reconciliation:handovers"), "value": f"{taken:,.2f} 元", "tone": "bad" if taken else "good",
+                "detail": f"窗口现金收款 {sum((r['taken'] for r in rows), Decimal(0)):,.2f} 元，"
+                          f"已交款 {sum((r['handed'] for r in rows), Decimal(0)):,.2f} 元",
             })
     if scope.can("reconcile.view"):
         run = reconciliation.run_list(scope=scope, county_code=county, benefit_year=year).first()
         if run is not None:
-            shown = reconciliation.mismatch_list(scope=scope, run=run)
+            shown = reconciliation.my_open_mismatches(scope=scope, run=run)  # not yet marked 已整改
             count = shown.count()
             naming_me = shown.filter(responsible=Mismatch.Responsible.COLLECTOR,
                                      collector_key=f"u{scope.user_id}").count() if scope.user_id else 0
@@ -696,7 +712,8 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
             if naming_me:
                 detail += f"，其中 {naming_me} 条由你整改"
             cards.append({
-                "key": "reconcile", "title": "对账差异", "url": reverse("reconciliation:run_detail", args=[run.pk]),
+                "key": "reconcile", "title": "我的对账差异（待整改）" if counter else "对账差异（待整改）",
+                "url": reverse("reconciliation:run_detail", args=[run.pk]) + "?state=open",
                 "value": f"{count} 条", "detail": detail, "tone": "bad" if count else "good",
             })
     if scope.can("refunds.approve"):
@@ -710,4 +727,7 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
         cards.append({"key": "subsidy_refunds", "title": "先缴后补待审核",
                       "url": reverse("collection:subsidy_refunds") + "?status=pending", "value": f"{waiting} 人",
                       "detail": "先按标准缴费、事后返还资助的人员", "tone": "bad" if waiting else "good"})
+    if counter:  # the counter's own work first: takings, cash in hand, my 催缴, my differences
+        first = ("takings", "cash", "remind", "reconcile")
+        cards.sort(key=lambda c: first.index(c["key"]) if c["key"] in first else len(first))
     return cards

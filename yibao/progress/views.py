@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote, urlencode
+from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,12 +14,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.downloads import content_disposition
 from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
-from yibao.progress import reports, selectors, services
+from yibao.progress import remindbook, reports, selectors, services
 from yibao.progress.models import RemindMark, Target
-from yibao.progress.pace import percent
+from yibao.progress.pace import AMBER_POINTS, percent, standing_colour
 from yibao.regions.selectors import region_labels
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,15 +49,39 @@ def _region_param(request, *names: str) -> str:
     return selectors._visible_region(request.scope, code)
 
 
+def _by_rate(units) -> list:
+    """Highest rate first; units without a rate (no target, 0 of 0) last, by code."""
+    return sorted(units, key=lambda u: (u.rate is None, -(u.rate or 0), -u.enrolled, u.code))
+
+
+def furthest_behind(tree, unit, limit: int = 10) -> list[dict]:
+    """The villages under `unit` furthest behind: points below 序时进度 (or below the whole target when the
+    window is unknown), then people behind; only villages with a target that are not on pace."""
+    if unit.level >= 12:
+        return []
+    reference = tree.share if tree.share is not None else Decimal(1)
+    rows = []
+    for v in tree.descendants(unit.code, 12):
+        if v.rate is None or v.on_pace is True or (v.on_pace is None and v.rate >= reference):
+            continue
+        behind = v.behind if v.behind is not None else (v.gap or 0)
+        rows.append({"unit": v, "points": reference - v.rate, "behind": behind,
+                     "colour": standing_colour(v.rate, tree.share, v.on_pace),
+                     "township": tree.units[v.code[:9]].name if v.code[:9] in tree.units else v.code[:9]})
+    rows.sort(key=lambda r: (-r["points"], -r["behind"], r["unit"].code))
+    return rows[:limit]
+
+
 def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
     unit, tree = overview["unit"], overview["tree"]
-    children = overview["children"]
+    children = _by_rate(overview["children"])
     return {
         "unit": {"code": unit.code, "name": unit.name, "level": unit.level},
         "pace": float(tree.share) if tree.share is not None else None,
+        "amber_points": float(AMBER_POINTS),
         "units": [
             {"code": u.code, "name": u.name, "rate": float(u.rate) if u.rate is not None else None, "enrolled": u.enrolled,
-             "target": u.target, "on_pace": u.on_pace,
+             "target": u.target, "on_pace": u.on_pace, "colour": standing_colour(u.rate, tree.share, u.on_pace),
              "url": "?" + urlencode({"region": u.code, "year": tree.benefit_year}) + keep}
             for u in children
         ],
@@ -95,7 +121,7 @@ def dashboard(request):
     villages = [(v, tree.units[v.code[:9]].name if v.code[:9] in tree.units else v.code[:9]) for v in overview["villages"]]
     return render(request, "progress/dashboard.html", {
         **overview, "year": year, "refresh_state": state, "parent": parent, "keep": keep, "village_rows": villages,
-        "chart_data": _chart_data(overview, history, keep), "pace_text": percent(tree.share) if tree.share is not None else "—",
+        "chart_data": _chart_data(overview, history, keep), "behind": furthest_behind(tree, unit), "pace_text": percent(tree.share) if tree.share is not None else "—",
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
         "can_refresh": scope.can("progress.refresh"),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
@@ -228,7 +254,7 @@ def targets_derive(request):
 
 def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["Content-Disposition"] = content_disposition(filename)
     return response
 
 
@@ -255,7 +281,7 @@ def report(request, kind: str, fmt: str):
 # ---------------------------------------------------------------- 催缴
 
 
-STATES = (("open", "待催缴"), ("closed", "已核实不再参保"), ("all", "全部"))
+STATES = remindbook.STATES
 
 
 @scoped_view("remind.view")
@@ -273,7 +299,9 @@ def remind(request):
             state = "open"
         rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state,
                                      on=_on_param(request))
-        return render(request, "progress/remind_village.html", {
+        from yibao.registry.views_undo import undo_banner
+
+        return render(request, "progress/remind_village.html", {**undo_banner(request),
             "rows": rows, "village": region, "label": region_labels([region]).get(region, region), "year": year,
             "state": state, "states": STATES, "outcomes": RemindMark.Outcome.choices,
             "can_mark": scope.can("remind.mark"), "up": region[:9] if scope.contains(region[:9]) else None,
@@ -285,24 +313,45 @@ def remind(request):
 @require_POST
 @scoped_view("remind.mark")
 def remind_mark(request, resident_id: int):
+    """A 催缴 mark asks once (the sheet says what changes), then is made and may be undone for 10 minutes."""
+    from yibao.registry import undo
+    from yibao.registry.views_undo import confirm_fragment, confirm_page, confirmed, undo_fragment, with_undo
+
     scope = request.scope
     resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
     year = _year_param(request, resident.county_code)
+    htmx = bool(request.headers.get("HX-Request"))
+    back = f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}"
+    outcome = request.POST.get("outcome", "")
+    label = dict(RemindMark.Outcome.choices).get(outcome, outcome)
     try:
-        mark = services.remind_mark(actor=request.user, resident=resident, benefit_year=year,
-                                    outcome=request.POST.get("outcome", ""),
-                                    note=posted_text(request.POST, "note", label="说明", max_length=300))
+        note = posted_text(request.POST, "note", label="说明", max_length=300)
+
+        def do():
+            return services.remind_mark(actor=request.user, resident=resident, benefit_year=year, outcome=outcome,
+                                        note=note)
+
+        if outcome != RemindMark.Outcome.CONTACTED and not confirmed(request):
+            lines = undo.status_change_preview(resident=resident, do=do)
+            sheet = {"headline": f"{resident.name} 将标记为{label}", "lines": lines, "cancel_url": back,
+                     "button": f"确认标记为{label}", "danger": True}
+            if htmx:
+                return confirm_fragment(request, hx_target="closest .mark-result", **sheet)
+            return confirm_page(request, **sheet)
+        mark, change = undo.status_change_apply(actor=request.user, resident=resident, kind="remind_mark",
+                                                capability="remind.mark", title=f"{resident.name} 已标记为{label}", do=do)
     except ValidationError as exc:
         error = "；".join(exc.messages)
-        if request.headers.get("HX-Request"):
+        if htmx:
             return HttpResponse(f'<p class="error" role="alert">{_escape(error)}</p>', status=200)
         messages.error(request, error)
-    else:
-        text = f"{resident.name}：{mark.get_outcome_display()}" + (f"（{'；'.join(mark.effects)}）" if mark.effects else "")
-        if request.headers.get("HX-Request"):
-            return HttpResponse(f'<p class="ok" role="status">已标记 {_escape(text)}</p>', status=200)
-        messages.success(request, f"已标记 {text}")
-    return redirect(f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}")
+        return redirect(back)
+    text = f"{resident.name}：{mark.get_outcome_display()}" + (f"（{'；'.join(mark.effects)}）" if mark.effects else "")
+    if htmx:
+        return HttpResponse(f'<p class="ok" role="status">已标记 {_escape(text)}</p>'
+                            + undo_fragment(request, change, next_url=back, hx_target="closest .mark-result"))
+    messages.success(request, f"已标记 {text}")
+    return redirect(with_undo(back, change))
 
 
 def _escape(text: str) -> str:
@@ -313,18 +362,21 @@ def _escape(text: str) -> str:
 
 @scoped_view("remind.view")
 def remind_export(request):
+    """A village's 催缴 list (?village=), or the workbook of a township or county (?region=, ?township=, ?county=)."""
     scope = request.scope
-    village = request.GET.get("village") or (scope.region_code if scope.level == 12 else "")
-    if not village:
-        raise Http404("请指定村（社区）。")
-    scope.require_region(village)
-    year = _year_param(request, village[:6])
-    state = request.GET.get("state", "open")
-    rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year,
-                                 state=state if state in dict(STATES) else "open", on=_on_param(request))
-    content = reports.write_remind_xlsx(rows, village_code=village, benefit_year=year)
+    code = next((request.GET.get(n) for n in ("village", "region", "township", "county") if request.GET.get(n)),
+                scope.region_code)
+    if not (code and code.isdigit() and len(code) in (6, 9, 12)):
+        raise Http404("请指定村（社区）、乡镇或县的区划代码。")
+    scope.require_region(code)
+    year = _year_param(request, code[:6])
+    if not year:
+        raise Http404("该县还没有征缴年度。")
+    content, people, filename = remindbook.remind_export(scope=scope, code=code, year=year,
+                                                      state=request.GET.get("state", "open"), on=_on_param(request))
     event_record(
-        county_code=village[:6], entity="export", entity_id="remind", action="export", actor=request.user,
-        after={"village": village, "benefit_year": year, "rows": len(rows)}, reason="导出催缴名单",
+        county_code=code[:6], entity="export", entity_id="remind", action="export", actor=request.user,
+        after={("village" if len(code) == 12 else "region"): code, "benefit_year": year, "rows": people},
+        reason="导出催缴名单",
     )
-    return _download(content, f"催缴名单_{village}_{year}.xlsx", XLSX)
+    return _download(content, filename, XLSX)

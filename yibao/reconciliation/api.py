@@ -4,6 +4,7 @@ Every operation takes request.auth (the Scope) and checks capability and region;
 """
 
 import datetime as dt
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +16,7 @@ from yibao.core.api_types import MAX_YEAR, MIN_YEAR, DbId, IsoDate, Money, Money
 from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
-from yibao.reconciliation import selectors, services
+from yibao.reconciliation import rectify, selectors, services
 from yibao.reconciliation.models import CashHandover, Mismatch, ReconciliationRun
 
 router = Router(tags=["对账"])
@@ -85,6 +86,14 @@ class MismatchOut(Schema):
     action: str
     first_seen_on: dt.date
     new: bool
+    rectified: bool = False
+    rectified_at: dt.datetime | None = None
+    rectified_by: str = ""
+    rectified_note: str = ""
+
+
+class RectifyIn(Schema):
+    note: PlainText(200, "整改说明") = ""
 
 
 class MismatchPage(Schema):
@@ -189,6 +198,8 @@ def _mismatch_out(scope, m: Mismatch, run: ReconciliationRun) -> dict:
         "yibao_amount": m.yibao_amount, "difference": m.difference, "paid_on": m.paid_on,
         "period_start": m.period_start, "period_end": m.period_end, "channel": m.channel, "detail": m.detail,
         "action": m.action, "first_seen_on": m.first_seen_on, "new": m.first_seen_run_id == run.pk,
+        "rectified": m.rectified_at is not None, "rectified_at": m.rectified_at, "rectified_by": m.rectified_by_name,
+        "rectified_note": m.rectified_note,
     }
 
 
@@ -236,16 +247,29 @@ def run_detail(request, run_id: DbId):
 @router.get("/reconciliation/runs/{run_id}/mismatches", response=MismatchPage, summary="对账差异（按类型、区划、责任方筛选）")
 def mismatch_list(
     request, run_id: int, kind: str | None = None, region: str | None = None, responsible: str | None = None,
-    new_only: bool = False, page: int = 1, page_size: int = 100,
+    new_only: bool = False, state: Literal["open", "rectified"] | None = None, page: int = 1, page_size: int = 100,
 ):
     scope = request.auth
     scope.require("reconcile.view")
     run = selectors.run_get(scope=scope, pk=run_id)
     rows = selectors.mismatch_list(scope=scope, run=run, kind=kind or None, region=region or None,
-                                   responsible=responsible or None, new_only=new_only)
+                                   responsible=responsible or None, new_only=new_only, state=state)
     paginator, current = _page(rows, page, page_size)
     return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
             "items": [_mismatch_out(scope, m, run) for m in current]}
+
+
+@router.post("/reconciliation/mismatches/{mismatch_id}/rectify", response={200: MismatchOut, 400: ErrorOut},
+             summary="已整改：整改责任方标记一条对账差异已整改（下次对账复核）")
+def mismatch_rectify(request, mismatch_id: DbId, payload: RectifyIn):
+    scope = request.auth
+    scope.require("reconcile.view")
+    mismatch = selectors.mismatch_get(scope=scope, pk=mismatch_id)
+    try:
+        mismatch = rectify.mismatch_rectify(mismatch=mismatch, actor=request.user, note=payload.note)
+    except ValidationError as exc:
+        return error_response(exc)
+    return _mismatch_out(scope, mismatch, mismatch.run)
 
 
 @router.post("/reconciliation/runs", response={201: JobOut, 400: ErrorOut}, summary="上传税务缴费记录并开始对账（新建后台任务）")

@@ -9,6 +9,7 @@ import xlsxwriter
 
 from yibao.reconciliation import selectors
 from yibao.reconciliation.models import ReconciliationRun
+from yibao.regions.selectors import county_label
 
 SHEET_ROWS = 1_000_000
 
@@ -24,7 +25,7 @@ def mismatches_xlsx(*, scope, run: ReconciliationRun, target, **filters) -> int:
     summary = book.add_worksheet("汇总")
     summary.set_column(0, 0, 26)
     summary.set_column(1, 3, 16)
-    summary.write(0, 0, f"{run.county_code} {run.benefit_year}年度对账（截止 {run.as_of:%Y-%m-%d}，{run.ran_on:%Y-%m-%d} 执行）", title)
+    summary.write(0, 0, f"{county_label(run.county_code)}（{run.county_code}） {run.benefit_year}年度对账（截止 {run.as_of:%Y-%m-%d}，{run.ran_on:%Y-%m-%d} 执行）", title)
     summary.write_row(2, 0, ("差异类型", "条数", "其中新发现", "差额合计（医保−对方）"), bold)
     row = 3
     for item in selectors.mismatch_counts(scope=scope, run=run):
@@ -53,9 +54,9 @@ def mismatches_xlsx(*, scope, run: ReconciliationRun, target, **filters) -> int:
             name = "差异明细" if count == 1 else f"差异明细{(count - 1) // SHEET_ROWS + 1}"
             sheet = book.add_worksheet(name)
             sheet.set_column(0, 2, 14)
-            sheet.set_column(3, 4, 14)
-            sheet.set_column(6, 8, 21)
-            sheet.set_column(18, 19, 60)
+            sheet.set_column(3, 6, 14)
+            sheet.set_column(8, 10, 21)
+            sheet.set_column(20, 21, 60)
             sheet.write_row(0, 0, selectors.EXPORT_COLUMNS, bold)
             sheet.freeze_panes(1, 0)
         for col, value in enumerate(values):

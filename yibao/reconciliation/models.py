@@ -133,6 +133,17 @@ class Mismatch(RegionCodes):
     receipt_no = models.CharField("票据号", max_length=64, blank=True)
     detail = models.CharField("差异说明", max_length=400)
     action = models.CharField("整改要求", max_length=400)
+    # 已整改: the responsible party says it has fixed the cause; the next run checks it again
+    rectified_at = models.DateTimeField("整改时间", null=True, blank=True)
+    rectified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    rectified_by_name = models.CharField("整改人", max_length=150, blank=True)
+    rectified_note = models.CharField("整改说明", max_length=200, blank=True)
+
+    @property
+    def rectified(self) -> bool:
+        return self.rectified_at is not None
 
     class Meta:
         verbose_name = "对账差异"

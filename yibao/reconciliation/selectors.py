@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 
 from yibao.collection.models import Payment
@@ -49,7 +49,7 @@ def required_per_month(campaign: Campaign | None) -> dict:
         targets = policy.data.targets if policy is not None else None
         if targets is not None and targets.reconcile_per_month:
             return {"times": targets.reconcile_per_month, "source": "policy", "policy_id": campaign.policy_id,
-                    "reference": targets.reference or ""}
+                    "policy_title": policy.data.title, "reference": targets.reference or ""}
     return {"times": DEFAULT_PER_MONTH, "source": "default", "policy_id": campaign.policy_id if campaign else "",
             "reference": ""}
 
@@ -137,7 +137,7 @@ def run_get(*, scope, pk: int) -> ReconciliationRun:
 
 def mismatch_list(
     *, scope, run: ReconciliationRun, kind: str | None = None, region: str | None = None,
-    responsible: str | None = None, new_only: bool = False,
+    responsible: str | None = None, new_only: bool = False, state: str | None = None,
 ):
     """The run's mismatches the user may see, filtered by kind, region (township or village) and who must fix."""
     rows = scope.filter(Mismatch.objects.filter(run=run))
@@ -154,7 +154,46 @@ def mismatch_list(
         rows = rows.filter(responsible=responsible)
     if new_only:
         rows = rows.filter(first_seen_run_id=run.pk)
+    if state == "open":
+        rows = rows.filter(rectified_at__isnull=True)
+    elif state == "rectified":
+        rows = rows.filter(rectified_at__isnull=False)
     return rows.order_by("kind", "village_code", "pk")
+
+
+# what to fix first: money taken without a receipt or cash missing, then money not where it should be
+SEVERITY = (
+    Mismatch.Kind.PAYMENT_WITHOUT_RECEIPT, Mismatch.Kind.CASH_SHORT, Mismatch.Kind.PAID_NOT_BOOKED,
+    Mismatch.Kind.BOOKED_NOT_PAID, Mismatch.Kind.AMOUNT_DIFFERS, Mismatch.Kind.PERSON_DIFFERS,
+    Mismatch.Kind.RECEIPT_WITHOUT_PAYMENT, Mismatch.Kind.CASH_OVER,
+)
+
+
+def by_severity(rows):
+    """Differences still to fix first, the gravest kind first, the largest amount first within a kind."""
+    from django.db.models import Case, IntegerField, Value, When
+    from django.db.models.functions import Abs, Coalesce
+
+    rank = Case(*[When(kind=kind, then=Value(i)) for i, kind in enumerate(SEVERITY)], default=Value(len(SEVERITY)),
+                output_field=IntegerField())
+    money = Coalesce(Abs("difference"), Value(Decimal(0)))
+    amount = Coalesce("tax_amount", "yibao_amount", Value(Decimal(0)))
+    return rows.order_by(F("rectified_at").asc(nulls_first=True), rank, money.desc(), amount.desc(), "village_code", "pk")
+
+
+def mismatch_get(*, scope, pk: int) -> Mismatch:
+    mismatch = Mismatch.objects.select_related("run").filter(pk=pk).first()
+    if mismatch is None:
+        raise Http404("该对账差异不存在。")
+    if scope.region_code and (mismatch.county_code != scope.county_code
+                              or not scope.contains(mismatch.village_code or mismatch.township_code or mismatch.county_code)):
+        raise PermissionDenied("该对账差异不在当前账号的管辖范围内。")
+    return mismatch
+
+
+def my_open_mismatches(*, scope, run: ReconciliationRun):
+    """The run's differences in the user's area not yet marked 已整改."""
+    return scope.filter(Mismatch.objects.filter(run=run, rectified_at__isnull=True))
 
 
 def mismatch_counts(*, scope, run: ReconciliationRun) -> list[dict]:
@@ -201,7 +240,7 @@ def resolved_since_previous(*, scope, run: ReconciliationRun):
 
 
 EXPORT_COLUMNS = (
-    "差异类型", "整改责任方", "整改责任人", "乡镇区划代码", "村（社区）区划代码", "姓名", "身份证号码", "医保记录的身份证号码",
+    "差异类型", "整改责任方", "整改责任人", "乡镇区划代码", "乡镇（街道）", "村（社区）区划代码", "村（社区）", "姓名", "身份证号码", "医保记录的身份证号码",
     "缴费流水号", "税务文件行号", "税务/票面/交款金额", "医保记录金额", "差额（医保−对方）", "缴费日期", "期间起", "期间止",
     "渠道", "票据号", "差异说明", "整改要求", "首次发现日期",
 )
@@ -232,11 +271,15 @@ def mismatch_export_rows(*, scope, run: ReconciliationRun, **filters):
     fields = ("kind", "responsible", "responsible_name", "township_code", "village_code", "person_name", "id_number",
               "other_id_number", "external_id", "tax_row", "tax_amount", "yibao_amount", "difference", "paid_on",
               "period_start", "period_end", "channel", "receipt_no", "detail", "action", "first_seen_on")
+    from yibao.regions.models import Region
+
+    names = dict(Region.objects.filter(county_code=run.county_code).values_list("code", "name"))  # names beside codes
     for row in mismatch_list(scope=scope, run=run, **filters).values_list(*fields).iterator(chunk_size=5000):
         r = dict(zip(fields, row))
         yield (
             kinds.get(r["kind"], r["kind"]), whos.get(r["responsible"], r["responsible"]), r["responsible_name"],
-            r["township_code"], r["village_code"], r["person_name"],
+            r["township_code"], names.get(r["township_code"] or "", ""), r["village_code"],
+            names.get(r["village_code"] or "", ""), r["person_name"],
             scope.show_id(r["id_number"]) if r["id_number"] else "",
             scope.show_id(r["other_id_number"]) if r["other_id_number"] else "",
             r["external_id"], r["tax_row"], r["tax_amount"], r["yibao_amount"], r["difference"], r["paid_on"],

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
@@ -15,11 +16,12 @@ from yibao.core.clock import business_today
 from yibao.core.inputs import parse_id, parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_list, job_progress
+from yibao.core.downloads import region_file_name
 from yibao.core.services import event_record
-from yibao.reconciliation import exports, selectors, services
+from yibao.reconciliation import exports, rectify, selectors, services
 from yibao.reconciliation.forms import HandoverForm, RunStartForm, VoidForm
 from yibao.reconciliation.models import Mismatch
-from yibao.regions.selectors import region_labels, region_options
+from yibao.regions.selectors import county_label, region_labels, region_options
 
 PAGE_SIZE = 50
 
@@ -101,10 +103,38 @@ def _filters(request, run) -> dict:
     responsible = request.GET.get("responsible") or None
     if responsible and responsible not in Mismatch.Responsible.values:
         responsible = None
+    state = request.GET.get("state") or None
+    if state not in ("open", "rectified"):
+        state = None
     return {
         "kind": kind, "region": (request.GET.get("region") or "").strip() or None, "responsible": responsible,
-        "new_only": request.GET.get("new") == "1",
+        "new_only": request.GET.get("new") == "1", "state": state,
     }
+
+
+def _phones(items) -> None:
+    """Tap-to-call: the person's phone (through the payment, else the ID number) and the responsible collector's."""
+    from yibao.accounts.models import User
+    from yibao.collection.models import Payment
+    from yibao.registry.models import Resident
+
+    by_payment = dict(
+        Payment.objects.filter(pk__in=[m.payment_id for m in items if m.payment_id], resident__isnull=False)
+        .values_list("pk", "resident__phone")
+    )
+    numbers = {m.id_number for m in items if m.id_number and not by_payment.get(m.payment_id)}
+    by_number = {}
+    if numbers and items:
+        for number, phone in Resident.objects.filter(county_code=items[0].county_code, id_number__in=numbers).exclude(
+            phone=""
+        ).values_list("id_number", "phone"):
+            by_number[number] = phone
+    user_ids = {int(m.collector_key[1:]) for m in items if m.collector_key[1:].isdigit() and m.collector_key[:1] == "u"}
+    users = dict(User.objects.filter(pk__in=user_ids).exclude(phone="").values_list("pk", "phone")) if user_ids else {}
+    for m in items:
+        m.person_phone = by_payment.get(m.payment_id) or by_number.get(m.id_number, "")
+        key = m.collector_key
+        m.responsible_phone = users.get(int(key[1:]), "") if key[:1] == "u" and key[1:].isdigit() else ""
 
 
 @scoped_view("reconcile.view")
@@ -112,15 +142,17 @@ def run_detail(request, pk: int):
     scope = request.scope
     run = selectors.run_get(scope=scope, pk=pk)
     filters = _filters(request, run)
-    rows = selectors.mismatch_list(scope=scope, run=run, **filters)
+    rows = selectors.by_severity(selectors.mismatch_list(scope=scope, run=run, **filters))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = list(page)
     labels = region_labels(m.village_code or m.township_code for m in items)
+    _phones(items)
     for m in items:
         m.shown_id = scope.show_id(m.id_number) if m.id_number else ""
         m.shown_other_id = scope.show_id(m.other_id_number) if m.other_id_number else ""
         m.place = labels.get(m.village_code or m.township_code, "") if (m.village_code or m.township_code) else "（未知）"
         m.is_new = m.first_seen_run_id == run.pk
+        m.may_rectify = rectify.may_rectify(scope, m)
     regions = region_options(scope=scope, level=9) + region_options(scope=scope, level=12)
     regions.sort()
     resolved = selectors.resolved_since_previous(scope=scope, run=run)
@@ -133,8 +165,28 @@ def run_detail(request, pk: int):
         "by_responsible": selectors.responsible_counts(scope=scope, run=run), "filters": filters,
         "kinds": Mismatch.Kind.choices, "responsibles": Mismatch.Responsible.choices, "regions": regions,
         "resolved_count": resolved.count(), "resolved": list(resolved[:20]), "query": query.urlencode(),
-        "partial": partial, "changes": changes,
+        "partial": partial, "changes": changes, "open_count": selectors.my_open_mismatches(scope=scope, run=run).count(),
+        "back": request.get_full_path(), "county_name": county_label(run.county_code),
     })
+
+
+@require_POST
+@scoped_view("reconcile.view")
+def mismatch_rectify(request, pk: int):
+    """已整改 on one difference (the confirm button of its card), then back to the list."""
+    mismatch = selectors.mismatch_get(scope=request.scope, pk=pk)
+    note = (request.POST.get("note") or "")[:400]
+    try:
+        rectify.mismatch_rectify(mismatch=mismatch, actor=request.user, note=note)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        who = mismatch.person_name or mismatch.external_id or mismatch.receipt_no or mismatch.responsible_name
+        messages.success(request, f"已将“{mismatch.get_kind_display()}：{who}”标记为已整改，下次对账时复核。")
+    back = request.POST.get("next") or ""
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("reconciliation:run_detail", pk=mismatch.run_id)
 
 
 @scoped_view("reconcile.view")
@@ -149,7 +201,7 @@ def run_export(request, pk: int):
         county_code=run.county_code, entity="export", entity_id=f"reconciliation_run:{run.pk}", action="export",
         actor=request.user, after={"rows": count, **{k: v for k, v in filters.items() if v}}, reason="导出对账差异",
     )
-    name = f"对账差异_{run.county_code}_{run.benefit_year}_{run.ran_on:%Y%m%d}_第{run.pk}次.xlsx"
+    name = region_file_name(run.county_code, "对账差异", run.benefit_year, extra=f"{run.ran_on:%Y%m%d}第{run.pk}次")
     return FileResponse(handle, as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

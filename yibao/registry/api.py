@@ -317,3 +317,54 @@ def flag_resolve(request, flag_id: DbId, payload: ResolveIn):
     except ValidationError as exc:
         return error_response(exc)
     return Status(200, _flag_out(scope, flag))
+
+
+# ---------------------------------------------------------------- undo (撤销) of a status change
+
+
+class StatusChangeOut(Schema):
+    id: int
+    resident_id: int
+    kind: str
+    title: str
+    lines: list[str]
+    actor: str
+    created_at: dt.datetime
+    undo_until: dt.datetime
+    undone_at: dt.datetime | None
+    undone_by: str
+
+
+def _status_change(scope, change_id: int):
+    from django.http import Http404
+
+    from yibao.registry import undo
+
+    try:
+        change = undo.status_change_get(change_id=change_id)
+    except undo.UndoError:
+        raise Http404(f"没有编号为 {change_id} 的可撤销变更。") from None
+    scope.require(change.capability)
+    if not scope.contains(change.village_code):
+        raise Http404(f"没有编号为 {change_id} 的可撤销变更。")
+    return change
+
+
+@router.get("/status-changes/{change_id}", response=StatusChangeOut, summary="状态变更详情（暂停、终止、迁移、催缴标记）")
+def status_change_detail(request, change_id: DbId):
+    from yibao.registry.undo import change_out
+
+    return change_out(_status_change(request.auth, change_id))
+
+
+@router.post("/status-changes/{change_id}/undo", response={200: StatusChangeOut, 400: ErrorOut},
+             summary="撤销状态变更（办理人本人，办理后 10 分钟内）")
+def status_change_undo(request, change_id: DbId):
+    from yibao.registry import undo
+
+    _status_change(request.auth, change_id)
+    try:
+        change = undo.status_change_undo(change_id=change_id, actor=request.user)
+    except undo.UndoError as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(200, undo.change_out(change))

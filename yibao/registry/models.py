@@ -4,8 +4,18 @@ Every table carries county_code (the shard key); residents also carry township a
 codes so a user's scope is one equality filter.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class IdTail(models.Func):
+    """The last four characters of an 18-character ID number (SUBSTR(id_number, 15, 4)), literal in the
+    SQL so that SQLite and PostgreSQL match it against the resident_id_tail expression index: the
+    search box finds 'last digits' without scanning the county (yibao/core/search.py)."""
+
+    template = "SUBSTR(%(expressions)s, 15, 4)"
+    output_field = models.CharField(max_length=4)
 
 
 class RegionCodes(models.Model):
@@ -73,6 +83,7 @@ class Resident(RegionCodes):
             models.Index(fields=["township_code"]),
             models.Index(fields=["id_number"]),
             models.Index(fields=["county_code", "name"]),
+            models.Index(models.F("county_code"), IdTail("id_number"), name="resident_id_tail"),
         ]
 
     def __str__(self):
@@ -178,3 +189,42 @@ class Flag(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class StatusChange(models.Model):
+    """One status change made through a page (暂停、终止、迁移、催缴标记) that its maker may undo for
+    10 minutes: the resident's records before and after, and the events it wrote (docs/enrollment.md, 撤销)."""
+
+    UNDO_MINUTES = 10
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    village_code = models.CharField("办理时所在村（社区）", max_length=12)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    kind = models.CharField("类型", max_length=40)
+    capability = models.CharField("所需权限", max_length=40)
+    title = models.CharField("摘要", max_length=200)
+    lines = models.JSONField("变更内容", default=list)
+    before = models.JSONField("变更前")
+    after = models.JSONField("变更后")
+    first_event_id = models.BigIntegerField("办理前最后一条变更记录", default=0)
+    last_event_id = models.BigIntegerField("办理写入的最后一条变更记录", default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    actor_name = models.CharField("办理人", max_length=150, blank=True)
+    created_at = models.DateTimeField("办理时间", default=timezone.now)
+    undone_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    undone_by_name = models.CharField("撤销人", max_length=150, blank=True)
+
+    class Meta:
+        verbose_name = "可撤销的状态变更"
+        indexes = [models.Index(fields=["resident", "created_at"])]
+
+    def __str__(self):
+        return f"status_change#{self.pk} {self.kind}"
+
+    @property
+    def undo_until(self):
+        import datetime as dt
+
+        return self.created_at + dt.timedelta(minutes=self.UNDO_MINUTES)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yibao.registry import views
+from yibao.registry import views, views_undo
 
 app_name = "registry"
 urlpatterns = [
@@ -20,4 +20,5 @@ urlpatterns = [
     path("review/", views.identity_review, name="identity_review"),
     path("flags/", views.flags, name="flags"),
     path("flags/<int:pk>/resolve/", views.flag_resolve, name="flag_resolve"),
+    path("changes/<int:pk>/undo/", views_undo.status_undo, name="status_undo"),
 ]

@@ -97,7 +97,11 @@ def residents_export(request):
         county_code=scope.county_code, entity="export", entity_id="residents", action="export", actor=request.user,
         after={"rows": count, "region": region or scope.region_code, "q": q or ""}, reason="导出参保人名单",
     )
-    name = f"参保人名单_{region or scope.region_code or '全部'}_{business_today():%Y%m%d}.xlsx"
+    from yibao.core.downloads import region_file_name
+
+    code = region or scope.region_code
+    name = region_file_name(code, "参保人名单", extra=f"{business_today():%Y%m%d}") if code else \
+        f"全部-参保人名单-{business_today():%Y%m%d}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=name,
                         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

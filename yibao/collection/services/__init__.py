@@ -15,9 +15,12 @@ from yibao.collection.services.common import (
     receipt_series_lock,
 )
 from yibao.collection.services.counter import (
+    CounterPlan,
     CounterResult,
+    counter_plan,
     payment_collect,
     payment_top_up,
+    top_up_plan,
 )
 from yibao.collection.services.files import (
     UPLOAD_SUFFIXES,
@@ -25,7 +28,7 @@ from yibao.collection.services.files import (
     payment_file_job_create,
     payment_file_store,
 )
-from yibao.collection.services.receipts import receipt_print, receipt_void
+from yibao.collection.services.receipts import receipt_print, receipt_void, receipt_void_plan
 from yibao.collection.services.recheck import payment_recheck
 from yibao.collection.services.refunds import (
     DEFAULT_ENROLLMENT_ACTION,
@@ -33,6 +36,7 @@ from yibao.collection.services.refunds import (
     UNBOOKED_FLAGS,
     refund_approve,
     refund_book,
+    refund_plan,
     refund_reason_code,
     refund_reject,
     refund_request,
@@ -44,7 +48,7 @@ from yibao.collection.services.subsidy import (
 )
 
 __all__ = [
-    "CENT", "DEFAULT_ENROLLMENT_ACTION", "REASON_ALIASES", "UNBOOKED_FLAGS", "UPLOAD_SUFFIXES", "CounterResult",
+    "CENT", "CounterPlan", "counter_plan", "receipt_void_plan", "refund_plan", "top_up_plan", "DEFAULT_ENROLLMENT_ACTION", "REASON_ALIASES", "UNBOOKED_FLAGS", "UPLOAD_SUFFIXES", "CounterResult",
     "PaymentError", "explanation_store", "payment_collect", "payment_file_county_check", "payment_file_job_create", "payment_file_store",
     "payment_recheck", "payment_top_up", "progress_refresh_after_commit", "progress_refresh_deferred",
     "receipt_no_format", "receipt_number_take", "receipt_print", "receipt_series_lock", "receipt_void",

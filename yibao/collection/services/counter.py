@@ -77,25 +77,28 @@ class CounterResult:
         }
 
 
-def payment_collect(
+@dataclass
+class CounterPlan:
+    """What a counter payment would book on `paid_on`: the checks passed, each person's quote and
+    the total. The confirmation sheet shows it; `payment_collect` books it (the same decision)."""
+
+    residents: list[Resident]
+    campaign: object
+    paid_on: dt.date
+    quotes: dict
+    total: Decimal
+
+
+def counter_plan(
     *,
     residents: list[Resident],
     channel: str,
     actor,
     benefit_year: int | None = None,
-    paid_at: dt.datetime | None = None,
+    paid_on: dt.date | None = None,
     amount: Decimal | None = None,
-    payer_name: str = "",
-    household: Household | None = None,
-) -> CounterResult:
-    """A collector takes payment for one person or several members of a household in one action.
-
-    Each person pays what the policy gives on the payment date. In one transaction the service
-    registers or renews the enrollment, books each payment, marks the enrollment paid with the
-    policy's benefit dates, opens the 先缴后补 entry where part is refunded later, and issues one
-    receipt (one line per person) with the next number of the county's series.
-    `amount`, when given, is what the collector received: it must equal the total due.
-    """
+) -> CounterPlan:
+    """Every check of a counter payment, nothing written: raises PaymentError with the reason."""
     residents = list(residents)
     if not residents:
         raise PaymentError("请至少选择一名缴费人员。")
@@ -110,8 +113,7 @@ def payment_collect(
     county = counties.pop()
     for resident in residents:
         _check_actor(actor, "payments.collect", resident.village_code)
-    paid_at = timezone.localtime(paid_at) if paid_at else business_now()
-    paid_on = paid_at.date()
+    paid_on = paid_on or business_now().date()
     try:
         campaign = campaign_for(county_code=county, benefit_year=benefit_year)
     except CampaignMissing as exc:
@@ -140,6 +142,33 @@ def payment_collect(
         raise PaymentError(
             f"收款金额{_money(amount)}与应缴金额{_money(total)}不符（{detail}）。请按应缴金额收款，金额有误的不予入账。"
         )
+    return CounterPlan(residents=residents, campaign=campaign, paid_on=paid_on, quotes=quotes, total=total)
+
+
+def payment_collect(
+    *,
+    residents: list[Resident],
+    channel: str,
+    actor,
+    benefit_year: int | None = None,
+    paid_at: dt.datetime | None = None,
+    amount: Decimal | None = None,
+    payer_name: str = "",
+    household: Household | None = None,
+) -> CounterResult:
+    """A collector takes payment for one person or several members of a household in one action.
+
+    Each person pays what the policy gives on the payment date. In one transaction the service
+    registers or renews the enrollment, books each payment, marks the enrollment paid with the
+    policy's benefit dates, opens the 先缴后补 entry where part is refunded later, and issues one
+    receipt (one line per person) with the next number of the county's series.
+    `amount`, when given, is what the collector received: it must equal the total due.
+    """
+    paid_at = timezone.localtime(paid_at) if paid_at else business_now()
+    plan = counter_plan(residents=residents, channel=channel, actor=actor, benefit_year=benefit_year,
+                        paid_on=paid_at.date(), amount=amount)
+    residents, campaign, quotes, total = plan.residents, plan.campaign, plan.quotes, plan.total
+    county, year, paid_on = campaign.county_code, campaign.benefit_year, plan.paid_on
     who = actor_fields(actor)
     collector_name = who["actor_name"]
 
@@ -221,7 +250,40 @@ def payment_collect(
     return result
 
 
-def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetime | None = None) -> CounterResult:
+def top_up_plan(*, payment: Payment, paid_on: dt.date | None = None, amount: Decimal | None = None):
+    """The checks and figures of a 补缴差额, nothing written: (today's quote, the rest to pay).
+    Raises PaymentError. `amount`, when given, is the rest the payer was shown: it must still hold."""
+    paid_on = paid_on or business_now().date()
+    resident = payment.resident
+    if payment.status != Payment.Status.FLAGGED or payment.flag != Payment.Flag.UNDER or resident is None:
+        raise PaymentError("只有标记为“少缴”的缴费才能补缴差额。")
+    year = payment.benefit_year
+    refusal = booking_refusal(campaign=payment.campaign, paid_on=paid_on)  # the gate first
+    if refusal:
+        raise PaymentError(f"{_who(resident)}补缴差额不能入账：{refusal}")
+    existing = Payment.objects.filter(county_code=payment.county_code, resident=resident, benefit_year=year,
+                                      status=Payment.Status.BOOKED).select_related("receipt_line__receipt").first()
+    if existing is not None:
+        raise PaymentError(_already_paid_message(resident, existing, year) + "本笔少缴款项请办理退费。")
+    try:
+        answer = due_quote(resident=resident, campaign=payment.campaign, paid_on=paid_on)
+    except PolicyInputError as exc:
+        raise PaymentError(f"{_who(resident)}无法测算应缴金额：{exc}") from None
+    if not answer.accepted:
+        raise PaymentError(f"{_who(resident)}不予受理：{answer.reason}")
+    rest = answer.payable - payment.amount
+    if rest <= 0:
+        raise PaymentError(
+            f"{_who(resident)}按{cn_date(paid_on)}的政策应缴{_money(answer.payable)}，已缴{_money(payment.amount)}，没有差额可补。"
+        )
+    if amount is not None and Decimal(amount).quantize(CENT) != rest:
+        raise PaymentError(f"补缴差额{_money(amount)}与今日应补{_money(rest)}不符，请重新确认。")
+    return answer, rest
+
+
+def payment_top_up(
+    *, payment: Payment, channel: str, actor, paid_at: dt.datetime | None = None, amount: Decimal | None = None
+) -> CounterResult:
     """补缴差额: the payer of a flagged under-payment pays the rest at the counter. The rest is what
     the policy gives on the top-up day less what was paid; the first payment is then booked with
     that day's benefit dates, the difference is a 补缴差额 row on its own receipt."""
@@ -235,28 +297,8 @@ def payment_top_up(*, payment: Payment, channel: str, actor, paid_at: dt.datetim
     with transaction.atomic():
         series = receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
         payment = Payment.objects.select_for_update(of=("self",)).select_related("resident", "campaign").get(pk=payment.pk)
-        resident = payment.resident
-        if payment.status != Payment.Status.FLAGGED or payment.flag != Payment.Flag.UNDER or resident is None:
-            raise PaymentError("只有标记为“少缴”的缴费才能补缴差额。")
-        year = payment.benefit_year
-        refusal = booking_refusal(campaign=payment.campaign, paid_on=paid_on)  # the gate first
-        if refusal:
-            raise PaymentError(f"{_who(resident)}补缴差额不能入账：{refusal}")
-        existing = Payment.objects.filter(county_code=payment.county_code, resident=resident, benefit_year=year,
-                                          status=Payment.Status.BOOKED).select_related("receipt_line__receipt").first()
-        if existing is not None:
-            raise PaymentError(_already_paid_message(resident, existing, year) + "本笔少缴款项请办理退费。")
-        try:
-            answer = due_quote(resident=resident, campaign=payment.campaign, paid_on=paid_on)
-        except PolicyInputError as exc:
-            raise PaymentError(f"{_who(resident)}无法测算应缴金额：{exc}") from None
-        if not answer.accepted:
-            raise PaymentError(f"{_who(resident)}不予受理：{answer.reason}")
-        rest = answer.payable - payment.amount
-        if rest <= 0:
-            raise PaymentError(
-                f"{_who(resident)}按{cn_date(paid_on)}的政策应缴{_money(answer.payable)}，已缴{_money(payment.amount)}，没有差额可补。"
-            )
+        answer, rest = top_up_plan(payment=payment, paid_on=paid_on, amount=amount)
+        resident, year = payment.resident, payment.benefit_year
         try:
             enrollment = enrollment_register(resident=resident, campaign=payment.campaign, actor=actor, on=paid_on)
             if enrollment.status == Enrollment.Status.PAID:

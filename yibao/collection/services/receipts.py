@@ -76,6 +76,28 @@ def _as_issued(receipt: Receipt, lines: list) -> tuple[list, dict]:
     return lines, {"void": {"reason": receipt.void_reason, "at": receipt.voided_at, "replaced_by": replaced_by}}
 
 
+def receipt_void_plan(*, receipt: Receipt, reason: str, reissue: bool, lines: list | None = None) -> list:
+    """The checks of a void, nothing written: the lines still in force (they move to the new
+    receipt). Raises PaymentError. The confirmation sheet shows it; `receipt_void` does it."""
+    if not (reason or "").strip():
+        raise PaymentError("请填写作废原因。")
+    if receipt.voided_at is not None:
+        raise PaymentError(
+            f"票据 {receipt.receipt_no} 已于 {timezone.localtime(receipt.voided_at):%Y-%m-%d %H:%M} 作废"
+            f"（{receipt.void_reason}），不能重复作废。"
+        )
+    if lines is None:
+        lines = list(ReceiptLine.objects.filter(receipt=receipt).select_related("payment").order_by("pk"))
+    in_force = [line for line in lines if line.payment.status != Payment.Status.REFUNDED]
+    if in_force and not reissue:
+        names = "、".join(line.name for line in in_force)
+        raise PaymentError(
+            f"票据 {receipt.receipt_no} 所含 {len(in_force)} 人（{names}）的缴费仍然有效，单独作废会使缴费人没有有效票据"
+            "（白条）。请选择“作废并换开新票据”，或先办理退费。"
+        )
+    return in_force
+
+
 def receipt_void(*, receipt: Receipt, actor, reason: str, reissue: bool = False) -> Receipt | None:
     """Void (作废) a receipt, e.g. one taken back after its payments were refunded, or one printed wrong.
 
@@ -90,19 +112,8 @@ def receipt_void(*, receipt: Receipt, actor, reason: str, reissue: bool = False)
     with transaction.atomic():
         series = receipt_series_lock(county_code=receipt.county_code, benefit_year=receipt.benefit_year)
         locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
-        if locked.voided_at is not None:
-            raise PaymentError(
-                f"票据 {locked.receipt_no} 已于 {timezone.localtime(locked.voided_at):%Y-%m-%d %H:%M} 作废"
-                f"（{locked.void_reason}），不能重复作废。"
-            )
         lines = list(ReceiptLine.objects.filter(receipt=locked).select_related("payment").order_by("pk"))
-        in_force = [line for line in lines if line.payment.status != Payment.Status.REFUNDED]
-        if in_force and not reissue:
-            names = "、".join(line.name for line in in_force)
-            raise PaymentError(
-                f"票据 {locked.receipt_no} 所含 {len(in_force)} 人（{names}）的缴费仍然有效，单独作废会使缴费人没有有效票据"
-                "（白条）。请选择“作废并换开新票据”，或先办理退费。"
-            )
+        in_force = receipt_void_plan(receipt=locked, reason=reason, reissue=reissue, lines=lines)
         before = {
             "receipt_no": locked.receipt_no, "total": str(locked.total), "voided_at": None,
             "lines": [{"payment": line.payment_id, "name": line.name, "amount": str(line.amount),

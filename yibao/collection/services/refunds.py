@@ -82,16 +82,9 @@ def _refund_snapshot(refund: Refund) -> dict:
             "enrollment_action": refund.enrollment_action, "payment": refund.payment_id}
 
 
-@transaction.atomic
-def refund_request(
-    *, payment: Payment, reason: str, actor, enrollment_action: str | None = None, note: str = "",
-    on: dt.date | None = None,
-) -> Refund:
-    """申请退费. A booked contribution follows the policy's `refunds` rule (reasons, and only before
-    the benefit period begins); a flagged over-payment returns the excess, a flagged duplicate
-    the whole payment (neither bought any cover)."""
-    _check_actor(actor, "refunds.request", payment.village_code or payment.county_code)
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+def refund_plan(*, payment: Payment, reason: str, enrollment_action: str | None = None, on: dt.date | None = None):
+    """The checks and figures of a refund request, nothing written: (reason code, amount, enrollment
+    action). Raises PaymentError. The confirmation sheet shows it; `refund_request` records it."""
     reason = refund_reason_code(reason)
     on = on or business_today()
     resident = payment.resident
@@ -142,6 +135,21 @@ def refund_request(
             amount -= paid_back.amount  # the 先缴后补 part already went back to the person
     else:
         raise PaymentError(f"这笔缴费状态为“{payment.get_status_display()}”{('（' + payment.get_flag_display() + '）') if payment.flag else ''}，不能退费。")
+    return reason, amount.quantize(CENT), action
+
+
+@transaction.atomic
+def refund_request(
+    *, payment: Payment, reason: str, actor, enrollment_action: str | None = None, note: str = "",
+    on: dt.date | None = None,
+) -> Refund:
+    """申请退费. A booked contribution follows the policy's `refunds` rule (reasons, and only before
+    the benefit period begins); a flagged over-payment returns the excess, a flagged duplicate
+    the whole payment (neither bought any cover)."""
+    _check_actor(actor, "refunds.request", payment.village_code or payment.county_code)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    reason, amount, action = refund_plan(payment=payment, reason=reason, enrollment_action=enrollment_action, on=on)
+    resident = payment.resident
     refund = Refund.objects.create(
         county_code=payment.county_code, township_code=payment.township_code, village_code=payment.village_code,
         payment=payment, resident=resident, benefit_year=payment.benefit_year, amount=amount.quantize(CENT),

@@ -12,6 +12,7 @@ import json
 from django.test import override_settings
 
 from yibao.accounts.tests.scope_support import ScopeOperation, xlsx_text
+from yibao.collection.tests.sheet import through_sheet
 
 POLICIES = {"421223": ("hubei-chongyang-xiaoling-2024", "2023-10-10"), "421321": ("hubei-suixian-2023", "2022-10-10")}
 
@@ -174,8 +175,8 @@ OPERATIONS = [
     ScopeOperation(
         name="collection.page.counter_pay",
         capability="payments.collect",
-        call=_with_clock(lambda client, world, t: client.post(
-            "/collection/counter/pay/", {"household": t.household.pk, "residents": [t.member.pk], "channel": "cash"})),
+        call=_with_clock(lambda client, world, t: through_sheet(
+            client, "/collection/counter/pay/", {"household": t.household.pk, "residents": [t.member.pk], "channel": "cash"})),
         shows=lambda t: None,
         effect=_member_paid,
     ),
@@ -249,8 +250,8 @@ OPERATIONS = [
     ScopeOperation(
         name="collection.page.receipt_void",
         capability="receipts.void",
-        call=lambda client, world, t: client.post(f"/collection/receipts/{_receipt_id(t)}/void/",
-                                                  {"reason": "矩阵：换开", "reissue": "1"}),
+        call=lambda client, world, t: through_sheet(client, f"/collection/receipts/{_receipt_id(t)}/void/",
+                                                    {"reason": "矩阵：换开", "reissue": "1"}),
         shows=lambda t: None,
         effect=_receipt_voided,
     ),

@@ -32,7 +32,7 @@ def test_collector_finds_household_pays_and_prints_on_a_phone(page, live_server,
     page.click("summary[aria-label=菜单]")
     page.click("nav a:has-text('收款')")
     page.wait_for_url("**/collection/")
-    page.fill("input[name=q]", head.id_number)
+    page.fill("main input[name=q]", head.id_number)
     with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
         page.click("button:has-text('查找')")
     page.locator("#results a.result-card").first.wait_for()
@@ -46,6 +46,11 @@ def test_collector_finds_household_pays_and_prints_on_a_phone(page, live_server,
     assert page.locator("#pay-total").inner_text() == "460.00"
     page.check("input[name=channel][value=wechat]")
     page.click("#pay-button")
+    sheet = page.locator("dialog#confirm-dialog[open] #confirm-sheet")
+    sheet.wait_for()
+    assert "460.00 元" in sheet.locator("[data-field=confirm-total]").inner_text()
+    assert Payment.objects.count() == 0  # nothing books before 确认
+    sheet.locator("#confirm-button").click()
     page.wait_for_url("**/receipts/**")
     assert page.locator("[data-field=receipt_no]").inner_text() == "340321-2025-0000001"
     assert "460.00 元" in page.locator("[data-field=total]").inner_text()
@@ -88,12 +93,13 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
 
     login(page, live_server, "collector")
     page.goto(f"{live_server.url}/collection/refunds/new/")
-    page.fill("input[name=q]", person.id_number)
+    page.fill("main input[name=q]", person.id_number)
     page.click("button:has-text('查找')")
     form = page.locator("form.refund-form").first
     form.locator("select[name=reason]").select_option("joined_employee_insurance")
     form.locator("input[name=note]").fill("某公司职工医保")
     form.locator("button[type=submit]").click()
+    page.locator("dialog[open] #confirm-button").click()
     page.wait_for_url("**/collection/refunds/")
     assert page.locator(".refund [data-field=status]").first.inner_text() == "已申请"
     page.context.clear_cookies()
@@ -101,6 +107,7 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
     login(page, live_server, "admin")
     page.goto(f"{live_server.url}/collection/refunds/")
     page.click(".refund button:has-text('同意')")
+    page.locator("dialog[open] #confirm-button").click()
     page.wait_for_url("**/collection/refunds/")
     assert page.locator(".refund [data-field=status]").first.inner_text() == "已审批"
     page.context.clear_cookies()
@@ -108,6 +115,7 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
     login(page, live_server, "tax")
     page.goto(f"{live_server.url}/collection/refunds/")
     page.click(".refund button:has-text('退款入账并参保终止')")
+    page.locator("dialog[open] #confirm-button").click()
     page.wait_for_url("**/collection/refunds/")
     assert page.locator(".refund [data-field=status]").first.inner_text() == "已退款"
     refund = Refund.objects.get()
@@ -121,6 +129,7 @@ def test_refund_requested_approved_and_booked_in_the_browser(page, live_server, 
     page.fill("#void-receipt input[name=reason]", "已退费，收回原票据")
     assert page.locator("#void-receipt input[name=reissue]").count() == 0  # nothing in force to reissue
     page.click("#void-receipt button[type=submit]")
+    page.locator("dialog[open] #confirm-button").click()
     page.wait_for_selector("[data-field=voided]")
     assert "已退费，收回原票据" in page.locator("#void-record").inner_text()
     assert Receipt.objects.get().voided_at is not None and no_sideways_scroll(page)
@@ -149,6 +158,8 @@ def test_township_approves_subsidy_refunds_and_tax_pays(page, live_server, make_
     page.goto(f"{live_server.url}/collection/subsidy-refunds/?status=approved")
     page.click("input[aria-label=全选]")
     page.click("button:has-text('发放选中人员')")
+    assert "800.00 元" in page.locator("dialog[open] [data-field=confirm-total]").inner_text()
+    page.locator("dialog[open] #confirm-button").click()
     page.wait_for_url("**/subsidy-refunds/**")
     statuses = sorted(SubsidyRefund.objects.values_list("status", flat=True))
     assert statuses == ["paid", "paid", "pending"]

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from yibao.collection import services as s
 from yibao.collection.models import Receipt, ReceiptLine, ReceiptSeries
 from yibao.collection.tests import factories as f
+from yibao.collection.tests.sheet import confirm_post
 from yibao.core.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -153,7 +154,7 @@ def test_the_receipt_page_voids_and_reissues_and_shows_the_record(client, make_u
     assert 'id="void-receipt"' in page and "本票据中 3 人的缴费仍然有效" in page
     refused = client.post(f"/collection/receipts/{receipt.pk}/void/", {"reason": "误开"}, follow=True)
     assert "白条" in refused.content.decode() and Receipt.objects.filter(voided_at__isnull=True).count() == 1
-    done = client.post(f"/collection/receipts/{receipt.pk}/void/", {"reason": "缴款人姓名有误", "reissue": "1"})
+    done = confirm_post(client, f"/collection/receipts/{receipt.pk}/void/", {"reason": "缴款人姓名有误", "reissue": "1"})
     replacement = Receipt.objects.get(voided_at__isnull=True)
     assert done.status_code == 302 and done["Location"] == f"/collection/receipts/{replacement.pk}/"
     assert f"已换开新票据 {replacement.receipt_no}" in client.get(done["Location"]).content.decode()

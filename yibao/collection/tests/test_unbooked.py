@@ -15,6 +15,7 @@ from yibao.collection import services as s
 from yibao.collection.ingest import payments_ingest
 from yibao.collection.models import Payment, Refund
 from yibao.collection.tests import factories as f
+from yibao.collection.tests.sheet import confirm_post
 from yibao.collection.tests.test_ingest import line, write_csv
 from yibao.core.models import Event
 from yibao.enrollment.models import Enrollment
@@ -139,7 +140,7 @@ def test_the_payment_page_rechecks_and_offers_the_refund(client, flagged, make_u
     f.resident(name="新登记", birth=BIRTH, id_no=flagged["unknown_id"])
     done = client.post(f"/collection/payments/{payment.pk}/recheck/", follow=True).content.decode()
     assert "已重新匹配并入账：新登记" in done and 'id="recheck"' not in done
-    asked = client.post("/collection/refunds/new/", {"payment": flagged["blocked"].pk, "reason": "unbooked",
+    asked = confirm_post(client, "/collection/refunds/new/", {"payment": flagged["blocked"].pk, "reason": "unbooked",
                                                      "note": "本人不再参保"})
     assert asked.status_code == 302 and Refund.objects.get().payment_id == flagged["blocked"].pk
     listing = client.get("/collection/refunds/").content.decode()

@@ -7,6 +7,7 @@ from yibao.collection import services as s
 from yibao.collection.models import Payment, Receipt, Refund, SubsidyRefund
 from yibao.collection.receipts import pdf_texts
 from yibao.collection.tests import factories as f
+from yibao.collection.tests.sheet import confirm_post
 from yibao.collection.tests.test_ingest import line, write_csv
 from yibao.core.models import Job
 
@@ -53,7 +54,7 @@ def test_household_page_shows_each_members_due_and_status(client, collector, tod
 def test_pay_at_the_counter_then_print_and_reprint(client, collector, today):
     f.campaign()
     home, head, spouse, child = f.family(number="H102")
-    response = client.post("/collection/counter/pay/", {
+    response = confirm_post(client, "/collection/counter/pay/", {
         "household": home.pk, "residents": [head.pk, child.pk], "channel": "cash", "amount": "800.00",
     })
     receipt = Receipt.objects.get()
@@ -110,18 +111,18 @@ def test_refund_pages_request_approve_book(client, make_user, settings):
     client.force_login(collector)
     found = client.get("/collection/refunds/new/", {"q": person.id_number}).content.decode()
     assert "退费页甲" in found and f'name="payment" value="{payment.pk}"' in found
-    response = client.post("/collection/refunds/new/", {"payment": payment.pk, "reason": "death", "q": person.id_number})
+    response = confirm_post(client, "/collection/refunds/new/", {"payment": payment.pk, "reason": "death", "q": person.id_number})
     assert response.status_code == 302
     refund = Refund.objects.get()
     assert refund.status == "requested"
     assert client.post(f"/collection/refunds/{refund.pk}/approve/").status_code == 403  # collectors only request
     admin = make_user("xian", role="county_admin", region_code="340321")
     client.force_login(admin)
-    client.post(f"/collection/refunds/{refund.pk}/approve/")
+    confirm_post(client, f"/collection/refunds/{refund.pk}/approve/", {})
     tax = make_user("shui", role="tax_officer", region_code="340321")
     client.force_login(tax)
     assert "退款入账并参保终止" in client.get("/collection/refunds/").content.decode()
-    client.post(f"/collection/refunds/{refund.pk}/book/")
+    confirm_post(client, f"/collection/refunds/{refund.pk}/book/", {})
     refund.refresh_from_db()
     assert refund.status == "booked"
 
@@ -159,7 +160,7 @@ def test_subsidy_refund_page_totals_bulk_approve_pay_and_export(client, make_use
     assert client.post("/collection/subsidy-refunds/action/", {"action": "approve", "ids": [foreign]}).status_code == 404
     tax = make_user("shui2", role="tax_officer", region_code="340321")
     client.force_login(tax)
-    client.post("/collection/subsidy-refunds/action/", {"action": "pay", "ids": ids})
+    confirm_post(client, "/collection/subsidy-refunds/action/", {"action": "pay", "ids": ids})
     assert set(SubsidyRefund.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"paid"}
     export = client.get("/collection/subsidy-refunds/export.xlsx", {"township": "340321100"})
     from yibao.accounts.tests.scope_support import xlsx_text
@@ -214,7 +215,7 @@ def test_top_up_an_under_payment_from_its_page(client, collector, settings, tmp_
     under = Payment.objects.get(external_id="TU1")
     page = client.get(f"/collection/payments/{under.pk}/").content.decode()
     assert 'data-field="rest">100.00' in page and "收取差额 100.00 元并开票" in page
-    response = client.post(f"/collection/payments/{under.pk}/top-up/", {"channel": "wechat"})
+    response = confirm_post(client, f"/collection/payments/{under.pk}/top-up/", {"channel": "wechat"})
     receipt = Receipt.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/collection/receipts/{receipt.pk}/"
     under.refresh_from_db()

@@ -7,6 +7,7 @@ is read by county accounts with audit.view; an auditor reads numbers masked.
 """
 
 from yibao.accounts.tests.scope_support import ScopeOperation, xlsx_text
+from yibao.core.idnumber import mask_id_number
 
 
 def _county_reader(scope, world, t):
@@ -179,5 +180,30 @@ OPERATIONS = [
         shows=lambda t: f"矩阵{t.village_name}",
         leaks=lambda t: [t.resident.id_number, f"矩阵{t.village_name}"],
         read=xlsx_text,
+    ),
+    # the top bar's search (yibao/core/search.py): a person outside the region is never found, by any query
+    ScopeOperation(
+        name="core.page.search_suggest_id",
+        capability="registry.view",
+        call=lambda client, world, t: client.get("/search/suggest/", {"q": t.resident.id_number}),
+        on_foreign="filter",
+        leaks=lambda t: [t.resident.name, t.member.name],  # the hint repeats the number typed (masked or not)
+    ),
+    ScopeOperation(
+        name="core.page.search_name",
+        capability="registry.view",
+        call=lambda client, world, t: client.get("/search/", {"q": t.member.name, "all": "1"}),
+        on_foreign="filter",
+        shows=lambda t: t.member.id_number[-4:],
+        leaks=lambda t: [t.member.id_number, t.resident.name, mask_id_number(t.member.id_number)],
+    ),
+    ScopeOperation(
+        name="core.api.search_tail",
+        capability="registry.view",
+        kind="api",
+        call=lambda client, world, t: client.get("/api/search", {"q": t.member.id_number[-6:]}),
+        on_foreign="filter",
+        shows=lambda t: t.member.name,
+        leaks=lambda t: [t.member.name, t.member.id_number, mask_id_number(t.member.id_number)],
     ),
 ]

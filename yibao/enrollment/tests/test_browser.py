@@ -72,7 +72,16 @@ def test_collector_registers_a_resident_and_suspends(page, live_server, make_use
     page.click("summary:has-text('参保暂停')")
     page.fill("input[name=suspend-reason]", "到外地参保")
     page.click("button:has-text('办理参保暂停')")
-    page.locator(".messages").wait_for()
+    sheet = page.locator("[data-testid=status-confirm]")
+    sheet.wait_for()
+    assert "钱外出" in sheet.inner_text() and "参保将暂停" in sheet.inner_text()
+    assert "由“已登记未缴费”改为“参保暂停”" in sheet.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.click("[data-testid=status-confirm-ok]")
+    page.locator("[data-testid=status-undo]").wait_for()
     assert page.locator("[data-field=status]").inner_text() == "参保暂停"
     assert "参保暂停" in page.locator("[data-testid=events]").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.click("[data-testid=status-undo-button]")
+    page.locator(".messages li:has-text('已撤销')").wait_for()
+    assert page.locator("[data-field=status]").inner_text() == "已登记未缴费"

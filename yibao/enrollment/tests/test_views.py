@@ -192,23 +192,58 @@ def test_enrollment_detail_actions(client, make_user, county):
     page = text(client.get(reverse("enrollment:enrollment", args=[e.pk])))
     assert "参保暂停" in page and "县内迁移" in page and "参保登记" in page  # the registration event
     client.post(reverse("enrollment:transfer", args=[e.pk]),
-                {"transfer-to_village_code": "340321100002", "transfer-reason": "婚迁"})
+                {"transfer-to_village_code": "340321100002", "transfer-reason": "婚迁", "confirmed": "1"})
     e.refresh_from_db()
     assert e.village_code == "340321100002"
-    client.post(reverse("enrollment:suspend", args=[e.pk]), {"suspend-reason": "外出务工参保"})
+    client.post(reverse("enrollment:suspend", args=[e.pk]), {"suspend-reason": "外出务工参保", "confirmed": "1"})
     e.refresh_from_db()
     assert e.status == "suspended"
     client.post(reverse("enrollment:resume", args=[e.pk]), {"resume-reason": "回乡"})
     e.refresh_from_db()
     assert e.status == "registered"
     response = client.post(reverse("enrollment:terminate", args=[e.pk]),
-                           {"terminate-cause": "death", "terminate-reason": "", "terminate-effective_on": "2024-11-01"},
-                           follow=True)
+                           {"terminate-cause": "death", "terminate-reason": "", "terminate-effective_on": "2024-11-01",
+                            "confirmed": "1"}, follow=True)
     e.refresh_from_db()
     assert e.status == "terminated" and "已办理参保终止" in text(response)
     page = text(client.get(reverse("enrollment:enrollment", args=[e.pk])))
     for label in ("县内迁移", "参保暂停", "恢复参保", "参保终止"):
         assert label in page
+
+
+def test_status_actions_ask_once_then_can_be_undone_by_their_maker(client, make_user, county):
+    from yibao.registry.models import Resident, StatusChange
+
+    campaign, people = county
+    e = enrollment_register(resident=people["低保"], campaign=campaign, actor="测试")
+    login(client, make_user, "township_officer", "340321100")
+    for url, data, headline in (
+        ("enrollment:suspend", {"suspend-reason": "外出务工参保"}, "参保将暂停"),
+        ("enrollment:terminate", {"terminate-cause": "death", "terminate-reason": "病故"}, "参保将终止（死亡）"),
+        ("enrollment:transfer", {"transfer-to_village_code": "340321100002", "transfer-reason": "婚迁"}, "将迁往"),
+    ):
+        sheet = client.post(reverse(url, args=[e.pk]), data)
+        html = sheet.content.decode()
+        assert sheet.status_code == 200 and headline in html and 'name="confirmed" value="1"' in html, url
+        e.refresh_from_db()
+        assert (e.status, e.village_code) == ("registered", "340321100001"), url
+    assert not StatusChange.objects.exists()
+    sheet = text(client.post(reverse("enrollment:terminate", args=[e.pk]),
+                             {"terminate-cause": "death", "terminate-reason": "病故"}))
+    assert f"{e.benefit_year}年度参保由“已登记未缴费”改为“参保终止”" in sheet
+    assert "户籍状态改为已死亡" in sheet
+
+    done = client.post(reverse("enrollment:terminate", args=[e.pk]),
+                       {"terminate-cause": "death", "terminate-reason": "病故", "confirmed": "1"})
+    change = StatusChange.objects.get()
+    assert done["Location"] == f"{reverse('enrollment:enrollment', args=[e.pk])}?undo={change.pk}"
+    e.refresh_from_db()
+    assert e.status == "terminated" and Resident.objects.get(pk=e.resident_id).status == "deceased"
+    page = text(client.get(done["Location"]))
+    assert "参保已终止（死亡）。" in page and "撤销（10 分钟内有效）" in page
+    client.post(reverse("registry:status_undo", args=[change.pk]), {"next": reverse("enrollment:enrollment", args=[e.pk])})
+    e.refresh_from_db()
+    assert e.status == "registered" and Resident.objects.get(pk=e.resident_id).status == "active"
 
 
 def test_enrollment_actions_report_errors_in_chinese(client, make_user, county):
@@ -246,3 +281,12 @@ def test_a_campaign_whose_policy_file_does_not_fit_still_shows(client, make_user
     login(client, make_user)
     response = client.get(reverse("enrollment:campaign", args=[odd.pk]))
     assert response.status_code == 200 and "政策文件已更新" in text(response)
+
+
+def test_campaigns_table_names_the_policy_by_its_title(client, make_user, county):
+    from yibao.policy.loader import load_policy
+
+    login(client, make_user, role="village_collector", region="340321100001")  # no open form listing ids
+    page = text(client.get(reverse("enrollment:campaigns")))
+    assert load_policy("anhui-huaiyuan-2025").data.title in page
+    assert "anhui-huaiyuan-2025" not in page

@@ -42,6 +42,10 @@ def test_quote_page_htmx_returns_only_the_result(collector):
     )
     html = response.content.decode()
     assert "<html" not in html and "不予受理" in html and "每月1日至25日" in html
+    from yibao.policy.loader import load_policy
+
+    heading = html.split("<h2>", 1)[1].split("</h2>", 1)[0]
+    assert load_policy("shanxi-shuozhou-2024").data.title in heading and "shanxi-shuozhou-2024" not in heading
 
 
 def test_quote_page_reports_bad_input(collector):

@@ -35,3 +35,11 @@ def sub(value, other):
 def chart_height(count) -> int:
     """A horizontal bar chart tall enough for its bars, on a phone too."""
     return max(220, min(1400, 60 + int(count) * 28))
+
+
+@register.filter
+def colour(unit, share):
+    """good / near / bad / none: a unit's rate against 序时进度 (pace.standing_colour)."""
+    from yibao.progress.pace import standing_colour
+
+    return standing_colour(unit.rate, share, unit.on_pace)

@@ -206,6 +206,22 @@ OPERATIONS = [
         call=_get("/progress/remind/export.xlsx", lambda t: {"village": t.village_code, "year": YEAR}),
         read=xlsx_text,
     ),
+    ScopeOperation(  # a township's workbook: a sheet per village
+        name="progress.export.remind_township",
+        capability="remind.view",
+        kind="export",
+        call=_get("/progress/remind/export.xlsx", lambda t: {"region": t.township_code, "year": YEAR}),
+        region=lambda t: t.township_code,
+        read=xlsx_text,
+    ),
+    ScopeOperation(  # a county's workbook
+        name="progress.export.remind_county",
+        capability="remind.view",
+        kind="export",
+        call=_get("/progress/remind/export.xlsx", lambda t: {"region": t.county_code, "year": YEAR}),
+        region=lambda t: t.county_code,
+        read=xlsx_text,
+    ),
     # ------------------------------------------------------------ API
     ScopeOperation(
         name="progress.api.overview",

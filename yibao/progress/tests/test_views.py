@@ -35,7 +35,7 @@ def test_county_dashboard_shows_townships_with_rates_and_chart_data(client, logi
     response = client.get("/progress/", {"year": 2025, "on": "2024-10-31"})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "怀远县 2025年度征缴进度" in html and "vendor/echarts.min.js" in html
+    assert "怀远县 2025年度征缴进度" in html and "vendor/echarts.custom.min.js" in html
     # every script and stylesheet is our own (a csrf token may contain the letters "cdn" by chance)
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html)
     assert 'data-field="target">16<' in html and 'data-field="enrolled">5<' in html
@@ -54,7 +54,7 @@ def test_drill_down_to_a_village(client, login, county):
     login()
     response = client.get("/progress/", {"region": b.LIUCHENG, "year": 2025, "on": "2024-10-31"})
     html = response.content.decode()
-    assert [u["name"] for u in chart_data(response)["units"]] == ["东村", "西村"]
+    assert [u["name"] for u in chart_data(response)["units"]] == ["西村", "东村"]  # by rate, highest first
     assert "返回怀远县" in html
     village = client.get("/progress/", {"region": b.DONGCUN, "year": 2025, "on": "2024-10-31"})
     html = village.content.decode()
@@ -170,15 +170,70 @@ def test_remind_page_for_a_village_lists_people_and_marks_with_htmx(client, logi
     html = response.content.decode()
     assert "催缴名单：榴城镇 / 东村" in html and 'data-field="count">2<' in html
     assert "乙" in html and "丁" in html and "13900000004" in html and "60.00元" in html
-    marked = client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"},
-                         HTTP_HX_REQUEST="true")
+    asked = client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"},
+                        HTTP_HX_REQUEST="true")
+    assert asked.status_code == 200 and "丁 将标记为已迁出" in asked.content.decode()
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    marked = client.post(f"/progress/remind/{county['d'].pk}/mark/",
+                         {"year": 2025, "outcome": "moved_away", "note": "迁往合肥", "confirmed": "1"}, HTTP_HX_REQUEST="true")
     assert marked.status_code == 200 and "已标记 丁：已迁出" in marked.content.decode()
+    assert "撤销（10 分钟内有效）" in marked.content.decode()
     assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.MOVED_AWAY
     refused = client.post(f"/progress/remind/{county['b'].pk}/mark/", {"year": 2025, "outcome": "deceased"},
                           HTTP_HX_REQUEST="true")
     assert "须填写说明" in refused.content.decode() and not RemindMark.objects.filter(resident=county["b"]).exists()
     html = client.get("/progress/remind/", {"year": 2025, "state": "closed"}).content.decode()
     assert "丁" in html and "已迁出" in html
+
+
+def test_remind_mark_without_javascript_asks_once_then_offers_the_undo(client, login, county):
+    from yibao.enrollment.models import Enrollment
+    from yibao.registry.models import StatusChange
+
+    login("village_collector", b.DONGCUN)
+    url = f"/progress/remind/{county['d'].pk}/mark/"
+    data = {"year": 2025, "outcome": "moved_away", "note": "迁往合肥"}
+    sheet = client.post(url, data)
+    html = sheet.content.decode()
+    assert sheet.status_code == 200 and "丁 将标记为已迁出" in html
+    assert "户籍状态改为已迁出" in html and "2024年度参保由“正常参保”改为“参保暂停”" in html
+    assert 'name="confirmed" value="1"' in html and 'name="note" value="迁往合肥"' in html and "<script>" not in html
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE and not RemindMark.objects.exists()
+    assert not StatusChange.objects.exists()
+
+    done = client.post(url, {**data, "confirmed": "1"})
+    change = StatusChange.objects.get()
+    assert done.status_code == 302 and done["Location"].endswith(f"&undo={change.pk}")
+    page = client.get(done["Location"]).content.decode()
+    assert "丁 已标记为已迁出。" in page and "撤销（10 分钟内有效）" in page
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.MOVED_AWAY
+
+    undone = client.post(f"/registry/changes/{change.pk}/undo/", {"next": f"/progress/remind/?village={b.DONGCUN}&year=2025"})
+    assert undone.status_code == 302 and undone["Location"] == f"/progress/remind/?village={b.DONGCUN}&year=2025"
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.ACTIVE
+    assert Enrollment.objects.get(resident=county["d"], benefit_year=2024).status == Enrollment.Status.PAID
+    page = client.get(undone["Location"]).content.decode()
+    assert "已撤销：丁 已标记为已迁出。" in page and "撤销（10 分钟内有效）" not in page
+    again = client.post(f"/registry/changes/{change.pk}/undo/", {"next": "https://evil.example/"}, follow=True)
+    assert "不能再次撤销" in again.content.decode() and again.redirect_chain[0][0] == "/"  # never off-site
+
+
+def test_another_user_sees_no_undo_and_cannot_undo(client, login, county):
+    from yibao.registry.models import StatusChange
+
+    login("village_collector", b.DONGCUN, username="first")
+    client.post(f"/progress/remind/{county['d'].pk}/mark/", {"year": 2025, "outcome": "deceased", "note": "2024年11月",
+                                                               "confirmed": "1"})
+    change = StatusChange.objects.get()
+    login("village_collector", b.DONGCUN, username="second")
+    page = client.get(f"/progress/remind/?village={b.DONGCUN}&year=2025&undo={change.pk}").content.decode()
+    assert "撤销（10 分钟内有效）" not in page
+    refused = client.post(f"/registry/changes/{change.pk}/undo/", HTTP_HX_REQUEST="true")
+    assert "只有办理人" in refused.content.decode()
+    assert Resident.objects.get(pk=county["d"].pk).status == Resident.Status.DECEASED
+    login("village_collector", b.XICUN, username="elsewhere")
+    assert client.post(f"/registry/changes/{change.pk}/undo/").status_code == 403
+    assert client.post("/registry/changes/99999/undo/", follow=True).status_code == 200
 
 
 def test_remind_mark_outside_the_village_is_refused(client, login, county):
@@ -217,3 +272,53 @@ def test_a_superuser_without_a_region_starts_at_the_first_county(client, county)
     response = client.get("/progress/", {"year": 2025})
     assert response.status_code == 200 and "怀远县 2025年度征缴进度" in response.content.decode()
     assert client.get("/progress/remind/", {"year": 2025}).status_code == 200
+
+
+def test_bars_are_sorted_and_coloured_against_pace_and_0_of_0_is_a_dash(client, login, county):
+    login()
+    response = client.get("/progress/", {"region": b.LONGKANG, "year": 2025, "on": "2024-10-31"})
+    data = chart_data(response)
+    # 南村 1 of 10 (10%, 40 points below 序时 50%): red; 北村 has no target: grey, last, no rate
+    assert [(u["name"], u["colour"], u["rate"]) for u in data["units"]] == [("南村", "bad", 0.1), ("北村", "none", None)]
+    assert data["amber_points"] == 0.1
+    assert data["special"]["rate"] is None  # no special-group people: "—", not a red 0%
+    html = response.content.decode()
+    row = re.search(rf'<tr data-code="{b.BEICUN}">.*?</tr>', html, re.S).group(0)
+    assert "<span>—</span>" in row and "<progress" not in row and "rate-none" in row
+    assert 'id="pace-legend"' in html
+    # the villages furthest behind, each with its 催缴 list
+    behind = re.search(r'<section class="card" id="furthest-behind">.*?</section>', html, re.S).group(0)
+    assert f'data-code="{b.NANCUN}"' in behind and b.BEICUN not in behind
+    assert f"/progress/remind/?village={b.NANCUN}&amp;year=2025" in behind or f"/progress/remind/?village={b.NANCUN}&year=2025" in behind
+
+
+def test_standing_colour_thresholds():
+    from decimal import Decimal as D
+
+    from yibao.progress.pace import standing_colour
+
+    assert standing_colour(None, D("0.5")) == "none"
+    assert standing_colour(D("0.5"), D("0.5"), True) == "good"
+    assert standing_colour(D("0.45"), D("0.5"), False) == "near"
+    assert standing_colour(D("0.40"), D("0.5"), False) == "bad"  # 10 points below: red
+    assert standing_colour(D("0.95"), None) == "near" and standing_colour(D("1"), None) == "good"
+    assert standing_colour(D("0.89"), None) == "bad"
+
+
+def test_ten_furthest_behind_ordered_by_points_below_pace():
+    from decimal import Decimal as D
+    from types import SimpleNamespace
+
+    from yibao.progress.selectors import Unit
+    from yibao.progress.views import furthest_behind
+
+    villages = [Unit(code=f"340321100{n:03d}", name=f"村{n}", level=12, target=100, rate=D(n) / 100, enrolled=n,
+                     on_pace=n >= 50, behind=max(0, 50 - n)) for n in range(1, 16)]
+    villages.append(Unit(code="340321100999", name="无目标", level=12))
+    township = Unit(code="340321100", name="榴城镇", level=9)
+    tree = SimpleNamespace(share=D("0.5"), units={"340321100": township},
+                           descendants=lambda code, level: villages)
+    rows = furthest_behind(tree, township)
+    assert [r["unit"].name for r in rows] == [f"村{n}" for n in range(1, 11)]
+    assert rows[0]["colour"] == "bad" and rows[0]["behind"] == 49
+    assert furthest_behind(tree, villages[0]) == []

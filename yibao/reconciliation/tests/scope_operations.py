@@ -93,7 +93,42 @@ def _handover_form(t):
             "handed_on": handed.isoformat(), "amount": "800.00"}
 
 
+def _rectified(world, t):
+    from yibao.reconciliation.models import Mismatch
+
+    return Mismatch.objects.filter(key=f"matrix:{t.key}", rectified_at__isnull=False).exists()
+
+
+def _may_rectify(scope, world, t):
+    """The matrix's mismatch is the village collector's to fix: its village's collectors and township."""
+    from yibao.reconciliation.rectify import RECTIFY_ROLES
+
+    if scope.superuser:
+        return scope.contains(t.village_code)
+    return scope.role in RECTIFY_ROLES["collector"] and scope.contains(t.village_code)
+
+
 OPERATIONS = [
+    ScopeOperation(
+        name="reconciliation.page.mismatch_rectify",
+        capability="reconcile.view",
+        call=lambda client, world, t: client.post(
+            f"/reconciliation/mismatches/{_run(t).mismatches.get().pk}/rectify/", {"note": "矩阵"}),
+        allowed=_may_rectify,
+        shows=lambda t: None,
+        leaks=lambda t: [],
+        effect=_rectified,
+    ),
+    ScopeOperation(
+        name="reconciliation.api.mismatch_rectify",
+        capability="reconcile.view",
+        kind="api",
+        call=lambda client, world, t: client.post(
+            f"/api/reconciliation/mismatches/{_run(t).mismatches.get().pk}/rectify", json.dumps({"note": "矩阵"}),
+            content_type="application/json"),
+        allowed=_may_rectify,
+        effect=_rectified,
+    ),
     ScopeOperation(
         name="reconciliation.page.runs",
         capability="reconcile.view",

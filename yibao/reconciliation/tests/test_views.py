@@ -198,3 +198,23 @@ def test_a_village_sees_the_changes_since_the_last_run_of_its_own_mismatches(cli
     client.force_login(make_user("county", role="county_admin", region_code=f.COUNTY))
     county = client.get(f"/reconciliation/runs/{second.pk}/").content.decode()
     assert "本辖区与上次" not in county and f"仍未解决 {second.mismatch_total} 条" in county
+
+
+def test_export_and_run_page_name_regions_beside_their_codes(client, make_user, setup):
+    from urllib.parse import unquote
+
+    login(client, make_user)
+    upload(client, setup["csv"])
+    run = ReconciliationRun.objects.get()
+    response = client.get(f"/reconciliation/runs/{run.pk}/export.xlsx")
+    name = unquote(response["Content-Disposition"].split("filename*=utf-8''", 1)[-1].split("filename*=UTF-8''", 1)[-1])
+    assert name.startswith(f"怀远县-{f.COUNTY}-对账差异-{f.YEAR}-") and name.endswith(f"第{run.pk}次.xlsx")
+    book = CalamineWorkbook.from_filelike(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.get_sheet_by_name("汇总").to_python()[0][0].startswith(f"怀远县（{f.COUNTY}）")
+    lines = book.get_sheet_by_name("差异明细").to_python()
+    header = lines[0]
+    assert header[3:7] == ["乡镇区划代码", "乡镇（街道）", "村（社区）区划代码", "村（社区）"]
+    unpaid = next(r for r in lines[1:] if r[5] == f.VILLAGE_3)
+    assert unpaid[3:7] == [f.TOWN_2, "河溜镇", f.VILLAGE_3, "河溜村"]
+    page = client.get(f"/reconciliation/runs/{run.pk}/").content.decode()
+    assert f"怀远县（{f.COUNTY}）" in page and run.tax_file_sha256[:12] not in page

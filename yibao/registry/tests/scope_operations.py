@@ -60,6 +60,27 @@ def _move_allowed(scope, world, t):
     return scope.contains(t.village_code) and scope.contains(t.neighbour_code)
 
 
+def _own_change(client, t):
+    """A status change of the target resident made by the user the client is logged in as (nothing changed)."""
+    from yibao.accounts.models import User
+    from yibao.registry.models import StatusChange
+    from yibao.registry.undo import _snapshot
+
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    state = _snapshot(t.resident.pk)
+    return StatusChange.objects.create(
+        county_code=t.village_code[:6], village_code=t.village_code, resident_id=t.resident.pk, kind="remind_mark",
+        capability="remind.mark", title=f"{t.resident.name} 已标记为已联系", before=state, after=state, actor=user,
+        actor_name=user.get_username(),
+    )
+
+
+def _undone(world, t):
+    from yibao.registry.models import StatusChange
+
+    return StatusChange.objects.filter(resident_id=t.resident.pk, undone_at__isnull=False).exists()
+
+
 def _json(client, url, payload):
     return client.post(url, json.dumps(payload), content_type="application/json")
 
@@ -325,5 +346,25 @@ OPERATIONS = [
         call=lambda client, world, t: _json(client, f"/api/flags/{t.flag.pk}/resolve",
                                             {"outcome": "confirmed", "resolution": "确认在职工医保参保"}),
         effect=_flag_resolved,
+    ),
+    ScopeOperation(
+        name="registry.page.status_undo",
+        capability="remind.mark",
+        call=lambda client, world, t: client.post(f"/registry/changes/{_own_change(client, t).pk}/undo/"),
+        shows=lambda t: None,
+        effect=_undone,
+    ),
+    ScopeOperation(
+        name="registry.api.status_change",
+        capability="remind.mark",
+        kind="api",
+        call=lambda client, world, t: client.get(f"/api/status-changes/{_own_change(client, t).pk}"),
+    ),
+    ScopeOperation(
+        name="registry.api.status_undo",
+        capability="remind.mark",
+        kind="api",
+        call=lambda client, world, t: _json(client, f"/api/status-changes/{_own_change(client, t).pk}/undo", {}),
+        effect=_undone,
     ),
 ]

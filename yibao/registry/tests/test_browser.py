@@ -57,7 +57,7 @@ def test_search_finds_by_id_number(page, live_server, transactional_db, staff):
     _, (head, son) = make_household(BAIMA, "H1", "郑父", "郑子")
     login(page, live_server, "village_collector")
     page.goto(f"{live_server.url}/registry/residents/")
-    page.fill("input[name=q]", son.id_number)
+    page.fill("main input[name=q]", son.id_number)
     page.click("button:has-text('查询')")
     rows = page.locator("tbody tr")
     assert rows.count() == 1 and "郑子" in rows.inner_text()
