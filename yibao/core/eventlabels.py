@@ -39,6 +39,8 @@ ACTION_LABELS: dict[str, str] = {
     "user.reset_second_factor": "重置手机验证器", "user.enrol_second_factor": "绑定手机验证器",
     "job.interrupted": "任务中断", "job.interrupted_after_commit": "任务提交后中断",
     "job.report_regenerated": "重新生成任务报告",
+    "resident.undo": "撤销状态变更", "enrollment.undo": "撤销参保变更", "remind.undo": "撤销催缴标记",
+    "flag.undo": "撤销重复参保标记", "household.undo": "撤销新立家庭户", "mismatch.rectify": "对账差异已整改",
 }
 
 ENTITY_LABELS = {
@@ -46,7 +48,7 @@ ENTITY_LABELS = {
     "campaign": "年度征缴", "policy": "政策", "cash_handover": "现金交款", "reconciliation_run": "对账",
     "export": "导出", "targets": "目标任务", "target": "目标任务", "remind": "催缴", "resident": "参保人",
     "household": "家庭户", "identity": "资助身份", "employee_record": "职工医保名单", "region": "行政区划",
-    "user": "账号", "job": "后台任务",
+    "user": "账号", "job": "后台任务", "flag": "重复参保标记", "mismatch": "对账差异",
 }
 
 # before/after keys that no model field names (or names differently)
@@ -83,6 +85,7 @@ ENTITY_MODELS = {
     "campaign": "enrollment.Campaign", "resident": "registry.Resident", "household": "registry.Household",
     "identity": "registry.Identity", "employee_record": "registry.EmployeeInsuranceRecord",
     "user": "accounts.User", "job": "core.Job", "remind": "progress.RemindMark", "region": "regions.Region",
+    "flag": "registry.Flag", "mismatch": "reconciliation.Mismatch",
 }
 
 _LABELS: dict | None = None

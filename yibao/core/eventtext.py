@@ -336,6 +336,7 @@ def _enrollment(event, ctx):
         "tier": f"为 {who} 选择{year}第 {_s(a.get('tier'))} 档缴费" + (f"（原第 {b['tier']} 档）" if b.get("tier") else ""),
         "transferred": f"将 {who} 的{year}参保由 {ctx.region(b.get('village_code', ''))} 转到 "
                        f"{ctx.region(a.get('village_code', ''))}",
+        "undo": f"撤销 {who} 的{year}参保变更" + (f"：{_changes(event, ctx)}" if _changes(event, ctx) else ""),
     }
     return verbs.get(event.action)
 
@@ -409,12 +410,17 @@ def _resident(event, ctx):
         return f"为 {who} 登记参保群体“{_group_name(a.get('group'))}”"
     if act == "group_remove":
         return f"移除 {who} 的参保群体“{_group_name(b.get('group'))}”"
+    if act == "undo":
+        changes = _changes(event, ctx)
+        return f"撤销对 {who} 的状态变更" + (f"：{changes}" if changes else "")
     return None
 
 
 def _remind(event, ctx):
     from yibao.progress.models import RemindMark
 
+    if event.action == "undo":
+        return f"撤销 {ctx.person(event.entity_id)} 的催缴标记"
     a = event.after or {}
     label = RemindMark.Outcome(event.action).label if event.action in RemindMark.Outcome.values else event.action
     note = f"（{a['note']}）" if a.get("note") else ""
@@ -434,6 +440,10 @@ def _household(event, ctx):
         return f"将家庭户 {number} 的户主改为 {ctx.person(a.get('head'))}"
     if event.action == "import_update":
         return f"按导入的名单更新家庭户 {number}：{_changes(event, ctx)}"
+    if event.action == "undo":
+        b = event.before or {}
+        place = f"（{ctx.region(b['village_code'])}）" if b.get("village_code") else ""
+        return f"撤销新立的家庭户 {_s(b.get('number') or number)}{place}"
     return None
 
 
@@ -536,12 +546,32 @@ def _policy(event, ctx):
     return None
 
 
+def _flag(event, ctx):
+    if event.action == "undo":
+        from yibao.registry.models import Flag
+
+        kind = (event.before or {}).get("kind")
+        label = Flag.Kind(kind).label if kind in Flag.Kind.values else "重复参保"
+        return f"撤销一条重复参保标记（{label}）"
+    return None
+
+
+def _mismatch(event, ctx):
+    a = event.after or {}
+    if event.action == "rectify":
+        who = f"，{a['person']}" if a.get("person") else ""
+        diff = f"，差额 {money(a['difference'])}" if a.get("difference") not in (None, "") else ""
+        return f"将对账差异（{_s(a.get('kind'), '差异')}{who}{diff}）标记为已整改"
+    return None
+
+
 WRITERS = {
     "payment": _payment, "receipt": _receipt, "refund": _refund, "subsidy_refund": _subsidy_refund,
     "enrollment": _enrollment, "campaign": _campaign, "resident": _resident, "remind": _remind,
     "household": _household, "identity": _identity, "employee_record": _employee_record,
     "cash_handover": _cash_handover, "reconciliation_run": _reconciliation_run, "export": _export,
     "targets": _targets, "target": _targets, "region": _region, "user": _user, "job": _job, "policy": _policy,
+    "flag": _flag, "mismatch": _mismatch,
 }
 
 
