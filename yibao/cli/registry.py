@@ -24,7 +24,7 @@ def _default_county() -> str:
     fail("数据库中有多个县，请用 --county 指定县级区划代码。")
 
 
-def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> None:
+def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, dry_run: bool = False, **params) -> None:
     django_setup()
     from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -38,7 +38,7 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> 
     if not file.is_file():
         fail(f"不是文件：{file}")
     try:
-        job = import_job_create(kind=kind, path=file, file_name=file.name, actor=cli_actor(), **params)
+        job = import_job_create(kind=kind, path=file, file_name=file.name, actor=cli_actor(), dry_run=dry_run, **params)
     except (ValidationError, PermissionDenied) as exc:
         fail("；".join(getattr(exc, "messages", [str(exc)])))
     with RichProgress(f"导入{KIND_LABELS[kind]}", enabled=not quiet) as bar:
@@ -48,10 +48,11 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> 
     if as_json:
         emit_json({**{k: result.get(k, 0) for k in RESULT_KEYS}, "report": result.get("report"),
                    **{k: result[k] for k in ("flagged", "households", "skipped", "campaigns", "years") if k in result},
-                   "job": job.pk})
+                   "job": job.pk, "dry_run": job.dry_run})
         return
     typer.echo(
-        f"{KIND_LABELS[kind]}（任务 #{job.pk}）：共 {result['rows']} 行，新增 {result['imported']}，"
+        ("试导入，未写入任何数据。" if job.dry_run else "")
+        + f"{KIND_LABELS[kind]}（任务 #{job.pk}）：共 {result['rows']} 行，新增 {result['imported']}，"
         f"更新 {result['updated']}，未变 {result['unchanged']}，拒绝 {result['rejected']}，警告 {result['warnings']}"
         + (f"，标记重复参保 {result['flagged']}" if result.get("flagged") else "")
         + (f"，跳过其他险种 {result['skipped']}" if result.get("skipped") else "")
@@ -65,12 +66,13 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, **params) -> 
 FILE = typer.Argument(..., help="CSV（UTF-8 或 GBK）或 xlsx 文件", dir_okay=False)
 JSON = typer.Option(False, "--json", help="在标准输出打印一个 JSON 对象")
 QUIET = typer.Option(False, "--quiet", "-q", help="不显示进度条")
+DRY_RUN = typer.Option(False, "--dry-run", help="试导入：同样校验和计数、生成错误报告，不写入任何数据")
 
 
 @import_app.command("regions")
-def import_regions(file: Path = FILE, as_json: bool = JSON, quiet: bool = QUIET):
+def import_regions(file: Path = FILE, as_json: bool = JSON, quiet: bool = QUIET, dry_run: bool = DRY_RUN):
     """导入行政区划（列：区划代码、名称；上级由代码推出）。"""
-    _run_import("regions", file, as_json, quiet)
+    _run_import("regions", file, as_json, quiet, dry_run=dry_run)
 
 
 @import_app.command("residents")
@@ -79,9 +81,10 @@ def import_residents(
     county: str = typer.Option(..., "--county", help="县级区划代码，如 340321"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
+    dry_run: bool = DRY_RUN,
 ):
     """导入户籍名单（家庭户、户主、成员及与户主关系）。"""
-    _run_import("residents", file, as_json, quiet, county_code=county)
+    _run_import("residents", file, as_json, quiet, dry_run=dry_run, county_code=county)
 
 
 @import_app.command("identities")
@@ -91,10 +94,11 @@ def import_identities(
     county: str = typer.Option("", "--county", help="县级区划代码；库中只有一个县时可省略"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
+    dry_run: bool = DRY_RUN,
 ):
     """导入部门资助身份名单（一人多个身份全部保留）。"""
     django_setup()
-    _run_import("identities", file, as_json, quiet, county_code=county or _default_county(), department=department)
+    _run_import("identities", file, as_json, quiet, dry_run=dry_run, county_code=county or _default_county(), department=department)
 
 
 @import_app.command("employees")
@@ -103,10 +107,11 @@ def import_employees(
     county: str = typer.Option("", "--county", help="县级区划代码；库中只有一个县时可省略"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
+    dry_run: bool = DRY_RUN,
 ):
     """导入职工医保名单，并标记重复参保的居民。"""
     django_setup()
-    _run_import("employees", file, as_json, quiet, county_code=county or _default_county())
+    _run_import("employees", file, as_json, quiet, dry_run=dry_run, county_code=county or _default_county())
 
 
 @import_app.command("enrollments")
@@ -115,10 +120,11 @@ def import_enrollments(
     county: str = typer.Option("", "--county", help="县级区划代码；库中只有一个县时可省略"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
+    dry_run: bool = DRY_RUN,
 ):
     """导入历年参保名单（国家医保信息平台导出的上年参保名单）：每个年度记为历史名单，用于续保、断保年数、跨县核查和催缴。"""
     django_setup()
-    _run_import("enrollments", file, as_json, quiet, county_code=county or _default_county())
+    _run_import("enrollments", file, as_json, quiet, dry_run=dry_run, county_code=county or _default_county())
 
 
 def demo(

@@ -615,8 +615,7 @@ def ingest(request):
             except PermissionDenied as exc:
                 error = str(exc)
             else:
-                job_enqueue(job)
-                messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+                job_enqueue(job)  # the job page's banner says it runs, then what came of it
                 return redirect("collection:ingest_job", pk=job.pk)
     jobs = jobs_settled(job_list(scope=scope, kinds=[INGEST_KIND]).order_by("-created_at")[:20])
     return render(request, "collection/ingest.html", {
@@ -633,4 +632,7 @@ def ingest_job(request, pk: int):
     if job.result and job.result.get("flagged_by_kind"):
         flagged = [(Payment.Flag(k).label, k, n) for k, n in job.result["flagged_by_kind"].items() if n]
     template = "collection/_ingest_summary.html" if request.GET.get("partial") else "collection/ingest_job.html"
-    return render(request, template, {"job": job, "progress": job_progress(job), "flagged": flagged})
+    from yibao.core.selectors import job_report_preview
+
+    preview = job_report_preview(job, scope=request.scope) if not request.GET.get("partial") else []
+    return render(request, template, {"job": job, "progress": job_progress(job), "flagged": flagged, "preview": preview})

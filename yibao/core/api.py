@@ -28,6 +28,9 @@ class JobDetailOut(Schema):
     status_label: str
     message: str
     county_code: str
+    county_name: str
+    dry_run: bool
+    balance: str
     file_name: str
     created_by: str
     created_at: dt.datetime
@@ -45,6 +48,7 @@ def job_out(job) -> dict:
     return {
         "id": job.pk, "kind": job.kind, "kind_label": job.kind_label, "status": job.status,
         "status_label": job.get_status_display(), "message": job.message, "county_code": job.county_code,
+        "county_name": job.county_title, "dry_run": job.dry_run, "balance": job.result_balance if job.finished else "",
         "file_name": job.input_name, "created_by": job.created_by_name, "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at, "committed_at": job.committed_at,
         "progress": figures, "result": {k: v for k, v in (job.result or {}).items() if k != "report_pending"},
@@ -73,3 +77,55 @@ def job_report_make(request, job_id: int):
     except ValidationError as exc:
         return error_response(exc)
     return Status(200, job_out(job))
+
+
+# ---------------------------------------------------------------- the change log
+
+class EventLogRowOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str
+    role: str
+    region: str
+    entity: str
+    action: str
+    action_label: str
+    sentence: str
+    reason: str
+    request_id: str
+
+
+class EventLogPageOut(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[EventLogRowOut]
+
+
+def event_log_out(row: dict) -> dict:
+    e = row["event"]
+    return {"id": e.pk, "at": e.at, "actor": row["actor"], "role": row["role"], "region": row["region"],
+            "entity": e.entity, "action": f"{e.entity}.{e.action}", "action_label": row["action"],
+            "sentence": row["sentence"], "reason": row["reason"], "request_id": row["request_id"]}
+
+
+@router.get("/events", response=EventLogPageOut, tags=["变更记录"],
+            summary="变更记录（中文句子）：按参保人、操作人、动作、日期筛选，分页")
+def events_get(request, person: str = "", user: str = "", action: str = "", date_from: str = "", date_to: str = "",
+               request_id: str = "", page: int = 1, page_size: int = 50):
+    """person：姓名、身份证号码或参保人编号；action：如 payment.booked（见页面的动作列表）；日期 YYYY-MM-DD。"""
+    from django.core.paginator import Paginator
+
+    from yibao.core.eventlog import event_filters
+    from yibao.core.eventtext import event_rows
+    from yibao.core.selectors import event_list, event_shown
+
+    scope = request.auth
+    scope.require("audit.view")
+    filters = event_filters({"person": person, "user": user, "action": action, "from": date_from, "to": date_to,
+                             "request": request_id})
+    paginator = Paginator(event_list(scope=scope, **filters), max(1, min(page_size, 500)))
+    current = paginator.get_page(page)
+    rows = event_rows([event_shown(e, scope=scope) for e in current.object_list])
+    return {"count": paginator.count, "page": current.number, "pages": paginator.num_pages,
+            "items": [event_log_out(r) for r in rows]}

@@ -55,6 +55,37 @@ def result_summary(result: dict) -> list[tuple[str, object]]:
     return [(RESULT_LABELS[k], v) for k, v in (result or {}).items() if k in RESULT_LABELS]
 
 
+# what became of each row of a file: every row ends in exactly one of these (a list import's "flagged"
+# counts residents marked 重复参保, not rows; a payment file's "flagged" rows are 待处理 payments)
+ROW_OUTCOMES = ("imported", "updated", "unchanged", "rejected", "skipped")
+PAYMENT_ROW_OUTCOMES = ("booked", "flagged", "unchanged", "rejected")
+
+
+def result_parts(result: dict) -> list[tuple[str, int]] | None:
+    """The row outcomes of a file job that add up to its 总行数, or None for a job without rows per file line."""
+    result = result or {}
+    if not isinstance(result.get("rows"), int) or not any(k in result for k in ("imported", "booked")):
+        return None
+    keys = PAYMENT_ROW_OUTCOMES if "booked" in result else ROW_OUTCOMES
+    return [(k, int(result[k])) for k in keys if isinstance(result.get(k), int)]
+
+
+def result_balance(result: dict) -> str:
+    """'总行数 6 = 新增 0 + 更新 1 + 未变 2 + 拒绝 3；警告 1 行已导入（计入前几项）', or '' when not a file job."""
+    parts = result_parts(result)
+    if parts is None:
+        return _assessment_balance(result or {})
+    total = int(result["rows"])
+    shown = " + ".join(f"{RESULT_LABELS[k]} {n}" for k, n in parts if n or k in ("imported", "booked", "rejected"))
+    text = f"总行数 {total} = {shown}"
+    if sum(n for _k, n in parts) != total:
+        text = f"总行数 {total}，各项合计 {sum(n for _k, n in parts)}（{shown}），两者不符，请联系管理员核查"
+    warned = result.get("warnings")
+    if isinstance(warned, int) and warned:
+        text += f"；其中 {warned} 行带警告，已导入（计入前几项）"
+    return text
+
+
 class JobFailed(Exception):
     """Raised by a runner to fail a job with a Chinese message and a partial result (e.g. a report)."""
 
@@ -115,3 +146,16 @@ def job_enqueue(job: Job) -> Job:
 
     run_job_task.enqueue(job.pk)
     return job
+
+
+def _assessment_balance(result: dict) -> str:
+    """参保核定: every resident of the county is assessed anew or left unchanged."""
+    if not all(isinstance(result.get(k), int) for k in ("residents", "assessed", "unchanged")):
+        return ""
+    total, parts = result["residents"], result["assessed"] + result["unchanged"]
+    text = f"参保人 {total} = 核定 {result['assessed']} + 未变 {result['unchanged']}"
+    if parts != total:
+        text = f"参保人 {total}，核定与未变合计 {parts}，两者不符，请联系管理员核查"
+    if result.get("removed"):
+        text += f"；另移除 {result['removed']} 条已不在册的核定"
+    return text

@@ -90,13 +90,35 @@ class Job(models.Model):
     def kind_label(self) -> str:
         from yibao.core.jobs import KIND_LABELS
 
-        return KIND_LABELS.get(self.kind, self.kind)
+        label = KIND_LABELS.get(self.kind, self.kind)
+        return f"{label}（试导入）" if self.dry_run else label
+
+    @property
+    def dry_run(self) -> bool:
+        """A 试导入: validated and counted, nothing written (params["dry_run"])."""
+        return bool((self.params or {}).get("dry_run"))
+
+    @property
+    def county_title(self) -> str:
+        """'怀远县（340321）': the county by name beside its code."""
+        if not self.county_code:
+            return ""
+        from yibao.regions.selectors import region_name
+
+        name = region_name(self.county_code)
+        return f"{name}（{self.county_code}）" if name != self.county_code else self.county_code
 
     @property
     def result_summary(self) -> list:
         from yibao.core.jobs import result_summary
 
         return result_summary(self.result)
+
+    @property
+    def result_balance(self) -> str:
+        from yibao.core.jobs import result_balance
+
+        return result_balance(self.result)
 
     @property
     def finished(self) -> bool:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from yibao.accounts.decorators import scoped_view
 from yibao.core.models import Job
-from yibao.core.selectors import event_list, event_shown, job_list, job_progress
+from yibao.core.selectors import event_list, event_shown, job_list, job_progress, job_report_preview
 
 
 @scoped_view
@@ -35,7 +35,9 @@ def _visible_job(request, pk: int) -> Job:
 @scoped_view("jobs.view")
 def job_progress_partial(request, pk: int):
     job = _visible_job(request, pk)
-    return render(request, "core/_job_progress.html", {"job": job, "progress": job_progress(job)})
+    progress = job_progress(job)  # settles a job left running by a killed process first
+    return render(request, "core/_job_progress.html", {"job": job, "progress": progress,
+                                                       "preview": job_report_preview(job, scope=request.scope)})
 
 
 @scoped_view("jobs.view")
@@ -76,14 +78,66 @@ def job_report_regenerate(request, pk: int):
     return redirect(back)
 
 
+def _event_filters(request):
+    from yibao.core.eventlog import event_filters
+    from yibao.core.inputs import BadInput
+
+    try:
+        return event_filters(request.GET), ""
+    except BadInput as exc:
+        return None, exc.message
+
+
 @scoped_view("audit.view")
 def events(request):
-    rows = event_list(scope=request.scope, entity=request.GET.get("entity") or None,
-                      entity_id=(request.GET.get("id") or "")[:64] or None,
-                      request_id=(request.GET.get("request") or "")[:64] or None)
+    """The change log in sentences, filtered by person, user, action and dates."""
+    from yibao.core.eventlog import action_choices, county_title
+    from yibao.core.eventtext import event_rows
+
+    scope = request.scope
+    filters, error = _event_filters(request)
+    rows = event_list(scope=scope, entity=request.GET.get("entity") or None,
+                      entity_id=(request.GET.get("id") or "")[:64] or None, **(filters or {}))
+    if filters is None:
+        rows = rows.none()
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    page.object_list = [event_shown(e, scope=request.scope) for e in page.object_list]
-    return render(request, "core/events.html", {"page": page, "request_filter": request.GET.get("request", "")})
+    page.object_list = event_rows([event_shown(e, scope=scope) for e in page.object_list])
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "core/events.html", {
+        "page": page, "error": error, "actions": action_choices(), "f": request.GET,
+        "county": county_title(scope.county_code if scope.region_code else ""), "export_query": query.urlencode(),
+    })
+
+
+@scoped_view("audit.view")
+def events_export(request):
+    """The change log with the page's filters, as an xlsx for audit (an export is an event too)."""
+    import tempfile
+    from urllib.parse import quote
+
+    from django.contrib import messages
+
+    from yibao.core.clock import business_today
+    from yibao.core.eventlog import events_export as write, export_file_name
+    from yibao.core.services import event_record
+
+    scope = request.scope
+    filters, error = _event_filters(request)
+    if filters is None:
+        messages.error(request, error)
+        return redirect("core:events")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+    handle.close()
+    count = write(events=event_list(scope=scope, **filters), path=handle.name)
+    shown = {k: str(v) for k, v in filters.items() if v}
+    event_record(county_code=scope.county_code, entity="export", entity_id="events", action="export",
+                 actor=request.user, after={"rows": count, **shown}, reason="导出变更记录")
+    response = FileResponse(open(handle.name, "rb"), as_attachment=True,
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(export_file_name(scope, business_today()))}"
+    Path(handle.name).unlink(missing_ok=True)  # the open handle keeps the data until it is sent
+    return response
 
 
 @never_cache

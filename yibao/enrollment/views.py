@@ -171,7 +171,14 @@ def campaign_assess(request, pk: int):
     job = job_enqueue(assessment_job_create(campaign=c, actor=request.user, on=form.cleaned_data["on"]))
     job.refresh_from_db()
     if request.headers.get("HX-Request"):
-        return render(request, "enrollment/_assess_job.html", {"job": job, "progress": job_progress(job), "campaign": c})
+        from yibao.policy.loader import PolicyNotFound, load_policy
+
+        try:
+            policy = load_policy(c.policy_id)
+        except PolicyNotFound:  # a policy file gone: the job shows without its title
+            policy = None
+        return render(request, "enrollment/_assess_job.html",
+                      {"job": job, "progress": job_progress(job), "campaign": c, "policy": policy})
     messages.success(request, f"核定任务 #{job.pk} 已提交。")
     return redirect("enrollment:campaign", c.pk)
 

@@ -34,7 +34,9 @@ class JobOut(Schema):
     file_name: str
     file_sha256: str
     county_code: str
+    county_name: str
     department: str
+    dry_run: bool
     created_by: str
     created_at: dt.datetime
     started_at: dt.datetime | None
@@ -64,7 +66,9 @@ def _out(job, scope) -> dict:
         "file_name": job.input_name,
         "file_sha256": job.input_sha256,
         "county_code": job.county_code,
+        "county_name": job.county_title,
         "department": params.get("department", ""),
+        "dry_run": job.dry_run,
         "created_by": job.created_by_name,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -85,6 +89,7 @@ def _out(job, scope) -> dict:
 def import_start(
     request, kind: str = Form(..., max_length=20), file: UploadedFile = File(...),
     county_code: str = Form("", max_length=6), department: str = Form("", max_length=16),
+    dry_run: bool = Form(False, description="试导入：校验并计数，不写入任何数据"),
 ):
     scope = request.auth
     if kind not in services.JOB_KINDS:
@@ -98,7 +103,7 @@ def import_start(
         path = services.upload_store(uploaded=file)
         job = services.import_job_create(
             kind=kind, path=path, file_name=file.name or path.name, county_code=county_code, department=department,
-            actor=request.user,
+            actor=request.user, dry_run=dry_run,
         )
     except ValidationError as exc:
         return error_response(exc)

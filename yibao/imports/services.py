@@ -103,9 +103,13 @@ def upload_store(*, uploaded) -> Path:
 
 
 def import_job_create(
-    *, kind: str, path: str | Path, file_name: str = "", county_code: str = "", department: str = "", actor=None
+    *, kind: str, path: str | Path, file_name: str = "", county_code: str = "", department: str = "", actor=None,
+    dry_run: bool = False,
 ) -> Job:
-    """Check the parameters and the actor's scope, then record the job (the import history row)."""
+    """Check the parameters and the actor's scope, then record the job (the import history row).
+
+    dry_run: a 试导入: the same reading, validation, writers and counts, all rolled back at the end; the
+    job is marked params["dry_run"] and its report is kept, nothing else is written."""
     county_code, dept = import_params_check(kind=kind, county_code=county_code, department=department)
     import_authorize(actor=actor, kind=kind, county_code=county_code, department=dept)
     path = Path(path)
@@ -114,15 +118,48 @@ def import_job_create(
     return job_create(
         kind=JOB_KINDS[kind],
         county_code=county_code,
-        params={"kind": kind, "county_code": county_code, "department": dept},
+        params={"kind": kind, "county_code": county_code, "department": dept} | ({"dry_run": True} if dry_run else {}),
         input_name=(file_name or path.name)[:255],
         input_path=str(path.resolve()),
         actor=actor,
     )
 
 
+class _DryRunRollback(Exception):
+    """Raised at the end of a 试导入 to roll back everything it wrote."""
+
+
+def import_job_commit(*, job: Job, actor=None) -> Job:
+    """The 正式导入 of a finished 试导入: a new job for the same stored file and parameters."""
+    if not job.dry_run:
+        raise ValidationError(f"任务 #{job.pk} 不是试导入。")
+    if job.status != Job.Status.SUCCEEDED:
+        raise ValidationError(f"试导入 #{job.pk} {job.get_status_display()}，不能据此正式导入；请修正文件后重新上传。")
+    params = job.params or {}
+    if not Path(job.input_path).exists():
+        raise ValidationError(f"试导入 #{job.pk} 的文件已不存在，请重新上传。")
+    return import_job_create(kind=params["kind"], path=job.input_path, file_name=job.input_name,
+                             county_code=params.get("county_code", ""), department=params.get("department", ""),
+                             actor=actor)
+
+
 def import_run(*, job: Job, progress: Progress) -> dict:
-    """The body of every import job runner (tasks.py)."""
+    """The body of every import job runner (tasks.py). A 试导入 runs the same, inside a transaction
+    that is rolled back: its counts and report are those of the real import, and nothing stays."""
+    if not (job.params or {}).get("dry_run"):
+        return _import_run(job=job, progress=progress)
+    outcome = {}
+    try:
+        with transaction.atomic():
+            outcome = _import_run(job=job, progress=progress)
+            raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    job.committed_at = None  # what it recorded inside the transaction is gone with it
+    return outcome | {"dry_run": True}
+
+
+def _import_run(*, job: Job, progress: Progress) -> dict:
     kind = KIND_OF_JOB[job.kind]
     params = job.params or {}
     actor = job.created_by or job.created_by_name or None

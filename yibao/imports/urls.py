@@ -8,5 +8,6 @@ urlpatterns = [
     path("new/<str:kind>/", views.upload, name="upload"),
     path("template/<str:kind>.xlsx", views.template, name="template"),
     path("<int:pk>/", views.job, name="job"),
+    path("<int:pk>/commit", views.job_commit, name="job_commit"),
     path("identities/", views.identities, name="identities"),
 ]

@@ -97,8 +97,22 @@ class IssueLog:
         return pl.concat(self.parts).sort("_row", "level", maintain_order=True)
 
     def checked(self, rows: pl.DataFrame, present: tuple[str, ...]) -> Checked:
+        issues = self.frame()
+        # a row left out (an error, another 险种) is not imported: a warning about it goes with the row's
+        # other lines (错误/跳过，未导入), not under 警告（已导入）, and the row is counted once
+        errors = issues.filter(pl.col("level") == "error")["_row"].unique().implode()
+        skipped = issues.filter(pl.col("level") == "skipped")["_row"].unique().implode()
+        out = pl.concat([errors.explode(), skipped.explode()])
+        warning = pl.col("level") == "warning"
+        issues = issues.with_columns(
+            pl.when(warning & pl.col("_row").is_in(errors)).then(pl.lit("error"))
+            .when(warning & pl.col("_row").is_in(skipped)).then(pl.lit("skipped"))
+            .otherwise(pl.col("level")).alias("level")
+        ).sort("_row", "level", maintain_order=True)
         covered = pl.concat(self.covered) if self.covered else None
-        return Checked(rows=rows, issues=self.frame(), total=self.table.df.height, present=present, covered=covered)
+        if covered is not None:
+            covered = covered.filter(~covered.cast(pl.Int64).is_in(out.implode()))
+        return Checked(rows=rows, issues=issues, total=self.table.df.height, present=present, covered=covered)
 
     def error_rows(self) -> pl.Series:
         frame = self.frame()

@@ -9,16 +9,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
 from yibao.accounts.forms import apply_errors
-from yibao.core.idnumber import mask_id_numbers_in
 from yibao.core.jobs import job_enqueue
-from yibao.core.selectors import job_progress, jobs_settled
+from yibao.core.selectors import job_progress, job_report_preview, jobs_settled
 from yibao.imports import selectors, services
 from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS
 from yibao.imports.forms import UploadForm
-from yibao.imports.reports import report_read
 from yibao.imports.validation import department_name
 
 PAGE_SIZE = 30
@@ -68,15 +67,14 @@ def upload(request, kind: str):
             job = services.import_job_create(
                 kind=kind, path=path, file_name=data["file"].name,
                 county_code=data.get("county_code") or (scope.county_code if scope.region_code else ""),
-                department=data.get("department", ""), actor=request.user,
+                department=data.get("department", ""), actor=request.user, dry_run=bool(request.POST.get("dry_run")),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
-            job_enqueue(job)
-            messages.success(request, f"已上传“{job.input_name}”，正在后台导入。")
+            job_enqueue(job)  # the job page's banner says it runs, and what came of it once done
             return redirect("imports:job", pk=job.pk)
     return render(request, "imports/upload.html", {
         "form": form, "kind": kind, "kind_label": KIND_LABELS[kind], "columns": _columns(kind), "kinds": _kinds(scope),
@@ -87,25 +85,31 @@ def upload(request, kind: str):
 def job(request, pk: int):
     item = selectors.import_job_get(scope=request.scope, pk=pk)
     params = item.params or {}
-    preview = []
-    if item.finished and item.report_path:
-        try:
-            lines = report_read(item.report_path)[:REPORT_PREVIEW]
-        except Exception:  # a report moved away: the page still shows the job
-            lines = []
-        for line in lines:
-            value, reason = line["值"], line["原因"]
-            if not request.scope.full_id:  # a number may sit in any column, and reasons quote it
-                value, reason = mask_id_numbers_in(str(value or "")), mask_id_numbers_in(str(reason or ""))
-            if "身份证" in line["列"] or "号码" in line["列"]:
-                value = request.scope.show_id(value)
-            preview.append({"sheet": line["sheet"], "row": line["行号"], "column": line["列"], "value": value,
-                            "reason": reason})
+    preview = job_report_preview(item, scope=request.scope, limit=REPORT_PREVIEW)
     return render(request, "imports/job.html", {
         "job": item, "progress": job_progress(item), "kind": params.get("kind", ""),
         "department": department_name(params.get("department", "")) if params.get("department") else "",
         "preview": preview, "preview_limit": REPORT_PREVIEW,
     })
+
+
+@require_POST
+@scoped_view("jobs.view")
+def job_commit(request, pk: int):
+    """正式导入 after a 试导入: the same stored file, now written."""
+    item = selectors.import_job_get(scope=request.scope, pk=pk)
+    request.scope.require(services.CAPABILITIES[(item.params or {}).get("kind", "")] if (item.params or {}).get("kind")
+                          in services.CAPABILITIES else "jobs.view")
+    try:
+        job = services.import_job_commit(job=item, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("imports:job", pk=item.pk)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("imports:job", pk=item.pk)
+    job_enqueue(job)
+    return redirect("imports:job", pk=job.pk)
 
 
 @scoped_view("jobs.view")

@@ -83,7 +83,10 @@ def payments_ingest(
         counts["unchanged"] += written["unchanged"]
         issues = pl.concat([issues, extra_issues]).sort("_row", "level", maintain_order=True) if extra_issues.height else issues
         counts["rejected"] = issues.filter(pl.col("level") == "error").get_column("_row").n_unique()
-        counts["warnings"] = issues.filter(pl.col("level") == "warning").get_column("_row").n_unique()
+        rejected_rows = issues.filter(pl.col("level") == "error").get_column("_row").unique().implode()
+        # 警告 counts rows that went in with a warning: a rejected row is counted once, under 拒绝
+        counts["warnings"] = issues.filter((pl.col("level") == "warning") & ~pl.col("_row").is_in(rejected_rows)) \
+            .get_column("_row").n_unique()
         # the job's counts and report lines commit with the payments (a crash after this isn't "nothing written")
         job_outcome_record(job=job, result=counts, issues=issues, report_kind="缴费明细", report_title=title)
     if counts["booked"]:

@@ -160,6 +160,27 @@ OPERATIONS = [
         shows=lambda t: f"矩阵{t.village_name}",
         leaks=lambda t: [t.resident.id_number, f"矩阵{t.village_name}"],
     ),
+    ScopeOperation(
+        name="core.api.events_person",
+        capability="audit.view",
+        kind="api",
+        call=lambda client, world, t: (_changed(t), client.get("/api/events", {"person": t.resident.name}))[1],
+        on_foreign="filter",
+        allowed=_event_reader,
+        shows=lambda t: f"矩阵{t.village_name}",
+        leaks=lambda t: [t.resident.id_number, f"矩阵{t.village_name}"],
+    ),
+    ScopeOperation(
+        name="core.export.events",
+        capability="audit.view",
+        kind="export",
+        call=lambda client, world, t: (_changed(t), client.get("/events/export.xlsx", {"action": "resident.update"}))[1],
+        on_foreign="filter",
+        allowed=_event_reader,
+        shows=lambda t: f"矩阵{t.village_name}",
+        leaks=lambda t: [t.resident.id_number, f"矩阵{t.village_name}"],
+        read=xlsx_text,
+    ),
     # the top bar's search (yibao/core/search.py): a person outside the region is never found, by any query
     ScopeOperation(
         name="core.page.search_suggest_id",

@@ -104,6 +104,11 @@ def test_assess_button_runs_the_job_and_returns_its_progress(client, make_user, 
     assert response.status_code == 200 and f'id="job-{job.pk}"' in page and "已完成" in page
     assert job.result["assessed"] == 1 and job.result["unchanged"] == 2
     assert Assessment.objects.get(resident=people["普通"]).payable == 60
+    # the job names its policy by title (not its id), adds up, and no longer polls once done
+    from yibao.policy.loader import load_policy
+
+    assert f"缴费政策：{load_policy(campaign.policy_id).data.title}" in page and campaign.policy_id not in page
+    assert "参保人 3 = 核定 1 + 未变 2" in page and "hx-trigger" not in page and "正在后台" not in page
 
 
 def test_assess_is_refused_to_a_collector_and_on_a_closed_campaign(client, make_user, county):

@@ -156,5 +156,5 @@ def test_a_register_import_killed_after_its_commit_says_written_and_its_report_i
     from yibao.imports.reports import report_read
 
     errors = [line for line in report_read(job["report"]) if line["sheet"] == "错误（未导入）"]
-    assert [line["行号"] for line in errors] == list(range(2, BAD_ROWS + 2))
+    assert sorted({line["行号"] for line in errors}) == list(range(2, BAD_ROWS + 2))
     assert _state(tmp_path)["residents"] == rows - BAD_ROWS  # nothing written twice
