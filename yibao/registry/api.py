@@ -449,10 +449,9 @@ class PersonMismatchOut(Schema):
 
 class PersonHistoryOut(Schema):
     at: dt.datetime
-    subject: str
     action: str
     actor: str
-    summary: str
+    sentence: str
     reason: str
 
 
@@ -521,6 +520,6 @@ def resident_overview(request, resident_id: DbId):
         "mismatches": [{"id": d.pk, "run_id": d.run_id, "benefit_year": d.run.benefit_year, "kind": d.kind,
                         "kind_label": d.get_kind_display(), "responsible_name": d.responsible_name, "detail": d.detail,
                         "action": d.action} for d in ov["mismatches"]],
-        "history": [h.__dict__ for h in ov["events"]],
+        "history": [{k: h[k] for k in ("at", "action", "actor", "sentence", "reason")} for h in ov["events"]],
         "actions": [a.__dict__ for a in ov["actions"]],
     }

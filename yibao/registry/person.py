@@ -2,14 +2,12 @@
 actions the user's role allows on it.
 
 `person_overview(scope=, resident=)` gathers; `person_actions(scope=, overview=)` lists the links to the
-existing operation pages; `history_rows(events)` renders the change log readably (one small function,
-to be replaced by the shared sentence helper of core.events when it exists).
+existing operation pages; the change log reads as the change-log page's sentences (`core.eventtext.event_rows`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db.models import Q
@@ -157,7 +155,9 @@ def _history(scope, resident: Resident, *, enrollment_ids, payment_ids, receipt_
         if ids:
             about |= Q(entity=entity, entity_id__in=[str(i) for i in ids])
     events = Event.objects.filter(county_code=resident.county_code).filter(about).order_by("-at", "-id")[:HISTORY_LIMIT]
-    return history_rows([event_shown(e, scope=scope) for e in events])
+    from yibao.core.eventtext import event_rows
+
+    return event_rows([event_shown(e, scope=scope) for e in events])
 
 
 def person_overview(*, scope, resident: Resident) -> dict:
@@ -294,89 +294,3 @@ def _refundable(row: PaymentRow) -> bool:
     )
 
 
-# ---------------------------------------------------------------- the change log, readable
-
-ENTITY_LABELS = {
-    "resident": "参保人", "remind": "催缴", "enrollment": "参保登记", "payment": "缴费", "receipt": "票据",
-    "refund": "退费", "subsidy_refund": "先缴后补", "household": "家庭户",
-}
-ACTION_LABELS = {
-    # registry
-    "register": "登记", "update": "修改信息", "status": "状态变更", "move": "县内迁移", "identity_add": "登记资助身份",
-    "identity_end": "终止资助身份", "group_add": "登记参保群体", "group_remove": "删除参保群体", "flag": "标记重复参保",
-    "flag_resolve": "处理重复参保标记", "import": "名单导入", "import_update": "名单导入更新", "set_head": "变更户主",
-    # enrollment
-    "registered": "参保登记", "paid": "缴费入账", "suspended": "参保暂停", "suspend": "参保暂停", "resumed": "恢复参保",
-    "terminated": "参保终止", "terminate": "参保终止", "transferred": "县内迁移", "tier": "变更档次",
-    # money
-    "booked": "入账", "refunded": "退费", "issued": "开具票据", "voided": "作废票据", "reprinted": "补打票据",
-    "requested": "申请退费", "approved": "审批通过", "rejected": "驳回", "created": "登记先缴后补", "cancelled": "撤销",
-    "rechecked": "重新匹配",
-    # 催缴
-    "contacted": "已联系", "moved_away": "已迁出", "employee_insurance": "已参加职工医保", "deceased": "已死亡",
-}
-_FIELD_LABELS = (
-    ("benefit_year", "待遇年度"), ("name", "姓名"), ("status", "状态"), ("amount", "金额"), ("total", "合计"),
-    ("receipt_no", "票据号"), ("channel", "渠道"), ("phone", "电话"), ("village_code", "村（社区）"),
-    ("benefit_start", "待遇起始"), ("benefit_end", "待遇终止"), ("code", "身份"), ("group", "群体"), ("note", "说明"),
-)
-_VALUE_LABELS = {
-    "active": "正常", "moved_out": "已迁出", "deceased": "已死亡", "registered": "已登记未缴费", "paid": "正常参保",
-    "suspended": "参保暂停", "terminated": "参保终止", "booked": "已入账", "flagged": "待处理", "refunded": "已退费",
-    "requested": "已申请", "approved": "已审批", "rejected": "已驳回", "cash": "现金", "pos": "POS机", "wechat": "微信",
-    "alipay": "支付宝", "tax_app": "税务APP", "bank": "银行", "pending": "待审核", "cancelled": "已撤销",
-}
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    at: object
-    subject: str
-    action: str
-    actor: str
-    summary: str
-    reason: str
-
-
-def _value(key: str, value) -> str:
-    if isinstance(value, Decimal | float | int) and key in ("amount", "total"):
-        return f"{Decimal(str(value)):.2f}元"
-    if key in ("amount", "total") and isinstance(value, str):
-        return f"{value}元"
-    if key == "code":
-        from yibao.policy.vocabulary import identity_name
-
-        return identity_name(value)
-    if key == "group":
-        from yibao.policy.vocabulary import group_name
-
-        return group_name(value)
-    if key == "village_code":
-        from yibao.regions.selectors import region_label
-
-        return region_label(value)
-    return _VALUE_LABELS.get(value, str(value)) if isinstance(value, str) else str(value)
-
-
-def history_rows(events: list[Event]) -> list[HistoryRow]:
-    """Events as a person reads them: what (Chinese), who, and the few facts that matter — not raw dicts."""
-    rows = []
-    for e in events:
-        after = e.after if isinstance(e.after, dict) else {}
-        before = e.before if isinstance(e.before, dict) else {}
-        parts = []
-        for key, label in _FIELD_LABELS:
-            if key in after and after[key] not in (None, "", [], {}):
-                new = _value(key, after[key])
-                old = before.get(key)
-                if key == "village_code" and old in (None, "", after[key]):
-                    continue  # the place matters only when it changed (迁移)
-                if old not in (None, "") and old != after[key]:
-                    parts.append(f"{label}：{_value(key, old)} → {new}")
-                else:
-                    parts.append(f"{label}：{new}")
-        rows.append(HistoryRow(
-            at=e.at, subject=ENTITY_LABELS.get(e.entity, e.entity), action=ACTION_LABELS.get(e.action, e.action),
-            actor=e.actor_name or "系统", summary="；".join(parts), reason=e.reason,
-        ))
-    return rows

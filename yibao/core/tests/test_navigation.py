@@ -98,3 +98,14 @@ def test_pages_render_the_grouped_menu(client, make_user):
     side = html[html.index('<nav class="sidenav"'):html.index('<main')]
     assert "收款" in side and not {"名单导入", "行政区划", "目标任务", "参保核定"} & set(re.findall(r">(\S+)</a>", side))
     assert 'aria-label="收款"' in side
+
+
+@pytest.mark.django_db
+def test_home_tiles_are_grouped_like_the_menu(client, make_user):
+    make_user("admin", role="county_admin", region_code=COUNTY)
+    client.login(username="admin", password="pass-1234")
+    html = client.get(reverse("core:home")).content.decode()
+    main = html[html.index("<main"):]
+    headings = re.findall(r'<h2 class="tile-heading">(\S+)</h2>', main)
+    assert headings == ["名单", "核定", "收款", "对账", "进度", "系统"]
+    assert main.count('class="tile"') == 21

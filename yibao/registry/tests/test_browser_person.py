@@ -36,7 +36,7 @@ def test_person_page_shows_every_section_on_a_phone(page, live_server, make_user
     assert "待审核" in section("subsidy-refunds").inner_text()
     assert "电话已通知" in section("remind").inner_text()
     assert "本村差异" in section("mismatches").inner_text() and "外村差异" not in section("mismatches").inner_text()
-    assert "缴费·入账" in section("history").inner_text()
+    assert "收款" in section("history").inner_text()
     actions = section("person-actions")
     assert actions.locator("[data-action=reprint]").count() == 1 and actions.locator("[data-action=collect]").count() == 0
     assert no_sideways_scroll(page)

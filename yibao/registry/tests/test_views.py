@@ -77,7 +77,7 @@ def test_resident_page_shows_block_identities_and_history(client, people, admin)
     page = html(client.get(f"/registry/residents/{head.pk}/"))
     assert "暂不能参保" in page and "已在其他县（区）登记（随县已登记），待县医保局核实处理" in page
     assert "低保对象" in page and "登记资助身份" in page and "提交处理结果" in page
-    assert f"/events/?entity=resident&amp;id={head.pk}" in page
+    assert f"/events/?person={head.pk}" in page
 
 
 def test_resident_actions_on_the_detail_page(client, people, admin):
