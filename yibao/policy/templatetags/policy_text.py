@@ -20,3 +20,18 @@ def section_names(text):
         return text
     return re.sub(r"见\s*([a-z_]+)", lambda m: f"见“{SECTION_NAMES[m.group(1)]}”" if m.group(1) in SECTION_NAMES
                   else m.group(0), str(text))
+
+
+@register.inclusion_tag("policy/_source.html")
+def policy_source(version, policy_id=""):
+    """'依据政策：<title>' with the version hash folded away (校验码, for audit) instead of shown as the name."""
+    from yibao.policy.loader import list_policies
+    from yibao.policy.selectors import policy_title
+
+    title = policy_title(policy_id) if policy_id else ""
+    if not title and version:
+        try:
+            title = next((p.data.title for p in list_policies() if p.version == version), "")
+        except Exception:  # a broken policy file must not break the page that cites it
+            title = ""
+    return {"title": title, "version": version or ""}

@@ -83,3 +83,17 @@ def test_policy_detail_names_sections_not_keys(collector):
     assert "（见“退费”）" in detail and "见 refunds" not in detail
     assert "<code>main_window</code>" not in detail and "<code>migrant_extension</code>" not in detail
     assert section_names("见 unknown_key") == "见 unknown_key" and section_names("") == ""
+
+
+@pytest.mark.django_db
+def test_results_name_the_policy_by_title_and_fold_the_version(client, make_user):
+    """政策版本 was a bare hash; a user reads the policy's title, the hash stays for audit under 政策校验码."""
+    from django.template import Context, Template
+
+    from yibao.policy.loader import load_policy
+
+    policy = load_policy("anhui-huaiyuan-2025")
+    html = Template("{% load policy_text %}{% policy_source v %}").render(Context({"v": policy.version}))
+    assert f"依据政策：{policy.data.title}" in html and "政策校验码" in html and policy.version in html
+    old = Template("{% load policy_text %}{% policy_source v %}").render(Context({"v": "0" * 64}))
+    assert "已更新前的旧版本" in old
