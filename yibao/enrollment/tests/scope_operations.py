@@ -21,6 +21,11 @@ def _policy_id(t) -> str:
     return _policy(t.county_code).id
 
 
+def _policy_title(t) -> str:
+    """What the campaigns table shows of a policy (its title, not its id)."""
+    return _policy(t.county_code).data.title
+
+
 def _campaign(county: str):
     from yibao.enrollment.models import Campaign
 
@@ -102,8 +107,8 @@ OPERATIONS = [
         call=lambda client, world, t: (_campaign(t.county_code), client.get("/enrollment/"))[1],
         on_foreign="filter",
         allowed=_same_county,
-        shows=_policy_id,
-        leaks=lambda t: [_policy_id(t)],
+        shows=_policy_title,
+        leaks=lambda t: [_policy_title(t)],
     ),
     ScopeOperation(
         name="enrollment.page.campaign",
