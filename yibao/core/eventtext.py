@@ -356,6 +356,10 @@ def _reconciliation_run(event, ctx):
     a = event.after or {}
     tax = f"，税务文件 {a['tax_file']}" if a.get("tax_file") else ""
     counts = a.get("counts") if isinstance(a.get("counts"), dict) else {}
+    from yibao.reconciliation.models import Mismatch
+
+    kinds = dict(Mismatch.Kind.choices)
+    counts = {kinds.get(k, k): v for k, v in counts.items()}
     return f"运行对账（截止 {a.get('as_of', '')}{tax}）" + (f"：{_counts(counts)}" if counts else "")
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from yibao.accounts.decorators import scoped_view
+from yibao.core.eventtext import event_rows
 from yibao.core.inputs import parse_year
 from yibao.core.jobs import job_enqueue
 from yibao.core.selectors import job_progress
@@ -345,7 +346,7 @@ def _detail_context(request, e: Enrollment) -> dict:
     villages = [(code, label) for code, label in region_options(scope=scope, level=12) if code != e.village_code]
     return {
         "e": e, "resident": e.resident, "shown_id": scope.show_id(e.id_number), "place": region_label(e.village_code),
-        "events": selectors.enrollment_events(enrollment=e),
+        "events": event_rows(selectors.enrollment_events(enrollment=e)),
         "can_edit": scope.can("enrollment.edit"),
         "suspend_form": ReasonForm(prefix="suspend"), "resume_form": ReasonForm(prefix="resume"),
         "terminate_form": TerminateForm(prefix="terminate"),

@@ -183,3 +183,11 @@ def test_a_persons_history_for_the_person_page():
     events = event_list(scope=ADMIN, resident_ids=[person.pk])
     html = render_to_string("core/_event_rows.html", {"rows": event_rows(events)})
     assert "收款 400.00 元" in html and "开具票据" in html and "李四" not in html and person.id_number not in html
+
+
+@pytest.mark.django_db
+def test_a_reconciliation_run_names_its_difference_kinds_in_chinese():
+    event = Event(entity="reconciliation_run", entity_id="1", action="run", actor_name="税务",
+                  after={"as_of": "2025-03-20", "counts": {"cash_short": 2, "receipt_without_payment": 1}})
+    text = event_sentence(event)
+    assert "现金短款" in text and "cash_short" not in text and not re.search(r"[a-z]{3,}_[a-z]+", text), text

@@ -207,7 +207,7 @@ def test_enrollment_detail_actions(client, make_user, county):
     e.refresh_from_db()
     assert e.status == "terminated" and "已办理参保终止" in text(response)
     page = text(client.get(reverse("enrollment:enrollment", args=[e.pk])))
-    for label in ("县内迁移", "参保暂停", "恢复参保", "参保终止"):
+    for label in ("参保随人迁移", "参保暂停", "恢复参保", "参保终止"):
         assert label in page
 
 
