@@ -145,7 +145,7 @@ def test_township_approves_subsidy_refunds_and_tax_pays(page, live_server, make_
     make_user("tax", role="tax_officer", region_code="340321")
     login(page, live_server, "town")
     page.goto(f"{live_server.url}/collection/subsidy-refunds/")
-    assert page.locator("[data-field=grand_total]").inner_text() == "1200.00"
+    assert page.locator("[data-field=grand_total]").inner_text() == "1,200.00"
     entries = list(SubsidyRefund.objects.order_by("id"))
     for entry in entries[:2]:
         page.check(f"tr[data-entry='{entry.pk}'] input[name=ids]")
