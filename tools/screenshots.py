@@ -76,8 +76,10 @@ def shoot(out: Path, residents: int) -> list[Path]:
                 page.screenshot(path=made[-1], full_page=True)
                 # a person with a household and payments: the first payment on the collector's list
                 page.goto(f"{base}/collection/payments/")
-                link = page.locator("main a[href*='/registry/residents/']").first
-                page.goto(base + link.get_attribute("href"))
+                payment = page.locator("main a[href*='/collection/payments/']").first
+                page.goto(base + payment.get_attribute("href"))
+                person = page.locator("main a[href*='/registry/residents/']").first
+                page.goto(base + person.get_attribute("href"))
                 made.append(out / "person-page-phone.png")
                 page.screenshot(path=made[-1], full_page=True)
                 browser.close()

@@ -100,6 +100,7 @@ def test_payments_list_and_detail_with_explanation(client, collector, today):
     assert "列表甲" in body and "已入账" in body
     detail = client.get(f"/collection/payments/{payment.pk}/").content.decode()
     assert "测算说明" in detail and "【个人缴费标准】" in detail and "340321-2025-0000001" in detail
+    assert f'href="/registry/residents/{person.pk}/" data-testid="person-link"' in detail  # the person first
 
 
 def test_refund_pages_request_approve_book(client, make_user, settings):
