@@ -47,11 +47,13 @@ def status_undo(change_id: int = CHANGE, user: str = typer.Option(None, "--user"
                 as_json: bool = JSON):
     """撤销命令行（或 --user 账号）自己办理的状态变更（办理后 10 分钟内，且之后该参保人的记录未再变更）。"""
     django_setup()
+    from django.core.exceptions import PermissionDenied
+
     from yibao.registry import undo
 
     try:
         change = undo.status_change_undo(change_id=change_id, actor=cli_operator(user))
-    except undo.UndoError as exc:
+    except (undo.UndoError, PermissionDenied) as exc:
         fail(str(exc))
     if as_json:
         emit_json(undo.change_out(change))
