@@ -1,4 +1,5 @@
-"""CLI commands of the collection area (`yibao pay` and `yibao top-up` are in cli/counter.py): `yibao ingest payments`, `yibao refund …`,
+"""CLI commands of the collection area (`yibao pay` and `yibao top-up` are in cli/counter.py):
+`yibao ingest payments`, `yibao refund …`,
 `yibao receipt pdf|void`, `yibao subsidy-refund …`. A thin shell over yibao.collection.services."""
 
 from __future__ import annotations

@@ -179,8 +179,11 @@ def _handle(action: str, person, file, defaults: Order, *, year: int, county, us
 
 
 @enrollment_app.command("suspend")
-def suspend_command(person: str = PERSON, year: int = YEAR, reason: str = typer.Option("", "--reason", help="暂停原因；文件中“原因”列为空时用它"),
-                    file: Path = FILE, county: str = COUNTY, user: str = USER, as_json: bool = JSON):
+def suspend_command(
+    person: str = PERSON, year: int = YEAR,
+    reason: str = typer.Option("", "--reason", help="暂停原因；文件中“原因”列为空时用它"),
+    file: Path = FILE, county: str = COUNTY, user: str = USER, as_json: bool = JSON,
+):
     """参保暂停（迁往外地等）：已缴费的保留本年度待遇至年底，未缴费的释放本年度参保资格。文件列：身份证号码、原因。"""
     _handle("suspend", person, file, Order(person="", reason=reason), year=year, county=county, user=user,
             as_json=as_json)

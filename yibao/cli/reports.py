@@ -69,7 +69,8 @@ def report_command(
         fail(f"无法写入 {path}：{exc.strerror or exc}")
     event_record(
         county_code=code[:6], entity="export", entity_id=f"progress_{kind}", action="export", actor=actor,
-        after={"region": code, "benefit_year": year, "format": fmt, "rows": len(result.rows)}, reason=f"导出{result.title}",
+        after={"region": code, "benefit_year": year, "format": fmt, "rows": len(result.rows)},
+        reason=f"导出{result.title}",
     )
     if as_json:
         emit_json({"kind": kind, "region_code": code, "benefit_year": year, "format": fmt, "title": result.title,

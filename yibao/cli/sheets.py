@@ -15,6 +15,7 @@ from pathlib import Path
 from yibao.cli.common import fail
 
 ENCODINGS = ("utf-8-sig", "gb18030")
+ALIASES = {"身份证号": "身份证号码", "公民身份号码": "身份证号码", "证件号码": "身份证号码"}
 
 
 @dataclass
@@ -70,6 +71,7 @@ def read_rows(path: Path, *, key: str, required: tuple[str, ...] = ()) -> list[S
     cells = _cells(path)
     for index, row in enumerate(cells):
         names = [c.replace(" ", "").replace("\u3000", "") for c in row]
+        names = [ALIASES.get(n, n) for n in names]
         if key in names:
             break
     else:

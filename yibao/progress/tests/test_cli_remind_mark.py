@@ -86,3 +86,12 @@ def test_a_file_without_the_mark_column_is_refused(county, tmp_path):
     sheet.write_text(f"身份证号码,说明\n{county['d'].id_number},迁走\n", encoding="utf-8")
     result = run("remind", "mark", "--file", sheet, "--year", 2025)
     assert result.exit_code == 2 and "缺少列：标记" in result.output
+
+
+def test_a_file_headed_with_the_short_id_column_name_is_read(county, tmp_path):
+    sheet = tmp_path / "回执.csv"
+    sheet.write_text(f"东村催缴回执\n身份证号,标记,说明\n{county['b'].id_number},已联系,答应下周缴\n", encoding="utf-8")
+    result = run("remind", "mark", "--file", sheet, "--year", 2025, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows"][0]["row"] == 3
+    assert RemindMark.objects.get(resident=county["b"]).note == "答应下周缴"
