@@ -18,8 +18,8 @@ app = typer.Typer(
 def _register() -> None:
     import importlib
 
-    for name in ("policy", "accounts", "registry", "campaign", "collection", "progress", "reconciliation", "jobs", "events",
-                 "backup", "search", "status"):
+    for name in ("policy", "accounts", "registry", "campaign", "collection", "counter", "progress", "remindmark",
+                 "reports", "lifecycle", "flags", "reconciliation", "jobs", "events", "backup", "search", "status"):
         try:
             module = importlib.import_module(f"yibao.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -1,9 +1,9 @@
-"""CLI commands of the collection area: `yibao pay`, `yibao ingest payments`, `yibao refund …`,
+"""CLI commands of the collection area (`yibao pay` and `yibao top-up` are in cli/counter.py):
+`yibao ingest payments`, `yibao refund …`,
 `yibao receipt pdf|void`, `yibao subsidy-refund …`. A thin shell over yibao.collection.services."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Optional
@@ -63,53 +63,6 @@ def _resident(id_number: str, county: str | None):
     if len(people) > 1:
         fail(f"身份证号码 {number} 在多个县登记（{'、'.join(p.county_code for p in people)}），请用 --county 指定。")
     return people[0]
-
-
-def _paid_at(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    from django.utils import timezone
-
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--paid-at 时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM，收到：{text}")
-    if value.tzinfo is None:
-        value = timezone.make_aware(value)
-    return value
-
-
-def pay_command(
-    id_number: str = typer.Option(..., "--id-number", help="缴费人身份证号码"),
-    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度，如 2025"),
-    amount: str = typer.Option(..., "--amount", help="实收金额（元），须等于应缴金额"),
-    channel: str = typer.Option(..., "--channel", help="收款方式：cash 现金、pos、wechat 微信、alipay 支付宝"),
-    county: Optional[str] = typer.Option(None, "--county", help="县级区划代码（同一身份证号码在多个县登记时）"),
-    paid_at: Optional[str] = typer.Option(None, "--paid-at", help="缴费时间（补录），默认现在"),
-    as_json: bool = JSON,
-):
-    """窗口收款：按政策测算应缴金额，登记参保、入账、开具票据。"""
-    django_setup()
-    from yibao.collection.services import PaymentError, payment_collect
-
-    money = _money(amount, "--amount")
-    code = _channel(channel)
-    resident = _resident(id_number, county)
-    try:
-        result = payment_collect(residents=[resident], channel=code, actor=cli_actor(), benefit_year=year,
-                                 paid_at=_paid_at(paid_at), amount=money)
-    except PaymentError as exc:
-        fail(str(exc))
-    out = result.as_dict()
-    if as_json:
-        emit_json(out)
-        return
-    p = out["payments"][0]
-    typer.echo(f"已收款入账：{p['name']} {year}年度 {p['amount']}元（{result.receipt.get_channel_display()}），"
-               f"票据号 {out['receipt_no']}")
-    typer.echo(f"待遇享受期：{p['benefit_start']} 至 {p['benefit_end']}")
-    if p["refund_later"]:
-        typer.echo(f"先缴后补：日后退补 {p['refund_later']}元")
 
 
 @ingest_app.command("payments")
@@ -455,7 +408,6 @@ def subsidy_pay_command(ids: list[int] = typer.Argument(..., help="名单记录�
 
 
 def register(app: typer.Typer) -> None:
-    app.command("pay")(pay_command)
     app.add_typer(ingest_app, name="ingest")
     app.add_typer(refund_app, name="refund")
     app.add_typer(receipt_app, name="receipt")

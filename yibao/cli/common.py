@@ -92,3 +92,35 @@ def fail_unless_succeeded(job, what: str) -> None:
         fail(f"{what}已写入，报告未生成（任务 #{job.pk}）：数据已提交，计数见 yibao jobs show {job.pk}；"
              f"执行 yibao jobs report {job.pk} 重新生成报告。", code=3)
     fail(f"{what}失败（任务 #{job.pk}）：{job.error.splitlines()[0] if job.error else job.message}", code=1)
+
+
+# ---------------------------------------------------------------- the operator account (--user)
+
+USER_HELP = "以该账号办理：检查其权限和管辖区划（与页面相同），变更记录记在其名下；不填时为命令行（不受限）"
+
+
+def cli_operator(username: str | None):
+    """The actor of a command: the named active account (checked like the page), else the command line."""
+    if not username:
+        return cli_actor()
+    from yibao.accounts.models import User
+
+    user = User.objects.filter(username=username.strip()).first()
+    if user is None or not user.is_active:
+        fail(f"--user 没有可用的账号：{username}")
+    return user
+
+
+def operator_scope(actor):
+    """The region scope of an actor: the account's own, or the whole country for the command line."""
+    from yibao.accounts.scope import Scope, actor_scope
+
+    return actor_scope(actor) or Scope(role="county_admin", region_code="", superuser=True, username=str(actor))
+
+
+def refusal_text(exc) -> str:
+    """One Chinese line from a service refusal (ValidationError, PermissionDenied, a ValueError subclass)."""
+    messages = getattr(exc, "messages", None)
+    if messages:
+        return "；".join(str(m) for m in messages)
+    return str(exc) or exc.__class__.__name__

@@ -1,13 +1,14 @@
 """CLI of status changes that may be undone: `yibao status show ID`, `yibao status undo ID` (alias `yibao undo ID`).
 
-The command line is one actor (命令行:<login>): it undoes the changes it made itself, within 10 minutes.
+The command line is one actor (命令行:<login>), or the account named by --user: it undoes the changes it
+made itself, within 10 minutes.
 """
 
 from __future__ import annotations
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail
+from yibao.cli.common import USER_HELP, cli_operator, django_setup, emit_json, fail
 
 status_app = typer.Typer(help="状态变更（暂停、终止、迁移、催缴标记）：查看与撤销", no_args_is_help=True)
 
@@ -42,14 +43,17 @@ def status_show(change_id: int = CHANGE, as_json: bool = JSON):
 
 
 @status_app.command("undo")
-def status_undo(change_id: int = CHANGE, as_json: bool = JSON):
-    """撤销命令行自己办理的状态变更（办理后 10 分钟内，且之后该参保人的记录未再变更）。"""
+def status_undo(change_id: int = CHANGE, user: str = typer.Option(None, "--user", help=USER_HELP),
+                as_json: bool = JSON):
+    """撤销命令行（或 --user 账号）自己办理的状态变更（办理后 10 分钟内，且之后该参保人的记录未再变更）。"""
     django_setup()
+    from django.core.exceptions import PermissionDenied
+
     from yibao.registry import undo
 
     try:
-        change = undo.status_change_undo(change_id=change_id, actor=cli_actor())
-    except undo.UndoError as exc:
+        change = undo.status_change_undo(change_id=change_id, actor=cli_operator(user))
+    except (undo.UndoError, PermissionDenied) as exc:
         fail(str(exc))
     if as_json:
         emit_json(undo.change_out(change))
