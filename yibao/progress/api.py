@@ -6,11 +6,10 @@ One thin operation each; request.auth is the Scope.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from ninja import Field, File, Form, Router, Schema, Status
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from yibao.accounts.api import ErrorOut, error_response
@@ -20,9 +19,9 @@ from yibao.core.uploads import upload_check
 from yibao.progress import reports, selectors, services
 from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
-from yibao.core.api_types import Count, DbId, Money, PlainText, RegionLevel, Year
+from yibao.core.api_types import Count, DbId, IsoDate, Money, PlainText, RegionLevel, Year
 
-AsOf = Annotated[str | None, Field(description="统计日期 YYYY-MM-DD（今天或以前）：该日结束时的全部数字；不填为今日实时")]
+AsOf = IsoDate | None  # 统计日期（今天或以前）：该日结束时的全部数字；不填为今日实时
 
 router = Router(tags=["进度与报表"])
 
@@ -250,12 +249,11 @@ def _year(scope, region: str | None, year: int | None) -> int:
     return year
 
 
-def _on(raw: str | None) -> dt.date | None:
-    """on=YYYY-MM-DD, today or earlier; anything else is a 400 with a Chinese message."""
-    from yibao.core.inputs import parse_date
+def _on(on: dt.date | None) -> dt.date | None:
+    """on= today or earlier (a malformed date is refused by its type, 422); a later day is a 400 in Chinese."""
     from yibao.progress.snapshots import check_day
 
-    return check_day(parse_date(raw, label="统计日期", field="on"))
+    return check_day(on)
 
 
 def _ensure(scope, region: str | None, year: int | None, actor, on: dt.date | None = None) -> tuple[str, int]:
@@ -376,7 +374,7 @@ def progress_refresh(request, payload: RefreshIn):
     return Status(202, {"id": job.pk, "status": job.status, "result": job.result or {}})
 
 
-def _report_response(request, kind: str, fmt: str, region: str | None, year: Year | None, on: str | None):
+def _report_response(request, kind: str, fmt: str, region: str | None, year: Year | None, on: dt.date | None):
     scope = request.auth
     scope.require("reports.export")
     if kind not in ("weekly", "biweekly") or fmt not in ("xlsx", "pdf"):

@@ -124,16 +124,18 @@ def test_a_day_before_the_campaign_is_zeros_with_a_chinese_notice(client, login,
     assert any("之前" in str(row[0]) for row in report if row)
 
 
-@pytest.mark.parametrize("bad, words", [("2024-13-01", "YYYY-MM-DD"), ("yesterday", "YYYY-MM-DD"),
-                                        ("2024-11-01", "晚于今天")])
-def test_a_bad_day_is_refused_in_chinese(client, login, county, settings, bad, words):
+@pytest.mark.parametrize("bad, words, api_status", [("2024-13-01", "YYYY-MM-DD", 422), ("yesterday", "YYYY-MM-DD", 422),
+                                                    ("2024-11-01", "晚于今天", 400)])
+def test_a_bad_day_is_refused_in_chinese(client, login, county, settings, bad, words, api_status):
+    """A malformed date is refused by the API's date type (422, as every date of the API); a day not yet over
+    (later than the business day) is a 400; pages answer 400, the CLI exits 2."""
     settings.YIBAO_TODAY = D.isoformat()
     login()
     for url in ("/api/progress", "/api/progress/ranking", "/api/progress/history", "/api/progress/renewal",
                 "/api/progress/reports/weekly.xlsx"):
         response = client.get(url, {"year": 2025, "on": bad})
-        assert response.status_code == 400, url
-        assert words in response.json()["detail"] and "统计日期" in response.json()["detail"]
+        assert response.status_code == api_status, url
+        assert words in response.json()["detail"]
     for url in ("/progress/", "/progress/reports/weekly.xlsx", "/progress/remind/"):
         response = client.get(url, {"year": 2025, "on": bad})
         assert response.status_code == 400 and words in response.content.decode(), url
