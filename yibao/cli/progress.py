@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, year_option
+from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date, year_option
 
 targets_app = typer.Typer(help="目标任务：导入任务表（肖岭乡、随县格式）、查看", no_args_is_help=True)
 
@@ -90,29 +90,43 @@ def progress_command(
     county: str = typer.Option(..., "--county", help="县级区划代码"),
     year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="先重新统计（默认），或直接读上次统计结果"),
+    on: str = typer.Option(None, "--on", help="统计日期 YYYY-MM-DD（今天或以前）：给出该日结束时的数字；不填为今日实时"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
-    """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、参保率和序时进度。"""
+    """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、金额、参保率、序时进度、待催缴和排名；--on 为某日日终的数字。"""
     django_setup()
     from yibao.core.clock import business_time
+    from yibao.core.inputs import BadInput
     from yibao.core.progress import RichProgress
+    from yibao.progress import snapshots
+    from yibao.progress.models import ProgressRefresh
     from yibao.progress.pace import percent
     from yibao.progress.selectors import progress_tree
     from yibao.progress.services import progress_refresh
 
     if not (county.isdigit() and len(county) == 6):
         fail(f"县级区划代码应为6位数字，收到：{county}")
-    if refresh:
+    day = parse_date(on, "--on")
+    try:
+        snapshots.check_day(day)
+    except BadInput as exc:
+        fail(exc.message)
+    past = snapshots.is_past(day)
+    counted = ProgressRefresh.objects.filter(county_code=county, benefit_year=year).exists()
+    if (refresh and not past) or not counted:  # a past day reads its own figures; the rollup must exist once
         with RichProgress("统计征缴进度", enabled=not as_json) as bar:
             progress_refresh(county_code=county, benefit_year=year, progress=bar)
-    tree = progress_tree(county_code=county, benefit_year=year)
+    if past:
+        snapshots.snapshot_ensure(county_code=county, benefit_year=year, day=day)
+    tree = progress_tree(county_code=county, benefit_year=year, on=day)
 
     def out(u):
         return {
             "code": u.code, "name": u.name, "target": u.target, "special_target": u.special_target,
-            "paid": u.paid, "enrolled": u.enrolled, "rate": u.rate, "expected": u.expected, "on_pace": u.on_pace,
-            "special_people": u.special_people, "special_enrolled": u.special_enrolled, "special_rate": u.special_rate,
-            "rank": u.rank,
+            "paid": u.paid, "enrolled": u.enrolled, "amount": f"{u.amount:.2f}", "rate": u.rate, "expected": u.expected,
+            "on_pace": u.on_pace, "special_people": u.special_people, "special_enrolled": u.special_enrolled,
+            "special_rate": u.special_rate, "last_year": u.last_year, "renewed": u.renewed,
+            "remind_closed": u.remind_closed, "remind_open": u.remind_open, "rank": u.rank, "rank_of": u.rank_of,
         }
 
     county_unit = tree.get(county)
@@ -120,14 +134,17 @@ def progress_command(
     villages = [out(u) | {"township_code": u.code[:9]} for u in tree.descendants(county, 12)]
     if as_json:
         emit_json({
-            "county_code": county, "benefit_year": year, "on": tree.on, "pace_share": tree.share,
+            "county_code": county, "benefit_year": year, "on": tree.on, "as_of": tree.as_of_label, "source": tree.source,
+            "notice": tree.notice, "pace_share": tree.share,
             "deadline": tree.window.deadline if tree.window else None, "refreshed_at": business_time(tree.refreshed_at),
             "county": out(county_unit), "townships": townships, "villages": villages,
         })
         return
     pace = f"，序时进度 {percent(tree.share)}" if tree.share is not None else ""
-    typer.echo(f"{county_unit.name} {year}年度：参保 {county_unit.enrolled}/{county_unit.target or '未设目标'}，"
-               f"参保率 {percent(county_unit.rate)}{pace}")
+    typer.echo(f"{county_unit.name} {year}年度（{tree.as_of_label}）：参保 {county_unit.enrolled}/{county_unit.target or '未设目标'}，"
+               f"参保率 {percent(county_unit.rate)}{pace}，已缴金额 {county_unit.amount:,.2f} 元，待催缴 {county_unit.remind_open} 人")
+    if tree.notice:
+        typer.echo(tree.notice, err=True)
     for u in tree.descendants(county, 9):
         mark = "" if u.on_pace is None else ("  达到序时" if u.on_pace else "  未达序时")
         typer.echo(f"  {u.name:<16} {u.enrolled:>8}/{u.target if u.target is not None else '—':<8} {percent(u.rate):>8}{mark}")

@@ -21,6 +21,8 @@ from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
 from yibao.core.api_types import Count, DbId, IsoDate, Money, PlainText, RegionLevel, Year
 
+AsOf = IsoDate | None  # 统计日期（今天或以前）：该日结束时的全部数字；不填为今日实时
+
 router = Router(tags=["进度与报表"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -99,6 +101,9 @@ class UnitOut(Schema):
     last_year: int
     renewed: int
     not_renewed: int
+    remind_closed: int
+    remind_open: int
+    amount: Money
     rank: int | None
     rank_of: int | None
 
@@ -106,6 +111,9 @@ class UnitOut(Schema):
 class OverviewOut(Schema):
     benefit_year: int
     on: dt.date
+    as_of: str  # 截至 YYYY-MM-DD 日终, or 今日实时
+    source: str  # live (today), counted (that day's last count), rebuilt (computed from dates)
+    notice: str
     pace_share: float | None
     window_start: dt.date | None
     deadline: dt.date | None
@@ -241,10 +249,17 @@ def _year(scope, region: str | None, year: int | None) -> int:
     return year
 
 
-def _ensure(scope, region: str | None, year: int | None, actor) -> tuple[str, int]:
+def _on(on: dt.date | None) -> dt.date | None:
+    """on= today or earlier (a malformed date is refused by its type, 422); a later day is a 400 in Chinese."""
+    from yibao.progress.snapshots import check_day
+
+    return check_day(on)
+
+
+def _ensure(scope, region: str | None, year: int | None, actor, on: dt.date | None = None) -> tuple[str, int]:
     region = selectors._visible_region(scope, region)
     year = _year(scope, region, year)
-    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=actor)
+    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=actor, on=on)
     return region, year
 
 
@@ -291,14 +306,16 @@ def target_adjust(request, region_code: str, year: Year, payload: TargetIn):
 
 
 @router.get("/progress", response=OverviewOut, summary="征缴进度：一个单位及其下级的目标、已缴、参保、参保率、序时进度、特殊群体")
-def progress_overview(request, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
+def progress_overview(request, region: str | None = None, year: Year | None = None, on: AsOf = None):
     scope = request.auth
     scope.require("progress.view")
-    region, year = _ensure(scope, region, year, request.user)
+    on = _on(on)
+    region, year = _ensure(scope, region, year, request.user, on)
     data = selectors.progress_overview(scope=scope, region_code=region, benefit_year=year, on=on)
     tree = data["tree"]
     return {
-        "benefit_year": year, "on": tree.on, "pace_share": _float(tree.share),
+        "benefit_year": year, "on": tree.on, "as_of": tree.as_of_label, "source": tree.source, "notice": tree.notice,
+        "pace_share": _float(tree.share),
         "window_start": tree.window.start if tree.window else None, "deadline": tree.window.deadline if tree.window else None,
         "refreshed_at": business_time(tree.refreshed_at), "special_goal": float(data["goals"]["special_groups_rate"]),
         "unit": _unit(data["unit"]), "path": [_unit(u) for u in data["path"]], "children": [_unit(u) for u in data["children"]],
@@ -306,29 +323,32 @@ def progress_overview(request, region: str | None = None, year: Year | None = No
 
 
 @router.get("/progress/ranking", response=list[UnitOut], summary="排名：区划内各乡镇（level=9）或各村（level=12）按参保率排序")
-def progress_ranking(request, region: str | None = None, year: Year | None = None, level: RegionLevel = 12, on: IsoDate | None = None):
+def progress_ranking(request, region: str | None = None, year: Year | None = None, level: RegionLevel = 12, on: AsOf = None):
     scope = request.auth
     scope.require("progress.view")
-    region, year = _ensure(scope, region, year, request.user)
+    on = _on(on)
+    region, year = _ensure(scope, region, year, request.user, on)
     return [_unit(u) for u in selectors.progress_ranking(scope=scope, region_code=region, benefit_year=year, level=level, on=on)]
 
 
 @router.get("/progress/history", response=HistoryOut, summary="每日进度：每日完成参保人数、累计人数与序时进度线")
-def progress_history(request, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
+def progress_history(request, region: str | None = None, year: Year | None = None, on: AsOf = None):
     scope = request.auth
     scope.require("progress.view")
-    region, year = _ensure(scope, region, year, request.user)
+    on = _on(on)
+    region, year = _ensure(scope, region, year, request.user, on)
     data = selectors.progress_history(scope=scope, region_code=region, benefit_year=year, on=on)
     unit = data["unit"]
     return {"benefit_year": year, "code": unit.code, "name": unit.name, "target": unit.target, "days": data["rows"]}
 
 
 @router.get("/progress/renewal", response=RenewalOut, summary="12-10 排查：与上年参保比对，各单位续保与未续保人数")
-def progress_renewal(request, region: str | None = None, year: Year | None = None):
+def progress_renewal(request, region: str | None = None, year: Year | None = None, on: AsOf = None):
     scope = request.auth
     scope.require("remind.view")
-    region, year = _ensure(scope, region, year, request.user)
-    data = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year)
+    on = _on(on)
+    region, year = _ensure(scope, region, year, request.user, on)
+    data = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
 
     def row(item):
         u = item["unit"]
@@ -354,12 +374,13 @@ def progress_refresh(request, payload: RefreshIn):
     return Status(202, {"id": job.pk, "status": job.status, "result": job.result or {}})
 
 
-def _report_response(request, kind: str, fmt: str, region: str | None, year: Year | None, on: IsoDate | None):
+def _report_response(request, kind: str, fmt: str, region: str | None, year: Year | None, on: dt.date | None):
     scope = request.auth
     scope.require("reports.export")
     if kind not in ("weekly", "biweekly") or fmt not in ("xlsx", "pdf"):
         raise Http404("报表应为 weekly（每周公布表）或 biweekly（两周通报），格式 xlsx 或 pdf。")
-    region, year = _ensure(scope, region, year, request.user)
+    on = _on(on)
+    region, year = _ensure(scope, region, year, request.user, on)
     build = reports.weekly_report if kind == "weekly" else reports.biweekly_report
     report = build(scope=scope, region_code=region, benefit_year=year, on=on)
     content = reports.report_xlsx(report) if fmt == "xlsx" else reports.report_pdf(report)
@@ -375,7 +396,7 @@ def _report_response(request, kind: str, fmt: str, region: str | None, year: Yea
 
 
 @router.get("/progress/reports/{kind}.{fmt}", summary="下载进度报表：weekly 每周公布表（各村）、biweekly 两周通报（各乡镇），xlsx 或 pdf")
-def progress_report(request, kind: str, fmt: str, region: str | None = None, year: Year | None = None, on: IsoDate | None = None):
+def progress_report(request, kind: str, fmt: str, region: str | None = None, year: Year | None = None, on: AsOf = None):
     return _report_response(request, kind, fmt, region, year, on)
 
 

@@ -62,6 +62,7 @@ class VillageProgress(models.Model):
     special_enrolled = models.PositiveIntegerField("特殊群体参保人数", default=0)
     last_year = models.PositiveIntegerField("上年参保人数", default=0)
     renewed = models.PositiveIntegerField("上年参保本年已续保", default=0)
+    amount = models.DecimalField("已缴金额", max_digits=14, decimal_places=2, default=0)
     refreshed_at = models.DateTimeField("统计时间", default=timezone.now)
 
     class Meta:
@@ -110,6 +111,47 @@ class AreaDay(models.Model):
             models.UniqueConstraint(fields=["region_code", "benefit_year", "day"], name="one_day_row_per_area_year")
         ]
         indexes = [models.Index(fields=["county_code", "benefit_year"])]
+
+
+class DaySnapshot(models.Model):
+    """The figures of one unit (county, township or village) as they stood at the end of one business day.
+
+    Written by every recount (progress_refresh) for the day it runs on, so the day's last count stands;
+    a past day never counted is computed once from payment and enrollment dates (source "rebuilt").
+    Targets are kept too: 序时人数 and the rank of a past day follow the target of that day.
+    """
+
+    class Source(models.TextChoices):
+        COUNTED = "counted", "当日统计"
+        REBUILT = "rebuilt", "按缴费、参保日期补算"
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    region_code = models.CharField("区划代码", max_length=12)
+    benefit_year = models.PositiveSmallIntegerField("待遇年度")
+    day = models.DateField("日期")
+    paid = models.PositiveIntegerField("已缴人数", default=0)
+    enrolled = models.PositiveIntegerField("参保人数", default=0)
+    registered = models.PositiveIntegerField("已登记未缴费", default=0)
+    special_people = models.PositiveIntegerField("特殊群体人数", default=0)
+    special_enrolled = models.PositiveIntegerField("特殊群体参保人数", default=0)
+    last_year = models.PositiveIntegerField("上年参保人数", default=0)
+    renewed = models.PositiveIntegerField("上年参保本年已续保", default=0)
+    remind_closed = models.PositiveIntegerField("催缴已核实不再参保", default=0)
+    amount = models.DecimalField("已缴金额", max_digits=16, decimal_places=2, default=0)
+    target = models.PositiveIntegerField("应参保人数", null=True, blank=True)
+    special_target = models.PositiveIntegerField("特群免缴", null=True, blank=True)
+    others_target = models.PositiveIntegerField("其他居民", null=True, blank=True)
+    population = models.PositiveIntegerField("总人口", null=True, blank=True)
+    supplementary = models.PositiveIntegerField("补充保险应参保人数", null=True, blank=True)
+    source = models.CharField("来源", max_length=8, choices=Source.choices, default=Source.COUNTED)
+    refreshed_at = models.DateTimeField("统计时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "每日进度快照"
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "benefit_year", "day"], name="one_snapshot_per_unit_year_day")
+        ]
+        indexes = [models.Index(fields=["county_code", "benefit_year", "day"])]
 
 
 class ProgressRefresh(models.Model):

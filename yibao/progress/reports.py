@@ -109,7 +109,7 @@ def weekly_report(*, scope, region_code: str | None = None, benefit_year: int | 
         units = tree.descendants(unit.code, 12)
     units = _ranked(units)
     new = selectors.new_since(county_code=tree.county_code, benefit_year=tree.benefit_year, region_code=unit.code,
-                              since=tree.on - dt.timedelta(days=overview["goals"]["publish_every_days"]))
+                              since=tree.on - dt.timedelta(days=overview["goals"]["publish_every_days"]), until=tree.on)
     layout = next((u.layout for u in units if u.layout), "")
     label = next((u.supplementary_label for u in units if u.supplementary_label), "")
     by_township = unit.level == 6
@@ -135,7 +135,7 @@ def weekly_report(*, scope, region_code: str | None = None, benefit_year: int | 
         title=f"{unit.name}{tree.benefit_year}年度城乡居民医保参保缴费进度公布表",
         subtitle=f"截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
-        notes=_notes(overview["goals"], f"本周新增为截至日前{period}天内完成参保的人数。"),
+        notes=_notes(overview["goals"], f"本周新增为截至日前{period}天内完成参保的人数。", tree),
         filename=f"{unit.name}-{unit.code}-参保缴费进度公布表-{tree.on:%Y%m%d}", sheet="进度公布表",
     )
 
@@ -149,7 +149,7 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
     units = _ranked(units)
     every = overview["goals"]["report_every_days"]
     new = selectors.new_since(county_code=tree.county_code, benefit_year=tree.benefit_year, region_code=unit.code,
-                              since=tree.on - dt.timedelta(days=every))
+                              since=tree.on - dt.timedelta(days=every), until=tree.on)
     columns = [
         Column("序号", "serial", "text", 6), Column("镇（场）", "name", "text", 20), Column("合计", "total"),
         Column("特群免缴", "special"), Column("其他居民", "others"),
@@ -167,12 +167,12 @@ def biweekly_report(*, scope, region_code: str | None = None, benefit_year: int 
         title=f"{unit.name}{tree.benefit_year}年度城乡居民医保参保缴费进度通报",
         subtitle=f"{issue}截至{_cn_date(tree.on)}；{_pace_text(tree)}{_refreshed_text(tree)}",
         columns=columns, rows=rows, total=total,
-        notes=_notes(overview["goals"], f"较上期新增为截至日前{every}天内完成参保的人数。"),
+        notes=_notes(overview["goals"], f"较上期新增为截至日前{every}天内完成参保的人数。", tree),
         filename=f"{unit.name}-{unit.code}-参保缴费进度通报-{tree.on:%Y%m%d}", sheet="进度通报",
     )
 
 
-def _notes(goals: dict, extra: str) -> list[str]:
+def _notes(goals: dict, extra: str, tree=None) -> list[str]:
     notes = [
         "参保人数为本年度正常参保人数（含特困等全额资助免缴人员）；已缴人数为已入账的个人缴费笔数；参保率 = 参保人数 ÷ 应参保人数。",
         "序时进度为征缴期已过天数占征缴期总天数的比例（保留四位小数，即表中百分数）；序时人数 = 应参保人数 × 序时进度（向上取整）。",
@@ -182,6 +182,8 @@ def _notes(goals: dict, extra: str) -> list[str]:
     ]
     if goals.get("reference"):
         notes.append(f"依据：“{goals['reference']}”")
+    if tree is not None and tree.notice:  # a day before the campaign, or figures computed from dates
+        notes.append(tree.notice)
     return notes
 
 

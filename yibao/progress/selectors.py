@@ -223,6 +223,8 @@ class Unit:
     special_enrolled: int = 0
     last_year: int = 0
     renewed: int = 0
+    amount: Decimal = Decimal("0.00")
+    remind_closed: int = 0
     rate: Decimal | None = None
     special_rate: Decimal | None = None
     expected: int | None = None
@@ -246,6 +248,11 @@ class Unit:
         return rate(self.renewed, self.last_year)
 
     @property
+    def remind_open(self) -> int:
+        """待催缴: last year's enrollees not renewed, less those verified as moved, 职工医保 or dead."""
+        return max(0, self.not_renewed - self.remind_closed)
+
+    @property
     def new_enrolled(self) -> int:
         return max(0, self.enrolled - self.renewed)
 
@@ -254,10 +261,12 @@ class Unit:
         out.pop("children")
         out["not_renewed"] = self.not_renewed
         out["renewal_rate"] = self.renewal_rate
+        out["remind_open"] = self.remind_open
         return out
 
 
-COUNT_FIELDS = ("paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed")
+COUNT_FIELDS = ("paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed", "amount")
+SUMMED_FIELDS = (*COUNT_FIELDS, "remind_closed")
 
 
 @dataclass
@@ -269,6 +278,24 @@ class Tree:
     on: dt.date
     share: Decimal | None
     refreshed_at: dt.datetime | None
+    source: str = "live"  # live (today), counted (a past day's last count) or rebuilt (computed from dates)
+
+    @property
+    def past(self) -> bool:
+        return self.source != "live"
+
+    @property
+    def as_of_label(self) -> str:
+        return f"截至 {self.on.isoformat()} 日终" if self.past else f"今日实时（{self.on.isoformat()}）"
+
+    @property
+    def notice(self) -> str:
+        """A word on where a past day's figures come from, or that the day is before the campaign."""
+        if self.window is not None and self.on < self.window.start:
+            return f"{self.on.isoformat()} 在征缴期开始（{self.window.start.isoformat()}）之前，尚无征缴数字。"
+        if self.source == "rebuilt":
+            return "该日没有当日统计，按缴费日期和参保登记日期补算（特殊群体人数、上年参保人数按现在的数）。"
+        return ""
 
     def get(self, code: str) -> Unit:
         unit = self.units.get(code)
@@ -291,8 +318,15 @@ def _rank(units: list[Unit]) -> None:
 
 
 def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = None) -> Tree:
-    """Every unit of a county with its target and counts, from the rollup (a few hundred rows, whatever the county's size)."""
+    """Every unit of a county with its target and counts, from the rollup (a few hundred rows, whatever the county's size).
+
+    A past day `on` reads that day's snapshot (snapshots.py): counts and targets as they stood at its end.
+    """
+    from yibao.progress import snapshots
+
     on = on or business_today()
+    snapshot = snapshots.snapshot_figures(county_code=county_code, benefit_year=benefit_year, day=on) \
+        if snapshots.is_past(on) else None
     units: dict[str, Unit] = {}
     for code, name, level in Region.objects.filter(county_code=county_code).values_list("code", "name", "level"):
         units[code] = Unit(code=code, name=name, level=level)
@@ -303,18 +337,32 @@ def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = N
         return units[code]
 
     unit(county_code)
-    rows = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year).values_list(
-        "village_code", *COUNT_FIELDS
-    )
-    for code, *counts in rows:
-        village = unit(code)
-        for name, value in zip(COUNT_FIELDS, counts):
-            setattr(village, name, value)
+    if snapshot is None:
+        rows = VillageProgress.objects.filter(county_code=county_code, benefit_year=benefit_year).values_list(
+            "village_code", *COUNT_FIELDS
+        )
+        for code, *counts in rows:
+            village = unit(code)
+            for name, value in zip(COUNT_FIELDS, counts):
+                setattr(village, name, value)
+        for code, n in snapshots.closed_marks(county_code=county_code, benefit_year=benefit_year).items():
+            if code and len(code) == 12:
+                unit(code).remind_closed = n
+    else:
+        for code, row in snapshot["units"].items():
+            if len(code) == 12:
+                for name in SUMMED_FIELDS:
+                    setattr(unit(code), name, row[name])
     for t in Target.objects.filter(county_code=county_code, benefit_year=benefit_year):
         u = unit(t.region_code)
         u.target, u.special_target, u.others_target = t.total, t.special, t.others
         u.population, u.supplementary, u.supplementary_label = t.population, t.supplementary, t.supplementary_label
         u.layout, u.target_source = t.layout, t.source
+    if snapshot is not None:  # the targets of that day
+        for code, row in snapshot["units"].items():
+            u = unit(code)
+            u.target, u.special_target, u.others_target = row["target"], row["special_target"], row["others_target"]
+            u.population, u.supplementary = row["population"], row["supplementary"]
     for code in sorted(units):  # townships hold their villages, the county its townships
         if len(code) > 6:
             unit(code[:9] if len(code) == 12 else code[:6]).children.append(code)
@@ -323,7 +371,7 @@ def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = N
     for code in sorted(units):
         if len(code) == 12:
             for ancestor in (units[code[:9]], units[code[:6]]):
-                for name in COUNT_FIELDS:
+                for name in SUMMED_FIELDS:
                     setattr(ancestor, name, getattr(ancestor, name) + getattr(units[code], name))
     window = pace_window(county_code, benefit_year)
     share = window.share(on) if window else None
@@ -336,12 +384,15 @@ def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = N
     for u in list(units.values()):
         if u.children:
             _rank([units[c] for c in u.children])
-    refreshed = (
-        ProgressRefresh.objects.filter(county_code=county_code, benefit_year=benefit_year)
-        .values_list("refreshed_at", flat=True).first()
-    )
+    if snapshot is None:
+        refreshed = (
+            ProgressRefresh.objects.filter(county_code=county_code, benefit_year=benefit_year)
+            .values_list("refreshed_at", flat=True).first()
+        )
+    else:
+        refreshed = snapshot["refreshed_at"]
     return Tree(county_code=county_code, benefit_year=benefit_year, units=units, window=window, on=on, share=share,
-                refreshed_at=refreshed)
+                refreshed_at=refreshed, source=snapshot["source"] if snapshot else "live")
 
 
 def _visible_region(scope, region_code: str | None) -> str:
@@ -422,9 +473,12 @@ def progress_history(*, scope, region_code: str | None = None, benefit_year: int
     return {"unit": unit, "tree": tree, "rows": rows}
 
 
-def new_since(*, county_code: str, benefit_year: int, region_code: str, since: dt.date) -> dict[str, int]:
-    """Enrollments per village on days after `since` (本周新增, 较上期新增)."""
+def new_since(*, county_code: str, benefit_year: int, region_code: str, since: dt.date,
+              until: dt.date | None = None) -> dict[str, int]:
+    """Enrollments per village on days after `since` and up to `until` (本周新增, 较上期新增)."""
     rows = VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year, day__gt=since)
+    if until is not None:
+        rows = rows.filter(day__lte=until)
     if len(region_code) > 6:
         rows = rows.filter(village_code__startswith=region_code)
     out: dict[str, int] = {}
@@ -602,27 +656,14 @@ def remind_resident(*, scope, resident_id: int) -> Resident:
     return resident
 
 
-def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int | None = None) -> dict:
-    """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left."""
-    overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year)
-    unit, tree = overview["unit"], overview["tree"]
-    closed = dict(  # by where the person lives now, as the rollup counts last year's cover (a mark keeps where it was made)
-        RemindMark.objects.filter(county_code=tree.county_code, benefit_year=tree.benefit_year)
-        .exclude(outcome=RemindMark.Outcome.CONTACTED)
-        .filter(resident__village_code__startswith=unit.code)
-        .values_list("resident__village_code").annotate(n=Count("resident_id", distinct=True))
-        .values_list("resident__village_code", "n")
-    )
-
-    def closed_in(code: str) -> int:
-        return sum(n for village, n in closed.items() if village.startswith(code))
-
-    rows = [
-        {"unit": u, "closed": closed_in(u.code), "open": max(0, u.not_renewed - closed_in(u.code))}
-        for u in (overview["children"] or [unit])
-    ]
-    return {**overview, "rows": rows, "total": {"unit": unit, "closed": closed_in(unit.code),
-                                                 "open": max(0, unit.not_renewed - closed_in(unit.code))}}
+def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int | None = None,
+                    on: dt.date | None = None) -> dict:
+    """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left.
+    Verified people (迁出、职工医保、死亡) count where the person lives now, as the rollup counts last year's cover."""
+    overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year, on=on)
+    unit = overview["unit"]
+    rows = [{"unit": u, "closed": u.remind_closed, "open": u.remind_open} for u in (overview["children"] or [unit])]
+    return {**overview, "rows": rows, "total": {"unit": unit, "closed": unit.remind_closed, "open": unit.remind_open}}
 
 
 # ---------------------------------------------------------------- the home page

@@ -23,8 +23,8 @@ from yibao.accounts.scope import actor_scope
 from yibao.core.progress import NullProgress
 from yibao.core.services import actor_fields, event_record, job_outcome_record
 from yibao.enrollment.models import Enrollment
-from yibao.progress import selectors
-from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
+from yibao.progress import selectors, snapshots
+from yibao.progress.models import AreaDay, DaySnapshot, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 from yibao.progress.tables import TaskTable, TaskTableError, normalise, parse_task_table, total_mismatches
 from yibao.regions.models import Region
 from yibao.registry.models import Resident
@@ -379,7 +379,7 @@ def _by(queryset, *fields, value=None) -> dict:
 
 
 PROGRESS_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "paid", "enrolled", "registered",
-                    "special_people", "special_enrolled", "last_year", "renewed", "refreshed_at")
+                    "special_people", "special_enrolled", "last_year", "renewed", "amount", "refreshed_at")
 DAY_COLUMNS = ("county_code", "township_code", "village_code", "benefit_year", "day", "paid", "exempt", "amount")
 AREA_DAY_COLUMNS = ("county_code", "region_code", "benefit_year", "day", "paid", "exempt", "amount")
 
@@ -387,7 +387,8 @@ AREA_DAY_COLUMNS = ("county_code", "region_code", "benefit_year", "day", "paid",
 PROGRESS_KEY = ("village_code", "benefit_year")
 DAY_KEY = ("village_code", "benefit_year", "day")
 AREA_DAY_KEY = ("region_code", "benefit_year", "day")
-KEYS = {VillageProgress: PROGRESS_KEY, VillageDay: DAY_KEY, AreaDay: AREA_DAY_KEY}
+SNAPSHOT_KEY = ("region_code", "benefit_year", "day")
+KEYS = {VillageProgress: PROGRESS_KEY, VillageDay: DAY_KEY, AreaDay: AREA_DAY_KEY, DaySnapshot: SNAPSHOT_KEY}
 UPSERT_BATCH = 1000
 
 
@@ -582,6 +583,9 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         days[(village, day)][1] += n
     progress.advance()
     progress.step("写入统计结果")
+    amounts: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for (village, _day), (_paid, _exempt, amount) in days.items():
+        amounts[village] += amount
     codes = set(paid) | {v for v, _ in statuses} | set(special_people) | set(special_enrolled) | set(last_year)
     codes |= {v for v, _ in days}
     if villages:
@@ -592,7 +596,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     progress_rows = [
         (county_code, code[:9], code, benefit_year, paid.get(code, 0), statuses.get((code, Enrollment.Status.PAID), 0),
          statuses.get((code, Enrollment.Status.REGISTERED), 0), special_people.get(code, 0),
-         special_enrolled.get(code, 0), last_year.get(code, 0), renewed.get(code, 0), now)
+         special_enrolled.get(code, 0), last_year.get(code, 0), renewed.get(code, 0), amounts.get(code, Decimal("0.00")),
+         now)
         for code in sorted(codes)
     ]
     day_rows = [
@@ -610,6 +615,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
                 county_code=county_code, benefit_year=benefit_year,
                 defaults={"refreshed_at": now, "seconds": seconds, "villages": len(progress_rows)},
             )
+        snapshots.snapshot_write(county_code=county_code, benefit_year=benefit_year, villages=villages,
+                                 refreshed_at=None if villages else now)  # today's figures, as counted
         result = {"county_code": county_code, "benefit_year": benefit_year, "villages": len(progress_rows),
                   "days": len(day_rows), "seconds": seconds, "partial": bool(villages)}
         job_outcome_record(job=job, result={**result, "rows": result["villages"]})
@@ -679,8 +686,9 @@ def progress_is_stale(*, county_code: str, benefit_year: int, max_age_seconds: i
 AUTO_RECOUNT = "系统（数据有变更，自动重新统计）"
 
 
-def progress_ensure(*, county_code: str, benefit_year: int, actor=None) -> str:
+def progress_ensure(*, county_code: str, benefit_year: int, actor=None, on: dt.date | None = None) -> str:
     """Count a county now if it was never counted ('refreshed'); queue a recount when it is stale ('queued').
+    With a past day `on`, also store that day's figures if it has none (computed once from dates).
 
     The queued recount is the system's upkeep, not the viewer's: opening a page (even as 审计) starts no
     job in the viewer's name; starting one by hand needs progress.refresh. `actor` is kept for callers.
@@ -688,11 +696,15 @@ def progress_ensure(*, county_code: str, benefit_year: int, actor=None) -> str:
     stale = progress_is_stale(county_code=county_code, benefit_year=benefit_year)
     if stale is None:
         progress_refresh(county_code=county_code, benefit_year=benefit_year)
-        return "refreshed"
-    if stale:
+        state = "refreshed"
+    elif stale:
         progress_refresh_enqueue(county_code=county_code, benefit_year=benefit_year, actor=AUTO_RECOUNT)
-        return "queued"
-    return "fresh"
+        state = "queued"
+    else:
+        state = "fresh"
+    if snapshots.is_past(on):
+        snapshots.snapshot_ensure(county_code=county_code, benefit_year=benefit_year, day=on)
+    return state
 
 
 def progress_refresh_enqueue(*, county_code: str, benefit_year: int, actor=None):

@@ -18,7 +18,7 @@ from yibao.core.downloads import content_disposition
 from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
-from yibao.progress import remindbook, reports, selectors, services
+from yibao.progress import remindbook, reports, selectors, services, snapshots
 from yibao.progress.models import RemindMark, Target
 from yibao.progress.pace import AMBER_POINTS, percent, standing_colour
 from yibao.regions.selectors import region_labels
@@ -36,7 +36,8 @@ def _year_param(request, county: str) -> int | None:
 
 
 def _on_param(request) -> dt.date | None:
-    return parse_date(request.GET.get("on"), label="统计日期", field="on")
+    """The day asked for (on=YYYY-MM-DD), not later than today; a bad one is a 400 with a Chinese message."""
+    return snapshots.check_day(parse_date(request.GET.get("on"), label="统计日期", field="on"))
 
 
 def _region_param(request, *names: str) -> str:
@@ -107,8 +108,9 @@ def dashboard(request):
     year = _year_param(request, region[:6])
     if not year:
         return render(request, "progress/empty.html", {"region": region})
-    state = services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
-    overview = selectors.progress_overview(scope=scope, region_code=region, benefit_year=year, on=_on_param(request))
+    on = _on_param(request)
+    state = services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user, on=on)
+    overview = selectors.progress_overview(scope=scope, region_code=region, benefit_year=year, on=on)
     tree, unit = overview["tree"], overview["unit"]
     history = selectors.history_rows(
         county_code=tree.county_code, benefit_year=year, region_code=unit.code, target=unit.target, window=tree.window,
@@ -123,7 +125,7 @@ def dashboard(request):
         **overview, "year": year, "refresh_state": state, "parent": parent, "keep": keep, "village_rows": villages,
         "chart_data": _chart_data(overview, history, keep), "behind": furthest_behind(tree, unit), "pace_text": percent(tree.share) if tree.share is not None else "—",
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
-        "can_refresh": scope.can("progress.refresh"),
+        "can_refresh": scope.can("progress.refresh"), "today": snapshots.business_today(),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
     })
 
@@ -267,9 +269,10 @@ def report(request, kind: str, fmt: str):
     year = _year_param(request, region[:6])
     if not year:
         raise Http404("该县还没有征缴年度或目标任务。")
-    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
+    on = _on_param(request)
+    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user, on=on)
     build = reports.weekly_report if kind == "weekly" else reports.biweekly_report
-    result = build(scope=scope, region_code=region, benefit_year=year, on=_on_param(request))
+    result = build(scope=scope, region_code=region, benefit_year=year, on=on)
     content = reports.report_xlsx(result) if fmt == "xlsx" else reports.report_pdf(result)
     event_record(
         county_code=region[:6], entity="export", entity_id=f"progress_{kind}", action="export", actor=request.user,
@@ -292,13 +295,13 @@ def remind(request):
     year = _year_param(request, region[:6])
     if not year:
         return render(request, "progress/empty.html", {"region": region})
-    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user)
+    on = _on_param(request)
+    services.progress_ensure(county_code=region[:6], benefit_year=year, actor=request.user, on=on)
     if len(region) == 12:
         state = request.GET.get("state", "open")
         if state not in dict(STATES):
             state = "open"
-        rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state,
-                                     on=_on_param(request))
+        rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state, on=on)
         from yibao.registry.views_undo import undo_banner
 
         return render(request, "progress/remind_village.html", {**undo_banner(request),
@@ -306,7 +309,7 @@ def remind(request):
             "state": state, "states": STATES, "outcomes": RemindMark.Outcome.choices,
             "can_mark": scope.can("remind.mark"), "up": region[:9] if scope.contains(region[:9]) else None,
         })
-    summary = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year)
+    summary = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
     return render(request, "progress/remind_summary.html", {**summary, "year": year, "region": region})
 
 

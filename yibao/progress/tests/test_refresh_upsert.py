@@ -13,7 +13,7 @@ from yibao.progress.models import AreaDay, VillageDay, VillageProgress
 from yibao.progress.tests import builders as b
 
 KEYS = {"VillageProgress": ("village_code", "benefit_year"), "VillageDay": ("village_code", "benefit_year", "day"),
-        "AreaDay": ("region_code", "benefit_year", "day")}
+        "AreaDay": ("region_code", "benefit_year", "day"), "DaySnapshot": ("region_code", "benefit_year", "day")}
 
 
 def _rollup() -> dict:
@@ -70,7 +70,7 @@ def test_a_row_written_by_another_refresh_between_the_count_and_the_write_is_upd
 
     monkeypatch.setattr(services, "_insert_rows", another_refresh_first)
     services.progress_refresh(county_code=b.COUNTY, benefit_year=2025, village_codes=villages)
-    assert {"VillageProgress", "VillageDay", "AreaDay"} <= set(planted)
+    assert {"VillageProgress", "VillageDay", "AreaDay", "DaySnapshot"} <= set(planted)
     assert _rollup() == right
 
 
