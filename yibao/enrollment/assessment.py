@@ -186,7 +186,7 @@ def persons_frame(
 
     keys = residents.select(
         pl.col("resident_id").alias("_key"), "resident_id", pl.lit(on, dtype=pl.Date).alias("on"),
-        pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation",
+        pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation", "birth_date",
     )
     engine_facts = person_facts(keys, identities, facts, last_covered).select(
         "resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role")
