@@ -26,7 +26,7 @@ PARENT_RELATIONS = frozenset({"户主", "本人", "配偶", "妻", "夫", "妻�
 KEY_SCHEMA = {"_key": pl.Int64, "resident_id": pl.Int64, "on": pl.Date, "year": pl.Int64, "relation": pl.String,
               "birth_date": pl.Date}
 IDENTITY_SCHEMA = {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}
-GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date}
+GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date}
 COVERED_SCHEMA = {"resident_id": pl.Int64, "benefit_year": pl.Int64}
 FACT_COLUMNS = ("identities", "groups", "event_date", "gap_years", "first_time", "renewal", "household_role",
                 "newborn_by_birth")
@@ -46,7 +46,10 @@ def newborn_by_birth(birth_date: dt.date | None, on: dt.date, benefit_year: int)
 def _newborn_expr() -> pl.Expr:
     """newborn_by_birth for a frame with birth_date, on and year."""
     birth, on = pl.col("birth_date"), pl.col("on")
-    before_birthday = (on.dt.month() * 100 + on.dt.day()) < (birth.dt.month() * 100 + birth.dt.day())
+    def month_day(day: pl.Expr) -> pl.Expr:
+        return day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32)
+
+    before_birthday = month_day(on) < month_day(birth)
     age = on.dt.year().cast(pl.Int64) - birth.dt.year().cast(pl.Int64) - before_birthday.cast(pl.Int64)
     return (birth.is_not_null() & (birth <= on) & ((birth.dt.year().cast(pl.Int64) == pl.col("year")) | (age < 1))
             ).fill_null(False)
@@ -78,8 +81,8 @@ def person_facts(
     asked about, the benefit year, 与户主关系, the birth date).
 
     `identities` (IDENTITY_SCHEMA): the residents' identities with their validity; those held on
-    the day count. `groups` (GROUP_SCHEMA): group facts; every group counts, the event date is
-    the latest not after the day. `covered` (COVERED_SCHEMA): benefit years in which the resident
+    the day count. `groups` (GROUP_SCHEMA): group facts; a group counts unless it ended
+    (终止日期) before the day, the event date is the latest not after the day. `covered` (COVERED_SCHEMA): benefit years in which the resident
     was covered in this county (paid or suspended enrollments; the latest one is enough).
 
     Adds FACT_COLUMNS: first_time (never covered here before the benefit year), gap_years (full
@@ -97,7 +100,9 @@ def person_facts(
         (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("on")))
         & (pl.col("valid_to").is_null() | (pl.col("on") <= pl.col("valid_to")))
     ).group_by("_key").agg(pl.col("code").unique().sort().alias("identities"))
-    facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").group_by("_key").agg(
+    facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").filter(
+        pl.col("end_date").is_null() | (pl.col("on") <= pl.col("end_date"))
+    ).group_by("_key").agg(
         pl.col("group").unique().sort().alias("groups"),
         pl.col("event_date").filter(pl.col("event_date") <= pl.col("on")).max().alias("event_date"),
     )

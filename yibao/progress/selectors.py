@@ -526,7 +526,7 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
         pl.DataFrame(list(model.objects.filter(resident_id__in=ids).values_list(*columns)), schema=schema, orient="row")
         for model, columns, schema in (
             (Identity, ("resident_id", "code", "valid_from", "valid_to"), IDENTITY_SCHEMA),
-            (GroupFact, ("resident_id", "group", "event_date"), GROUP_SCHEMA),
+            (GroupFact, ("resident_id", "group", "event_date", "end_date"), GROUP_SCHEMA),
         )
     ]
     covered = pl.DataFrame(list(Enrollment.objects.filter(

@@ -56,8 +56,8 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
             f"SELECT t.resident_id, t.code, t.valid_from, t.valid_to FROM {I} t {join}", [county_code],
             {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}),
         "groups": fetch(
-            f'SELECT t.resident_id, t."group", t.event_date FROM {G} t {join}', [county_code],
-            {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date}),
+            f'SELECT t.resident_id, t."group", t.event_date, t.end_date FROM {G} t {join}', [county_code],
+            {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date}),
         "enrollments": fetch(
             f"SELECT t.id, t.resident_id, t.benefit_year, t.status, t.tier, t.status_reason FROM {E} t {join}", [county_code],
             {"enrollment_id": pl.Int64, "resident_id": pl.Int64, "benefit_year": pl.Int32, "enrollment_status": pl.String,
