@@ -90,7 +90,8 @@ def validate_groups(table: Table, ctx: Context) -> Checked:
     log.add(df, (pl.col("end_date_date") < pl.col("event_date_date")).fill_null(False), "end_date",
             f"终止日期早于{label}")
     if group in EVENT_NEEDED:
-        log.add(df, pl.col("event_date_date").is_null(), "event_date",
+        blank = pl.col("event_date").is_null() if "event_date" in df.columns else pl.lit(True)
+        log.add(df, pl.col("event_date_date").is_null() & blank, "event_date",
                 f"没有{label}：政策中按{label}起算的规定（如90天内参保）对此人不适用，请补填", level="warning")
     data = [c for c in ("event_date_date", "place", "end_date_date") if c in df.columns]
     _check_duplicates(df, log, ["idn_number"], data, "id_number", "同一人")
