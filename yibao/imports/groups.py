@@ -49,6 +49,7 @@ EVENT_LABELS = {
 EVENT_NEEDED = {"university_freshman", "graduate", "released_prisoner", "veteran", "employee_to_resident"}
 HASHED = ["event_date", "place", "end_date"]
 REVIEW_ACTION = "group_reassessed"
+REASSESS_CHUNK = 5000  # residents re-assessed at once (SQL parameter lists stay short)
 
 
 def group_param(text: str) -> str:
@@ -223,12 +224,13 @@ def groups_reassess(*, county_code: str, touched: pl.DataFrame, group: str, acto
                                         last_assessed_on__isnull=False).order_by("benefit_year")
     events = []
     fields = ("resident_id", "accepted", "payable", "benefit_start", "rule")
-    for campaign in campaigns:
-        progress.step(f"重新核定 {len(ids)} 人（{campaign.benefit_year}年度）")
-        before = {r[0]: r for r in Assessment.objects.filter(campaign=campaign, resident_id__in=ids).values_list(*fields)}
-        _assess(campaign=campaign, on=assessment_date(campaign=campaign), resident_ids=ids)
-        after = {r[0]: r for r in Assessment.objects.filter(campaign=campaign, resident_id__in=ids).values_list(*fields)}
-        for rid in ids:
+    for campaign, chunk in ((c, ids[i:i + REASSESS_CHUNK]) for c in campaigns for i in range(0, len(ids), REASSESS_CHUNK)):
+        progress.step(f"重新核定 {len(chunk)} 人（{campaign.benefit_year}年度）")
+        stored = Assessment.objects.filter(campaign=campaign, resident_id__in=chunk)
+        before = {r[0]: r for r in stored.values_list(*fields)}
+        _assess(campaign=campaign, on=assessment_date(campaign=campaign), resident_ids=chunk)
+        after = {r[0]: r for r in stored.values_list(*fields)}
+        for rid in chunk:
             old, new = before.get(rid), after.get(rid)
             if old is None or new is None or old[1:4] == new[1:4]:
                 continue  # never assessed before (a newcomer): nothing to compare

@@ -211,3 +211,14 @@ def test_a_dry_run_reassesses_nothing(tmp_path):
     assert job.result["review"] == 1
     assert Assessment.objects.get(resident=student).payable == 380
     assert not Event.objects.filter(action="group_reassessed").exists()
+
+
+def test_the_resident_page_shows_the_school_end_date_and_source(imported_family, staff, tmp_path, client):
+    from yibao.registry.models import Resident
+
+    rows, _ = imported_family
+    _run(write_csv(tmp_path / "毕业生.csv", HEADER, [[rows[0][0], "张大山", "安徽大学", "2024-06-30", "2025-06-30"]]))
+    client.force_login(staff["county_admin"])
+    person = Resident.objects.get(id_number=rows[0][0])
+    html = client.get(f"/registry/residents/{person.pk}/").content.decode()
+    assert "安徽大学" in html and "至 2025-06-30" in html and "毕业生.csv" in html
