@@ -36,6 +36,7 @@ CAPABILITIES: dict[str, str] = {
     "employees.import": "导入职工医保名单",
     "residents.import": "导入户籍名单",
     "enrollments.import": "导入历年参保名单",
+    "groups.import": "导入参保群体名单",
     "policy.view": "查看缴费政策",
     "policy.manage": "上传、校验缴费政策",
     "campaign.manage": "开启征缴年度、执行核定",

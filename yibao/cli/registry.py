@@ -8,7 +8,8 @@ import typer
 
 from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded
 
-import_app = typer.Typer(help="导入名单：行政区划、户籍名单、部门资助身份名单、职工医保名单、历年参保名单", no_args_is_help=True)
+import_app = typer.Typer(help="导入名单：行政区划、户籍名单、部门资助身份名单、职工医保名单、历年参保名单、参保群体名单",
+                         no_args_is_help=True)
 
 RESULT_KEYS = ("rows", "imported", "updated", "unchanged", "rejected", "warnings")
 
@@ -47,7 +48,8 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, dry_run: bool
     result = job.result
     if as_json:
         emit_json({**{k: result.get(k, 0) for k in RESULT_KEYS}, "report": result.get("report"),
-                   **{k: result[k] for k in ("flagged", "households", "skipped", "campaigns", "years") if k in result},
+                   **{k: result[k] for k in ("flagged", "households", "skipped", "campaigns", "years", "group", "review")
+                      if k in result},
                    "job": job.pk, "dry_run": job.dry_run})
         return
     typer.echo(
@@ -57,6 +59,7 @@ def _run_import(kind: str, file: Path, as_json: bool, quiet: bool, dry_run: bool
         + (f"，标记重复参保 {result['flagged']}" if result.get("flagged") else "")
         + (f"，跳过其他险种 {result['skipped']}" if result.get("skipped") else "")
         + (f"；年度 {'、'.join(map(str, result['years']))}" if result.get("years") else "")
+        + (f"；核定改变、待复核 {result['review']} 人" if result.get("review") else "")
         + "。"
     )
     if result.get("report"):
@@ -125,6 +128,22 @@ def import_enrollments(
     """导入历年参保名单（国家医保信息平台导出的上年参保名单）：每个年度记为历史名单，用于续保、断保年数、跨县核查和催缴。"""
     django_setup()
     _run_import("enrollments", file, as_json, quiet, dry_run=dry_run, county_code=county or _default_county())
+
+
+@import_app.command("groups")
+def import_groups(
+    file: Path = FILE,
+    group: str = typer.Option(..., "--group", help="参保群体：新生儿、在校大学生、新生入学的大学生、大学毕业生、刑满释放人员、退役军人、"
+                              "因工作原因职工转居民的务工人员、外出务工人员、退捕渔民（或代码 newborn 等）"),
+    county: str = typer.Option("", "--county", help="县级区划代码；库中只有一个县时可省略"),
+    as_json: bool = JSON,
+    quiet: bool = QUIET,
+    dry_run: bool = DRY_RUN,
+):
+    """导入参保群体名单（列：身份证号码、姓名、事件日期、学校/单位、终止日期）；群体有变化的人重新核定，
+    应缴金额或待遇起始日因此改变的列入待复核名单。"""
+    django_setup()
+    _run_import("groups", file, as_json, quiet, dry_run=dry_run, county_code=county or _default_county(), group=group)
 
 
 def demo(

@@ -291,6 +291,11 @@ def _resident(event, ctx):
         return f"为 {who} 登记参保群体“{_group_name(a.get('group'))}”"
     if act == "group_remove":
         return f"移除 {who} 的参保群体“{_group_name(b.get('group'))}”"
+    if act == "group_import_update":
+        return f"名单导入更新 {who} 的参保群体“{_group_name(a.get('group'))}”"
+    if act == "group_reassessed":
+        return (f"{who} 的参保群体变化后 {_s(a.get('benefit_year'))}年度核定改变：应缴 {_s(b.get('payable'))} → "
+                f"{_s(a.get('payable'))} 元，待遇起始日 {_s(b.get('benefit_start'))} → {_s(a.get('benefit_start'))}，待复核")
     if act == "undo":
         changes = _changes(event, ctx)
         return f"撤销对 {who} 的状态变更" + (f"：{changes}" if changes else "")

@@ -39,6 +39,7 @@ RESULT_LABELS = {
     "residents": "参保人",
     "removed": "移除",
     "not_accepted": "不予受理",
+    "review": "核定改变、待复核",
 }
 
 

@@ -159,10 +159,10 @@ def persons_frame(
         {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date},
     )
     facts = fetch_frame(
-        f"SELECT resident_id, {_col('group')}, CAST(event_date AS TEXT) FROM {_table(GroupFact)}"
-        " WHERE county_code = %s" + rid,
+        f"SELECT resident_id, {_col('group')}, CAST(event_date AS TEXT), CAST(end_date AS TEXT)"
+        f" FROM {_table(GroupFact)} WHERE county_code = %s" + rid,
         [county_code, *rid_params],
-        {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date},
+        {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date},
     )
     this_year = fetch_frame(
         f"SELECT resident_id, tier, status, status_reason FROM {_table(Enrollment)}"
@@ -186,7 +186,7 @@ def persons_frame(
 
     keys = residents.select(
         pl.col("resident_id").alias("_key"), "resident_id", pl.lit(on, dtype=pl.Date).alias("on"),
-        pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation",
+        pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation", "birth_date",
     )
     engine_facts = person_facts(keys, identities, facts, last_covered).select(
         "resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role")

@@ -73,7 +73,7 @@ def person_for(*, resident: Resident, on: dt.date, benefit_year: int, tier: int 
         resident_id=resident.pk, birth_date=resident.birth_date, relation=resident.relation_to_head, on=on,
         benefit_year=benefit_year,
         identities=list(resident.identities.values_list("code", "valid_from", "valid_to")),
-        groups=list(resident.group_facts.values_list("group", "event_date")),
+        groups=list(resident.group_facts.values_list("group", "event_date", "end_date")),
         covered_years=covered_years(resident=resident, benefit_year=benefit_year),
         tier=tier,
     )

@@ -36,6 +36,7 @@ class JobOut(Schema):
     county_code: str
     county_name: str
     department: str
+    group: str = ""
     dry_run: bool
     created_by: str
     created_at: dt.datetime
@@ -68,6 +69,7 @@ def _out(job, scope) -> dict:
         "county_code": job.county_code,
         "county_name": job.county_title,
         "department": params.get("department", ""),
+        "group": params.get("group", ""),
         "dry_run": job.dry_run,
         "created_by": job.created_by_name,
         "created_at": job.created_at,
@@ -84,11 +86,13 @@ def _out(job, scope) -> dict:
 @router.post(
     "/imports/jobs",
     response={201: JobOut, 400: ErrorOut},
-    summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees、enrollments）",
+    summary="上传名单并开始导入（表单字段 kind：regions、residents、identities、employees、enrollments、groups；"
+            "groups 须填 group：参保群体名称或代码）",
 )
 def import_start(
     request, kind: str = Form(..., max_length=20), file: UploadedFile = File(...),
     county_code: str = Form("", max_length=6), department: str = Form("", max_length=16),
+    group: str = Form("", max_length=32, description="参保群体（kind=groups）：新生儿、在校大学生 … 或代码 newborn 等"),
     dry_run: bool = Form(False, description="试导入：校验并计数，不写入任何数据"),
 ):
     scope = request.auth
@@ -103,7 +107,7 @@ def import_start(
         path = services.upload_store(uploaded=file)
         job = services.import_job_create(
             kind=kind, path=path, file_name=file.name or path.name, county_code=county_code, department=department,
-            actor=request.user, dry_run=dry_run,
+            actor=request.user, dry_run=dry_run, group=group,
         )
     except ValidationError as exc:
         return error_response(exc)

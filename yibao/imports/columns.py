@@ -26,6 +26,7 @@ KIND_LABELS = {
     "identities": "部门资助身份名单",
     "employees": "职工医保名单",
     "enrollments": "历年参保名单",
+    "groups": "参保群体名单",
 }
 
 KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
@@ -74,6 +75,24 @@ KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("name", "姓名", NAME_SYNONYMS),
         Column("employer", "单位", ("单位", "单位名称", "工作单位", "参保单位", "用人单位")),
         Column("insured_from", "参保日期", ("参保日期", "参保时间", "参保开始日期", "参保起始日期", "首次参保日期")),
+    ),
+    # a list of one 参保群体 from another office: 公安 births, school rolls, 司法 releases, 退役军人 ...
+    "groups": (
+        Column("id_number", "身份证号码", ID_SYNONYMS, True),
+        Column("name", "姓名", NAME_SYNONYMS),
+        Column("group", "参保群体", ("参保群体", "群体", "参保群体类别", "人员群体", "群体类别")),
+        Column(
+            "event_date", "事件日期",
+            ("事件日期", "出生日期", "出生年月日", "入学日期", "入学时间", "毕业日期", "毕业时间", "释放日期",
+             "刑满释放日期", "出狱日期", "退役日期", "退出现役日期", "退伍日期", "离职日期", "停保日期", "解除劳动合同日期",
+             "外出日期", "外出务工日期", "退捕日期"),
+        ),
+        Column(
+            "place", "学校/单位",
+            ("学校/单位", "学校", "学校名称", "就读学校", "毕业学校", "毕业院校", "院校", "单位", "单位名称", "工作单位",
+             "原单位", "原工作单位", "用人单位", "务工单位", "服役单位", "原服役单位"),
+        ),
+        Column("end_date", "终止日期", ("终止日期", "结束日期", "截止日期", "失效日期", "终止时间", "离校日期")),
     ),
     # 上年参保名单 exported from the national 医疗保障信息平台 (one row per person, year and 险种)
     "enrollments": (

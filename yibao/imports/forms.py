@@ -13,6 +13,7 @@ class UploadForm(forms.Form):
     )
     county_code = forms.ChoiceField(label="县（区）")
     department = forms.ChoiceField(label="认定部门", required=False)
+    group = forms.ChoiceField(label="参保群体", required=False)
 
     def __init__(self, *args, kind: str, counties=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,3 +30,11 @@ class UploadForm(forms.Form):
             self.fields["department"].choices = list(departments) if len(departments) == 1 else [("", "请选择")] + list(departments)
         else:
             del self.fields["department"]
+        if kind == "groups":
+            from yibao.policy.vocabulary import GROUPS
+
+            self.fields["group"].required = True
+            self.fields["group"].choices = [("", "请选择")] + list(GROUPS.items())
+            self.fields["group"].help_text = "一个文件只导入一个群体；事件日期列按群体为出生、入学、毕业、释放、退役或离职日期。"
+        else:
+            del self.fields["group"]

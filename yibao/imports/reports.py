@@ -32,6 +32,9 @@ def report_write(*, issues: pl.DataFrame, path: Path, title: str) -> Path:
     sheets = [("error", "错误（未导入）"), ("warning", "警告（已导入）")]
     if issues.filter(pl.col("level") == "skipped").height:  # rows left out on purpose (another 险种)
         sheets.append(("skipped", "跳过（未导入）"))
+    review = issues.filter(pl.col("level") == "review").height > 0  # 参保群体名单: 核定 changed by the list
+    if review:
+        sheets.append(("review", "核定变化（待复核）"))
     for level, sheet_name in sheets:
         part = issues.filter(pl.col("level") == level).sort("_row", maintain_order=True)
         chunks = max(1, (part.height + SHEET_ROWS - 1) // SHEET_ROWS)
@@ -56,8 +59,10 @@ def report_write(*, issues: pl.DataFrame, path: Path, title: str) -> Path:
     about.write(1, 0, "“错误（未导入）”中的行没有导入：请按“原因”改正后重新导入整个文件，已导入且未改动的行不会重复写入。")
     about.write(2, 0, "“警告（已导入）”中的行已经导入，但有需要核实的地方（如身份证地址码为旧代码、联系电话格式异常）。")
     about.write(3, 0, "行号是原文件中的行号（含表头行），可在 Excel/WPS 中直接定位。")
-    if len(sheets) > 2:
+    if any(level == "skipped" for level, _ in sheets):
         about.write(4, 0, "“跳过（未导入）”中的行不属于本名单（如其他险种），不是错误，无需改正。")
+    if review:
+        about.write(5, 0, "“核定变化（待复核）”中的人已导入，因参保群体变化重新核定后应缴金额或待遇起始日改变了，请逐一复核。")
     book.close()
     return path
 

@@ -26,6 +26,7 @@ from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record, job_create, job_outcome_record
 from yibao.core.uploads import table_upload_store
 from yibao.imports import writers
+from yibao.imports.groups import group_param, groups_reassess, groups_write, validate_groups
 from yibao.imports.columns import KIND_LABELS
 from yibao.imports.readers import ImportFileError, read_table
 from yibao.imports.reports import report_path, report_write
@@ -37,6 +38,7 @@ from yibao.imports.validation import (
     department_name,
     row_hashes,
 )
+from yibao.policy.vocabulary import UnknownTerm, group_name
 from yibao.regions.models import Region
 from yibao.registry.models import Resident
 
@@ -46,16 +48,19 @@ JOB_KINDS = {
     "identities": "import_identities",
     "employees": "import_employees",
     "enrollments": "import_enrollments",
+    "groups": "import_groups",
 }
 KIND_OF_JOB = {v: k for k, v in JOB_KINDS.items()}
+VALIDATORS = {**VALIDATORS, "groups": validate_groups}
 CAPABILITIES = {
     "regions": "regions.import",
     "residents": "residents.import",
     "identities": "identities.import",
     "employees": "employees.import",
     "enrollments": "enrollments.import",
+    "groups": "groups.import",
 }
-NEEDS_COUNTY = {"residents", "identities", "employees", "enrollments"}
+NEEDS_COUNTY = {"residents", "identities", "employees", "enrollments", "groups"}
 
 
 # ---- authorisation and jobs ---------------------------------------------------------------------
@@ -75,8 +80,9 @@ def import_authorize(*, actor, kind: str, county_code: str = "", department: str
             raise PermissionDenied(f"部门名单报送员只能导入本部门（{department_name(scope.department)}）的名单。")
 
 
-def import_params_check(*, kind: str, county_code: str = "", department: str = "") -> tuple[str, str]:
-    """Normalised (county_code, department); a ValidationError with a Chinese message otherwise."""
+def import_params_check(*, kind: str, county_code: str = "", department: str = "", group: str = "") -> tuple[str, str]:
+    """Normalised (county_code, department or, for group lists, the group code); a ValidationError
+    with a Chinese message otherwise."""
     if kind not in JOB_KINDS:
         raise ValidationError(f"未知的导入类型：{kind}（应为 {'、'.join(JOB_KINDS)}）")
     county_code = (county_code or "").strip()
@@ -94,6 +100,13 @@ def import_params_check(*, kind: str, county_code: str = "", department: str = "
             raise ValidationError("请指定名单的认定部门（如 民政、残联、卫健、乡村振兴、退役军人事务，或 医保 表示汇总名单）。")
         if not dept:
             raise ValidationError(f"未知的部门：{department}（应为 {'、'.join(Department.labels)} 之一）")
+    if kind == "groups":
+        if not (group or "").strip():
+            raise ValidationError("请指定名单的参保群体（如 新生儿、在校大学生、刑满释放人员、退役军人）。")
+        try:
+            dept = group_param(group)
+        except UnknownTerm as exc:
+            raise ValidationError(str(exc)) from None
     return county_code, dept
 
 
@@ -104,13 +117,15 @@ def upload_store(*, uploaded) -> Path:
 
 def import_job_create(
     *, kind: str, path: str | Path, file_name: str = "", county_code: str = "", department: str = "", actor=None,
-    dry_run: bool = False,
+    dry_run: bool = False, group: str = "",
 ) -> Job:
     """Check the parameters and the actor's scope, then record the job (the import history row).
 
     dry_run: a 试导入: the same reading, validation, writers and counts, all rolled back at the end; the
     job is marked params["dry_run"] and its report is kept, nothing else is written."""
-    county_code, dept = import_params_check(kind=kind, county_code=county_code, department=department)
+    county_code, dept = import_params_check(kind=kind, county_code=county_code, department=department, group=group)
+    if kind == "groups":
+        group, dept = dept, ""
     import_authorize(actor=actor, kind=kind, county_code=county_code, department=dept)
     path = Path(path)
     if not path.exists():
@@ -118,7 +133,8 @@ def import_job_create(
     return job_create(
         kind=JOB_KINDS[kind],
         county_code=county_code,
-        params={"kind": kind, "county_code": county_code, "department": dept} | ({"dry_run": True} if dry_run else {}),
+        params={"kind": kind, "county_code": county_code, "department": dept} | ({"group": group} if group else {})
+        | ({"dry_run": True} if dry_run else {}),
         input_name=(file_name or path.name)[:255],
         input_path=str(path.resolve()),
         actor=actor,
@@ -140,7 +156,7 @@ def import_job_commit(*, job: Job, actor=None) -> Job:
         raise ValidationError(f"试导入 #{job.pk} 的文件已不存在，请重新上传。")
     return import_job_create(kind=params["kind"], path=job.input_path, file_name=job.input_name,
                              county_code=params.get("county_code", ""), department=params.get("department", ""),
-                             actor=actor)
+                             group=params.get("group", ""), actor=actor)
 
 
 def import_run(*, job: Job, progress: Progress) -> dict:
@@ -175,6 +191,8 @@ def _import_run(*, job: Job, progress: Progress) -> dict:
             return identities_import(county_code=params["county_code"], department=params["department"], **options)
         if kind == "enrollments":
             return enrollments_import(county_code=params["county_code"], **options)
+        if kind == "groups":
+            return groups_import(county_code=params["county_code"], group=params["group"], **options)
         return employees_import(county_code=params["county_code"], **options)
     except (ImportFileError, PermissionDenied) as exc:
         raise JobFailed(str(exc)) from None
@@ -204,7 +222,7 @@ def _result(checked: Checked, counts: dict) -> dict:
         "rejected": checked.rejected,
         "warnings": checked.warned,
     }
-    for extra in ("flagged", "households", "skipped", "campaigns", "years"):
+    for extra in ("flagged", "households", "skipped", "campaigns", "years", "review", "group"):
         if extra in counts:
             result[extra] = counts[extra]
     return result
@@ -473,3 +491,40 @@ def enrollments_import(
         for year in years:  # next year's 12-10 comparison reads these rows
             progress_refresh_enqueue(county_code=county_code, benefit_year=year + 1, actor=actor)
     return _finish("enrollments", checked, counts, job, file_name, progress)
+
+
+# ---- 参保群体名单 ---------------------------------------------------------------------------------
+
+
+def groups_import(
+    *, path, county_code: str, group: str, actor=None, job=None, progress: Progress | None = None, file_name: str = "",
+) -> dict:
+    """A list of one 参保群体 (新生儿, 在校大学生, 刑满释放人员 ...): the residents' group facts with
+    the event date, school or employer and end date; then the people whose group changed are
+    re-assessed, and those whose amount or benefit date changed make the review list (`review`)."""
+    from yibao.core.clock import business_today
+
+    progress = progress or NullProgress()
+    file_name = file_name or Path(path).name
+    group = group_param(group)
+
+    def ctx_for(table):
+        return Context(county_code=county_code, group=group, file_format=table.file_format, today=business_today(),
+                       resident_lookup=resident_lookup(county_code))
+
+    checked = _read_and_check("groups", path, ctx_for, progress)
+    reason = _reason("groups", file_name, job)
+    progress.start(checked.rows.height, f"写入参保群体（{group_name(group)}）")
+    with transaction.atomic():
+        writers.lock_county(county_code)
+        counts, touched = groups_write(
+            rows=checked.rows, county_code=county_code, job=job, source_name=f"{group_name(group)}：{file_name}",
+            actor=actor, reason=reason, progress=progress,
+        )
+        review = groups_reassess(county_code=county_code, touched=touched, group=group, actor=actor, reason=reason,
+                                 progress=progress)
+        if review.height:
+            checked.issues = pl.concat([checked.issues, review]).sort("_row", maintain_order=True)
+        counts.update({"review": review.height, "group": group})
+        _record("groups", checked, counts, job, file_name)
+    return _finish("groups", checked, counts, job, file_name, progress)

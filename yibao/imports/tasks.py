@@ -27,3 +27,8 @@ def run_employee_import(*, job, progress) -> dict:
 @job_runner("import_enrollments", label="历年参保名单导入")
 def run_enrollment_import(*, job, progress) -> dict:
     return import_run(job=job, progress=progress)
+
+
+@job_runner("import_groups", label="参保群体名单导入")
+def run_group_import(*, job, progress) -> dict:
+    return import_run(job=job, progress=progress)

@@ -32,6 +32,7 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 class Context:
     county_code: str = ""
     department: str = ""  # a Department value (minzheng, ...), identities only
+    group: str = ""  # a group code (vocabulary.GROUPS), group lists only
     file_format: str = "csv"
     today: dt.date = field(default_factory=dt.date.today)
     villages: list[tuple[str, str, str]] = field(default_factory=list)  # (code, name, township name) of the county

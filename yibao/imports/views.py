@@ -19,6 +19,7 @@ from yibao.imports import selectors, services
 from yibao.imports.columns import KIND_COLUMNS, KIND_LABELS
 from yibao.imports.forms import UploadForm
 from yibao.imports.validation import department_name
+from yibao.policy.vocabulary import group_name
 
 PAGE_SIZE = 30
 REPORT_PREVIEW = 20
@@ -68,6 +69,7 @@ def upload(request, kind: str):
                 kind=kind, path=path, file_name=data["file"].name,
                 county_code=data.get("county_code") or (scope.county_code if scope.region_code else ""),
                 department=data.get("department", ""), actor=request.user, dry_run=bool(request.POST.get("dry_run")),
+                group=data.get("group", ""),
             )
         except ValidationError as exc:
             apply_errors(form, exc)
@@ -89,6 +91,7 @@ def job(request, pk: int):
     return render(request, "imports/job.html", {
         "job": item, "progress": job_progress(item), "kind": params.get("kind", ""),
         "department": department_name(params.get("department", "")) if params.get("department") else "",
+        "group": group_name(params["group"]) if params.get("group") else "",
         "preview": preview, "preview_limit": REPORT_PREVIEW,
     })
 

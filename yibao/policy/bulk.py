@@ -26,6 +26,7 @@ INPUT_DEFAULTS = {
     "backpaid_years": (pl.Int64, 0),
     "household_role": (pl.String, None),
     "first_time": (pl.Boolean, False),
+    "newborn_by_birth": (pl.Boolean, False),
 }
 
 OUTPUT_SCHEMA = {
@@ -112,6 +113,7 @@ def decision_keys(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
                 pl.col("backpaid_years").cast(pl.String),
                 pl.col("household_role").fill_null("-"),
                 pl.col("first_time").cast(pl.String),
+                pl.col("newborn_by_birth").cast(pl.String),
                 pl.col("paid_on").cast(pl.String),
             ],
             separator="|",
@@ -130,6 +132,7 @@ def _quote_row(policy: Policy, row: dict) -> Quote:
         backpaid_years=row["backpaid_years"],
         household_role=row["household_role"],
         first_time=bool(row["first_time"]),
+        newborn_by_birth=bool(row.get("newborn_by_birth")),
     )
     return quote(policy, person, row["paid_on"])
 
@@ -153,7 +156,7 @@ def quote_frame(
     keys = representatives.get_column(_KEY).to_list()
     for row in representatives.select(
         "birth_date", "identities", "group", "event_date", "tier", "gap_years", "backpaid_years",
-        "household_role", "first_time", "paid_on",
+        "household_role", "first_time", "newborn_by_birth", "paid_on",
     ).iter_rows(named=True):
         result = _quote_row(policy, row)
         for name in OUTPUT_SCHEMA:

@@ -31,12 +31,19 @@ class CasePerson(BaseModel):
     household_role: str | None = None
     first_time: bool = False
 
-    def to_person(self) -> Person:
-        groups = set(self.groups) | ({self.group} if self.group else set())
+    def to_person(self, paid_on: dt.date | None = None, benefit_year: int | None = None) -> Person:
+        """The engine's Person; given the payment day and benefit year, a baby is 新生儿 by the birth
+        date as the facts builder says (yibao.policy.facts.newborn_by_birth)."""
+        from yibao.policy.facts import NEWBORN, newborn_by_birth
+
+        groups = {group_code(g) for g in set(self.groups) | ({self.group} if self.group else set())}
+        by_birth = (paid_on is not None and benefit_year is not None and NEWBORN not in groups
+                    and newborn_by_birth(self.birth_date, paid_on, benefit_year))
         return Person(
             birth_date=self.birth_date,
             identities=frozenset(identity_code(i) for i in self.identities),
-            groups=frozenset(group_code(g) for g in groups),
+            groups=frozenset(groups | {NEWBORN} if by_birth else groups),
+            newborn_by_birth=by_birth,
             event_date=self.event_date,
             tier=self.tier,
             gap_years=self.gap_years,
@@ -95,7 +102,7 @@ def run_case(policy: Policy, case: Case) -> CaseResult:
     expect = case.expect
     failures: list[str] = []
     try:
-        result = quote(policy, case.person.to_person(), case.paid_on)
+        result = quote(policy, case.person.to_person(case.paid_on, policy.data.benefit_year), case.paid_on)
     except (PolicyInputError, UnknownTerm) as exc:
         if expect.input_error_contains and expect.input_error_contains in str(exc):
             return CaseResult(case.name, [])

@@ -57,6 +57,7 @@ class Person:
     backpaid_years: int = 0
     household_role: str | None = None  # "child" or "parent", when the registry knows it
     first_time: bool = False  # 首次参保: never covered in this county before (then gap_years is 0)
+    newborn_by_birth: bool = False  # in 新生儿 by the birth date, no group fact (yibao.policy.facts)
 
     @property
     def renewing(self) -> bool:
@@ -351,6 +352,10 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
     age_day = paid_on if data.subsidies.age_reference == "paid_on" else policy.year_start
     ctx.age_for_subsidy = age_on(person.birth_date, age_day)
 
+    if person.newborn_by_birth and "newborn" in person.groups:
+        why = (f"在{data.benefit_year}年度出生" if person.birth_date.year == data.benefit_year
+               else f"{cn_date(paid_on)}未满1周岁")
+        ctx.say("参保群体", f"按出生日期认定为新生儿：{cn_date(person.birth_date)}出生，{why}，未登记参保群体也按新生儿测算。")
     standard_rule = personal_standard(policy, person)
     personal = standard_rule.amount
     ctx.say(

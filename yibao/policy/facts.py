@@ -23,11 +23,36 @@ from yibao.policy.engine import Person
 CHILD_RELATIONS = frozenset({"子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "独子", "独女", "养子", "养女", "继子", "继女", "子女"})
 PARENT_RELATIONS = frozenset({"户主", "本人", "配偶", "妻", "夫", "妻子", "丈夫"})
 
-KEY_SCHEMA = {"_key": pl.Int64, "resident_id": pl.Int64, "on": pl.Date, "year": pl.Int64, "relation": pl.String}
+KEY_SCHEMA = {"_key": pl.Int64, "resident_id": pl.Int64, "on": pl.Date, "year": pl.Int64, "relation": pl.String,
+              "birth_date": pl.Date}
 IDENTITY_SCHEMA = {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}
-GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date}
+GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date}
 COVERED_SCHEMA = {"resident_id": pl.Int64, "benefit_year": pl.Int64}
-FACT_COLUMNS = ("identities", "groups", "event_date", "gap_years", "first_time", "renewal", "household_role")
+FACT_COLUMNS = ("identities", "groups", "event_date", "gap_years", "first_time", "renewal", "household_role",
+                "newborn_by_birth")
+NEWBORN = "newborn"
+
+
+def newborn_by_birth(birth_date: dt.date | None, on: dt.date, benefit_year: int) -> bool:
+    """新生儿 by the birth date alone: born in the benefit year, or not yet one full year old on the
+    day asked (the window of the notices: "当年出生" or "一周岁以内"), and born by then. The
+    policy's newborn rules still test their own conditions (born_in_benefit_year, days_since_birth ...)."""
+    if birth_date is None or birth_date > on:
+        return False
+    age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+    return birth_date.year == benefit_year or age < 1
+
+
+def _newborn_expr() -> pl.Expr:
+    """newborn_by_birth for a frame with birth_date, on and year."""
+    birth, on = pl.col("birth_date"), pl.col("on")
+    def month_day(day: pl.Expr) -> pl.Expr:
+        return day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32)
+
+    before_birthday = month_day(on) < month_day(birth)
+    age = on.dt.year().cast(pl.Int64) - birth.dt.year().cast(pl.Int64) - before_birthday.cast(pl.Int64)
+    return (birth.is_not_null() & (birth <= on) & ((birth.dt.year().cast(pl.Int64) == pl.col("year")) | (age < 1))
+            ).fill_null(False)
 
 
 def household_role(relation: str | None) -> str | None:
@@ -53,27 +78,31 @@ def person_facts(
     keys: pl.DataFrame, identities: pl.DataFrame, groups: pl.DataFrame, covered: pl.DataFrame
 ) -> pl.DataFrame:
     """The engine's facts for each row of `keys` (KEY_SCHEMA: a row key, the resident, the day
-    asked about, the benefit year, 与户主关系).
+    asked about, the benefit year, 与户主关系, the birth date).
 
     `identities` (IDENTITY_SCHEMA): the residents' identities with their validity; those held on
-    the day count. `groups` (GROUP_SCHEMA): group facts; every group counts, the event date is
-    the latest not after the day. `covered` (COVERED_SCHEMA): benefit years in which the resident
+    the day count. `groups` (GROUP_SCHEMA): group facts; a group counts unless it ended
+    (终止日期) before the day, the event date is the latest not after the day. `covered` (COVERED_SCHEMA): benefit years in which the resident
     was covered in this county (paid or suspended enrollments; the latest one is enough).
 
     Adds FACT_COLUMNS: first_time (never covered here before the benefit year), gap_years (full
     years without cover right before the benefit year; 0 for a first enrollment), renewal (续保:
-    covered the year before), and household_role. Other columns of `keys` pass through.
+    covered the year before), household_role, and newborn_by_birth: a resident born in the benefit
+    year or under one year old on the day (newborn_by_birth()) counts in the group 新生儿 without a
+    group fact, and the column says so (the explanation names it). Other columns of `keys` pass through.
     """
     keys = keys.with_columns(
         pl.col("_key").cast(pl.Int64), pl.col("resident_id").cast(pl.Int64), pl.col("on").cast(pl.Date),
-        pl.col("year").cast(pl.Int64), pl.col("relation").cast(pl.String),
+        pl.col("year").cast(pl.Int64), pl.col("relation").cast(pl.String), pl.col("birth_date").cast(pl.Date),
     )
     asked = keys.select("_key", "resident_id", "on", "year")
     held = asked.join(_cast(identities, IDENTITY_SCHEMA), on="resident_id").filter(
         (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("on")))
         & (pl.col("valid_to").is_null() | (pl.col("on") <= pl.col("valid_to")))
     ).group_by("_key").agg(pl.col("code").unique().sort().alias("identities"))
-    facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").group_by("_key").agg(
+    facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").filter(
+        pl.col("end_date").is_null() | (pl.col("on") <= pl.col("end_date"))
+    ).group_by("_key").agg(
         pl.col("group").unique().sort().alias("groups"),
         pl.col("event_date").filter(pl.col("event_date") <= pl.col("on")).max().alias("event_date"),
     )
@@ -88,9 +117,13 @@ def person_facts(
         .join(_relation_roles(), on="_relation", how="left", maintain_order="left")
     )
     first = pl.col("_last_year").is_null()
+    groups = pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    derived = _newborn_expr() & ~groups.list.contains(NEWBORN)
     return frame.with_columns(
         pl.col("identities").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.when(derived).then(groups.list.concat(pl.lit([NEWBORN], dtype=pl.List(pl.String))).list.sort())
+        .otherwise(groups).alias("groups"),
+        derived.alias("newborn_by_birth"),
         pl.col("event_date").cast(pl.Date),
         pl.when(first).then(0).otherwise(pl.col("year") - 1 - pl.col("_last_year")).cast(pl.Int64).alias("gap_years"),
         first.alias("first_time"),
@@ -110,6 +143,7 @@ def person_from_row(row: dict, *, tier: int = 1, backpaid_years: int = 0) -> Per
         backpaid_years=backpaid_years,
         household_role=row["household_role"],
         first_time=bool(row["first_time"]),
+        newborn_by_birth=bool(row.get("newborn_by_birth")),
     )
 
 
@@ -119,7 +153,8 @@ def one_person(
 ) -> Person:
     """`person_facts` for one resident, from rows read one at a time (the counter, 重新匹配)."""
     keys = pl.DataFrame(
-        {"_key": [0], "resident_id": [resident_id], "on": [on], "year": [benefit_year], "relation": [relation]},
+        {"_key": [0], "resident_id": [resident_id], "on": [on], "year": [benefit_year], "relation": [relation],
+         "birth_date": [birth_date]},
         schema=KEY_SCHEMA,
     )
     frame = person_facts(

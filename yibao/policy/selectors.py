@@ -41,11 +41,16 @@ def quote_for(
     Raises PolicyNotFound, UnknownTerm or PolicyInputError, each with a Chinese message.
     """
     check_gap_years(gap_years=gap_years, backpaid_years=backpaid_years, birth_date=birth_date, paid_on=paid_on)
+    from yibao.policy.facts import NEWBORN, newborn_by_birth
+
     policy = load_policy(policy_id)
+    groups = frozenset({group_code(group)} if group else ())
+    by_birth = NEWBORN not in groups and newborn_by_birth(birth_date, paid_on, policy.data.benefit_year)
     person = Person(
         birth_date=birth_date,
         identities=frozenset(identity_code(i) for i in identities if i and i.strip()),
-        groups=frozenset({group_code(group)} if group else ()),
+        groups=groups | {NEWBORN} if by_birth else groups,
+        newborn_by_birth=by_birth,
         event_date=event_date,
         tier=tier,
         gap_years=gap_years,

@@ -574,12 +574,13 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
 
     ids = [r.pk for r in missing]
     keys = pl.DataFrame(
-        [(r.pk, r.pk, paid_on, benefit_year, r.relation_to_head) for r in missing], schema=KEY_SCHEMA, orient="row")
+        [(r.pk, r.pk, paid_on, benefit_year, r.relation_to_head, r.birth_date) for r in missing], schema=KEY_SCHEMA,
+        orient="row")
     frames = [
         pl.DataFrame(list(model.objects.filter(resident_id__in=ids).values_list(*columns)), schema=schema, orient="row")
         for model, columns, schema in (
             (Identity, ("resident_id", "code", "valid_from", "valid_to"), IDENTITY_SCHEMA),
-            (GroupFact, ("resident_id", "group", "event_date"), GROUP_SCHEMA),
+            (GroupFact, ("resident_id", "group", "event_date", "end_date"), GROUP_SCHEMA),
         )
     ]
     covered = pl.DataFrame(list(Enrollment.objects.filter(

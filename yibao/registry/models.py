@@ -126,13 +126,25 @@ class GroupFact(models.Model):
     group = models.CharField("参保群体", max_length=32)
     event_date = models.DateField("事件日期", null=True, blank=True)
     note = models.CharField("说明", max_length=200, blank=True)
+    # from a group list (名单导入): the school or employer, the day the group ends, where it came from
+    place = models.CharField("学校或单位", max_length=200, blank=True, default="", db_default="")
+    end_date = models.DateField("终止日期", null=True, blank=True)
+    source_job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    source_name = models.CharField("来源名单", max_length=255, blank=True, default="", db_default="")
+    row_hash = models.CharField("导入行摘要", max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "参保群体"
         constraints = [
             models.UniqueConstraint(fields=["county_code", "resident", "group"], name="group_fact_once_per_resident")
         ]
+
+    def active_on(self, day) -> bool:
+        return self.end_date is None or day <= self.end_date
 
 
 class EmployeeInsuranceRecord(models.Model):

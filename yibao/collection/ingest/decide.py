@@ -56,8 +56,8 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
             f"SELECT t.resident_id, t.code, t.valid_from, t.valid_to FROM {I} t {join}", [county_code],
             {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}),
         "groups": fetch(
-            f'SELECT t.resident_id, t."group", t.event_date FROM {G} t {join}', [county_code],
-            {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date}),
+            f'SELECT t.resident_id, t."group", t.event_date, t.end_date FROM {G} t {join}', [county_code],
+            {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date}),
         "enrollments": fetch(
             f"SELECT t.id, t.resident_id, t.benefit_year, t.status, t.tier, t.status_reason FROM {E} t {join}", [county_code],
             {"enrollment_id": pl.Int64, "resident_id": pl.Int64, "benefit_year": pl.Int32, "enrollment_status": pl.String,
@@ -84,13 +84,13 @@ def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
 
     keyed = rows.filter(pl.col("resident_id").is_not_null()).select(
         pl.col("_row").alias("_key"), "resident_id", pl.col("paid_on").alias("on"), "year",
-        pl.col("relation_to_head").alias("relation"))
+        pl.col("relation_to_head").alias("relation"), "birth_date")
     enrollments = facts["enrollments"]
     covered = enrollments.filter(pl.col("enrollment_status").is_in(["paid", "suspended"])).select(
         "resident_id", "benefit_year")
     engine_facts = person_facts(keyed, facts["identities"], facts["groups"], covered).select(
         pl.col("_key").alias("_row"), "identities", "groups", "event_date", "gap_years", "first_time", "renewal",
-        "household_role")
+        "household_role", "newborn_by_birth")
     this_year = enrollments.rename({"benefit_year": "year"}).with_columns(pl.col("year").cast(pl.Int32))
     rows = (
         rows.join(engine_facts, on="_row", how="left", maintain_order="left")
@@ -104,6 +104,7 @@ def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
         pl.col("gap_years").fill_null(0),
         pl.col("first_time").fill_null(True),
         pl.col("renewal").fill_null(False),
+        pl.col("newborn_by_birth").fill_null(False),
     )
 
 
@@ -128,7 +129,7 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
     explanations: dict[str, list[str]] = {}
     known = rows.filter(pl.col("resident_id").is_not_null()).select(
         "_row", "year", "birth_date", "identities", "groups", "event_date", "tier", "gap_years", "household_role",
-        "first_time", "paid_on")
+        "first_time", "newborn_by_birth", "paid_on")
     quoted_parts = []
     for year, campaign in campaigns.items():
         if campaign.imported:  # no policy: its rows are refused at the gate, never quoted
@@ -145,7 +146,8 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
             pl.col("groups").list.first().cast(pl.String).alias("group"),
             pl.col("event_date").cast(pl.Date), pl.col("tier").cast(pl.Int64), pl.col("gap_years").cast(pl.Int64),
             pl.lit(0, dtype=pl.Int64).alias("backpaid_years"), pl.col("household_role").cast(pl.String),
-            pl.col("first_time").cast(pl.Boolean), pl.col("paid_on").cast(pl.Date),
+            pl.col("first_time").cast(pl.Boolean), pl.col("newborn_by_birth").cast(pl.Boolean),
+            pl.col("paid_on").cast(pl.Date),
         )
         keyed = decision_keys(policy, inputs).rename({"_decision_key": "_key"})
         reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True).drop(

@@ -59,6 +59,12 @@ def _enrolled_2019(world, t):
     return Enrollment.objects.filter(resident_id=t.resident.pk, benefit_year=2019, campaign__imported=True).exists()
 
 
+def _veteran(world, t):
+    from yibao.registry.models import GroupFact
+
+    return GroupFact.objects.filter(resident_id=t.resident.pk, group="veteran").exists()
+
+
 def _orphan(world, t):
     from yibao.registry.models import Identity
 
@@ -164,5 +170,24 @@ OPERATIONS = [
         region=lambda t: t.county_code,
         shows=lambda t: '"imported": 1',
         effect=_enrolled_2019,
+    ),
+    ScopeOperation(
+        name="imports.page.upload_groups",
+        capability="groups.import",
+        call=lambda client, world, t: client.get("/imports/new/groups/"),
+        on_foreign="none",
+        shows=lambda t: "学校/单位",
+    ),
+    ScopeOperation(
+        name="imports.api.start_groups",
+        capability="groups.import",
+        kind="api",
+        call=lambda client, world, t: _upload(
+            client, "groups", ["身份证号码", "退役日期"], [t.resident.id_number, "2020-01-01"],
+            county_code=t.county_code, group="退役军人",
+        ),
+        region=lambda t: t.county_code,
+        shows=lambda t: '"imported": 1',
+        effect=_veteran,
     ),
 ]
