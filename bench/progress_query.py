@@ -223,6 +223,8 @@ def worker(n: int) -> dict:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yibao.settings")
+    # the day the query asks for is the business day: live figures (a past day would read that day's snapshot)
+    os.environ["YIBAO_TODAY"] = "2024-11-15"
     django.setup()
     from django.core.management import call_command
     from django.db import connection, transaction
