@@ -193,7 +193,8 @@ def remind_command(
         for r in rows:
             owed = f"{r.owed}元（{r.owed_basis}）" if r.owed is not None else (r.owed_note or "—")
             typer.echo(f"{r.resident.name}\t{r.shown_id}\t户号{r.household_number or '—'}\t{r.resident.phone or '—'}\t{owed}")
-        typer.echo(f"共 {len(rows)} 人", err=True)
+        refused = sum(1 for r in rows if r.refused)
+        typer.echo(f"共 {len(rows)} 人" + (f"，其中拒缴 {refused} 人" if refused else ""), err=True)
 
 
 @remind_app.command("export")

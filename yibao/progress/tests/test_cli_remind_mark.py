@@ -112,6 +112,10 @@ def test_refused_is_its_own_mark_needs_a_note_stays_on_the_list_and_may_be_undon
     assert Event.objects.filter(entity="remind", entity_id=str(bb.pk), action="refused").count() == 1
     unit = progress_tree(county_code=b.COUNTY, benefit_year=2025).get(b.DONGCUN)
     assert (unit.remind_refused, unit.remind_closed) == (1, 0)
+    listed = run("remind", "--village", b.DONGCUN, "--year", 2025, "--state", "refused")
+    assert listed.exit_code == 0 and "共 1 人，其中拒缴 1 人" in listed.stderr and "乙" in listed.stdout
+    figures = json.loads(run("progress", "--county", b.COUNTY, "--year", 2025, "--json").stdout)
+    assert (figures["county"]["remind_open"], figures["county"]["remind_refused"]) == (2, 1)
     again = run("remind", "mark", bb.id_number, "--mark", "拒缴", "--note", "嫌贵，不愿参保", "--year", 2025)
     assert again.exit_code == 0 and "未变" in again.stdout and RemindMark.objects.filter(resident=bb).count() == 1
     assert run("undo", row["undo_change_id"]).exit_code == 0
