@@ -126,7 +126,8 @@ def progress_command(
             "paid": u.paid, "enrolled": u.enrolled, "amount": f"{u.amount:.2f}", "rate": u.rate, "expected": u.expected,
             "on_pace": u.on_pace, "special_people": u.special_people, "special_enrolled": u.special_enrolled,
             "special_rate": u.special_rate, "last_year": u.last_year, "renewed": u.renewed,
-            "remind_closed": u.remind_closed, "remind_open": u.remind_open, "rank": u.rank, "rank_of": u.rank_of,
+            "remind_closed": u.remind_closed, "remind_open": u.remind_open, "remind_refused": u.remind_refused,
+            "rank": u.rank, "rank_of": u.rank_of,
         }
 
     county_unit = tree.get(county)
@@ -142,7 +143,8 @@ def progress_command(
         return
     pace = f"，序时进度 {percent(tree.share)}" if tree.share is not None else ""
     typer.echo(f"{county_unit.name} {year}年度（{tree.as_of_label}）：参保 {county_unit.enrolled}/{county_unit.target or '未设目标'}，"
-               f"参保率 {percent(county_unit.rate)}{pace}，已缴金额 {county_unit.amount:,.2f} 元，待催缴 {county_unit.remind_open} 人")
+               f"参保率 {percent(county_unit.rate)}{pace}，已缴金额 {county_unit.amount:,.2f} 元，待催缴 {county_unit.remind_open} 人"
+               + (f"（其中拒缴 {county_unit.remind_refused} 人）" if county_unit.remind_refused else ""))
     if tree.notice:
         typer.echo(tree.notice, err=True)
     for u in tree.descendants(county, 9):
@@ -160,7 +162,7 @@ def remind_command(
     village: str = typer.Option(None, "--village", help="村（社区）区划代码（12位）"),
     year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     xlsx: Path = typer.Option(None, "--xlsx", help="导出催缴名单到 xlsx 文件"),
-    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
+    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ refused 其中拒缴 / closed 已核实 / all 全部"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """催缴名单：上年参保、本年尚未缴费的居民，含户号、电话和应缴金额。"""
@@ -174,8 +176,8 @@ def remind_command(
     from yibao.progress.reports import remind_json, write_remind_xlsx
     from yibao.progress.selectors import remind_rows
 
-    if state not in ("open", "closed", "all"):
-        fail(f"--state 应为 open、closed 或 all，收到：{state}")
+    if state not in ("open", "refused", "closed", "all"):
+        fail(f"--state 应为 open、refused、closed 或 all，收到：{state}")
     try:
         rows = remind_rows(scope=_cli_scope(), village_code=village, benefit_year=year, state=state)
     except Http404 as exc:
@@ -191,7 +193,8 @@ def remind_command(
         for r in rows:
             owed = f"{r.owed}元（{r.owed_basis}）" if r.owed is not None else (r.owed_note or "—")
             typer.echo(f"{r.resident.name}\t{r.shown_id}\t户号{r.household_number or '—'}\t{r.resident.phone or '—'}\t{owed}")
-        typer.echo(f"共 {len(rows)} 人", err=True)
+        refused = sum(1 for r in rows if r.refused)
+        typer.echo(f"共 {len(rows)} 人" + (f"，其中拒缴 {refused} 人" if refused else ""), err=True)
 
 
 @remind_app.command("export")
@@ -201,7 +204,7 @@ def remind_export_command(
     village: str = typer.Option(None, "--village", help="村（社区）区划代码（12位）：一个村"),
     out: Path = typer.Option(None, "--out", help="xlsx 文件；不填时按“名称-代码-催缴名单-年度.xlsx”写在当前目录"),
     year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度；不填时取该县当前年度"),
-    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ closed 已核实 / all 全部"),
+    state: str = typer.Option("open", "--state", help="open 待催缴（默认）/ refused 其中拒缴 / closed 已核实 / all 全部"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """导出催缴名单工作簿：每村一个工作表（以村名命名），另有汇总表；身份证号码按权限打码。"""
@@ -219,8 +222,8 @@ def remind_export_command(
     expected = 6 if county else 9 if township else 12
     if not (code.isdigit() and len(code) == expected):
         fail(f"区划代码应为{expected}位数字，收到：{code}")
-    if state not in ("open", "closed", "all"):
-        fail(f"--state 应为 open、closed 或 all，收到：{state}")
+    if state not in ("open", "refused", "closed", "all"):
+        fail(f"--state 应为 open、refused、closed 或 all，收到：{state}")
     year = year or benefit_year_default(code[:6])
     if not year:
         fail(f"{code[:6]} 还没有征缴年度，请用 --year 指定。")

@@ -12,7 +12,6 @@ from yibao.cli.common import (USER_HELP, cli_operator, django_setup, emit_json, 
 from yibao.cli.progress import remind_app
 
 KEY = "身份证号码"
-REFUSED = "拒缴"
 FIELDS = {"outcome": "标记", "note": "说明"}
 
 
@@ -23,17 +22,15 @@ class RowError(ValueError):
         self.message = message
 
 
-def _mark(text: str) -> tuple[str, str]:
-    """(outcome code, a note prefix): 拒缴 is 已联系 with the refusal written in the note (the person stays on the list)."""
+def _mark(text: str) -> str:
+    """The outcome code of a 标记 cell: the code or the label (已 may be left off)."""
     from yibao.progress.models import RemindMark
 
     value = (text or "").strip()
-    if value in (REFUSED, "refused"):
-        return RemindMark.Outcome.CONTACTED, REFUSED
     for code, label in RemindMark.Outcome.choices:
         if value in (code, label, label.removeprefix("已")):
-            return code, ""
-    raise RowError("标记", f"标记应为 已联系、已迁出、已死亡、已参加职工医保 或 拒缴，收到：{value or '（空）'}")
+            return code
+    raise RowError("标记", f"标记应为 已联系、拒缴、已迁出、已死亡 或 已参加职工医保，收到：{value or '（空）'}")
 
 
 def _one(person: str, mark: str, note: str, *, actor, scope, year: int | None) -> dict:
@@ -49,10 +46,8 @@ def _one(person: str, mark: str, note: str, *, actor, scope, year: int | None) -
         resident = find_resident(person, scope=scope)
     except PersonNotFound as exc:
         raise RowError(KEY, str(exc)) from None
-    outcome, prefix = _mark(mark)
+    outcome = _mark(mark)
     note = (note or "").strip()
-    if prefix:
-        note = f"{prefix}：{note}" if note else prefix
     year = year or benefit_year_default(resident.county_code)
     if not year:
         raise RowError("", f"{resident.county_code} 还没有征缴年度，请用 --year 指定")
@@ -60,7 +55,8 @@ def _one(person: str, mark: str, note: str, *, actor, scope, year: int | None) -
     out = {"resident_id": resident.pk, "name": resident.name, "id_number": scope.show_id(resident.id_number),
            "benefit_year": year, "outcome": outcome, "note": note, "undo_change_id": None}
     last = RemindMark.objects.filter(resident=resident, benefit_year=year).order_by("-marked_at", "-pk").first()
-    if last is not None and last.outcome == outcome and (outcome != RemindMark.Outcome.CONTACTED or last.note == note):
+    # a record (已联系、拒缴) with another 说明 is a new record; a closing mark once made stays as it is
+    if last is not None and last.outcome == outcome and (outcome not in RemindMark.RECORDS or last.note == note):
         return out | {"result": "unchanged", "message": f"已是{label}", "effects": []}
     try:
         mark_row, change = status_change_apply(
@@ -80,15 +76,16 @@ def _one(person: str, mark: str, note: str, *, actor, scope, year: int | None) -
 @remind_app.command("mark")
 def remind_mark_command(
     person: str = typer.Argument(None, help="身份证号码或居民编号；与 --file 二选一"),
-    mark: str = typer.Option("", "--mark", help="contacted 已联系、moved_away 已迁出、deceased 已死亡、"
-                                                 "employee_insurance 已参加职工医保、拒缴（记为已联系并写明拒缴）"),
-    note: str = typer.Option("", "--note", help="说明（除已联系外必填，300字以内）"),
+    mark: str = typer.Option("", "--mark", help="contacted 已联系、refused 拒缴、moved_away 已迁出、deceased 已死亡、"
+                                                 "employee_insurance 已参加职工医保（也可写中文）"),
+    note: str = typer.Option("", "--note", help="说明（除已联系外必填，拒缴须写明情况；300字以内）"),
     file: Path = typer.Option(None, "--file", help="村里交回的名单（xlsx 或 csv），列：身份证号码、标记、说明"),
     year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度；不填时取该县当前年度"),
     user: str = typer.Option(None, "--user", help=USER_HELP),
     as_json: bool = typer.Option(False, "--json", help="在标准输出打印一个 JSON 对象"),
 ):
-    """标记催缴结果：已迁出、已死亡、已参加职工医保同时暂停或终止参保、变更户籍；同一标记再次提交时不变。"""
+    """标记催缴结果：已联系、拒缴只作记录（仍待催缴）；已迁出、已死亡、已参加职工医保同时暂停或终止参保、变更户籍；
+    同一标记再次提交时不变。"""
     django_setup()
     from yibao.cli.sheets import read_rows
 

@@ -24,6 +24,7 @@ ACTION_LABELS: dict[str, str] = {
     "targets.import": "导入目标任务", "targets.derive": "生成目标任务", "target.adjust": "调整目标任务",
     "remind.contacted": "催缴：已联系", "remind.moved_away": "催缴：已迁出",
     "remind.employee_insurance": "催缴：已参加职工医保", "remind.deceased": "催缴：已死亡",
+    "remind.refused": "催缴：拒缴",
     "resident.register": "登记参保人", "resident.update": "修改参保人信息", "resident.status": "户籍状态变更",
     "resident.move": "参保人迁移", "resident.flag": "标记重复参保", "resident.flag_resolve": "处理重复参保标记",
     "resident.identity_add": "登记资助身份", "resident.identity_renew": "续期资助身份",

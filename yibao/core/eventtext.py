@@ -311,6 +311,8 @@ def _remind(event, ctx):
     label = RemindMark.Outcome(event.action).label if event.action in RemindMark.Outcome.values else event.action
     note = f"（{a['note']}）" if a.get("note") else ""
     year = f"{a['benefit_year']}年度" if a.get("benefit_year") else ""
+    if event.action == RemindMark.Outcome.REFUSED:
+        return f"在{year}催缴名单上记录 {ctx.person(event.entity_id)} 拒缴{note}，仍待催缴"
     return f"在{year}催缴名单上将 {ctx.person(event.entity_id)} 标记为“{label}”{note}"
 
 

@@ -21,6 +21,8 @@ from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
 from yibao.core.api_types import Count, DbId, IsoDate, Money, PlainText, RegionLevel, Year
 
+REMIND_STATES = ("open", "refused", "closed", "all")
+
 AsOf = IsoDate | None  # 统计日期（今天或以前）：该日结束时的全部数字；不填为今日实时
 
 router = Router(tags=["进度与报表"])
@@ -103,6 +105,7 @@ class UnitOut(Schema):
     not_renewed: int
     remind_closed: int
     remind_open: int
+    remind_refused: int  # 其中拒缴 (part of remind_open)
     amount: Money
     rank: int | None
     rank_of: int | None
@@ -150,6 +153,7 @@ class RenewalRow(Schema):
     not_renewed: int
     closed: int
     open: int
+    refused: int  # 其中拒缴 (part of open)
     renewal_rate: float | None
     new_enrolled: int
 
@@ -180,6 +184,7 @@ class RemindPerson(Schema):
     marked_by: str
     mark_note: str
     closed: bool
+    refused: bool  # newest mark 拒缴 and still to chase
 
 
 class RemindOut(Schema):
@@ -353,7 +358,7 @@ def progress_renewal(request, region: str | None = None, year: Year | None = Non
     def row(item):
         u = item["unit"]
         return {"code": u.code, "name": u.name, "last_year": u.last_year, "renewed": u.renewed, "not_renewed": u.not_renewed,
-                "closed": item["closed"], "open": item["open"], "renewal_rate": _float(u.renewal_rate),
+                "closed": item["closed"], "open": item["open"], "refused": item["refused"], "renewal_rate": _float(u.renewal_rate),
                 "new_enrolled": u.new_enrolled}
 
     return {"benefit_year": year, "total": row(data["total"]), "rows": [row(r) for r in data["rows"]]}
@@ -405,8 +410,8 @@ def remind_list(request, village: str, year: Year | None = None, state: str = "o
     scope = request.auth
     scope.require("remind.view")
     year = _year(scope, village, year)
-    if state not in ("open", "closed", "all"):
-        raise Http404("state 应为 open、closed 或 all。")
+    if state not in REMIND_STATES:
+        raise Http404("state 应为 open、refused、closed 或 all。")
     rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year, state=state)
     return {"village_code": village, "benefit_year": year, "state": state, "count": len(rows), "people": reports.remind_json(rows)}
 
@@ -423,8 +428,8 @@ def remind_export(request, village: str | None = None, region: str | None = None
     code = (village or region or scope.region_code or "").strip()
     if not (code.isdigit() and len(code) in (6, 9, 12)):
         raise Http404("请指定 village（12位村级代码）或 region（6位县级、9位乡镇级代码）。")
-    if state not in ("open", "closed", "all"):
-        raise Http404("state 应为 open、closed 或 all。")
+    if state not in REMIND_STATES:
+        raise Http404("state 应为 open、refused、closed 或 all。")
     scope.require_region(code)
     year = _year(scope, code, year)
     content, people, filename = remindbook.remind_export(scope=scope, code=code, year=year, state=state)
@@ -439,7 +444,7 @@ def remind_export(request, village: str | None = None, region: str | None = None
 
 
 @router.post("/remind/{resident_id}/marks", response={201: MarkOut, 400: ErrorOut},
-             summary="标记催缴结果：contacted 已联系、moved_away 已迁出、employee_insurance 已参加职工医保、deceased 已死亡")
+             summary="标记催缴结果：contacted 已联系、refused 拒缴（须填说明）、moved_away 已迁出、employee_insurance 已参加职工医保、deceased 已死亡")
 def remind_mark(request, resident_id: DbId, payload: MarkIn):
     from yibao.registry.undo import status_change_apply
 

@@ -137,6 +137,7 @@ class DaySnapshot(models.Model):
     last_year = models.PositiveIntegerField("上年参保人数", default=0)
     renewed = models.PositiveIntegerField("上年参保本年已续保", default=0)
     remind_closed = models.PositiveIntegerField("催缴已核实不再参保", default=0)
+    remind_refused = models.PositiveIntegerField("催缴拒缴（仍待催缴）", default=0)
     amount = models.DecimalField("已缴金额", max_digits=16, decimal_places=2, default=0)
     target = models.PositiveIntegerField("应参保人数", null=True, blank=True)
     special_target = models.PositiveIntegerField("特群免缴", null=True, blank=True)
@@ -176,6 +177,7 @@ class RemindMark(models.Model):
         MOVED_AWAY = "moved_away", "已迁出"
         EMPLOYEE = "employee_insurance", "已参加职工医保"
         DECEASED = "deceased", "已死亡"
+        REFUSED = "refused", "拒缴"
 
     county_code = models.CharField("县级区划代码", max_length=6)
     township_code = models.CharField("乡镇区划代码", max_length=9)
@@ -199,7 +201,10 @@ class RemindMark(models.Model):
             models.Index(fields=["county_code", "benefit_year"]),
         ]
 
+    # 已联系 and 拒缴 are records only: the person stays on the 催缴 list (拒缴 is counted apart)
+    RECORDS = (Outcome.CONTACTED, Outcome.REFUSED)
+
     @property
     def closes(self) -> bool:
         """Moved away, joined 职工医保 or died: the person leaves the 催缴 list."""
-        return self.outcome != self.Outcome.CONTACTED
+        return self.outcome not in self.RECORDS

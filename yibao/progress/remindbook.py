@@ -17,7 +17,7 @@ from yibao.progress import reports, selectors
 SHEET_MAX = 31
 _BAD = re.compile(r"[\[\]:*?/\\]")
 SUMMARY = "汇总"
-STATES = (("open", "待催缴"), ("closed", "已核实不再参保"), ("all", "全部"))
+STATES = (("open", "待催缴"), ("refused", "其中拒缴"), ("closed", "已核实不再参保"), ("all", "全部"))
 
 
 @dataclass
@@ -26,6 +26,11 @@ class VillageList:
     name: str
     township: str
     rows: list = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        """其中拒缴: listed people whose newest mark is 拒缴."""
+        return sum(1 for r in self.rows if r.refused)
 
     @property
     def owed_total(self):
@@ -94,8 +99,8 @@ def remind_book_xlsx(lists: list[VillageList], *, region_code: str, region_name:
     summary.write_string(0, 0, f"{region_name}（{region_code}） {benefit_year}年度城乡居民医保催缴名单汇总", title)
     summary.write_string(1, 0, f"{state_label}；共 {len(lists)} 个村（社区），{sum(len(v.rows) for v in lists)} 人；"
                                f"导出时间 {business_now():%Y-%m-%d %H:%M}")
-    headers = ("序号", "乡镇（街道）", "村（社区）", "区划代码", "人数", "应缴金额合计（元）", "工作表")
-    for c, (label, width) in enumerate(zip(headers, (6, 16, 18, 14, 8, 16, 18))):
+    headers = ("序号", "乡镇（街道）", "村（社区）", "区划代码", "人数", "其中拒缴", "应缴金额合计（元）", "工作表")
+    for c, (label, width) in enumerate(zip(headers, (6, 16, 18, 14, 8, 10, 16, 18))):
         summary.write_string(3, c, label, head)
         summary.set_column(c, c, width)
     r = 4
@@ -105,14 +110,16 @@ def remind_book_xlsx(lists: list[VillageList], *, region_code: str, region_name:
         summary.write_string(r, 2, village.name, text)
         summary.write_string(r, 3, village.code, text)
         summary.write_number(r, 4, len(village.rows), cell)
-        summary.write_number(r, 5, float(village.owed_total), money)
-        summary.write_url(r, 6, f"internal:'{sheet}'!A1", link, string=sheet)
+        summary.write_number(r, 5, village.refused, cell)
+        summary.write_number(r, 6, float(village.owed_total), money)
+        summary.write_url(r, 7, f"internal:'{sheet}'!A1", link, string=sheet)
         r += 1
     summary.write_string(r, 1, "合计", bold)
-    for c in (0, 2, 3, 6):
+    for c in (0, 2, 3, 7):
         summary.write_blank(r, c, None, bold)
     summary.write_number(r, 4, sum(len(v.rows) for v in lists), bold)
-    summary.write_number(r, 5, float(sum(v.owed_total for v in lists)), bold_money)
+    summary.write_number(r, 5, sum(v.refused for v in lists), bold)
+    summary.write_number(r, 6, float(sum(v.owed_total for v in lists)), bold_money)
     summary.freeze_panes(4, 0)
     for village, sheet in zip(lists, names):
         report = reports.remind_report(village.rows, village_code=village.code, benefit_year=benefit_year,

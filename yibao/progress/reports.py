@@ -367,7 +367,7 @@ def remind_json(rows) -> list[dict]:
             "mark": r.mark.get_outcome_display() if r.mark else "", "mark_code": r.mark.outcome if r.mark else "",
             "marked_at": business_time(r.mark.marked_at).strftime("%Y-%m-%d %H:%M") if r.mark else "",
             "marked_by": r.mark.marked_by_name if r.mark else "", "mark_note": r.mark.note if r.mark else "",
-            "closed": r.closed,
+            "closed": r.closed, "refused": r.refused,
         })
     return out
 
@@ -394,9 +394,11 @@ def remind_report(rows, *, village_code: str, benefit_year: int, label: str | No
     from yibao.regions.selectors import region_label
 
     label = label or region_label(village_code)
+    refused = sum(1 for r in rows if r.refused)
+    refused = f"，其中拒缴 {refused} 人" if refused else ""
     return Report(
         title=f"{label}（{village_code}） {benefit_year}年度城乡居民医保催缴名单",
-        subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人；导出时间 {business_now():%Y-%m-%d %H:%M}",
+        subtitle=f"上年度参保、本年度尚未缴费的居民，共 {len(rows)} 人{refused}；导出时间 {business_now():%Y-%m-%d %H:%M}",
         columns=REMIND_COLUMNS, rows=remind_table_rows(rows), total=None, notes=[REMIND_NOTE],
         filename=f"催缴名单_{village_code}_{benefit_year}", sheet="催缴名单",
     )

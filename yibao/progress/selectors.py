@@ -225,6 +225,7 @@ class Unit:
     renewed: int = 0
     amount: Decimal = Decimal("0.00")
     remind_closed: int = 0
+    remind_refused: int = 0  # 其中拒缴: still to chase, counted within remind_open
     rate: Decimal | None = None
     special_rate: Decimal | None = None
     expected: int | None = None
@@ -266,7 +267,7 @@ class Unit:
 
 
 COUNT_FIELDS = ("paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed", "amount")
-SUMMED_FIELDS = (*COUNT_FIELDS, "remind_closed")
+SUMMED_FIELDS = (*COUNT_FIELDS, "remind_closed", "remind_refused")
 
 
 @dataclass
@@ -348,6 +349,9 @@ def progress_tree(*, county_code: str, benefit_year: int, on: dt.date | None = N
         for code, n in snapshots.closed_marks(county_code=county_code, benefit_year=benefit_year).items():
             if code and len(code) == 12:
                 unit(code).remind_closed = n
+        for code, n in snapshots.refused_marks(county_code=county_code, benefit_year=benefit_year).items():
+            if code and len(code) == 12:
+                unit(code).remind_refused = n
     else:
         for code, row in snapshot["units"].items():
             if len(code) == 12:
@@ -509,6 +513,11 @@ class RemindRow:
     def closed(self) -> bool:
         return (self.mark is not None and self.mark.closes) or self.resident.status != Resident.Status.ACTIVE
 
+    @property
+    def refused(self) -> bool:
+        """Still to chase, and the newest mark says 拒缴."""
+        return not self.closed and self.mark is not None and self.mark.outcome == RemindMark.Outcome.REFUSED
+
 
 def remind_base(*, county_code: str, benefit_year: int, village_code: str | None = None):
     """Last year's enrollees (正常参保 or 暂停) not in 正常参保 this year and without a booked payment."""
@@ -604,7 +613,8 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
 def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "open", on: dt.date | None = None) -> list[RemindRow]:
     """The 催缴 list of a village: who paid last year and not yet this year, with household, phone and amount owed.
 
-    state: "open" (still to chase), "closed" (moved away, 职工医保, died, or no longer 正常 on the register), "all".
+    state: "open" (still to chase), "refused" (those of "open" whose newest mark is 拒缴),
+    "closed" (moved away, 职工医保, died, or no longer 正常 on the register), "all".
     """
     if not (village_code and len(village_code) == 12 and village_code.isdigit()):
         raise Http404("催缴名单按村（社区）查看：请指定12位村级区划代码。")
@@ -644,7 +654,10 @@ def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "op
             this_status=status_names.get(this_year.get(r.pk), "未登记") if r.pk in this_year else "未登记",
             owed=amount, owed_basis=basis, owed_note=note, mark=marks.get(r.pk),
         )
-        if state == "all" or (state == "closed") == row.closed:
+        if state == "refused":
+            if row.refused:
+                rows.append(row)
+        elif state == "all" or (state == "closed") == row.closed:
             rows.append(row)
     return rows
 
@@ -660,11 +673,14 @@ def remind_resident(*, scope, resident_id: int) -> Resident:
 def renewal_summary(*, scope, region_code: str | None = None, benefit_year: int | None = None,
                     on: dt.date | None = None) -> dict:
     """The 12-10 comparison: for each child unit, last year's enrollees, how many renewed, and who is left.
-    Verified people (迁出、职工医保、死亡) count where the person lives now, as the rollup counts last year's cover."""
+    Verified people (迁出、职工医保、死亡) count where the person lives now, as the rollup counts last year's cover;
+    拒缴 people are still to chase ("refused" is a part of "open")."""
     overview = progress_overview(scope=scope, region_code=region_code, benefit_year=benefit_year, on=on)
     unit = overview["unit"]
-    rows = [{"unit": u, "closed": u.remind_closed, "open": u.remind_open} for u in (overview["children"] or [unit])]
-    return {**overview, "rows": rows, "total": {"unit": unit, "closed": unit.remind_closed, "open": unit.remind_open}}
+    rows = [{"unit": u, "closed": u.remind_closed, "open": u.remind_open, "refused": u.remind_refused}
+            for u in (overview["children"] or [unit])]
+    return {**overview, "rows": rows, "total": {"unit": unit, "closed": unit.remind_closed, "open": unit.remind_open,
+                                                "refused": unit.remind_refused}}
 
 
 # ---------------------------------------------------------------- the home page

@@ -727,7 +727,8 @@ def progress_refresh_enqueue(*, county_code: str, benefit_year: int, actor=None)
 
 @transaction.atomic
 def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, note: str = "") -> RemindMark:
-    """Mark one of last year's enrollees: 已联系, or 已迁出 / 已参加职工医保 / 已死亡.
+    """Mark one of last year's enrollees: 已联系 or 拒缴 (records: the person stays on the list, 拒缴 counted
+    apart and with a required 说明), or 已迁出 / 已参加职工医保 / 已死亡.
 
     The last three end the enrollment through the enrollment services (迁出、职工医保: 参保暂停 of last
     year's cover, which runs to 31 December; 死亡: 参保终止), free this year's unpaid registration,
@@ -743,7 +744,7 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
         scope.require_region(resident.village_code)
     note = (note or "").strip()
     if outcome not in RemindMark.Outcome.values:
-        raise ValidationError({"outcome": f"未知的催缴结果：{outcome}（应为已联系、已迁出、已参加职工医保或已死亡）"})
+        raise ValidationError({"outcome": f"未知的催缴结果：{outcome}（应为已联系、拒缴、已迁出、已参加职工医保或已死亡）"})
     if len(note) > 300:
         raise ValidationError({"note": "说明不能超过300个字。"})
     label = RemindMark.Outcome(outcome).label
@@ -756,7 +757,9 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
             f"{resident.name} 已缴纳{benefit_year}年度参保费；如已迁出、参加职工医保或死亡，请办理参保暂停（终止）和退费。"
         )
     if outcome != RemindMark.Outcome.CONTACTED and not note:
-        raise ValidationError({"note": f"标记“{label}”须填写说明（如：2024年10月迁往合肥市、已在某单位参加职工医保、死亡日期）。"})
+        example = ("如：不愿参保的原因、由谁何时上门" if outcome == RemindMark.Outcome.REFUSED
+                   else "如：2024年10月迁往合肥市、已在某单位参加职工医保、死亡日期")
+        raise ValidationError({"note": f"标记“{label}”须填写说明（{example}）。"})
     reason = f"催缴核实：{label}" + (f"（{note}）" if note else "")
     effects: list[str] = []
     if outcome in (RemindMark.Outcome.MOVED_AWAY, RemindMark.Outcome.EMPLOYEE):
@@ -793,7 +796,7 @@ def remind_mark(*, actor, resident: Resident, benefit_year: int, outcome: str, n
         after={"benefit_year": benefit_year, "outcome": outcome, "note": note, "mark": mark.pk, "effects": effects},
         reason=reason,
     )
-    if effects:
+    if effects or outcome == RemindMark.Outcome.REFUSED:  # 拒缴 moves the day's 其中拒缴 figure
         progress_refresh(county_code=resident.county_code, benefit_year=benefit_year, village_codes=[resident.village_code])
     mark.effects = effects
     return mark

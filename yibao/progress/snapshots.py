@@ -21,7 +21,7 @@ from yibao.core.inputs import BadInput
 from yibao.progress.models import DaySnapshot, ProgressRefresh, RemindMark, Target, VillageDay, VillageProgress
 
 COUNTS = ("paid", "enrolled", "registered", "special_people", "special_enrolled", "last_year", "renewed",
-          "remind_closed", "amount")
+          "remind_closed", "remind_refused", "amount")
 TARGETS = ("target", "special_target", "others_target", "population", "supplementary")
 COLUMNS = ("county_code", "region_code", "benefit_year", "day", *COUNTS, *TARGETS, "source", "refreshed_at")
 
@@ -43,13 +43,46 @@ def closed_marks(*, county_code: str, benefit_year: int, villages=None, until: d
     """People verified as no longer to chase (迁出、职工医保、死亡) by the village they live in now;
     with `until`, only marks made by the end of that business day."""
     rows = RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year).exclude(
-        outcome=RemindMark.Outcome.CONTACTED)
+        outcome__in=RemindMark.RECORDS)
     if villages:
         rows = rows.filter(resident__village_code__in=villages)
-    if until is not None:  # marked_at is a real-clock stamp: shift the business day back to the calendar
-        real_day = until - (business_today() - timezone.localdate())
-        end = timezone.make_aware(dt.datetime.combine(real_day + dt.timedelta(days=1), dt.time.min))
-        rows = rows.filter(marked_at__lt=end)
+    if until is not None:
+        rows = rows.filter(marked_at__lt=_day_end(until))
+    return dict(rows.values_list("resident__village_code").annotate(n=Count("resident_id", distinct=True))
+                .values_list("resident__village_code", "n"))
+
+
+def _day_end(until: dt.date):
+    """The real-clock end of a business day (marked_at is a real-clock stamp)."""
+    real_day = until - (business_today() - timezone.localdate())
+    return timezone.make_aware(dt.datetime.combine(real_day + dt.timedelta(days=1), dt.time.min))
+
+
+def refused_marks(*, county_code: str, benefit_year: int, villages=None, until: dt.date | None = None,
+                  renewed=None) -> dict[str, int]:
+    """People whose newest mark is 拒缴 and who are still to chase (其中拒缴), by the village they live in now.
+    Live: still on the 催缴 list (not renewed, no booked payment); with `until`, marks made by the end of that
+    day, less `renewed` (resident ids renewed by then)."""
+    from django.db.models import Subquery
+
+    from yibao.progress import selectors
+
+    marks = RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year)
+    if until is not None:
+        marks = marks.filter(marked_at__lt=_day_end(until))
+    newest = marks.filter(resident_id=OuterRef("resident_id")).order_by("-marked_at", "-pk").values("pk")[:1]
+    rows = marks.filter(outcome=RemindMark.Outcome.REFUSED, pk=Subquery(newest))
+    if villages:
+        rows = rows.filter(resident__village_code__in=villages)
+    if until is None:
+        rows = rows.filter(resident_id__in=selectors.remind_base(county_code=county_code, benefit_year=benefit_year)
+                           .values("resident_id"))
+    else:
+        last = selectors.Enrollment.objects.filter(selectors.covered_q(), county_code=county_code,
+                                                   benefit_year=benefit_year - 1)
+        rows = rows.filter(resident_id__in=last.values("resident_id"))
+        if renewed is not None:
+            rows = rows.exclude(resident_id__in=renewed)
     return dict(rows.values_list("resident__village_code").annotate(n=Count("resident_id", distinct=True))
                 .values_list("resident__village_code", "n"))
 
@@ -110,6 +143,7 @@ def snapshot_write(*, county_code: str, benefit_year: int, villages=None, refres
     if whole:
         figures = {code: dict(zip(names, values)) for code, *values in rollup.values_list("village_code", *names)}
         closed = closed_marks(county_code=county_code, benefit_year=benefit_year)
+        refused = refused_marks(county_code=county_code, benefit_year=benefit_year)
     else:
         stored = DaySnapshot.objects.filter(county_code=county_code, benefit_year=benefit_year, day=day)
         figures = {code: dict(zip(COUNTS, values))
@@ -119,9 +153,11 @@ def snapshot_write(*, county_code: str, benefit_year: int, villages=None, refres
         figures.update({code: dict(zip(names, values)) for code, *values in
                         rollup.filter(village_code__in=villages).values_list("village_code", *names)})
         closed = closed_marks(county_code=county_code, benefit_year=benefit_year, villages=villages)
+        refused = refused_marks(county_code=county_code, benefit_year=benefit_year, villages=villages)
     for code, row in figures.items():
         if whole or code in villages:
             row["remind_closed"] = closed.get(code, 0)
+            row["remind_refused"] = refused.get(code, 0)
     rows = _unit_rows(county_code=county_code, benefit_year=benefit_year, day=day, villages=figures,
                       source=DaySnapshot.Source.COUNTED, refreshed_at=stamp)
     if not whole:  # only the villages counted and the sums above them changed
@@ -167,6 +203,9 @@ def _rebuilt_villages(county_code: str, benefit_year: int, day: dt.date) -> dict
         figures[code]["registered"] = max(0, n - figures[code].get("enrolled", 0))
     for code, n in closed_marks(county_code=county_code, benefit_year=benefit_year, until=day).items():
         figures[code]["remind_closed"] = n
+    for code, n in refused_marks(county_code=county_code, benefit_year=benefit_year, until=day,
+                                 renewed=done.values("resident_id")).items():
+        figures[code]["remind_refused"] = n
     return {code: row for code, row in figures.items() if code and len(code) == 12}
 
 

@@ -316,7 +316,8 @@ def remind(request):
 @require_POST
 @scoped_view("remind.mark")
 def remind_mark(request, resident_id: int):
-    """A 催缴 mark asks once (the sheet says what changes), then is made and may be undone for 10 minutes."""
+    """A 催缴 mark asks once (the sheet says what changes), then is made and may be undone for 10 minutes;
+    已联系 and 拒缴 are records (no sheet), undone the same way."""
     from yibao.registry import undo
     from yibao.registry.views_undo import confirm_fragment, confirm_page, confirmed, undo_fragment, with_undo
 
@@ -334,7 +335,7 @@ def remind_mark(request, resident_id: int):
             return services.remind_mark(actor=request.user, resident=resident, benefit_year=year, outcome=outcome,
                                         note=note)
 
-        if outcome != RemindMark.Outcome.CONTACTED and not confirmed(request):
+        if outcome not in RemindMark.RECORDS and not confirmed(request):  # 已联系、拒缴 change no status: no sheet
             lines = undo.status_change_preview(resident=resident, do=do)
             sheet = {"headline": f"{resident.name} 将标记为{label}", "lines": lines, "cancel_url": back,
                      "button": f"确认标记为{label}", "danger": True}

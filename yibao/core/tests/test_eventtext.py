@@ -25,7 +25,7 @@ SOURCE = Path(__file__).resolve().parents[2]
 DYNAMIC = {
     "payment.rechecked", "receipt.reprinted", "enrollment.terminated", "subsidy_refund.approved",
     "subsidy_refund.paid", "resident.identity_renew", "resident.identity_add", "remind.contacted",
-    "remind.moved_away", "remind.employee_insurance", "remind.deceased", "job.interrupted",
+    "remind.moved_away", "remind.employee_insurance", "remind.deceased", "remind.refused", "job.interrupted",
     "job.interrupted_after_commit",
 } | {f"user.{a}" for a in ("create", "update", "deactivate", "activate", "reset_password", "change_password",
                             "update_profile", "unlock", "reset_second_factor", "enrol_second_factor")}

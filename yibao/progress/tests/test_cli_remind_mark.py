@@ -56,9 +56,10 @@ def test_the_village_file_is_marked_row_by_row_and_a_second_run_changes_nothing(
     errors = [r["message"] for r in data["rows"] if r["result"] == "error"]
     assert errors[0].startswith("第4行：甲 已缴纳2025年度参保费")
     assert errors[1].startswith("第5行“身份证号码”：身份证号码无效")
-    assert errors[2].startswith("第6行“标记”：标记应为 已联系、已迁出")
+    assert errors[2].startswith("第6行“标记”：标记应为 已联系、拒缴、已迁出")
     refused = RemindMark.objects.get(resident=bb)
-    assert (refused.outcome, refused.note) == ("contacted", "拒缴：嫌贵")
+    assert (refused.outcome, refused.note) == ("refused", "嫌贵")
+    assert [r["outcome"] for r in data["rows"] if r["result"] == "changed"] == ["refused", "employee_insurance"]
     assert Flag.objects.filter(resident=d, kind=Flag.Kind.EMPLOYEE_INSURANCE, resolved_at__isnull=True).count() == 1
     events = Event.objects.count()
     second = run("remind", "mark", "--file", sheet, "--year", 2025)
@@ -95,3 +96,28 @@ def test_a_file_headed_with_the_short_id_column_name_is_read(county, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rows"][0]["row"] == 3
     assert RemindMark.objects.get(resident=county["b"]).note == "答应下周缴"
+
+
+def test_refused_is_its_own_mark_needs_a_note_stays_on_the_list_and_may_be_undone(county):
+    from yibao.progress.selectors import progress_tree
+
+    bb = county["b"]
+    bare = run("remind", "mark", bb.id_number, "--mark", "refused", "--year", 2025)
+    assert bare.exit_code == 2 and "标记“拒缴”须填写说明" in bare.output
+    result = run("remind", "mark", bb.id_number, "--mark", "refused", "--note", "嫌贵，不愿参保", "--year", 2025, "--json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["rows"][0]
+    assert (row["outcome"], row["note"], row["effects"]) == ("refused", "嫌贵，不愿参保", [])
+    assert Resident.objects.get(pk=bb.pk).status == Resident.Status.ACTIVE
+    assert Event.objects.filter(entity="remind", entity_id=str(bb.pk), action="refused").count() == 1
+    unit = progress_tree(county_code=b.COUNTY, benefit_year=2025).get(b.DONGCUN)
+    assert (unit.remind_refused, unit.remind_closed) == (1, 0)
+    listed = run("remind", "--village", b.DONGCUN, "--year", 2025, "--state", "refused")
+    assert listed.exit_code == 0 and "共 1 人，其中拒缴 1 人" in listed.stderr and "乙" in listed.stdout
+    figures = json.loads(run("progress", "--county", b.COUNTY, "--year", 2025, "--json").stdout)
+    assert (figures["county"]["remind_open"], figures["county"]["remind_refused"]) == (2, 1)
+    again = run("remind", "mark", bb.id_number, "--mark", "拒缴", "--note", "嫌贵，不愿参保", "--year", 2025)
+    assert again.exit_code == 0 and "未变" in again.stdout and RemindMark.objects.filter(resident=bb).count() == 1
+    assert run("undo", row["undo_change_id"]).exit_code == 0
+    assert not RemindMark.objects.filter(resident=bb).exists()
+    assert progress_tree(county_code=b.COUNTY, benefit_year=2025).get(b.DONGCUN).remind_refused == 0
