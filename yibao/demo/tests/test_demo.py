@@ -93,6 +93,44 @@ def test_demo_year_starts_from_last_years_roster(db):
 
     again = demo_year(seed=11)  # the year is there: nothing is imported or collected twice
     assert "history" not in again and "collection" not in again and "reconciliation" not in again
+    assert "groups" not in again and "household_part" not in again and "transfer" not in again
+
+
+def test_demo_year_takes_the_less_common_paths(db):
+    """Group lists (births, a school roll, a release list), a payment for part of a household, a
+    transfer and a 周报 for last Friday, all through the real jobs and services."""
+    import datetime as dt
+    from pathlib import Path
+
+    from yibao.collection.models import Receipt
+    from yibao.core.models import Event
+    from yibao.enrollment.models import Enrollment
+    from yibao.demo.extras import last_friday
+    from yibao.demo.year import DEMO_DAY, demo_year
+    from yibao.registry.models import GroupFact
+
+    demo_build(residents=400, seed=3)
+    summary = demo_year(seed=3)
+    groups = summary["groups"]
+    assert set(groups) == {"newborn", "university_student", "released_prisoner"}
+    assert all(g["imported"] > 0 and g["rejected"] == 0 for g in groups.values())
+    held = Counter(GroupFact.objects.values_list("group", flat=True))
+    assert held["newborn"] == groups["newborn"]["rows"] and held["released_prisoner"] == 2
+
+    part = summary["household_part"]
+    assert part["paid"] == 2 < part["members"]
+    receipt = Receipt.objects.get(receipt_no=part["receipt_no"])
+    assert receipt.lines.count() == 2 and receipt.household.number == part["household"]
+
+    moved = summary["transfer"]
+    assert moved["from"] != moved["to"] and moved["from"][:9] == moved["to"][:9]
+    enrollment = Enrollment.objects.get(pk=moved["enrollment"])
+    assert enrollment.village_code == enrollment.resident.village_code == moved["to"]
+    assert Event.objects.filter(entity="resident", entity_id=str(enrollment.resident_id), action="move").exists()
+
+    weekly = summary["past_weekly"]
+    assert weekly["on"] == last_friday(DEMO_DAY) == dt.date(2025, 3, 14) and weekly["rows"] > 0
+    assert Path(weekly["file"]).stat().st_size > 0 and "20250314" in weekly["file"]
 
 
 def test_demo_year_reconciles_twice_a_month_on_the_business_days(db):
