@@ -104,14 +104,9 @@ def counter_pay(request):
     def build():
         return sheets.counter_sheet(request, people=people, household=household, channel=channel, amount=amount, back=back)
 
-    if not confirm.confirmed(request):
-        sheet = build()
-        if sheet.error and not confirm.wants_sheet(request):
-            return refused(sheet.error)
-        return confirm.sheet_render(request, sheet)
-    guard = confirm.guard(request, build)
-    if guard is not None:
-        return guard
+    answer = confirm.ask(request, build, refused=refused)
+    if answer is not None:
+        return answer
     sheet = build() if channel == Payment.Channel.CASH else None
     if sheet is not None and not sheet.error and (sheet.received is None or sheet.received_error):
         sheet.received_error = sheet.received_error or "请填写实收现金金额。"
@@ -158,15 +153,9 @@ def receipt_void(request, pk: int):
     def build():
         return sheets.void_sheet(request, receipt=item, reason=reason, reissue=reissue)
 
-    if not confirm.confirmed(request):
-        sheet = build()
-        if sheet.error and not confirm.wants_sheet(request):
-            messages.error(request, sheet.error)
-            return redirect("collection:receipt", pk=item.pk)
-        return confirm.sheet_render(request, sheet)
-    guard = confirm.guard(request, build)
-    if guard is not None:
-        return guard
+    answer = confirm.ask(request, build, refused=reverse("collection:receipt", args=[item.pk]))
+    if answer is not None:
+        return answer
     try:
         replacement = services.receipt_void(receipt=item, actor=request.user, reason=reason, reissue=reissue)
     except services.PaymentError as exc:
@@ -288,15 +277,9 @@ def payment_top_up(request, pk: int):
     def build():
         return sheets.top_up_sheet(request, payment=item, channel=channel)
 
-    if not confirm.confirmed(request):
-        sheet = build()
-        if sheet.error and not confirm.wants_sheet(request):
-            messages.error(request, sheet.error)
-            return redirect("collection:payment", pk=item.pk)
-        return confirm.sheet_render(request, sheet)
-    guard = confirm.guard(request, build)
-    if guard is not None:
-        return guard
+    answer = confirm.ask(request, build, refused=reverse("collection:payment", args=[item.pk]))
+    if answer is not None:
+        return answer
     sheet = build() if channel == Payment.Channel.CASH else None
     if sheet is not None and not sheet.error and (sheet.received is None or sheet.received_error):
         sheet.received_error = sheet.received_error or "请填写实收现金金额。"
@@ -418,15 +401,9 @@ def _refund_sheet_step(request, pk: int, capability: str, build, step):
     def sheet():
         return build(request, refund=refund, back=back)
 
-    if not confirm.confirmed(request):
-        made = sheet()
-        if made.error and not confirm.wants_sheet(request):
-            messages.error(request, made.error)
-            return redirect(back)
-        return confirm.sheet_render(request, made)
-    guard = confirm.guard(request, sheet)
-    if guard is not None:
-        return guard
+    answer = confirm.ask(request, sheet, refused=back)
+    if answer is not None:
+        return answer
     try:
         step(refund)
     except (services.PaymentError, BadInput) as exc:
@@ -548,15 +525,9 @@ def _subsidy_pay(request, ids: list[int], back: str):
         rows = selectors.subsidy_refund_list(scope=scope).filter(pk__in=ids)
         return sheets.subsidy_pay_sheet(request, rows=rows, ids=ids, back=back_url)
 
-    if not confirm.confirmed(request):
-        sheet = build()
-        if sheet.error and not confirm.wants_sheet(request):
-            messages.error(request, sheet.error)
-            return redirect(back)
-        return confirm.sheet_render(request, sheet)
-    guard = confirm.guard(request, build)
-    if guard is not None:
-        return guard
+    answer = confirm.ask(request, build, refused=back)
+    if answer is not None:
+        return answer
     try:
         n = services.subsidy_refunds_pay(ids=ids, actor=request.user, scope=scope)
     except services.PaymentError as exc:

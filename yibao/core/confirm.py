@@ -128,6 +128,24 @@ def wants_sheet(request) -> bool:
     return request.headers.get(SHEET_HEADER) == "1"
 
 
+def ask(request, build, *, refused):
+    """The two steps of a money action, before it books. Without `confirmed=1`: the sheet `build()` makes,
+    or, when the sheet refuses and no sheet is wanted (no JS), `refused` — a URL to go back to with the
+    reason, or a callable given the reason. With it: `guard`. None means the POST may book now."""
+    if not confirmed(request):
+        sheet = build()
+        if sheet.error and not wants_sheet(request):
+            if callable(refused):
+                return refused(sheet.error)
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            messages.error(request, sheet.error)
+            return redirect(refused)
+        return sheet_render(request, sheet)
+    return guard(request, build)
+
+
 def guard(request, build):
     """Before a confirmed POST books: None when its token may book now. Otherwise the answer, which
     books nothing: what the token already made (a second tap), or the sheet again (an unknown token)."""
