@@ -47,7 +47,7 @@ def test_the_village_file_is_marked_row_by_row_and_a_second_run_changes_nothing(
         f"{bb.id_number},拒缴,嫌贵\n"
         f"{d.id_number},已参加职工医保,县医院职工\n"
         f"{a.id_number},已联系,\n"
-        f"{d.id_number[:-1]}0,已死亡,\n"
+        f"{d.id_number[:-1]}{'1' if d.id_number[-1] == '0' else '0'},已死亡,\n"  # a wrong check digit
         f"{bb.id_number},搬走了,\n", encoding="gbk")
     first = run("remind", "mark", "--file", sheet, "--year", 2025, "--json")
     assert first.exit_code == 2, first.output
