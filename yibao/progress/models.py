@@ -48,13 +48,9 @@ class Target(models.Model):
         return f"{self.region_code} {self.benefit_year} {self.total}"
 
 
-class VillageProgress(models.Model):
-    """Current counts of one village for one benefit year (rebuilt by progress_refresh)."""
+class UnitCounts(models.Model):
+    """The counts a unit's progress is made of: today's (VillageProgress) and a day's (DaySnapshot) alike."""
 
-    county_code = models.CharField("县级区划代码", max_length=6)
-    township_code = models.CharField("乡镇区划代码", max_length=9)
-    village_code = models.CharField("村（社区）区划代码", max_length=12)
-    benefit_year = models.PositiveSmallIntegerField("待遇年度")
     paid = models.PositiveIntegerField("已缴人数", default=0)
     enrolled = models.PositiveIntegerField("参保人数", default=0)
     registered = models.PositiveIntegerField("已登记未缴费", default=0)
@@ -62,6 +58,18 @@ class VillageProgress(models.Model):
     special_enrolled = models.PositiveIntegerField("特殊群体参保人数", default=0)
     last_year = models.PositiveIntegerField("上年参保人数", default=0)
     renewed = models.PositiveIntegerField("上年参保本年已续保", default=0)
+
+    class Meta:
+        abstract = True
+
+
+class VillageProgress(UnitCounts):
+    """Current counts of one village for one benefit year (rebuilt by progress_refresh)."""
+
+    county_code = models.CharField("县级区划代码", max_length=6)
+    township_code = models.CharField("乡镇区划代码", max_length=9)
+    village_code = models.CharField("村（社区）区划代码", max_length=12)
+    benefit_year = models.PositiveSmallIntegerField("待遇年度")
     amount = models.DecimalField("已缴金额", max_digits=14, decimal_places=2, default=0)
     refreshed_at = models.DateTimeField("统计时间", default=timezone.now)
 
@@ -113,7 +121,7 @@ class AreaDay(models.Model):
         indexes = [models.Index(fields=["county_code", "benefit_year"])]
 
 
-class DaySnapshot(models.Model):
+class DaySnapshot(UnitCounts):
     """The figures of one unit (county, township or village) as they stood at the end of one business day.
 
     Written by every recount (progress_refresh) for the day it runs on, so the day's last count stands;
@@ -129,13 +137,6 @@ class DaySnapshot(models.Model):
     region_code = models.CharField("区划代码", max_length=12)
     benefit_year = models.PositiveSmallIntegerField("待遇年度")
     day = models.DateField("日期")
-    paid = models.PositiveIntegerField("已缴人数", default=0)
-    enrolled = models.PositiveIntegerField("参保人数", default=0)
-    registered = models.PositiveIntegerField("已登记未缴费", default=0)
-    special_people = models.PositiveIntegerField("特殊群体人数", default=0)
-    special_enrolled = models.PositiveIntegerField("特殊群体参保人数", default=0)
-    last_year = models.PositiveIntegerField("上年参保人数", default=0)
-    renewed = models.PositiveIntegerField("上年参保本年已续保", default=0)
     remind_closed = models.PositiveIntegerField("催缴已核实不再参保", default=0)
     remind_refused = models.PositiveIntegerField("催缴拒缴（仍待催缴）", default=0)
     amount = models.DecimalField("已缴金额", max_digits=16, decimal_places=2, default=0)
