@@ -10,6 +10,9 @@ class Role(models.TextChoices):
     VILLAGE_COLLECTOR = "village_collector", "村（社区）征收员"
     DEPARTMENT_CLERK = "department_clerk", "部门名单报送员"
     AUDITOR = "auditor", "审计（只读）"
+    CITY_ADMIN = "city_admin", "市医保局管理员"
+    CITY_TAX = "city_tax", "市税务局（查看）"
+    PROVINCE_VIEWER = "province_viewer", "省医保局（只读）"
 
 
 class Department(models.TextChoices):
@@ -98,7 +101,20 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     Role.DEPARTMENT_CLERK: frozenset({"identities.import", "identities.view", "policy.view", "jobs.view"}),
     Role.AUDITOR: frozenset(_READ | {"registry.export", "reports.export"}),
+    # Above the county: roll-ups of counties' figures, city-wide policy, campaigns and county targets.
+    # No person-level work (registry, payments, receipts, 催缴 lists) and no whole ID numbers.
+    Role.CITY_ADMIN: frozenset(
+        {
+            "regions.view", "policy.view", "policy.manage", "campaign.manage", "progress.view", "targets.manage",
+            "reports.export", "reconcile.view", "audit.view", "jobs.view",
+        }
+    ),
+    Role.CITY_TAX: frozenset({"regions.view", "policy.view", "progress.view", "reports.export", "reconcile.view", "jobs.view"}),
+    Role.PROVINCE_VIEWER: frozenset({"regions.view", "policy.view", "progress.view", "reports.export", "reconcile.view"}),
 }
+
+# Roles bound above the county (a city, 4 digits, or a province, 2): they read roll-ups of many counties.
+ABOVE_COUNTY_ROLES = frozenset({Role.CITY_ADMIN, Role.CITY_TAX, Role.PROVINCE_VIEWER})
 
 # Roles that see whole ID numbers; every other role sees 421223********1234.
 FULL_ID_ROLES = frozenset({Role.COUNTY_ADMIN, Role.TAX_OFFICER, Role.TOWNSHIP_OFFICER, Role.VILLAGE_COLLECTOR})
@@ -110,10 +126,13 @@ ROLE_REGION_LEVEL: dict[str, int | None] = {
     Role.TOWNSHIP_OFFICER: 9,
     Role.VILLAGE_COLLECTOR: 12,
     Role.DEPARTMENT_CLERK: 6,
-    Role.AUDITOR: None,  # any level
+    Role.AUDITOR: None,  # any level from county down
+    Role.CITY_ADMIN: 4,
+    Role.CITY_TAX: 4,
+    Role.PROVINCE_VIEWER: 2,
 }
 
-LEVEL_LABELS = {6: "县（区）", 9: "乡镇（街道）", 12: "村（社区）"}
+LEVEL_LABELS = {2: "省（自治区、直辖市）", 4: "市（地区、州、盟）", 6: "县（区）", 9: "乡镇（街道）", 12: "村（社区）"}
 
 
 def role_label(role: str) -> str:

@@ -27,11 +27,17 @@ class Scope:
 
     @property
     def county_code(self) -> str:
-        return self.region_code[:6]
+        """The county this scope works in; "" for a city or province scope (it spans many counties)."""
+        return self.region_code[:6] if len(self.region_code) >= 6 else ""
 
     @property
     def level(self) -> int | None:
         return len(self.region_code) if self.region_code else None
+
+    @property
+    def above_county(self) -> bool:
+        """A city (4 digits) or province (2) scope: it reads roll-ups across its counties."""
+        return bool(self.region_code) and len(self.region_code) < 6
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -70,8 +76,14 @@ class Scope:
         """Limit a queryset to this scope; `prefix` reaches the codes through a relation ('resident__')."""
         if not self.region_code:
             return queryset
+        if self.above_county:  # every county of a city or province: a prefix of the county code
+            return queryset.filter(**{prefix + "county_code__startswith": self.region_code})
         field = LEVEL_FIELD[len(self.region_code)]
         return queryset.filter(**{prefix + field: self.region_code})
+
+    def county_codes(self, codes) -> list[str]:
+        """The county codes among `codes` that lie in this scope."""
+        return sorted(c for c in codes if self.contains(c))
 
     @property
     def reads_county_files(self) -> bool:

@@ -67,8 +67,8 @@ def _check_fields(*, scope, role: str, region_code: str, department: str, phone:
     level = ROLE_REGION_LEVEL.get(role)
     if not region_code:
         errors["region_code"] = "请选择所属区划。"
-    elif not (region_code.isdigit() and len(region_code) in (6, 9, 12)):
-        errors["region_code"] = f"区划代码“{region_code}”应为6、9或12位数字。"
+    elif not (region_code.isdigit() and len(region_code) in (2, 4, 6, 9, 12)):
+        errors["region_code"] = f"区划代码“{region_code}”应为2、4、6、9或12位数字。"
     else:
         region = Region.objects.filter(code=region_code).first()
         if region is None:
@@ -78,6 +78,8 @@ def _check_fields(*, scope, role: str, region_code: str, department: str, phone:
                 f"{role_label(role)}须绑定到{LEVEL_LABELS[level]}（{level}位区划代码），"
                 f"“{region.name}”是{LEVEL_LABELS[len(region_code)]}。"
             )
+        elif level is None and len(region_code) < 6:
+            errors["region_code"] = f"{role_label(role)}须绑定到县（区）或以下区划，“{region.name}”是{LEVEL_LABELS[len(region_code)]}。"
         elif scope is not None and not scope.contains(region_code):
             errors["region_code"] = f"“{region.name}”（{region_code}）不在您的管辖范围内。"
     if role == Role.DEPARTMENT_CLERK and not department:

@@ -5,9 +5,15 @@ TOWNSHIP_KINDS = (("0", "街道"), ("1", "镇"), ("2", "乡"), ("3", "乡"), ("4
 
 
 class Region(models.Model):
-    """行政区划: a county (6 digits), township (9) or village/community (12). The parent follows from the code."""
+    """行政区划: a province (2 digits), city (4), county (6), township (9) or village/community (12).
+
+    The parent follows from the code; a county's parent is its city when the city is loaded (counties
+    may be loaded alone). A city or province row carries its own code as county_code.
+    """
 
     class Level(models.IntegerChoices):
+        PROVINCE = 2, "省（自治区、直辖市）"
+        CITY = 4, "市（地区、州、盟）"
         COUNTY = 6, "县（区）"
         TOWNSHIP = 9, "乡镇（街道）"
         VILLAGE = 12, "村（社区）"
@@ -29,7 +35,13 @@ class Region(models.Model):
 
     @staticmethod
     def parent_code_of(code: str) -> str | None:
+        """The parent a region must have: a township's county, a village's township."""
         return {9: code[:6], 12: code[:9]}.get(len(code))
+
+    @staticmethod
+    def upper_code_of(code: str) -> str | None:
+        """The parent a region has when it is loaded: a county's city, a city's province."""
+        return {4: code[:2], 6: code[:4]}.get(len(code))
 
     @property
     def kind_label(self) -> str:
@@ -38,4 +50,4 @@ class Region(models.Model):
             return dict(TOWNSHIP_KINDS).get(self.code[6], "乡镇")
         if self.level == self.Level.VILLAGE:
             return "社区（居委会）" if self.code[9] in "01" else "村（村委会）"
-        return "县（区）"
+        return self.get_level_display()

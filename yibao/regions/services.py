@@ -25,8 +25,8 @@ def _check_rows(rows: list[tuple[str, str]], known: set[str]) -> list[str]:
     batch = {code for code, _ in rows}
     for line, (code, name) in enumerate(rows, start=1):
         where = f"第{line}行"
-        if not (code.isdigit() and len(code) in (6, 9, 12)):
-            errors.append(f"{where}：区划代码“{code}”应为6位（县）、9位（乡镇）或12位（村、社区）数字")
+        if not (code.isdigit() and len(code) in (2, 4, 6, 9, 12)):
+            errors.append(f"{where}：区划代码“{code}”应为2位（省）、4位（市）、6位（县）、9位（乡镇）或12位（村、社区）数字")
             continue
         if not name:
             errors.append(f"{where}：区划代码 {code} 缺少名称")
@@ -52,11 +52,12 @@ def region_upsert_many(*, rows: Iterable[tuple[str, str]], actor=None, reason: s
     rows.sort(key=lambda r: (len(r[0]), r[0]))  # parents first
     created, renamed, unchanged = [], [], 0
     by_county: dict[str, dict] = defaultdict(lambda: {"created": 0, "renamed": 0})
+    present = set(existing) | {code for code, _ in rows}
     for code, name in rows:
         if code not in existing:
-            created.append(
-                Region(code=code, name=name, level=len(code), parent_id=Region.parent_code_of(code), county_code=code[:6])
-            )
+            upper = Region.upper_code_of(code)
+            parent = Region.parent_code_of(code) or (upper if upper in present else None)
+            created.append(Region(code=code, name=name, level=len(code), parent_id=parent, county_code=code[:6]))
             by_county[code[:6]]["created"] += 1
         elif existing[code] != name:
             renamed.append((code, existing[code], name))
@@ -64,6 +65,11 @@ def region_upsert_many(*, rows: Iterable[tuple[str, str]], actor=None, reason: s
         else:
             unchanged += 1
     Region.objects.bulk_create(created, batch_size=2000)
+    for region in created:  # a city or province loaded after the counties or cities under it adopts them
+        if region.level in (Region.Level.PROVINCE, Region.Level.CITY):
+            Region.objects.filter(level=region.level + 2, code__startswith=region.code, parent__isnull=True).update(
+                parent_id=region.code
+            )
     for code, _old, name in renamed:
         Region.objects.filter(code=code).update(name=name)
     for county_code, counts in by_county.items():

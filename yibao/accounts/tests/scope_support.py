@@ -10,7 +10,8 @@ every role against four target villages:
     other_county     421321100201 神农 (随县)
 
 All staff users live in 崇阳县 (421223): county_admin, tax_officer, department_clerk (民政) and
-auditor at the county, township_officer at 肖岭乡, village_collector at 白马.
+auditor at the county, township_officer at 肖岭乡, village_collector at 白马; above them city_admin
+and city_tax at 咸宁市 (4212, which holds 崇阳县 but not 随县) and province_viewer at 湖北省 (42).
 
 An operation's `call(client, world, target)` makes the request as the logged-in user and may
 create what it needs first; every case is rolled back afterwards.
@@ -194,6 +195,7 @@ def build_world() -> World:
     homes = {
         Role.COUNTY_ADMIN: "421223", Role.TAX_OFFICER: "421223", Role.TOWNSHIP_OFFICER: "421223200",
         Role.VILLAGE_COLLECTOR: "421223200201", Role.DEPARTMENT_CLERK: "421223", Role.AUDITOR: "421223",
+        Role.CITY_ADMIN: "4212", Role.CITY_TAX: "4212", Role.PROVINCE_VIEWER: "42",  # 咸宁市 holds 崇阳县, not 随县
     }
     for role, region in homes.items():
         world.users[str(role)] = User.objects.create_user(
