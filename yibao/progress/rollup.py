@@ -381,6 +381,12 @@ def county_rows(*, region_code: str, benefit_year: int, on: dt.date | None = Non
     return rows, ("live" if not past else ("rebuilt" if any(r.source == "rebuilt" for r in rows.values()) else "counted"))
 
 
+def snapshots_check(on: dt.date | None) -> dt.date | None:
+    from yibao.progress import snapshots
+
+    return snapshots.check_day(on)
+
+
 def rollup(*, scope, region_code: str | None = None, benefit_year: int | None = None, on: dt.date | None = None,
            sort: str = "rate") -> Rollup:
     """A city's counties (or a province's cities) ranked, with the whole as their sum."""
