@@ -2,7 +2,9 @@
 
 Reads only the small tables (regions, campaigns, targets, the per-village rollup VillageProgress, the
 day snapshots, progress refreshes, 催缴 marks and reconciliation runs), one query per table for the whole
-city or province (`county_code__startswith`), never a county's payments or enrollments.
+city or province: its counties are found by code prefix among regions and campaigns, then every table is
+read with `county_code IN (…)` (an index range on SQLite and PostgreSQL alike, where a LIKE prefix is not),
+never a county's payments or enrollments (the 拒缴 check probes them by index per marked person).
 
 A county's figures are the county page's (progress_tree): the counts of its villages, its own target,
 its own 序时人数 (pace.standing on its own window). Above it every count is a sum: a city is the sum of
@@ -17,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.http import Http404
 
 from yibao.core.clock import business_today
@@ -251,41 +253,38 @@ def counties_of(region_code: str) -> list[str]:
     return sorted(c for c in codes if len(c) == 6)
 
 
-def _live_marks(prefix: str, benefit_year: int) -> tuple[dict[str, int], dict[str, int]]:
-    """已核实不再参保 and 其中拒缴 per county, as the county page counts them (by the village people live in now)."""
+def _live_marks(codes: list[str], benefit_year: int) -> tuple[dict[str, int], dict[str, int]]:
+    """已核实不再参保 and 其中拒缴 per county, as the county page counts them. Grouped by the marks' own county
+    (a person moves only within the county), so the residents table is never scanned: the 拒缴 check probes
+    the indexes of last year's and this year's enrollments and payments person by person."""
     from yibao.collection.models import Payment
     from yibao.enrollment.models import Enrollment
     from yibao.progress import selectors
     from yibao.progress.models import RemindMark
 
-    marks = RemindMark.objects.filter(county_code__startswith=prefix, benefit_year=benefit_year)
-    closed: dict[str, int] = defaultdict(int)
-    for village, n in (marks.exclude(outcome__in=RemindMark.RECORDS).values_list("resident__village_code")
-                       .annotate(n=Count("resident_id", distinct=True)).values_list("resident__village_code", "n")):
-        if village and len(village) == 12:
-            closed[village[:6]] += n
+    marks = RemindMark.objects.filter(county_code__in=codes, benefit_year=benefit_year)
+
+    def by_county(rows) -> dict[str, int]:
+        return dict(rows.values_list("county_code").annotate(n=Count("resident_id", distinct=True))
+                    .values_list("county_code", "n"))
+
     newest = marks.filter(resident_id=OuterRef("resident_id")).order_by("-marked_at", "-pk").values("pk")[:1]
     mine = {"county_code": OuterRef("county_code"), "resident_id": OuterRef("resident_id")}
     last = Enrollment.objects.filter(selectors.covered_q(), benefit_year=benefit_year - 1, **mine)
     done = Enrollment.objects.filter(benefit_year=benefit_year, status__in=selectors.DONE_STATUSES, **mine)
     booked = Payment.objects.filter(benefit_year=benefit_year, status=Payment.Status.BOOKED, **mine)
-    refused_rows = (marks.filter(outcome=RemindMark.Outcome.REFUSED, pk=Subquery(newest)).filter(Exists(last))
-                    .exclude(Exists(done)).exclude(Exists(booked)))  # still on the 催缴 list: an index probe a person
-    refused: dict[str, int] = defaultdict(int)
-    for village, n in (refused_rows.values_list("resident__village_code")
-                       .annotate(n=Count("resident_id", distinct=True)).values_list("resident__village_code", "n")):
-        if village and len(village) == 12:
-            refused[village[:6]] += n
-    return closed, refused
+    refused = (marks.filter(outcome=RemindMark.Outcome.REFUSED, pk=Subquery(newest)).filter(Exists(last))
+               .exclude(Exists(done)).exclude(Exists(booked)))  # still on the 催缴 list
+    return by_county(marks.exclude(outcome__in=RemindMark.RECORDS)), by_county(refused)
 
 
-def _reconciliation(prefix: str, benefit_year: int, campaigns: dict, on: dt.date, past: bool) -> dict[str, dict]:
+def _reconciliation(codes: list[str], benefit_year: int, campaigns: dict, on: dt.date, past: bool) -> dict[str, dict]:
     """Per county: the months judged against the policy's 每月对账次数 (reconciliation.month_check), runs, the
     latest run's date and differences."""
     from yibao.reconciliation.models import ReconciliationRun
     from yibao.reconciliation.selectors import months_judged, required_per_month
 
-    runs = ReconciliationRun.objects.filter(county_code__startswith=prefix, benefit_year=benefit_year)
+    runs = ReconciliationRun.objects.filter(county_code__in=codes, benefit_year=benefit_year)
     if past:
         runs = runs.filter(ran_on__lte=on)
     by_county: dict[str, list] = defaultdict(list)
@@ -322,21 +321,21 @@ def county_rows(*, region_code: str, benefit_year: int, on: dt.date | None = Non
     codes = sorted({*names, *campaigns})
     rows = {c: RollupRow(code=c, name=names.get(c, c), level=6, counties=1) for c in codes}
     if not past:
-        sums = (VillageProgress.objects.filter(county_code__startswith=prefix, benefit_year=benefit_year)
+        sums = (VillageProgress.objects.filter(county_code__in=codes, benefit_year=benefit_year)
                 .values("county_code").annotate(**{f"s_{n}": Sum(n) for n in COUNTS}))
         for item in sums:
             row = rows.get(item["county_code"])
             if row is not None:
                 for n in COUNTS:
                     setattr(row, n, item[f"s_{n}"] or (Decimal("0.00") if n == "amount" else 0))
-        closed, refused = _live_marks(prefix, benefit_year)
+        closed, refused = _live_marks(codes, benefit_year)
         for county, row in rows.items():
             row.remind_closed, row.remind_refused = closed.get(county, 0), refused.get(county, 0)
-        for county, total in Target.objects.filter(county_code__startswith=prefix, benefit_year=benefit_year,
+        for county, total in Target.objects.filter(region_code__in=codes, benefit_year=benefit_year,
                                                    level=6).values_list("region_code", "total"):
             if county in rows:
                 rows[county].target = total
-        for county, stamp in ProgressRefresh.objects.filter(county_code__startswith=prefix,
+        for county, stamp in ProgressRefresh.objects.filter(county_code__in=codes,
                                                             benefit_year=benefit_year).values_list("county_code",
                                                                                                    "refreshed_at"):
             if county in rows:
@@ -344,7 +343,7 @@ def county_rows(*, region_code: str, benefit_year: int, on: dt.date | None = Non
     else:
         fields = ("county_code", "target", "refreshed_at", "source", *COUNTS, "remind_closed", "remind_refused")
         stored = {item[0]: dict(zip(fields, item)) for item in DaySnapshot.objects.filter(
-            county_code__startswith=prefix, benefit_year=benefit_year, day=on, region_code=F("county_code"),
+            region_code__in=codes, benefit_year=benefit_year, day=on,
         ).values_list(*fields)}
         for county, row in rows.items():
             figures = stored.get(county)
@@ -355,7 +354,7 @@ def county_rows(*, region_code: str, benefit_year: int, on: dt.date | None = Non
             for n in (*COUNTS, "remind_closed", "remind_refused", "target", "refreshed_at"):
                 setattr(row, n, figures[n] if figures[n] is not None or n in ("target", "refreshed_at") else 0)
             row.source = figures["source"]
-    reconciled = _reconciliation(prefix, benefit_year, campaigns, on, past)
+    reconciled = _reconciliation(codes, benefit_year, campaigns, on, past)
     for county, row in rows.items():
         campaign = campaigns.get(county)
         row.campaign = campaign is not None and not campaign.imported
