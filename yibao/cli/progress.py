@@ -86,14 +86,24 @@ def targets_show(
         typer.echo(f"{item['code']:<12}  {item['name']:<20}  {item['total']}")
 
 
+progress_app = typer.Typer(help="征缴进度：一个县（--county），或市、省汇总（progress rollup --region）",
+                           invoke_without_command=True)
+
+
+@progress_app.callback()
 def progress_command(
-    county: str = typer.Option(..., "--county", help="县级区划代码"),
-    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
+    ctx: typer.Context,
+    county: str = typer.Option(None, "--county", help="县级区划代码"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="先重新统计（默认），或直接读上次统计结果"),
     on: str = typer.Option(None, "--on", help="统计日期 YYYY-MM-DD（今天或以前）：给出该日结束时的数字；不填为今日实时"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、金额、参保率、序时进度、待催缴和排名；--on 为某日日终的数字。"""
+    if ctx.invoked_subcommand:
+        return
+    if not county or not year:
+        fail("请指定 --county 县级区划代码和 --year 待遇年度；市、省汇总用 yibao progress rollup --region。")
     django_setup()
     from yibao.core.clock import business_time
     from yibao.core.inputs import BadInput
@@ -241,5 +251,8 @@ def remind_export_command(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app, name="targets")
-    app.command("progress")(progress_command)
+    from yibao.cli.rollup import rollup_command
+
+    progress_app.command("rollup")(rollup_command)
+    app.add_typer(progress_app, name="progress")
     app.add_typer(remind_app, name="remind")

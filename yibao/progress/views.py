@@ -102,8 +102,12 @@ def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
 
 @scoped_view("progress.view")
 def dashboard(request):
-    """County → township → village; a user starts at their own region."""
+    """County → township → village; a user starts at their own region (a city or province at its roll-up)."""
+    from yibao.progress import rollup_views
+
     scope = request.scope
+    if rollup_views.wants_rollup(request):
+        return rollup_views.rollup_page(request)
     region = _region_param(request)
     year = _year_param(request, region[:6])
     if not year:
@@ -127,6 +131,7 @@ def dashboard(request):
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
         "can_refresh": scope.can("progress.refresh"), "today": snapshots.business_today(),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
+        "above": rollup_views.path_of(scope, unit.code),
     })
 
 
