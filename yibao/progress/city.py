@@ -208,3 +208,20 @@ def city_targets_import(*, actor, content: bytes, filename: str, city_code: str 
     return {"file": filename, "title": table.title, "city_code": code, "city_name": name, "benefit_year": year,
             "rows": len(table.rows), "imported": created, "updated": updated, "unchanged": unchanged, "sums": sums,
             "units": units, "warnings": warnings}
+
+
+def city_year_default(city_code: str) -> int:
+    """The year a city's page starts at: an open campaign's, else the latest year with county targets, else the
+    newest city-wide policy's, else this year."""
+    from yibao.core.clock import business_today
+    from yibao.enrollment.models import Campaign
+    from yibao.policy.loader import policies_for_region
+
+    year = (Campaign.objects.filter(county_code__startswith=city_code, status=Campaign.Status.OPEN, imported=False)
+            .order_by("-benefit_year").values_list("benefit_year", flat=True).first())
+    year = year or (Target.objects.filter(county_code__startswith=city_code, level=6).order_by("-benefit_year")
+                    .values_list("benefit_year", flat=True).first())
+    if not year:
+        policies = policies_for_region(city_code)
+        year = policies[0].data.benefit_year if policies else business_today().year
+    return year
