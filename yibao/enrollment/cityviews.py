@@ -70,6 +70,7 @@ def city_open(request):
     return render(request, "enrollment/city_open.html", {
         "city": city, "city_name": city_name_of(city) if city else "", "form": form, "plan": plan, "error": error,
         "policy": policy, "campaigns": campaigns, "ask_city": not request.scope.region_code,
+        "can_targets": request.scope.can("progress.view"),
     })
 
 

@@ -62,6 +62,7 @@ def city_targets(request):
     return render(request, "progress/city_targets.html", {
         "data": data, "year": year, "city": city, "can_manage": request.scope.can("targets.manage"),
         "ask_city": not request.scope.above_county, "field": FIELD,
+        "can_open": request.scope.can("campaign.manage"),
     })
 
 

@@ -26,6 +26,7 @@ def test_page_shows_each_county_then_opens_after_the_sheet(client, city_admin):
     assert page.status_code == 200 and "朔州市" in html and 'data-county="140602"' in html
     assert "跳过" in html and "开启全市2024年度征缴（2个县）" in html
     assert "anhui-huaiyuan-2025" not in html  # another place's policy is not offered
+    assert 'href="/progress/targets/city/"' in html
 
     sheet = client.post(URL, {"city": CITY, "policy_id": POLICY})
     text = sheet.content.decode()

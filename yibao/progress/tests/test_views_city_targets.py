@@ -28,6 +28,7 @@ def test_table_edit_confirm_and_sum(client, city_admin):
     assert client.get("/progress/targets/")["Location"] == URL  # the city's targets are its counties'
     page = client.get(URL + "?year=2024").content.decode()
     assert "朔州市各县目标任务（2024年度）" in page and 'name="t_140602"' in page and 'name="t_140621"' in page
+    assert 'href="/enrollment/campaigns/city-open/"' in page
     form = {"city": CITY, "year": "2024", "reason": "市政府任务分解", "t_140602": "300000", "t_140603": "150000", "t_140621": ""}
     sheet = client.post(URL, form)
     text = sheet.content.decode()
@@ -64,7 +65,7 @@ def test_who_may_see_and_set(client, make_user):
     shuozhou()
     client.force_login(make_user("sz_tax", role="city_tax", region_code=CITY))
     page = client.get(URL + "?year=2024").content.decode()
-    assert "朔城区" in page and 'name="t_140602"' not in page
+    assert "朔城区" in page and 'name="t_140602"' not in page and "city-open" not in page
     assert client.post(URL, {"city": CITY, "year": "2024", "reason": "x", "t_140602": "1"}).status_code == 403
     client.force_login(make_user("sc_admin", role="county_admin", region_code="140602"))
     assert client.get(URL).status_code == 403
