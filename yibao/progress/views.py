@@ -159,6 +159,8 @@ def refresh(request):
 @scoped_view("progress.view")
 def targets(request):
     scope = request.scope
+    if scope.above_county and len(scope.region_code) == 4:  # a city sets its counties' targets
+        return redirect("progress:city_targets")
     county = scope.county_code or (request.GET.get("county") or "")[:6]
     year = _year_param(request, county) if county else None
     rows = selectors.target_list(scope=scope, benefit_year=year) if year else []
