@@ -39,7 +39,8 @@ def _city(request) -> str:
 def _year(request, city: str) -> int:
     try:
         return parse_year(request.GET.get("year") or request.POST.get("year")) or city_year_default(city)
-    except BadInput:
+    except BadInput as exc:
+        messages.error(request, f"{exc.message}；已显示默认年度。")
         return city_year_default(city)
 
 

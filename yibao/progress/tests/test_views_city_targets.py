@@ -44,6 +44,8 @@ def test_table_edit_confirm_and_sum(client, city_admin):
 
 
 def test_bad_values_are_named_on_the_sheet_and_nothing_is_written(client, city_admin):
+    bad_year = client.get(URL + "?year=99999").content.decode()
+    assert "待遇年度应为" in bad_year and "已显示默认年度" in bad_year
     form = {"city": CITY, "year": "2024", "reason": "分解", "t_140602": "300000", "t_140603": "十五万"}
     sheet = client.post(URL, form, HTTP_X_CONFIRM_SHEET="1").content.decode()
     assert "平鲁区的应参保人数应为人数" in sheet and totals() == {}
