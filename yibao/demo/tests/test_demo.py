@@ -61,13 +61,16 @@ def test_demo_cli_if_empty_and_logins(db):
 
     first = runner.invoke(app, ["demo-logins", "--json"])
     logins = json.loads(first.stdout)["logins"]
-    assert len(logins) == 6 and {l["password"] for l in logins} == {"yibao-demo"}
+    # the county's six, and above it the city, its tax bureau and the province (蚌埠市 and 安徽省 are loaded);
+    # 五河县's administrator only once 五河县 is (not with --no-city)
+    assert len(logins) == 9 and {l["password"] for l in logins} == {"yibao-demo"}
+    assert {l["username"] for l in logins} >= {"shi_yibao", "shi_shuiwu", "sheng"} and "wuhe_admin" not in str(logins)
     second = runner.invoke(app, ["demo-logins", "--url", "http://127.0.0.1:8031/"])
     assert second.exit_code == 0 and "村（社区）征收员" in second.stdout and "cunji" in second.stdout
     assert "http://127.0.0.1:8031/" in second.stdout
     from yibao.accounts.models import User
 
-    assert User.objects.count() == 6
+    assert User.objects.count() == 9
     collector = User.objects.get(username="cunji")
     assert Resident.objects.filter(village_code=collector.region_code).exists()
     assert collector.check_password("yibao-demo")
