@@ -71,6 +71,19 @@ class Person:
         return not self.first_time and self.gap_years == 0
 
 
+def identity_since_text(pairs) -> str | None:
+    """(code, start) pairs as one sortable text, "dibao:2025-03-01,tekun:2024-01-05" (bulk keys, frames)."""
+    text = ",".join(f"{code}:{day.isoformat()}" for code, day in sorted(pairs) if day is not None)
+    return text or None
+
+
+def parse_identity_since(text: str | None) -> tuple[tuple[str, dt.date], ...]:
+    if not text:
+        return ()
+    pairs = (item.split(":", 1) for item in text.split(","))
+    return tuple(sorted((code, dt.date.fromisoformat(day)) for code, day in pairs))
+
+
 @dataclass(frozen=True)
 class Quote:
     accepted: bool
