@@ -80,7 +80,8 @@ def _cast(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
 
 def person_facts(
     keys: pl.DataFrame, identities: pl.DataFrame, groups: pl.DataFrame, covered: pl.DataFrame, *,
-    employees: pl.DataFrame | None = None, employee_year: int | None = None, household: pl.DataFrame | None = None,
+    employees: pl.DataFrame | None = None, employee_year: int | dict[int, int | None] | None = None,
+    household: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The engine's facts for each row of `keys` (KEY_SCHEMA: a row key, the resident, the day
     asked about, the benefit year, 与户主关系, the birth date).
@@ -98,7 +99,8 @@ def person_facts(
 
     identity_since: the start dates (起始日期) of the identities held, as engine.identity_since_text.
     employee_months: with `employees` (EMPLOYEE_SCHEMA) and the year the policy asks about
-    (PolicyFile.employee_months_year): the months of that year; 0 for a resident not on the 职工医保
+    (PolicyFile.employee_months_year; or a dict from benefit year to it, for rows of several years):
+    the months of that year; 0 for a resident not on the 职工医保
     list; null (unknown) for a record of another year or without months, or when not asked.
     household_enrolled: with `household` (HOUSEHOLD_SCHEMA), whether another member of the
     household is enrolled in the benefit year; null when not given.
@@ -135,11 +137,18 @@ def person_facts(
     if employees is not None and employee_year is not None:
         record = _cast(employees, EMPLOYEE_SCHEMA).unique("resident_id", keep="last").rename(
             {"months": "_months", "months_year": "_months_year"}).with_columns(pl.lit(True).alias("_on_list"))
+        if isinstance(employee_year, dict):
+            asked = pl.DataFrame({"year": list(employee_year), "_asked": list(employee_year.values())},
+                                 schema={"year": pl.Int64, "_asked": pl.Int64})
+            frame = frame.join(asked, on="year", how="left", maintain_order="left")
+        else:
+            frame = frame.with_columns(pl.lit(employee_year, dtype=pl.Int64).alias("_asked"))
         frame = frame.join(record, on="resident_id", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("_on_list").is_null()).then(0)
-            .when(pl.col("_months_year") == employee_year).then(pl.col("_months"))
+            pl.when(pl.col("_asked").is_null()).then(None)
+            .when(pl.col("_on_list").is_null()).then(0)
+            .when(pl.col("_months_year") == pl.col("_asked")).then(pl.col("_months"))
             .otherwise(None).cast(pl.Int64).alias("employee_months")
-        ).drop("_months", "_months_year", "_on_list")
+        ).drop("_months", "_months_year", "_on_list", "_asked")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("employee_months"))
     if household is not None:
@@ -163,6 +172,14 @@ def person_facts(
         first.alias("first_time"),
         (pl.col("_last_year") == pl.col("year") - 1).fill_null(False).alias("renewal"),
     ).drop("_last_year", "_relation")
+
+
+def registry_facts_asked(policy) -> dict:
+    """Which optional registry facts the policy's conditions look at, as keyword arguments for the
+    readers of the registry (enrollment.assessment.persons_frame ...): employee_year, household."""
+    conditions = list(policy.data.conditions())
+    return {"employee_year": policy.data.employee_months_year(),
+            "household": any(c.household_enrolled is not None for c in conditions)}
 
 
 def person_from_row(row: dict, *, tier: int = 1, backpaid_years: int = 0) -> Person:
