@@ -420,12 +420,25 @@ def _refusal_without_rule(policy: Policy, paid_on: dt.date) -> tuple[str, object
     return policy.data.collection.late_refusal.reason, policy.data.collection.late_refusal
 
 
+FACT_FIELDS = ("event_from", "event_to", "within_months_of_event", "after_months_of_event", "employee_months",
+               "household_enrolled")
+
+
+def _without_facts(cond: Condition) -> Condition:
+    update = {name: None for name in FACT_FIELDS}
+    if cond.any_of:
+        update["any_of"] = [_without_facts(sub) for sub in cond.any_of]
+    return cond.model_copy(update=update)
+
+
 def _say_facts(rules: list[Rule], ctx: _Context) -> None:
-    """Name the registry facts (event date, 职工医保 months, the household's enrollment) that the
-    rules tried so far look at, citing the first rule that does."""
+    """Name the registry facts (event date, 职工医保 months, the household's enrollment) that decided
+    among the rules tried: those of each rule whose other conditions hold, citing that rule."""
     person, paid_on, year = ctx.person, ctx.paid_on, ctx.policy.data.benefit_year
     said: set[str] = set()
     for rule in rules:
+        if not holds(_without_facts(rule.when), ctx):
+            continue
         for cond in rule.when.walk():
             months = [n for n in (cond.within_months_of_event, cond.after_months_of_event) if n is not None]
             if "event" not in said and (months or cond.event_from or cond.event_to):
