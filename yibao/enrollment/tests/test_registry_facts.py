@@ -80,3 +80,34 @@ def test_employee_months_and_identity_start_dates_come_from_the_registry():
     assert bulk[worker.pk]["rule"] == "employee_gap_within_3_months"
     assert bulk[other_year.pk]["rule"] == "late_waiting"
     assert bulk[newly_poor.pk]["subsidy"] == 0 and bulk[newly_poor.pk]["payable"] == 400
+
+
+def test_channel_ingest_reads_employee_months_from_the_registry(tmp_path, monkeypatch):
+    from yibao.collection.ingest import payments_ingest
+    from yibao.collection.models import Payment
+    from yibao.collection.tests.test_ingest import line, write_csv
+
+    monkeypatch.setenv("YIBAO_POLICY_DIRS", str(SHIYAN.parent))
+    village = "439901100001"
+    f.region_tree("439901", "439901100", village)
+    f.campaign(county="439901", policy_id="hunan-shiyan-2026")
+    policy = load_policy("hunan-shiyan-2026")
+    people = []
+    for name, year in (("职工甲", 2025), ("职工乙", 2024)):
+        person = f.resident(village=village, name=name, birth=dt.date(1985, 1, 1))
+        GroupFact.objects.create(county_code="439901", resident=person, group="employee_to_resident",
+                                 event_date=dt.date(2025, 11, 15))
+        EmployeeInsuranceRecord.objects.create(county_code="439901", id_number=person.id_number, months_paid=6,
+                                               months_year=year)
+        people.append(person)
+    path = write_csv(tmp_path, [line(f"E{i}", p, "400", when="2026-02-10 09:30:00", year="2026")
+                                for i, p in enumerate(people)])
+    result = payments_ingest(path=path, actor="县税务局", county_code="439901")
+    assert result["booked"] == 2, result
+    rules = {}
+    for payment in Payment.objects.filter(source="file").select_related("resident"):
+        expected = quote(policy, person_for(resident=payment.resident, on=payment.paid_on, benefit_year=2026,
+                                            policy=policy), payment.paid_on)
+        assert (payment.rule, payment.benefit_start) == (expected.rule, expected.benefit_start)
+        rules[payment.resident.name] = payment.rule
+    assert rules == {"职工甲": "employee_gap_within_3_months", "职工乙": "late_waiting"}
