@@ -262,3 +262,13 @@ def test_cli_quote_options(installed):
     assert float(json.loads(result.stdout)["subsidy"]) == 0
     wrong = runner.invoke(app, base + ["--identity-since", "2026-02-01"])
     assert wrong.exit_code != 0 and "身份=YYYY-MM-DD" in wrong.output
+
+
+def test_the_counter_confirmation_names_a_waiting_period_in_days(shiyan):
+    from yibao.collection.confirm import benefit_notice, benefit_periods
+
+    in_days = quote(shiyan, Person(birth_date=dt.date(1980, 1, 1), gap_years=2), dt.date(2026, 3, 10))
+    assert benefit_notice("张三", in_days) == "张三：待遇自 2026年7月9日 起享受（等待期 90 天 另加 1 个月）"
+    assert benefit_periods([in_days]) == []
+    ordinary = quote(shiyan, Person(birth_date=dt.date(1980, 1, 1)), dt.date(2025, 10, 1))
+    assert benefit_notice("李四", ordinary) == ""
