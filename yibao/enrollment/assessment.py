@@ -134,9 +134,10 @@ def _in_ids(column: str, ids: list[int] | None) -> tuple[str, list]:
     return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
-def employee_months_rows(*, county_code: str, where: str = "", params: list | None = None) -> pl.DataFrame:
-    """The 职工医保 list's months (facts.EMPLOYEE_SCHEMA) for the county's residents, joined by ID number
-    within the county; `where` narrows the residents (r.id ...)."""
+def employee_months_rows(*, county_code: str, resident_ids: list[int] | None = None) -> pl.DataFrame:
+    """The 职工医保 list's months (facts.EMPLOYEE_SCHEMA) for the county's residents (or those of
+    `resident_ids`), joined by ID number within the county."""
+    where, params = _in_ids("r.id", resident_ids)
     return fetch_frame(
         f"SELECT r.id, e.months_paid, e.months_year FROM {_table(EmployeeInsuranceRecord)} e"
         f" JOIN {_table(Resident)} r ON r.county_code = e.county_code AND r.id_number = e.id_number"
@@ -147,10 +148,11 @@ def employee_months_rows(*, county_code: str, where: str = "", params: list | No
 
 
 def household_enrolled_rows(
-    *, county_code: str, benefit_year: int, where: str = "", params: list | None = None
+    *, county_code: str, benefit_year: int, resident_ids: list[int] | None = None
 ) -> pl.DataFrame:
-    """Residents (facts.HOUSEHOLD_SCHEMA) with another member of their household paid up for
-    `benefit_year` in this county; `where` narrows the residents (r.id ...)."""
+    """Residents (facts.HOUSEHOLD_SCHEMA, of the county or of `resident_ids`) with another member of
+    their household paid up for `benefit_year` in this county."""
+    where, params = _in_ids("r.id", resident_ids)
     return fetch_frame(
         f"SELECT DISTINCT r.id, en.benefit_year FROM {_table(Resident)} r"
         f" JOIN {_table(Resident)} o ON o.county_code = r.county_code AND o.household_id = r.household_id AND o.id <> r.id"
@@ -221,11 +223,10 @@ def persons_frame(
         pl.col("resident_id").alias("_key"), "resident_id", pl.lit(on, dtype=pl.Date).alias("on"),
         pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation", "birth_date",
     )
-    narrow, narrow_params = _in_ids("r.id", resident_ids)
-    employees = (employee_months_rows(county_code=county_code, where=narrow, params=narrow_params)
+    employees = (employee_months_rows(county_code=county_code, resident_ids=resident_ids)
                  if employee_year is not None else None)
-    households = (household_enrolled_rows(county_code=county_code, benefit_year=benefit_year, where=narrow,
-                                          params=narrow_params) if household else None)
+    households = (household_enrolled_rows(county_code=county_code, benefit_year=benefit_year, resident_ids=resident_ids)
+                  if household else None)
     engine_facts = person_facts(
         keys, identities, facts, last_covered, employees=employees, employee_year=employee_year, household=households,
     ).select("resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role",
