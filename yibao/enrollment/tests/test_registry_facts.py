@@ -111,3 +111,20 @@ def test_channel_ingest_reads_employee_months_from_the_registry(tmp_path, monkey
         assert (payment.rule, payment.benefit_start) == (expected.rule, expected.benefit_start)
         rules[payment.resident.name] = payment.rule
     assert rules == {"职工甲": "employee_gap_within_3_months", "职工乙": "late_waiting"}
+
+
+def test_the_remind_list_estimate_reads_household_enrollment_like_the_counter(monkeypatch):
+    from yibao.progress.selectors import _owed_quotes
+
+    monkeypatch.setenv("YIBAO_POLICY_DIRS", str(SHIYAN.parent))
+    village = "439901100001"
+    campaign = f.campaign(county="439901", policy_id="hunan-shiyan-2026")
+    home = f.household(village=village, number="S1")
+    mother = f.resident(village=village, household=home, name="母亲", relation="户主", sex="F")
+    baby = f.resident(village=village, household=home, name="婴儿", relation="女", birth=dt.date(2026, 3, 1))
+    alone = f.resident(village=village, name="另一婴儿", relation="女", birth=dt.date(2026, 3, 1))
+    _paid(mother, campaign, 2026)
+    on = dt.date(2026, 4, 15)  # after the window: a live quote, as the counter gives
+    owed = _owed_quotes([baby, alone], "439901", 2026, on)
+    for person, payable in ((baby, 0), (alone, 400)):
+        assert owed[person.pk][0] == due_quote(resident=person, campaign=campaign, paid_on=on).payable == payable
