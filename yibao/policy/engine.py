@@ -313,7 +313,9 @@ def _recognised_text(item: SubsidyItem) -> str:
 
 def _since_text(person: Person, code: str) -> str:
     start = person.identity_start(code)
-    return f"{identity_name(code)}身份自{cn_date(start)}起认定" if start else f"{identity_name(code)}身份认定日期不明"
+    if start is None:
+        return f"{identity_name(code)}身份认定日期不明（视为早已认定）"
+    return f"{identity_name(code)}身份自{cn_date(start)}起认定"
 
 
 @dataclass(frozen=True)
