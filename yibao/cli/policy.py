@@ -29,6 +29,12 @@ def quote_command(
     backpaid_years: int = typer.Option(0, "--backpaid-years", callback=gap_years_option, help="补缴的断保年数"),
     first_time: bool = typer.Option(False, "--first-time", help="首次参保（此前从未在本县参保），不是续保"),
     role: Optional[str] = typer.Option(None, "--role", help="家庭角色：child（子女）或 parent（父母）"),
+    employee_months: Optional[int] = typer.Option(
+        None, "--employee-months", min=0, max=12, help="政策所问年度的职工医保缴费月数（0至12）"),
+    household_enrolled: Optional[bool] = typer.Option(
+        None, "--household-enrolled/--no-household-enrolled", help="同户其他家庭成员已（未）参加本年度居民医保"),
+    identity_since: Optional[list[str]] = typer.Option(
+        None, "--identity-since", help="资助身份的认定日期：身份=YYYY-MM-DD，如 低保对象=2026-02-01，可重复"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """测算个人缴费、资助、先缴后补退补和待遇享受期，并说明依据。"""
@@ -37,6 +43,12 @@ def quote_command(
     from yibao.policy.selectors import quote_for, quote_json
     from yibao.policy.vocabulary import UnknownTerm
 
+    since = {}
+    for item in identity_since or []:
+        name, sep, day = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--identity-since 应写成 身份=YYYY-MM-DD，收到：{item}")
+        since[name.strip()] = parse_date(day.strip(), "--identity-since")
     try:
         result = quote_for(
             policy_id=policy,
@@ -50,6 +62,9 @@ def quote_command(
             backpaid_years=backpaid_years,
             household_role=role,
             first_time=first_time,
+            employee_months=employee_months,
+            household_enrolled=household_enrolled,
+            identity_since=since,
         )
     except (PolicyNotFound, PolicyFileError, UnknownTerm, PolicyInputError) as exc:
         fail(str(exc).strip("'\""))

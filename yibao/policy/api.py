@@ -19,7 +19,8 @@ FIELD_NAMES.update({
     "policy": "政策编号", "birth_date": "出生日期", "paid_on": "缴费日期", "identities": "资助身份",
     "group": "参保群体", "event_date": "事件日期", "tier": "缴费档次", "gap_years": "断保年数",
     "backpaid_years": "补缴年数", "household_role": "家庭角色",
-    "first_time": "首次参保",
+    "first_time": "首次参保", "employee_months": "职工医保缴费月数", "household_enrolled": "同户家庭成员参保",
+    "identity_since": "身份认定日期",
 })
 
 
@@ -35,6 +36,12 @@ class QuoteIn(Schema):
     backpaid_years: int = Field(0, ge=0, le=MAX_GAP_YEARS, description="补缴的断保年数")
     household_role: str | None = Field(None, max_length=20, description="家庭角色 child 或 parent")
     first_time: bool = Field(False, description="首次参保（此前从未在本县参保）；续保为 false")
+    employee_months: int | None = Field(
+        None, ge=0, le=12, description="政策所问年度的职工医保缴费月数（如“2025年职工医保缴费月份不少于3个月”）；不填为不清楚")
+    household_enrolled: bool | None = Field(
+        None, description="同户其他家庭成员已参加本年度居民医保（如“父母有一方在我镇参保的可免交”）；不填为不清楚")
+    identity_since: dict[Annotated[str, Field(max_length=50)], IsoDate] = Field(
+        {}, max_length=20, description="资助身份的认定（起始）日期，如 {\"dibao\": \"2026-02-01\"}；不填视为早已认定")
 
 
 class QuoteOut(Schema):
@@ -52,6 +59,7 @@ class QuoteOut(Schema):
     policy_version: str
     rule: str | None
     waiting_months: int
+    waiting_days: int
 
 
 class PolicyOut(Schema):
@@ -83,6 +91,9 @@ def quote_endpoint(request, payload: QuoteIn):
             backpaid_years=payload.backpaid_years,
             household_role=payload.household_role,
             first_time=payload.first_time,
+            employee_months=payload.employee_months,
+            household_enrolled=payload.household_enrolled,
+            identity_since=payload.identity_since,
         )
     except PolicyNotFound as exc:
         return Status(404, {"detail": str(exc).strip("'\"")})

@@ -30,6 +30,9 @@ class CasePerson(BaseModel):
     backpaid_years: int = 0
     household_role: str | None = None
     first_time: bool = False
+    identity_since: dict[str, dt.date] = Field({}, description="身份的认定（起始）日期，如 {低保对象: 2026-02-01}")
+    employee_months: int | None = None
+    household_enrolled: bool | None = None
 
     def to_person(self, paid_on: dt.date | None = None, benefit_year: int | None = None) -> Person:
         """The engine's Person; given the payment day and benefit year, a baby is 新生儿 by the birth
@@ -50,6 +53,9 @@ class CasePerson(BaseModel):
             backpaid_years=self.backpaid_years,
             household_role=self.household_role,
             first_time=self.first_time,
+            identity_since=tuple(sorted((identity_code(k), v) for k, v in self.identity_since.items())),
+            employee_months=self.employee_months,
+            household_enrolled=self.household_enrolled,
         )
 
 
@@ -65,6 +71,7 @@ class Expect(BaseModel):
     benefit_end: dt.date | None = None
     rule: str | None = None
     waiting_months: int | None = None
+    waiting_days: int | None = None
     reason_contains: str | None = None
     explanation_contains: list[str] = []
     input_error_contains: str | None = None

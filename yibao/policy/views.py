@@ -32,6 +32,10 @@ def quote_page(request):
                     backpaid_years=data["backpaid_years"] or 0,
                     household_role=data["household_role"] or None,
                     first_time=data["first_time"],
+                    employee_months=data["employee_months"],
+                    household_enrolled={"yes": True, "no": False}.get(data["household_enrolled"]),
+                    identity_since={code: data["identity_since"] for code in data["identities"]}
+                    if data["identity_since"] else None,
                 )
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")

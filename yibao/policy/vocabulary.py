@@ -83,6 +83,8 @@ GROUP_ALIASES: dict[str, str] = {
     "在校大学生": "university_student",
     "高校大学生": "university_student",
     "新生入学的大学生": "university_freshman",
+    "新入学大中专院校学生": "university_freshman",
+    "大学新生": "university_freshman",
     "大学毕业生": "graduate",
     "刑满释放人员": "released_prisoner",
     "退役军人": "veteran",
