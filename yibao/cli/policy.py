@@ -152,20 +152,26 @@ def policy_check_command(
             "version": report.policy.version if report.policy else None,
             "valid": report.policy is not None,
             "error": report.error,
+            "issues": [i.as_json() for i in report.issues],
+            "warnings": [w.as_json() for w in report.warnings],
             "cases": len(report.results),
             "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
         })
-    elif report.error:
-        typer.echo(f"错误：{report.error}", err=True)
     else:
-        policy = report.policy
-        typer.echo(
-            f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，失败 {len(report.failed)} 个。"
-        )
-        for r in report.failed:
-            typer.echo(f"  ✗ {r.name}")
-            for line in r.failures:
-                typer.echo(f"      {line}")
+        if report.error:
+            typer.echo(f"错误：{report.error}", err=True)
+        else:
+            policy = report.policy
+            typer.echo(
+                f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，"
+                f"失败 {len(report.failed)} 个。"
+            )
+            for r in report.failed:
+                typer.echo(f"  ✗ {r.name}")
+                for line in r.failures:
+                    typer.echo(f"      {line}")
+        for warning in report.warnings:
+            typer.echo(f"提醒：{warning}", err=True)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -86,7 +86,8 @@ def policy_upload_page(request):
             )
             if report.ok and form.cleaned_data["install"]:
                 try:
-                    installed = policy_install(path=path, replace=form.cleaned_data["replace"], actor=request.user)
+                    installed = policy_install(path=path, replace=form.cleaned_data["replace"], actor=request.user,
+                                               via="page")
                     messages.success(request, f"已安装政策 {installed.id}（版本 {installed.version}）。")
                 except PolicyInstallError as exc:
                     messages.error(request, str(exc))

@@ -56,7 +56,7 @@ def test_unknown_identity_code_is_refused(tmp_path):
     def change(doc):
         doc["subsidies"]["items"][0]["identities"].append("pinkun")
 
-    with pytest.raises(PolicyFileError, match="未知的身份代码：pinkun"):
+    with pytest.raises(PolicyFileError, match="未知的身份代码：“pinkun”，最接近的是“tekun”"):
         load_policy_file(edited(tmp_path, change))
 
 
