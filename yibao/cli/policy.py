@@ -9,7 +9,7 @@ import typer
 
 from yibao.cli.common import emit_json, fail, gap_years_option, parse_date, to_jsonable
 
-policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装政策文件", no_args_is_help=True)
+policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装、比较政策文件，词汇表与新年度起始文件", no_args_is_help=True)
 
 
 def _money(value) -> str:
@@ -195,5 +195,8 @@ def policy_install_command(
 
 
 def register(app: typer.Typer) -> None:
+    from yibao.cli.policy_authoring import register_authoring
+
+    register_authoring(policy_app)
     app.command("quote")(quote_command)
     app.add_typer(policy_app, name="policy")

@@ -34,7 +34,7 @@ VALUE_NAMES: dict[str, dict[str, str]] = {
              **ENROLLEE_KINDS},
     "timing": {"now": "缴费时直接减免", "refund_later": "先缴后补，日后退补"},
     "age_reference": {"paid_on": "按缴费之日算周岁", "year_start": "按待遇年度首日算周岁"},
-    "age_applies_to_role": {"child": "年龄条件只约束子女"},
+    "age_applies_to_role": {"child": "子女"},
     "outcome": {"accept": "受理", "refuse": "不予受理（写 refuse_reason）"},
     "charge": {"standard": "按个人缴费标准", "exempt": "免缴", "standard_plus_fiscal": "个人缴费加财政补助"},
     "waiting_period": {"none": "不设等待期", "always": "一律设等待期",

@@ -82,7 +82,7 @@ class _Collector:
         elif after is None:
             self.add(section, what, "removed", show(before, key), None, f"删去{what}（原为 {show(before, key)}）")
         else:
-            shifted = "（顺延一年）" if _a_year_later(before, after, self.years) else ""
+            shifted = f"（顺延{self.years}年）" if _a_year_later(before, after, self.years) else ""
             self.add(section, what, "changed", show(before, key), show(after, key),
                      f"{what}：{show(before, key)} → {show(after, key)}{shifted}")
 

@@ -70,3 +70,40 @@ def field_label(key: str, description: str | None = None, model: str | None = No
     if description:
         return description.split("：")[0].split("（")[0][:20]
     return key
+
+# what a key means, for the reference in docs/policy.md (a Field description in schema.py wins)
+FIELD_HELP: dict[str, str] = {
+    "id": "政策编号：<省>-<县>[-<乡镇>]-<待遇年度>，拼音小写，与文件名相同",
+    "title": "通知标题，照抄", "seed": "通知原文的文件名（纯文本），引用逐句与它核对",
+    "benefit_year": "待遇年度（享受待遇的那一年）", "notice_year": "发文（征缴）年度，通常是待遇年度前一年",
+    "reference": "所据原文，逐句照抄；略去的字用……", "source": "出处：notice 本地通知、national 国家规定、interpretation 本系统的理解",
+    "note": "理由说明；source 为 interpretation 时必写",
+    "tier": "档次：1 或 2", "groups": "参保群体代码（见词汇表）", "identities": "资助身份代码（见词汇表）",
+    "label": "中文名称，出现在测算说明中", "amount": "金额（元）",
+    "split": "财政补助分项，如 {central: 536, provincial: 134}，之和须等于 amount",
+    "single_highest": "多重身份只按一种资助（就高不就低）的原文",
+    "kind": "资助方式：full 全额、fixed 定额、percent 按比例", "percent": "比例（百分数，如 50）",
+    "timing": "now 缴费时减免；refund_later 先缴后补", "age_any_of": "年龄条件，任一成立即可：{min: 60} 或 {below: 18}",
+    "min": "下限（含）", "below": "上限（不含）：未满多少周岁", "max": "上限（含）",
+    "main_window": "集中征缴期", "days_of_month": "每月只在这几天缴费，如 {first: 1, last: 25}",
+    "late_refusal": "年度结束后（或征缴期外无规则适用时）不予受理的原因",
+    "rules": "受理规则，依次判断，先符合者适用", "when": "条件：写出的各项同时成立（any_of 为任一）",
+    "outcome": "accept 受理、refuse 不予受理", "start": "待遇起始日：起算点加天数、月数",
+    "anchor": "起算点（见词汇表）", "days": "起算点后加的天数", "months": "起算点后加的月数",
+    "charge": "收费：standard 按标准、exempt 免缴、standard_plus_fiscal 另缴财政补助",
+    "waiting_period": "待遇等待期", "allow_before_year_start": "待遇可早于年度首日（如大学新生9月起）",
+    "fixed_months": "固定等待期（月）", "extra_months_per_gap_year": "断保第2年起每年加的月数",
+    "reduce_months_per_backpaid_year": "每补缴一年减的月数", "exempt_groups": "不设等待期的参保群体",
+    "allowed_reasons": "可退费的原因", "before_benefit_start_only": "只在待遇享受期开始前退费",
+    "checklist": "通知没有涉及的清单项：{item: 清单项, reason: 理由}", "review": "待复核事项（yibao policy new 写入）",
+    "region_prefix": "区划代码前缀：市4位或县6位，加引号",
+    "Rule.id": "规则编号：小写字母、数字、下划线，文件内不重复；用例的 rule 写它",
+    "Rule.label": "规则的中文名称，出现在测算说明中", "Refusal.reason": "不予受理时告诉缴费人的原因",
+    "Rule.waiting_period": "none 不设、always 一律设、if_gap 上年断保的才设（按文件的 waiting_period 计算）",
+    "paid_from": "缴费日不早于此日", "paid_to": "缴费日不晚于此日",
+    "paid_in_main_window": "缴费日在集中征缴期内（含每月缴费日限制）",
+    "born_in_benefit_year": "在待遇年度内出生", "days_since_birth": "缴费日距出生日的天数（出生当天为0）",
+    "age_below_years": "缴费日未满多少周岁", "has_event_date": "是否给出了事件日期（退役、刑满释放、停保、毕业等）",
+    "days_since_event": "缴费日距事件日的天数", "gap_years": "参保前连续断保年数",
+    "any_of": "其中任一条件成立即可", "used_by": "系统中由哪一部分执行这句规定",
+}
