@@ -92,12 +92,11 @@ def policy_check_uploaded(
 REPLACE_HINTS = {
     "cli": "如要覆盖，请加选项 --replace 再运行 yibao policy install",
     "page": "如要覆盖，请勾选“覆盖已安装的同名政策”后再提交",
-    "api": "如要覆盖，请在请求中写 replace: true",
 }
 
 
 def policy_install(*, path: str | Path, replace: bool = False, actor=None, via: str = "cli") -> Policy:
-    """Install a checked policy file and its cases into var/policies. `via` (cli, page, api) says
+    """Install a checked policy file and its cases into var/policies. `via` (cli or page) says
     where the request came from, so the refusal names the option that overrides it there."""
     report = policy_check(path=path)
     if report.error:

@@ -94,3 +94,30 @@ def policy_upload_page(request):
     else:
         form = PolicyUploadForm()
     return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed})
+
+
+@scoped_view("policy.view")
+def vocabulary_page(request):
+    from yibao.policy.catalog import vocabulary
+
+    return render(request, "policy/vocabulary.html", {"vocabulary": vocabulary()})
+
+
+@scoped_view("policy.view")
+def policy_diff_page(request):
+    """Two policies side by side: what changed, in Chinese. ?before=ID&after=ID."""
+    from yibao.policy.diff import diff_sections, policy_diff
+
+    ids = [p["id"] for p in policy_list()]
+    before, after = request.GET.get("before", ""), request.GET.get("after", "")
+    sections, error, count = [], None, 0
+    if before or after:
+        if before not in ids or after not in ids:
+            error = f"未找到政策：{'、'.join(x for x in (before, after) if x not in ids) or '（未选）'}。请从列表中选择"
+        else:
+            changes = policy_diff(load_policy(before), load_policy(after))
+            sections, count = diff_sections(changes), len(changes)
+    return render(request, "policy/diff.html", {
+        "ids": ids, "before": before, "after": after, "sections": sections, "count": count, "error": error,
+        "compared": bool(before and after and not error),
+    })
