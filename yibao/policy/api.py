@@ -132,7 +132,7 @@ class PolicyCheckOut(Schema):
     failed: list[dict]
 
 
-@router.post("/policies/check", response={200: PolicyCheckOut}, summary="校验政策文件")
+@router.post("/policy-check", response={200: PolicyCheckOut}, summary="校验政策文件")
 def policy_check_endpoint(request, payload: PolicyCheckIn):
     """校验一份政策文件并运行其用例（不安装）。每条错误带行号（line）、位置（path）和中文原因（message）；
     warnings 是通知清单中没写到的项和 review 中未删的待复核事项。需要“管理政策”的权限。"""
