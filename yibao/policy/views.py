@@ -61,10 +61,16 @@ def policy_detail_page(request, policy_id: str):
         policy = load_policy(policy_id)
     except PolicyNotFound:
         raise Http404("未找到该政策") from None
+    from yibao.policy.checklist import checklist_rows
+
+    earlier = [p for p in policies_for_region(policy.data.locality.region_prefix)
+               if p.data.locality.region_prefix == policy.data.locality.region_prefix
+               and p.data.benefit_year < policy.data.benefit_year]
     return render(
         request,
         "policy/detail.html",
         {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name,
+         "previous_id": earlier[0].id if earlier else None, "checklist": checklist_rows(policy.data),
          "suspension_reasons": [SUSPENSION_REASONS[r] for r in policy.data.suspension.reasons]
          if policy.data.suspension else []},
     )

@@ -143,3 +143,11 @@ def test_api_check_passes_a_good_file_and_needs_the_right(client, make_user):
     assert response.status_code == 403 and "无权" in response.json()["detail"]
     client.logout()
     assert client.post("/api/policy-check", payload, content_type="application/json").status_code == 401
+
+
+def test_detail_page_links_to_the_diff_and_shows_the_checklist(collector):
+    html = collector.get("/policy/shanxi-shuozhou-2024/").content.decode()
+    assert 'href="/policy/diff/?after=shanxi-shuozhou-2024"' in html
+    assert '<li data-item="waiting_periods">待遇等待期：通知未涉及（2024年度早于国办发〔2024〕38号' in html
+    assert '<li data-item="standard">个人缴费标准（各档次、各群体）：已写</li>' in html
+    assert "<title>朔州市2024年度" in html and html.count('id="checklist"') == 1
