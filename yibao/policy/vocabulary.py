@@ -1,4 +1,6 @@
-"""The shared words of ../shared/glossary.md: identity codes with their aliases, enrollment groups.
+"""The words of the policy language: identity codes with their aliases and the department that lists
+them, enrollment groups, and the checklist of a notice. This is the repository's copy of the glossary
+(../shared/glossary.md); `yibao policy vocabulary`, its page and docs/policy.md are generated from it.
 
 Department lists spell one identity many ways; every code is accepted by itself and by each
 alias (exact match after trimming spaces).
