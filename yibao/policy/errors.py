@@ -232,8 +232,7 @@ def _scalars(node: yaml.Node | None):
         for child in node.value:
             yield from _scalars(child)
     elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield key
+        for _key, value in node.value:
             yield from _scalars(value)
 
 
@@ -244,7 +243,8 @@ def _line_of_named_value(node: yaml.Node | None, message: str) -> int | None:
                                                                  (len(s.value) >= 4 and s.value in message))]
     if not named:
         return None
-    best = max(named, key=lambda s: (s.value == head, len(s.value)))
+    # the most specific value; among equals the last (a repeated id is reported where it repeats)
+    best = max(enumerate(named), key=lambda pair: (pair[1].value == head, len(pair[1].value), pair[0]))[1]
     return best.start_mark.line + 1
 
 

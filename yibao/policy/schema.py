@@ -458,9 +458,11 @@ class PolicyFile(Strict):
             raise ValueError(f"政策编号 {self.id} 的年度与 benefit_year {self.benefit_year} 不一致")
         ids = [r.id for r in self.rules]
         if len(ids) != len(set(ids)):
-            raise ValueError("规则 id 重复")
-        if any(r.waiting_period != "none" for r in self.rules) and self.waiting_period is None:
-            raise ValueError("有规则使用等待期，但文件没有 waiting_period")
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"规则 id 重复：{repeated}")
+        waiting = [r.id for r in self.rules if r.waiting_period != "none"]
+        if waiting and self.waiting_period is None:
+            raise ValueError(f"规则 {waiting[0]} 使用等待期，但文件没有 waiting_period")
         for item in self.subsidies.items:
             if item.stated_amount is not None:
                 base = item.base if item.base is not None else self.tier1_standard()

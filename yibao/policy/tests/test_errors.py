@@ -297,3 +297,62 @@ def test_policy_check_reports_issues_of_the_cases_file(tmp_path):
 
 def test_notices_dir_is_where_the_builtin_notice_lives():
     assert (NOTICES_DIR / "004_695eda9d9bb48b94.txt").exists()
+
+
+MIGRANT_NOTE = "    note: 方案写延长期内缴费的外出务工人员“自参保缴费次日起享受待遇”"
+
+# (what to change, into what, the message it must give, the text on the line it must point at)
+CUSTOM_CHECKS = [
+    ("    source: interpretation\n" + MIGRANT_NOTE, "    source: interpretation\n    #" + MIGRANT_NOTE[5:],
+     "source: interpretation 必须在 note 中说明理由", "  - id: migrant_extension"),
+    ("    source: interpretation\n" + MIGRANT_NOTE, "    source: notice\n" + MIGRANT_NOTE,
+     "规则 migrant_extension 设待遇等待期：所引原文没有这样写，须标 source: interpretation", "  - id: migrant_extension"),
+    ("      age_any_of: [{below: 18}]\n      requires_any_of", "      age_any_of: [{}]\n      requires_any_of",
+     "年龄条件至少要有 min 或 below", "age_any_of: [{}]"),
+    ("      kind: fixed\n      amount: 340\n", "      kind: fixed\n", "低保对象：定额资助需要 amount", "- identities: [dibao]"),
+    ("      kind: full\n      stated_amount: 400", "      kind: full\n      amount: 400\n      stated_amount: 400",
+     "特困人员、孤儿：只有定额资助写 amount", "- identities: [tekun, orphan]"),
+    ("    - tier: 1\n      amount: 400", "    - tier: 2\n      amount: 400", "缺少一档（tier 1）个人缴费标准", "contribution:"),
+    ("  total:\n    amount: 1070", "  total:\n    amount: 1080", "筹资总额 1080 不等于个人缴费 400 与财政补助 670 之和", "contribution:"),
+    ("    start: 2024-09-01\n", "    start: 2025-09-01\n", "征缴期起始日 2025-09-01 晚于截止日 2024-12-31", "  main_window:"),
+    ("    start: {anchor: birth_date}\n", "    start: {anchor: birth_date}\n    outcome: refuse\n",
+     "规则 newborn_within_90_days：拒绝规则需要 refuse_reason", "  - id: newborn_within_90_days"),
+    ("    start: {anchor: birth_date}\n", "", "规则 newborn_within_90_days：受理规则需要 start（待遇起始日）",
+     "  - id: newborn_within_90_days"),
+    ("- identities: [tekun, orphan]", "- identities: [tekun, orphan, dibao]", "身份 dibao 同时出现在“特困人员、孤儿”和“低保对象”中",
+     "subsidies:"),
+    ("id: anhui-huaiyuan-2025", "id: Anhui_2025", "政策编号 Anhui_2025 应为 <省>-<县>[-<乡镇>]-<待遇年度>，拼音小写", "id: Anhui_2025"),
+    ("benefit_year: 2025", "benefit_year: 2026", "政策编号 anhui-huaiyuan-2025 的年度与 benefit_year 2026 不一致",
+     "id: anhui-huaiyuan-2025"),
+    ("  - id: newborn_after_90_days", "  - id: newborn_within_90_days", "规则 id 重复：newborn_within_90_days",
+     "  - id: newborn_within_90_days\n    label: 新生儿出生超过90日"),
+]
+
+
+def line_starting(text: str, at: str) -> int:
+    """The line where the lines of `at` begin, each a prefix of its file line."""
+    lines, wanted = text.splitlines(), at.splitlines()
+    return next(n for n in range(1, len(lines) + 1)
+                if all(n - 1 + k < len(lines) and lines[n - 1 + k].strip().startswith(w.strip())
+                        for k, w in enumerate(wanted)))
+
+
+@pytest.mark.parametrize(("old", "new", "message", "at"), CUSTOM_CHECKS, ids=[c[2][:24] for c in CUSTOM_CHECKS])
+def test_each_check_of_the_schema_gives_its_chinese_message_on_its_line(tmp_path, old, new, message, at):
+    error, text = broken(tmp_path, old, new)
+    issue = next((i for i in error.issues if i.message.startswith(message)), None)
+    assert issue is not None, [str(i) for i in error.issues]
+    assert not any(word in issue.message for word in ENGLISH)
+    assert issue.line == line_starting(text, at), str(issue)
+
+
+def test_a_waiting_period_rule_without_the_waiting_period_block(tmp_path):
+    text = SOURCE.read_text(encoding="utf-8")
+    text = text[: text.index("waiting_period:\n  fixed_months")] + text[text.index("refunds:\n"):]
+    path = tmp_path / SOURCE.name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyFileError) as caught:
+        load_policy_file(path)
+    issue = only_issue(caught.value)
+    assert issue.message == "规则 main_window 使用等待期，但文件没有 waiting_period"
+    assert issue.line == line_starting(text, "  - id: main_window")
