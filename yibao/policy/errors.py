@@ -142,9 +142,11 @@ def describe_loc(loc: tuple, root: type[BaseModel] | None = None) -> str:
             continue
         if not _is_key(str(part)):
             continue
-        keys.append(str(part))
         holder = model_at(root, loc[:i]) if root is not None else None
         field = holder.model_fields.get(part) if holder else None
+        if holder is not None and field is None and i < len(loc) - 1:
+            continue  # a union member's tag ('int', 'date'), not a key of the file
+        keys.append(str(part))
         label = field_label(str(part), field.description if field else None, holder.__name__ if holder else None)
         words.append(f"“{label}”")
         previous = part

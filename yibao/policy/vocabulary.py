@@ -110,7 +110,14 @@ def identity_code(text: str) -> str:
     try:
         return _IDENTITY_LOOKUP[key]
     except KeyError:
-        raise UnknownTerm(f"未知的资助身份：“{key}”（应为词汇表中的身份代码或名称，如 tekun、低保对象）") from None
+        import difflib
+
+        close = difflib.get_close_matches(key, list(_IDENTITY_LOOKUP), n=1, cutoff=0.5)
+        hint = ""
+        if close:
+            code = _IDENTITY_LOOKUP[close[0]]
+            hint = f"；最接近的是“{close[0]}”" + (f"（{code}）" if code != close[0] else "")
+        raise UnknownTerm(f"未知的资助身份：“{key}”（应为词汇表中的身份代码或名称，如 tekun、低保对象{hint}）") from None
 
 
 def identity_lookup() -> dict[str, str]:
@@ -128,7 +135,11 @@ def group_code(text: str) -> str:
         return key
     if key in GROUP_ALIASES:
         return GROUP_ALIASES[key]
-    raise UnknownTerm(f"未知的参保群体：“{key}”（应为 {', '.join(GROUPS)} 之一）")
+    import difflib
+
+    close = difflib.get_close_matches(key, list(GROUPS) + list(GROUP_ALIASES), n=1, cutoff=0.5)
+    hint = f"；最接近的是“{close[0]}”" if close else ""
+    raise UnknownTerm(f"未知的参保群体：“{key}”（应为 {', '.join(GROUPS)} 之一{hint}）")
 
 
 def unknown_codes_message(what: str, unknown: list[str], names: dict[str, str], aliases: dict[str, str]) -> str:

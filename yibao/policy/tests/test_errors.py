@@ -356,3 +356,18 @@ def test_a_waiting_period_rule_without_the_waiting_period_block(tmp_path):
     issue = only_issue(caught.value)
     assert issue.message == "规则 main_window 使用等待期，但文件没有 waiting_period"
     assert issue.line == line_starting(text, "  - id: main_window")
+
+
+def test_an_unknown_identity_or_group_in_a_quote_or_case_suggests_the_nearest():
+    from yibao.policy.vocabulary import UnknownTerm, group_code, identity_code
+
+    with pytest.raises(UnknownTerm) as caught:
+        identity_code("低保户")
+    assert str(caught.value).startswith("未知的资助身份：“低保户”") and "最接近的是“低保”（dibao）" in str(caught.value)
+    with pytest.raises(UnknownTerm, match="最接近的是“dibao”）$"):
+        identity_code("dibaoo")
+    with pytest.raises(UnknownTerm, match="最接近的是“newborn”）$"):
+        group_code("newbron")
+    with pytest.raises(UnknownTerm) as caught:
+        identity_code("xyz")
+    assert "最接近" not in str(caught.value)
