@@ -79,6 +79,12 @@ def policy_warnings(policy: Policy) -> list[Issue]:
                             f"在 checklist: 下写 - {{item: {row['item']}, reason: 理由}}")
         for row in checklist_rows(data) if row["state"] == "missing"
     ]
+    states = {row["item"]: row["state"] for row in checklist_rows(data)}
+    for i, skip in enumerate(data.checklist):
+        if states.get(skip.item) == "said":
+            warnings.append(Issue(line_of(node, ("checklist", i)), "清单",
+                                  f"checklist 写“{CHECKLIST_ITEMS[skip.item]}”（{skip.item}）通知未涉及，但文件已经写了；"
+                                  "请删去这一条，或删去文件中相应的内容"))
     for i, text in enumerate(data.review):
         warnings.append(Issue(line_of(node, ("review", i)), "待复核", f"{text}（核对后从 review: 中删去）"))
     return warnings

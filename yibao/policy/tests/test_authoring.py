@@ -208,3 +208,13 @@ def test_the_worked_example_of_the_guide_installs_as_written():
     assert "虚构的示例" in guide
     for line in ("when: {groups: [newborn], days_since_birth: {max: 90}}", "waiting_period: always"):
         assert line in guide and line in EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_acknowledging_an_item_the_file_says_is_a_warning_on_its_line(tmp_path):
+    path = edited_copy(tmp_path, "shanxi-shuozhou-2024", "  - item: waiting_periods\n",
+                       "  - item: waiting_periods\n    reason: 未涉及\n  - item: standard\n")
+    text = path.read_text(encoding="utf-8")
+    warnings = policy_warnings(load_policy_file(path))
+    assert [w.message for w in warnings] == [
+        "checklist 写“个人缴费标准（各档次、各群体）”（standard）通知未涉及，但文件已经写了；请删去这一条，或删去文件中相应的内容"]
+    assert warnings[0].line == next(n for n, line in enumerate(text.splitlines(), 1) if "item: standard" in line)
