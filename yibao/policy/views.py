@@ -63,14 +63,12 @@ def policy_detail_page(request, policy_id: str):
         raise Http404("未找到该政策") from None
     from yibao.policy.checklist import checklist_rows
 
-    earlier = [p for p in policies_for_region(policy.data.locality.region_prefix)
-               if p.data.locality.region_prefix == policy.data.locality.region_prefix
-               and p.data.benefit_year < policy.data.benefit_year]
+    earlier = _previous_year(policy)
     return render(
         request,
         "policy/detail.html",
         {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name,
-         "previous_id": earlier[0].id if earlier else None, "checklist": checklist_rows(policy.data),
+         "previous_id": earlier.id if earlier else None, "checklist": checklist_rows(policy.data),
          "suspension_reasons": [SUSPENSION_REASONS[r] for r in policy.data.suspension.reasons]
          if policy.data.suspension else []},
     )
@@ -99,7 +97,22 @@ def policy_upload_page(request):
                     messages.error(request, str(exc))
     else:
         form = PolicyUploadForm()
-    return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed})
+    previous, changes = None, []
+    if report is not None and report.policy is not None:
+        from yibao.policy.diff import diff_sections, policy_diff
+
+        previous = _previous_year(report.policy)
+        changes = diff_sections(policy_diff(previous, report.policy)) if previous else []
+    return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed,
+                                                  "previous": previous, "changes": changes})
+
+
+def _previous_year(policy):
+    """The newest loaded policy of the same locality with an earlier benefit year."""
+    prefix = policy.data.locality.region_prefix
+    earlier = [p for p in policies_for_region(prefix)
+               if p.data.locality.region_prefix == prefix and p.data.benefit_year < policy.data.benefit_year]
+    return earlier[0] if earlier else None
 
 
 @scoped_view("policy.view")

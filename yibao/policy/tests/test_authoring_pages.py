@@ -151,3 +151,17 @@ def test_detail_page_links_to_the_diff_and_shows_the_checklist(collector):
     assert '<li data-item="waiting_periods">待遇等待期：通知未涉及（2024年度早于国办发〔2024〕38号' in html
     assert '<li data-item="standard">个人缴费标准（各档次、各群体）：已写</li>' in html
     assert "<title>朔州市2024年度" in html and html.count('id="checklist"') == 1
+
+
+def test_upload_page_compares_a_checked_file_with_last_year(admin, tmp_path):
+    from yibao.policy.yearnew import policy_new
+
+    path = policy_new(source_id="anhui-huaiyuan-2025", new_id="anhui-huaiyuan-2026", folder=tmp_path)
+    html = admin.post("/policy/upload/", {
+        "policy_file": SimpleUploadedFile(path.name, path.read_bytes()),
+        "cases_file": SimpleUploadedFile("anhui-huaiyuan-2026.cases.yaml",
+                                         (tmp_path / "anhui-huaiyuan-2026.cases.yaml").read_bytes()),
+    }).content.decode()
+    assert "与上一年（anhui-huaiyuan-2025）相比" in html
+    assert '<li data-kind="changed">集中征缴期的起始日：2024年9月1日 → 2025年9月1日（顺延1年）</li>' in html
+    assert "待复核" in html  # the review marks are warnings on the page too
