@@ -219,3 +219,17 @@ def test_acknowledging_an_item_the_file_says_is_a_warning_on_its_line(tmp_path):
     assert [w.message for w in warnings] == [
         "checklist 写“个人缴费标准（各档次、各群体）”（standard）通知未涉及，但文件已经写了；请删去这一条，或删去文件中相应的内容"]
     assert warnings[0].line == next(n for n, line in enumerate(text.splitlines(), 1) if "item: standard" in line)
+
+
+def test_a_condition_added_to_the_schema_appears_in_the_vocabulary_and_reference(monkeypatch):
+    """lang additions need no edit here: a new key of Condition shows with a name, a type and an example."""
+    from pydantic.fields import FieldInfo
+
+    field = FieldInfo.from_annotated_attribute(dt.date | None, None)
+    field.description = "事件日期不早于此日"
+    monkeypatch.setitem(Condition.model_fields, "event_from", field)
+    row = next(c for c in catalog.conditions() if c["key"] == "event_from")
+    assert row == {"key": "event_from", "name": "事件日期不早于此日", "type": "日期（YYYY-MM-DD）",
+                   "description": "事件日期不早于此日", "example": "when: {event_from: 2026-01-01}"}
+    assert "| `rules[].when.event_from` | 事件日期不早于此日 | 日期（YYYY-MM-DD） |" in docgen.reference_markdown()
+    assert not docgen.is_current()  # so the test above would fail until docs/policy.md is regenerated
