@@ -180,17 +180,24 @@ def policy_check_command(
 def policy_install_command(
     file: Path = typer.Argument(..., help="已校验的政策文件"),
     replace: bool = typer.Option(False, "--replace", help="覆盖已安装的同名政策"),
+    user: Optional[str] = typer.Option(None, "--user", help="以该账号安装：政策的适用区划（region_prefix）须在其管辖范围内"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ):
-    """校验通过后把政策文件及其用例安装到本机政策目录（var/policies）。"""
-    from yibao.cli.common import cli_actor, django_setup
+    """校验通过后把政策文件及其用例安装到本机政策目录（var/policies）。全市适用的政策（4位区划）由市医保局安装。"""
+    from yibao.cli.common import cli_operator, django_setup, refusal_text
 
     django_setup()
+    from django.core.exceptions import PermissionDenied
+
     from yibao.policy.services import PolicyInstallError, policy_install
 
     try:
-        policy = policy_install(path=file, replace=replace, actor=cli_actor())
-    except PolicyInstallError as exc:
-        fail(str(exc), code=1)
+        policy = policy_install(path=file, replace=replace, actor=cli_operator(user))
+    except (PolicyInstallError, PermissionDenied) as exc:
+        fail(refusal_text(exc), code=1)
+    if as_json:
+        emit_json({"policy": policy.id, "version": policy.version, "region_prefix": policy.data.locality.region_prefix})
+        return
     typer.echo(f"已安装政策 {policy.id}（版本 {policy.version}）。")
 
 

@@ -119,7 +119,9 @@ def _in_county(scope, queryset):
 
 def campaign_list(*, scope, county_code: str | None = None):
     campaigns = Campaign.objects.all()
-    if scope.region_code:
+    if scope.above_county:  # a city's or province's counties
+        campaigns = campaigns.filter(county_code__startswith=scope.region_code)
+    elif scope.region_code:
         campaigns = campaigns.filter(county_code=scope.county_code)
     if county_code:
         campaigns = campaigns.filter(county_code=county_code)

@@ -297,16 +297,18 @@ def row_hashes(df: pl.DataFrame, columns: list[str]) -> pl.Series:
 
 
 def _region_code(text: str) -> tuple[str | None, str | None]:
-    """The 6/9/12-digit code (the 12-digit statistical form 340321101000 becomes 340321101)."""
+    """The 2/4/6/9/12-digit code (the 12-digit statistical form 340321101000 becomes 340321101, 340300000000
+    蚌埠市 3403, 340000000000 安徽省 34)."""
     code = "".join(text.split())
     if not code.isascii() or not code.isdigit():
         return None, "区划代码只能由数字组成"
-    if len(code) == 12 and code.endswith("000000"):
-        code = code[:6]
-    elif len(code) == 12 and code.endswith("000"):
-        code = code[:9]
-    if len(code) not in (6, 9, 12):
-        return None, f"区划代码应为6位（县）、9位（乡镇）或12位（村、社区）数字，实际为{len(code)}位"
+    if len(code) == 12:
+        for keep in (2, 4, 6, 9):
+            if code[keep:] == "0" * (12 - keep):
+                code = code[:keep]
+                break
+    if len(code) not in (2, 4, 6, 9, 12):
+        return None, f"区划代码应为2位（省）、4位（市）、6位（县）、9位（乡镇）或12位（村、社区）数字，实际为{len(code)}位"
     return code, None
 
 
@@ -335,6 +337,16 @@ def validate_regions(table: Table, ctx: Context) -> Checked:
     log.add(
         df, pl.col("parent_code").is_not_null() & ~pl.col("parent_code").is_in(list(known)), "code",
         pl.format("上级区划 {} 不存在：请先导入上级（县、乡镇），或把它列在同一文件中", pl.col("parent_code")),
+    )
+    # a county's city and a city's province are its parent when they are loaded (they need not be)
+    upper = (
+        pl.when(pl.col("region_code").str.len_chars() == 6).then(pl.col("region_code").str.slice(0, 4))
+        .when(pl.col("region_code").str.len_chars() == 4).then(pl.col("region_code").str.slice(0, 2))
+        .otherwise(None)
+    )
+    df = df.with_columns(
+        pl.when(pl.col("parent_code").is_null() & upper.is_in(list(known))).then(upper)
+        .otherwise(pl.col("parent_code")).alias("parent_code")
     )
     rows = _without_errors(df, log).select(
         "_row", pl.col("region_code").alias("code"), "name", "parent_code",

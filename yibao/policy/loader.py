@@ -36,9 +36,17 @@ class PolicyNotFound(LookupError):
 
 
 def installed_dir() -> Path:
-    """Where `yibao policy install` puts a county's own files (var/policies by default)."""
-    var = os.environ.get("YIBAO_VAR_DIR") or str(Path(__file__).resolve().parents[2] / "var")
-    return Path(var) / "policies"
+    """Where `yibao policy install` puts a county's own files: var/policies of the deployment (YIBAO_VAR_DIR,
+    else the settings' VAR_DIR, which tests point at a temporary folder, else var/ beside the code)."""
+    var = os.environ.get("YIBAO_VAR_DIR")
+    if not var:
+        try:
+            from django.conf import settings
+
+            var = str(settings.VAR_DIR) if settings.configured else ""
+        except (ImportError, AttributeError):
+            var = ""
+    return Path(var or Path(__file__).resolve().parents[2] / "var") / "policies"
 
 
 def policy_dirs() -> list[Path]:

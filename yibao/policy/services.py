@@ -89,6 +89,27 @@ def policy_check_uploaded(
     return policy_check(path=path), path
 
 
+def policy_scope_check(*, policy: Policy, actor) -> None:
+    """A policy reaches every county under its region_prefix (a county's 6 digits, a city's 4, a province's 2):
+    an account may install it only when that whole area lies in its own scope. The command line may."""
+    from yibao.accounts.scope import actor_scope
+    from yibao.regions.selectors import region_name
+
+    scope = actor_scope(actor)
+    if scope is None:
+        return
+    scope.require("policy.manage")
+    prefix = policy.data.locality.region_prefix
+    if not scope.contains(prefix):
+        where = policy.data.locality
+        place = f"{where.province}{where.city or ''}{where.county or ''}"
+        mine = region_name(scope.region_code) if scope.region_code else "全部"
+        raise PolicyInstallError(
+            f"政策 {policy.id} 适用于{place}（区划 {prefix}），超出当前账号的管辖范围（{mine}，{scope.region_code}），"
+            f"不能安装；{'全市适用的政策由市医保局安装' if len(prefix) == 4 else '请由该区划的医保局安装'}"
+        )
+
+
 REPLACE_HINTS = {
     "cli": "如要覆盖，请加选项 --replace 再运行 yibao policy install",
     "page": "如要覆盖，请勾选“覆盖已安装的同名政策”后再提交",
@@ -104,6 +125,7 @@ def policy_install(*, path: str | Path, replace: bool = False, actor=None, via: 
     if report.failed:
         raise PolicyInstallError(f"有 {len(report.failed)} 个用例未通过，不予安装")
     policy = report.policy
+    policy_scope_check(policy=policy, actor=actor)
     if (BUILTIN_DIR / f"{policy.id}.yaml").exists():
         raise PolicyInstallError(f"政策 {policy.id} 是系统内置政策，不能覆盖；新年度请使用新的政策编号")
     target = installed_dir()

@@ -36,7 +36,7 @@ def quote_page(request):
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")
     else:
-        local = policies_for_region(request.scope.county_code) if request.scope.region_code else []
+        local = policies_for_region(request.scope.county_code or request.scope.region_code) if request.scope.region_code else []
         form = QuoteForm(initial={"policy": local[0].id} if local else None)
     context = {
         "form": form,

@@ -72,9 +72,14 @@ def policy_for(county_code: str, benefit_year: int, campaign: Campaign | None = 
     return next((p for p in policies_for_region(county_code) if p.data.benefit_year == benefit_year), None)
 
 
-def pace_window(county_code: str, benefit_year: int) -> PaceWindow | None:
-    """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known."""
-    campaign = campaign_for(county_code, benefit_year)
+_ASK = object()
+
+
+def pace_window(county_code: str, benefit_year: int, campaign=_ASK) -> PaceWindow | None:
+    """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known.
+    `campaign` may be given when already read (the city roll-up reads every county's in one query)."""
+    if campaign is _ASK:
+        campaign = campaign_for(county_code, benefit_year)
     if campaign is not None and campaign.imported:  # a history year was not collected here: no pace
         return None
     policy = policy_for(county_code, benefit_year, campaign)
