@@ -9,7 +9,7 @@ import typer
 
 from yibao.cli.common import emit_json, fail, gap_years_option, parse_date, to_jsonable
 
-policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装政策文件", no_args_is_help=True)
+policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装、比较政策文件，词汇表与新年度起始文件", no_args_is_help=True)
 
 
 def _money(value) -> str:
@@ -167,20 +167,26 @@ def policy_check_command(
             "version": report.policy.version if report.policy else None,
             "valid": report.policy is not None,
             "error": report.error,
+            "issues": [i.as_json() for i in report.issues],
+            "warnings": [w.as_json() for w in report.warnings],
             "cases": len(report.results),
             "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
         })
-    elif report.error:
-        typer.echo(f"错误：{report.error}", err=True)
     else:
-        policy = report.policy
-        typer.echo(
-            f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，失败 {len(report.failed)} 个。"
-        )
-        for r in report.failed:
-            typer.echo(f"  ✗ {r.name}")
-            for line in r.failures:
-                typer.echo(f"      {line}")
+        if report.error:
+            typer.echo(f"错误：{report.error}", err=True)
+        else:
+            policy = report.policy
+            typer.echo(
+                f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，"
+                f"失败 {len(report.failed)} 个。"
+            )
+            for r in report.failed:
+                typer.echo(f"  ✗ {r.name}")
+                for line in r.failures:
+                    typer.echo(f"      {line}")
+        for warning in report.warnings:
+            typer.echo(f"提醒：{warning}", err=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -211,5 +217,8 @@ def policy_install_command(
 
 
 def register(app: typer.Typer) -> None:
+    from yibao.cli.policy_authoring import register_authoring
+
+    register_authoring(policy_app)
     app.command("quote")(quote_command)
     app.add_typer(policy_app, name="policy")

@@ -115,3 +115,74 @@ def policy_endpoint(request, policy_id: str):
     except PolicyNotFound as exc:
         return Status(404, {"detail": str(exc).strip("'\"")})
     return Status(200, {"summary": policy_summary(policy), "policy": policy.data.model_dump(mode="json")})
+
+
+class PolicyCheckIn(Schema):
+    file_name: str = Field(..., max_length=200, description="政策文件名 <政策编号>.yaml", examples=["anhui-huaiyuan-2026.yaml"])
+    policy_yaml: str = Field(..., max_length=2_000_000, description="政策文件的内容（YAML 文本）")
+    cases_yaml: str = Field(..., max_length=2_000_000, description="用例文件的内容（YAML 文本）")
+    notice_name: str | None = Field(None, max_length=200, description="通知原文文件名（与政策文件的 seed 一致）")
+    notice_text: str | None = Field(None, max_length=2_000_000, description="通知原文（纯文本）；系统内置的通知可不传")
+
+
+class IssueOut(Schema):
+    line: int | None
+    path: str
+    message: str
+
+
+class PolicyCheckOut(Schema):
+    policy: str | None
+    version: str | None
+    valid: bool
+    ok: bool
+    error: str | None
+    issues: list[IssueOut]
+    warnings: list[IssueOut]
+    cases: int
+    failed: list[dict]
+
+
+@router.post("/policy-check", response={200: PolicyCheckOut}, summary="校验政策文件")
+def policy_check_endpoint(request, payload: PolicyCheckIn):
+    """校验一份政策文件并运行其用例（不安装）。每条错误带行号（line）、位置（path）和中文原因（message）；
+    warnings 是通知清单中没写到的项和 review 中未删的待复核事项。需要“管理政策”的权限。"""
+    import shutil
+
+    from yibao.policy.services import policy_check_uploaded
+
+    request.auth.require("policy.manage")
+    report, path = policy_check_uploaded(
+        policy_bytes=payload.policy_yaml.encode("utf-8"), cases_bytes=payload.cases_yaml.encode("utf-8"),
+        policy_name=payload.file_name,
+        notice_bytes=payload.notice_text.encode("utf-8") if payload.notice_text is not None else None,
+        notice_name=payload.notice_name,
+    )
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return Status(200, {
+        "policy": report.policy.id if report.policy else None,
+        "version": report.policy.version if report.policy else None,
+        "valid": report.policy is not None, "ok": report.ok, "error": report.error,
+        "issues": [i.as_json() for i in report.issues], "warnings": [w.as_json() for w in report.warnings],
+        "cases": len(report.results), "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
+    })
+
+
+@router.get("/policy-vocabulary", auth=None, response=dict, summary="政策词汇表")
+def vocabulary_endpoint(request):
+    """政策文件可用的资助身份、参保群体、条件、起算点、取值固定的设置和通知清单，附中文名、别名和例子。"""
+    from yibao.policy.catalog import vocabulary
+
+    return vocabulary()
+
+
+@router.get("/policies/{before}/diff/{after}", auth=None, response={200: dict, 404: ErrorOut}, summary="比较两项政策")
+def policy_diff_endpoint(request, before: str, after: str):
+    """两项政策（如上一年与今年）的不同：金额、征缴期、资助、规则的增删改，每条附中文说明（text）。"""
+    from yibao.policy.diff import policy_diff
+
+    try:
+        a, b = load_policy(before), load_policy(after)
+    except PolicyNotFound as exc:
+        return Status(404, {"detail": str(exc).strip("'\"")})
+    return Status(200, {"before": a.id, "after": b.id, "changes": [c.as_json() for c in policy_diff(a, b)]})

@@ -12,8 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from yibao.policy.errors import Issue, compose, format_issues, load_yaml, issues_from, yaml_error_issue
 from yibao.policy.engine import Person, Policy, PolicyInputError, quote
 from yibao.policy.vocabulary import UnknownTerm, group_code, identity_code
 
@@ -101,8 +102,29 @@ class CaseResult:
         return not self.failures
 
 
+class CasesFileError(ValueError):
+    """A cases file that cannot be read or does not validate; Chinese, with `issues` by line."""
+
+    def __init__(self, message: str, issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.issues = issues or []
+
+
 def load_cases(path: str | Path) -> CaseFile:
-    return CaseFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+        document = load_yaml(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CasesFileError(f"用例文件 {path.name} 无法读取：{getattr(exc, 'strerror', None) or '不是 UTF-8 文本'}") from None
+    except yaml.YAMLError as exc:
+        issue = yaml_error_issue(exc)
+        raise CasesFileError(f"用例文件 {path.name} 不是合法的 YAML：\n  {issue}", [issue]) from None
+    try:
+        return CaseFile.model_validate(document)
+    except ValidationError as exc:
+        issues = issues_from(exc, CaseFile, compose(raw))
+        raise CasesFileError(f"用例文件 {path.name} 校验未通过：\n{format_issues(issues)}", issues) from None
 
 
 def run_case(policy: Policy, case: Case) -> CaseResult:

@@ -32,7 +32,14 @@ from pydantic import (
     model_validator,
 )
 
-from yibao.policy.vocabulary import GROUP_ALIASES, GROUPS, IDENTITY_BY_CODE
+from yibao.policy.vocabulary import (
+    GROUP_ALIASES,
+    CHECKLIST_ITEMS,
+    GROUPS,
+    IDENTITY_BY_CODE,
+    unknown_groups_message,
+    unknown_identities_message,
+)
 
 Source = Literal["notice", "national", "interpretation"]
 POLICY_ID = re.compile(r"^[a-z]+-[a-z]+(-[a-z]+)?-(\d{4})$")
@@ -93,14 +100,14 @@ def _group_names(code: str) -> set[str]:
 def _check_identities(codes: list[str]) -> list[str]:
     unknown = [c for c in codes if c not in IDENTITY_BY_CODE]
     if unknown:
-        raise ValueError(f"未知的身份代码：{', '.join(unknown)}")
+        raise ValueError(unknown_identities_message(unknown))
     return codes
 
 
 def _check_groups(codes: list[str]) -> list[str]:
     unknown = [c for c in codes if c not in GROUPS]
     if unknown:
-        raise ValueError(f"未知的参保群体代码：{', '.join(unknown)}")
+        raise ValueError(unknown_groups_message(unknown))
     return codes
 
 
@@ -493,6 +500,13 @@ class Note(Cited):
     used_by: str | None = None
 
 
+class ChecklistSkip(Strict):
+    """A checklist item this notice does not cover, and why; silences its warning in `policy check`."""
+
+    item: Literal[tuple(CHECKLIST_ITEMS)]  # type: ignore[valid-type]
+    reason: str = Field(min_length=2, description="为什么不适用，如“通知未规定征缴期外参保”")
+
+
 class PolicyFile(Strict):
     id: str
     title: str
@@ -512,6 +526,8 @@ class PolicyFile(Strict):
     enrollees: Enrollees | None = None
     suspension: Suspension | None = None
     notes: list[Note] = []
+    checklist: list[ChecklistSkip] = Field([], description="通知没有涉及的清单项及理由（不再提醒）")
+    review: list[str] = Field([], description="待复核事项：yibao policy new 写入，核对后删去；未删时校验提醒")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -522,9 +538,11 @@ class PolicyFile(Strict):
             raise ValueError(f"政策编号 {self.id} 的年度与 benefit_year {self.benefit_year} 不一致")
         ids = [r.id for r in self.rules]
         if len(ids) != len(set(ids)):
-            raise ValueError("规则 id 重复")
-        if any(r.waiting_period != "none" for r in self.rules) and self.waiting_period is None:
-            raise ValueError("有规则使用等待期，但文件没有 waiting_period")
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"规则 id 重复：{repeated}")
+        waiting = [r.id for r in self.rules if r.waiting_period != "none"]
+        if waiting and self.waiting_period is None:
+            raise ValueError(f"规则 {waiting[0]} 使用等待期，但文件没有 waiting_period")
         years = {c.employee_months.year for c in self.conditions() if c.employee_months is not None}
         if len(years) > 1:
             raise ValueError(f"职工医保缴费月数条件只能针对一个年度，文件写了{'、'.join(map(str, sorted(years)))}年")
