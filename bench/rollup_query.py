@@ -38,7 +38,7 @@ PER_COUNTY = 1_000_000
 PG_URL = os.environ.get("BENCH_PG_URL_ROLLUP", _PROGRESS_PG_URL.rsplit("/", 1)[0] + "/yibao_bench_rollup")
 
 
-def _generate(seed: int = 7) -> dict:
+def _generate(townships: int = 20, villages_each: int = 25, marks: int = 1000, seed: int = 7) -> dict:
     import datetime as dt
     import random
     from decimal import Decimal
@@ -67,12 +67,12 @@ def _generate(seed: int = 7) -> dict:
                                        collection_end=dt.date(2023, 12, 31), status="closed")
         ProgressRefresh.objects.create(county_code=county, benefit_year=YEAR, refreshed_at=now)
         villages, progress, targets, snapshots, curve = [], [], [], [], []
-        per_village = PER_COUNTY // 500
+        per_village = PER_COUNTY // (townships * villages_each)
         county_sum = {"paid": 0, "enrolled": 0}
-        for t in range(20):
+        for t in range(townships):
             township = f"{county}{100 + t:03d}"
             regions.append((township, f"镇{t}", 9, county))
-            for v in range(25):
+            for v in range(villages_each):
                 code = f"{township}{201 + v:03d}"
                 regions.append((code, f"村{v}", 12, county))
                 villages.append(code)
@@ -89,7 +89,7 @@ def _generate(seed: int = 7) -> dict:
                                       per_village, int(enrolled * share), 0, 0, Decimal(int(paid * share) * 380),
                                       per_village, "counted", now))
                     curve.append((county, code, YEAR, day, paid // len(days), 0, Decimal(paid // len(days) * 380)))
-        for unit in [county] + [f"{county}{100 + t:03d}" for t in range(20)]:
+        for unit in [county] + [f"{county}{100 + t:03d}" for t in range(townships)]:
             for day in days:
                 snapshots.append((county, unit, YEAR, day, 0, 0, 0, 0, 0, 0, 0, 0, 0, Decimal(0), None, "counted", now))
         targets.append((county, county, 6, YEAR, PER_COUNTY, "rollup", now))
@@ -107,7 +107,7 @@ def _generate(seed: int = 7) -> dict:
         counts["villages"] += len(villages)
         people = [Resident(county_code=county, township_code=v[:9], village_code=v, id_number=f"{county}19800101{n:04d}",
                            name=f"居民{n}", sex="M", birth_date=dt.date(1980, 1, 1))
-                  for n, v in enumerate(rng.choice(villages) for _ in range(1000))]
+                  for n, v in enumerate(rng.choice(villages) for _ in range(marks))]
         Resident.objects.bulk_create(people, batch_size=1000)
         Enrollment.objects.bulk_create([
             Enrollment(county_code=county, township_code=r.township_code, village_code=r.village_code, campaign=last,
@@ -132,7 +132,7 @@ def _generate(seed: int = 7) -> dict:
     return counts
 
 
-def worker() -> dict:
+def worker(small: bool = False) -> dict:
     import datetime as dt
 
     import django
@@ -149,7 +149,7 @@ def worker() -> dict:
 
     call_command("migrate", verbosity=0, interactive=False)
     with transaction.atomic():
-        sizes = _generate()
+        sizes = _generate(2, 5, 50) if small else _generate()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     city, province = Scope(role="city_admin", region_code=CITIES[0]), Scope(role="province_viewer", region_code=PROVINCE)
@@ -177,7 +177,7 @@ def worker() -> dict:
     }
 
 
-def _run_backend(backend: str) -> dict | None:
+def _run_backend(backend: str, small: bool = False) -> dict | None:
     env = dict(os.environ)
     env.update({"DEBUG": "0", "SECRET_KEY": "bench-only", "DJANGO_SETTINGS_MODULE": "yibao.settings"})
     name = PG_URL.rsplit("/", 1)[1]
@@ -190,7 +190,7 @@ def _run_backend(backend: str) -> dict | None:
                 return None
             env["DATABASE_URL"] = PG_URL
         try:
-            out = subprocess.run([sys.executable, "-m", "bench.rollup_query", "--worker"], cwd=ROOT, env=env,
+            out = subprocess.run([sys.executable, "-m", "bench.rollup_query", "--worker", *(["--small"] if small else [])], cwd=ROOT, env=env,
                                  capture_output=True, text=True, check=False)
         finally:
             if backend == "postgresql":
@@ -203,16 +203,16 @@ def _run_backend(backend: str) -> dict | None:
 
 def report(results: list[dict]) -> str:
     return "\n".join(
-        f"市、省汇总（{r['backend']}，{r['counties']} 个县各 {PER_COUNTY:,} 人，快照 {r['snapshots']:,} 行）："
+        f"市、省汇总（{r['backend']}，{r['counties']} 个县各 {PER_COUNTY:,} 人，{r['villages']:,} 个村，快照 {r['snapshots']:,} 行）："
         f"全市排名 {r['city_ms']} 毫秒，某日日终 {r['past_ms']} 毫秒，全省 {r['province_ms']} 毫秒"
         f"（目标 200 毫秒，{'达标' if r['under_goal'] else '未达标'}）；逐县读进度基线 {r['baseline_per_county_ms']} 毫秒"
         for r in results)
 
 
-def run(backends=("sqlite", "postgresql"), echo: bool = True) -> list[dict]:
+def run(backends=("sqlite", "postgresql"), echo: bool = True, small: bool = False) -> list[dict]:
     results = []
     for backend in backends:
-        figures = _run_backend(backend)
+        figures = _run_backend(backend, small)
         if figures is not None:
             print(report([figures]), file=sys.stderr if echo else sys.stdout, flush=True)
             results.append(figures)
@@ -224,7 +224,7 @@ try:  # the `make bench` registry (bench/__init__.py)
 
     @benchmark("rollup", "市、省汇总：全市各县排名（目标 200 毫秒）")
     def bench_rollup(options) -> None:
-        run(tuple(options.databases), echo=False)
+        run(tuple(options.databases), echo=False, small=options.rows < 100_000)  # a tiny run: 10 villages a county
 except ImportError:  # pragma: no cover
     pass
 
@@ -234,11 +234,12 @@ def main(argv=None) -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--small", action="store_true", help="每县 10 个村（检查能否运行）")
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(), ensure_ascii=False, default=str))
+        print(json.dumps(worker(args.small), ensure_ascii=False, default=str))
         return
-    results = run(("sqlite", "postgresql") if args.backend == "both" else (args.backend,), echo=args.json)
+    results = run(("sqlite", "postgresql") if args.backend == "both" else (args.backend,), echo=args.json, small=args.small)
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
 

@@ -142,3 +142,26 @@ def test_cli_progress_rollup_json_and_city_report(hubei, make_user, tmp_path):
     assert runner.invoke(app, ["report", "biweekly", "--region", w.CITY]).exit_code == 2
     old = runner.invoke(app, ["progress", "--county", w.CHONGYANG, "--year", "2025", "--no-refresh", "--json"])
     assert old.exit_code == 0 and json.loads(old.stdout)["county"]["enrolled"] == 600
+
+
+@pytest.mark.parametrize("query", [{"year": "99999"}, {"on": "0"}, {"on": "2030-01-01"}, {"region": "x" * 300},
+                                   {"region": "42"}, {"sort": "nonsense"}])
+def test_bad_parameters_of_the_city_page_are_refused_in_chinese_not_a_server_error(client, login, hubei, query):
+    login("city_admin", w.CITY)
+    response = client.get("/progress/", query)
+    assert response.status_code in (200, 400, 403, 404), response.status_code
+    if query.get("sort"):
+        assert response.status_code == 200 and rows_of(response)[0].startswith(w.CHONGYANG)
+    for url in ("/progress/rollup/weekly.xlsx", "/api/progress/rollup"):
+        assert client.get(url, query).status_code < 500
+
+
+def test_the_city_page_as_of_a_past_day(client, login, hubei, settings):
+    from yibao.progress import services
+
+    login("city_admin", w.CITY)
+    services.progress_ensure(county_code=w.CHONGYANG, benefit_year=2025, on=__import__("datetime").date(2024, 11, 1))
+    response = client.get("/progress/", {"on": "2024-11-01"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "截至 2024-11-01 日终" in html and "回到今天" in html
+    assert f"href=\"?region={w.CHONGYANG}&year=2025&amp;on=2024-11-01\"" in html  # the drill-down keeps the day
