@@ -30,7 +30,7 @@ def _county_and_year(request) -> tuple[str, int | None, list[str], list[int]]:
     scope = request.scope
     counties = selectors.counties_with_campaigns(scope=scope)
     county = scope.county_code or request.GET.get("county") or (counties[0] if counties else "")
-    if scope.region_code and county != scope.county_code:
+    if not scope.covers_county(county) and county:
         raise PermissionDenied(f"县 {county} 不在当前账号的管辖范围内。")
     years = selectors.campaign_years(scope=scope, county_code=county) if county else []
     year = parse_year(request.GET.get("year")) or (years[0] if years else None)
@@ -53,7 +53,7 @@ def runs(request):
         run.shown_total = shown.get(run.pk, 0)
     return render(request, "reconciliation/runs.html", {
         "page": page, "items": items, "calendar": calendar, "county": county, "year": year, "years": years,
-        "counties": counties, "can_run": scope.can("reconcile.run"), "partial": scope.level not in (None, 6),
+        "counties": counties, "can_run": scope.can("reconcile.run"), "partial": scope.level not in (None, 6) and not scope.above_county,
     })
 
 

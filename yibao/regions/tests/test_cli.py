@@ -11,10 +11,19 @@ runner = CliRunner()
 def test_load_seed_prints_counts_as_json(db):
     result = runner.invoke(app, ["regions", "load-seed", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"rows": 31, "created": 31, "renamed": 0, "unchanged": 0}
+    assert json.loads(result.stdout) == {"rows": 34, "created": 34, "renamed": 0, "unchanged": 0}
     assert Region.objects.filter(parent_id="421223200").count() == 10
     again = runner.invoke(app, ["regions", "load-seed", "--json"])
-    assert json.loads(again.stdout)["unchanged"] == 31
+    assert json.loads(again.stdout)["unchanged"] == 34
+
+
+def test_show_a_city_lists_its_counties_with_counts(db):
+    runner.invoke(app, ["regions", "load-seed"])
+    result = runner.invoke(app, ["regions", "show", "4212", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["name"] == "咸宁市" and [c["code"] for c in body["children"]] == ["421223"]
+    assert body["residents"] == 0 and body["children"][0]["residents"] == 0
 
 
 def test_show_lists_children(db):

@@ -7,7 +7,9 @@ from yibao.regions.services import RegionDataError, region_upsert_many, regions_
 
 def test_load_seed_builds_both_trees(db):
     result = regions_load_seed(actor="测试")
-    assert result == {"rows": 31, "created": 31, "renamed": 0, "unchanged": 0}
+    assert result == {"rows": 34, "created": 34, "renamed": 0, "unchanged": 0}
+    assert Region.objects.get(code="421223").parent_id == "4212" and Region.objects.get(code="4212").parent_id == "42"
+    assert Region.objects.get(code="421321").parent_id == "4213"
     xiaoling = Region.objects.get(code="421223200")
     assert xiaoling.parent_id == "421223" and xiaoling.level == 9 and xiaoling.kind_label == "乡"
     assert xiaoling.children.count() == 10
@@ -15,14 +17,16 @@ def test_load_seed_builds_both_trees(db):
     assert Region.objects.filter(parent_id="421321").count() == 18
     assert Region.objects.get(code="421321400").name == "万福店农场"
     assert Region.objects.get(code="421321400").kind_label.startswith("农场")
-    assert Event.objects.filter(entity="region", action="import").count() == 2  # one per county
+    # one per county; the province and cities in the install-wide log, never under a 2- or 4-digit code
+    events = dict(Event.objects.filter(entity="region", action="import").values_list("county_code", "after"))
+    assert set(events) == {"421223", "421321", ""} and events[""]["created"] == 3
 
 
 def test_load_seed_twice_changes_nothing(db):
     regions_load_seed(actor="测试")
     again = regions_load_seed(actor="测试")
-    assert again["created"] == 0 and again["renamed"] == 0 and again["unchanged"] == 31
-    assert Region.objects.count() == 31
+    assert again["created"] == 0 and again["renamed"] == 0 and again["unchanged"] == 34
+    assert Region.objects.count() == 34
 
 
 def test_rename_is_recorded(db):
@@ -42,7 +46,7 @@ def test_parents_may_come_later_in_the_same_rows(db):
 @pytest.mark.parametrize(
     "rows, message",
     [
-        ([("42122", "短")], "第2行：区划代码“42122”应为6位（县）、9位（乡镇）或12位（村、社区）数字"),
+        ([("42122", "短")], "第2行：区划代码“42122”应为2位（省）、4位（市）、6位（县）、9位（乡镇）或12位（村、社区）数字"),
         ([("421223", "")], "第2行：区划代码 421223 缺少名称"),
         ([("421223", "崇阳县"), ("421223", "崇阳")], "第3行：区划代码 421223 与第2行重复"),
         ([("999999100", "孤镇")], "第2行：孤镇（999999100）的上级 999999 不存在，请先导入上级区划"),
