@@ -181,6 +181,17 @@ def test_read_only_roles_never_write(client, above):
     assert not Target.objects.exists()
 
 
+def test_no_target_is_written_under_a_city_code(above):
+    from django.core.exceptions import ValidationError
+
+    from yibao.progress.models import Target
+    from yibao.progress.services import target_set
+
+    with pytest.raises(ValidationError, match="所辖各县之和"):
+        target_set(actor=above["city_admin"], region_code=CITY, benefit_year=2024, total=10, reason="试")
+    assert not Target.objects.exists()
+
+
 def test_a_city_does_not_assess_a_county(client, above):
     from yibao.enrollment.models import Campaign
 
