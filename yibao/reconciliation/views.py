@@ -1,3 +1,4 @@
+import dataclasses
 import tempfile
 
 from django.conf import settings
@@ -153,10 +154,12 @@ def run_detail(request, pk: int):
         m.place = labels.get(m.village_code or m.township_code, "") if (m.village_code or m.township_code) else "（未知）"
         m.is_new = m.first_seen_run_id == run.pk
         m.may_rectify = rectify.may_rectify(scope, m)
-    regions = region_options(scope=scope, level=9) + region_options(scope=scope, level=12)
+    # a city or province picks among the run's county's townships and villages, not its whole area's
+    places = dataclasses.replace(scope, region_code=run.county_code) if scope.above_county else scope
+    regions = region_options(scope=places, level=9) + region_options(scope=places, level=12)
     regions.sort()
     resolved = selectors.resolved_since_previous(scope=scope, run=run)
-    partial = scope.level not in (None, 6)
+    partial = scope.level not in (None, 6) and not scope.above_county
     changes = selectors.changes_in_scope(scope=scope, run=run)
     query = request.GET.copy()
     query.pop("page", None)
