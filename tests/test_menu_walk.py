@@ -24,6 +24,7 @@ PASSWORD = "yibao-demo"
 ALLOWED_WORDS = {
     "xlsx", "xls", "csv", "pdf", "yaml", "id", "api", "excel", "pos", "app", "gbk",
     "yibao_admin", "shuiwu", "xiangzhen", "cunji", "minzheng", "shenji",
+    "walk_city_admin", "walk_city_tax", "walk_province_viewer",
 }
 # A link one click from home that does not open a page: files, the API's own pages, signing out.
 NOT_A_PAGE = re.compile(r"(export|download|\.xlsx|\.csv|\.pdf|/pdf|/api/|logout|/report)", re.I)
@@ -77,7 +78,25 @@ def demo_county():
     demo_year(seed=5)  # also makes the six demo logins
     from yibao.accounts.models import User
 
+    _above_county_logins()
     return list(User.objects.order_by("pk").values_list("username", flat=True))
+
+
+def _above_county_logins() -> None:
+    """The three roles above the county (issue 14) over the demo county: its city and province."""
+    from yibao.accounts.models import User
+    from yibao.demo.county import COUNTY_CODE
+    from yibao.regions.models import Region
+    from yibao.regions.services import region_upsert_many
+
+    missing = [(code, name) for code, name in ((COUNTY_CODE[:2], "演示省"), (COUNTY_CODE[:4], "演示市"))
+               if not Region.objects.filter(code=code).exists()]
+    if missing:
+        region_upsert_many(rows=missing, actor="测试")
+    for username, role, code in (("city_admin", "city_admin", COUNTY_CODE[:4]), ("city_tax", "city_tax", COUNTY_CODE[:4]),
+                                 ("province_viewer", "province_viewer", COUNTY_CODE[:2])):
+        if not User.objects.filter(role=role).exists():
+            User.objects.create_user(username=f"walk_{username}", password=PASSWORD, role=role, region_code=code)
 
 
 def _check_page(page, url: str, size: str, problems: list[str], errors: list[str]) -> None:
@@ -111,7 +130,7 @@ def _check_page(page, url: str, size: str, problems: list[str], errors: list[str
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_walk_every_menu_page_as_every_demo_account(browser, live_server, demo_county, size):
-    assert len(demo_county) == 6
+    assert len(demo_county) >= 9  # six county-level demo logins and three above the county
     problems: list[str] = []
     kinds: set[str] = set()  # a page one click away is walked once a size, by the first account that reaches it
     for username in demo_county:

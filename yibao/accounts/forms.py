@@ -3,7 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from yibao.accounts.roles import Department, Role
+from yibao.accounts.roles import ABOVE_COUNTY_ROLES, Department, Role
 from yibao.core.inputs import guard_form_fields
 
 
@@ -25,13 +25,15 @@ class UserForm(forms.Form):
     display_name = forms.CharField(label="姓名", max_length=50, required=False)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
     role = forms.ChoiceField(label="角色", choices=Role.choices)
-    region_code = forms.ChoiceField(label="所属区划", help_text="县级角色选县，乡镇经办员选乡镇，村征收员选村（社区）；审计可选任一级。")
+    region_code = forms.ChoiceField(label="所属区划", help_text="县级角色选县，乡镇经办员选乡镇，村征收员选村（社区）；审计可选县及以下任一级；市医保局、市税务局选市，省医保局选省（仅系统管理员可设）。")
     department = forms.ChoiceField(label="所属部门", choices=DEPARTMENT_CHOICES, required=False,
                                    help_text="部门名单报送员必须选择。")
 
-    def __init__(self, *args, region_choices=(), **kwargs):
+    def __init__(self, *args, region_choices=(), above_county=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region_code"].choices = [("", "请选择")] + list(region_choices)
+        if not above_county:  # city and province accounts are set by a superuser only
+            self.fields["role"].choices = [(v, label) for v, label in Role.choices if v not in ABOVE_COUNTY_ROLES]
 
 
 class UserCreateForm(UserForm):

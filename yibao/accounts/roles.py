@@ -116,6 +116,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
 # Roles bound above the county (a city, 4 digits, or a province, 2): they read roll-ups of many counties.
 ABOVE_COUNTY_ROLES = frozenset({Role.CITY_ADMIN, Role.CITY_TAX, Role.PROVINCE_VIEWER})
 
+# Roles that never write (their pages offer no form that changes a row).
+READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.CITY_TAX, Role.PROVINCE_VIEWER})
+
 # Roles that see whole ID numbers; every other role sees 421223********1234.
 FULL_ID_ROLES = frozenset({Role.COUNTY_ADMIN, Role.TAX_OFFICER, Role.TOWNSHIP_OFFICER, Role.VILLAGE_COLLECTOR})
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
-from yibao.accounts.roles import CAPABILITIES, FULL_ID_ROLES, ROLE_CAPABILITIES, Role
+from yibao.accounts.roles import CAPABILITIES, FULL_ID_ROLES, READ_ONLY_ROLES, ROLE_CAPABILITIES
 from yibao.core.idnumber import mask_id_number
 
 LEVEL_FIELD = {6: "county_code", 9: "township_code", 12: "village_code"}
@@ -51,7 +51,7 @@ class Scope:
 
     @property
     def read_only(self) -> bool:
-        return self.role == Role.AUDITOR and not self.superuser
+        return self.role in READ_ONLY_ROLES and not self.superuser
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:
@@ -67,6 +67,24 @@ class Scope:
         if not self.region_code:
             return True
         return (region_code or "").startswith(self.region_code)
+
+    def covers_county(self, county_code: str) -> bool:
+        """Whether this scope works in the county `county_code`: its own county (that of its township or
+        village), or, above the county, any county under its code."""
+        if not self.region_code:
+            return True
+        county_code = county_code or ""
+        if self.above_county:
+            return len(county_code) == 6 and county_code.startswith(self.region_code)
+        return county_code == self.county_code
+
+    def filter_counties(self, queryset, prefix: str = ""):
+        """Limit a queryset to the whole counties of this scope (a township account reads its county's rows)."""
+        if not self.region_code:
+            return queryset
+        if self.above_county:
+            return queryset.filter(**{prefix + "county_code__startswith": self.region_code})
+        return queryset.filter(**{prefix + "county_code": self.county_code})
 
     def require_region(self, region_code: str) -> None:
         if not self.contains(region_code):

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from yibao.accounts.models import User
-from yibao.accounts.roles import LEVEL_LABELS, ROLE_REGION_LEVEL, Department, Role, role_label
+from yibao.accounts.roles import ABOVE_COUNTY_ROLES, LEVEL_LABELS, ROLE_REGION_LEVEL, Department, Role, role_label
 from yibao.accounts.scope import actor_scope
 from yibao.core.services import event_record
 
@@ -24,8 +24,9 @@ def _snapshot(user: User) -> dict:
 
 
 def _record(user: User, action: str, actor, before=None, after=None, reason: str = "") -> None:
-    event_record(
-        county_code=(user.region_code or "")[:6], entity="user", entity_id=user.pk, action=action,
+    region = user.region_code or ""
+    event_record(  # a city or province account's changes go to the install-wide log (""), never a 2/4-digit code
+        county_code=region[:6] if len(region) >= 6 else "", entity="user", entity_id=user.pk, action=action,
         actor=actor, before=before, after=after, reason=reason,
     )
 
@@ -80,6 +81,9 @@ def _check_fields(*, scope, role: str, region_code: str, department: str, phone:
             )
         elif level is None and len(region_code) < 6:
             errors["region_code"] = f"{role_label(role)}须绑定到县（区）或以下区划，“{region.name}”是{LEVEL_LABELS[len(region_code)]}。"
+        elif scope is not None and not scope.superuser and (role in ABOVE_COUNTY_ROLES or len(region_code) < 6):
+            errors["role" if role in ABOVE_COUNTY_ROLES else "region_code"] = (
+                f"只有系统管理员可以设置市、省级账号（{role_label(role)}，{region.name}）。")
         elif scope is not None and not scope.contains(region_code):
             errors["region_code"] = f"“{region.name}”（{region_code}）不在您的管辖范围内。"
     if role == Role.DEPARTMENT_CLERK and not department:

@@ -49,7 +49,8 @@ def users(request):
 
 @scoped_view("accounts.manage")
 def user_create(request):
-    form = UserCreateForm(request.POST or None, region_choices=region_options(scope=request.scope))
+    form = UserCreateForm(request.POST or None, region_choices=region_options(scope=request.scope),
+                          above_county=request.scope.superuser)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         password = data["password"] or services.generate_password()
@@ -71,7 +72,8 @@ def user_create(request):
 def user_edit(request, pk: int):
     user = selectors.user_get(scope=request.scope, pk=pk)
     initial = {f: getattr(user, f) for f in ("display_name", "phone", "role", "region_code", "department")}
-    form = UserEditForm(request.POST or None, initial=initial, region_choices=region_options(scope=request.scope))
+    form = UserEditForm(request.POST or None, initial=initial, region_choices=region_options(scope=request.scope),
+                          above_county=request.scope.superuser)
     if request.method == "POST" and form.is_valid():
         try:
             services.user_update(actor=request.user, user=user, **form.cleaned_data)

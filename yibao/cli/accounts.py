@@ -77,8 +77,8 @@ def regions_show(
 @users_app.command("create")
 def users_create(
     username: str = typer.Argument(..., help="用户名"),
-    role: str = typer.Option(..., "--role", help="county_admin / tax_officer / township_officer / village_collector / department_clerk / auditor"),
-    region: str = typer.Option(..., "--region", help="所属区划代码（县6位、乡镇9位、村12位）"),
+    role: str = typer.Option(..., "--role", help="county_admin / tax_officer / township_officer / village_collector / department_clerk / auditor / city_admin / city_tax / province_viewer"),
+    region: str = typer.Option(..., "--region", help="所属区划代码（省2位、市4位、县6位、乡镇9位、村12位）"),
     department: str = typer.Option("", "--department", help="部门名单报送员的部门：minzheng / canlian / weijian / xiangcun / tuiyi …"),
     name: str = typer.Option("", "--name", help="姓名"),
     phone: str = typer.Option("", "--phone", help="联系电话"),

@@ -44,7 +44,7 @@ def county_title(code: str) -> str:
 
 
 def export_file_name(scope, day) -> str:
-    return f"变更记录_{county_title(scope.county_code if scope.region_code else '')}_{day:%Y%m%d}.xlsx"
+    return f"变更记录_{county_title(scope.region_code[:6])}_{day:%Y%m%d}.xlsx"
 
 
 def events_export(*, events, path: str | Path, title: str = "变更记录") -> int:

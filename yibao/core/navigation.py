@@ -31,6 +31,11 @@ def _above_village(scope) -> bool:
     return scope.level in (None, 6, 9)
 
 
+def _county_or_above(scope) -> bool:
+    """County level, a city or province (issue 14), or a superuser."""
+    return _county(scope) or scope.above_county
+
+
 def _any(scope, *capabilities: str) -> bool:
     return any(scope.can(c) for c in capabilities)
 
@@ -71,8 +76,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("征缴进度", "progress:dashboard", "进度", "progress.view"),
     NavItem("催缴", "progress:remind", "进度", "remind.view"),
     NavItem("目标任务", "progress:targets", "进度", "progress.view",
-            lambda s: _above_village(s) and _any(s, "targets.manage", "reports.export")),
-    NavItem("行政区划", "regions:tree", "系统", "regions.view", _county),
+            lambda s: (_above_village(s) or s.above_county) and _any(s, "targets.manage", "reports.export")),
+    NavItem("行政区划", "regions:tree", "系统", "regions.view", _county_or_above),
     NavItem("账号管理", "accounts:users", "系统", "accounts.manage"),
     NavItem("变更记录", "core:events", "系统", "audit.view"),
 ]

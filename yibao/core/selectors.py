@@ -43,7 +43,9 @@ def job_list(*, scope, kinds: list[str] | None = None):
     department clerk sees only the jobs they started.
     """
     jobs = Job.objects.all()
-    if scope.region_code:
+    if scope.above_county:  # a city or province: the jobs of its counties (reports stay with the county)
+        jobs = jobs.filter(county_code__startswith=scope.region_code)
+    elif scope.region_code:
         # county_code holds the job's region; a 9- or 12-digit viewer region never contains a county
         jobs = jobs.filter(county_code=scope.region_code) if scope.level == 6 else jobs.none()
     if scope.role == "department_clerk" and not scope.superuser:
@@ -64,9 +66,8 @@ def event_list(*, scope, entity: str | None = None, entity_id: str | None = None
     person page). user: an account's name or username. action: "entity.action" (eventtext.ACTION_LABELS).
     date_from/date_to: dates, both ends included (business time zone).
     """
-    events = Event.objects.all().order_by("-at", "-pk")
-    if scope.region_code:
-        events = events.filter(county_code=scope.county_code)
+    events = scope.filter_counties(Event.objects.all().order_by("-at", "-pk"))
+    if scope.region_code and not scope.above_county:
         if scope.level != 6:
             events = events.filter(actor_id=scope.user_id)
     if entity:
@@ -111,9 +112,7 @@ def person_matches(*, scope, text: str) -> list[int]:
     from yibao.registry.models import Resident
 
     text = text.strip()[:50]
-    people = Resident.objects.all()
-    if scope.region_code:
-        people = people.filter(county_code=scope.county_code)
+    people = scope.filter_counties(Resident.objects.all())
     number = normalize(text) if text[:1].isdigit() else ""
     if len(number) == 15 and number.isdigit():
         from yibao.core.idnumber import upgrade_15_to_18

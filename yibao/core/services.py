@@ -26,6 +26,16 @@ def actor_fields(actor) -> dict:
     return {"actor": actor, "actor_name": getattr(actor, "display_name", "") or actor.get_username()}
 
 
+def export_counties(scope) -> list[str]:
+    """The counties whose change logs record an export made by this scope: its own county; each county of
+    a city or province (an export of theirs may hold every one); "" for a superuser without a region."""
+    if not scope.above_county:
+        return [scope.county_code]
+    from yibao.regions.selectors import scope_counties
+
+    return [code for code, _ in scope_counties(scope=scope)]
+
+
 def event_record(
     *,
     county_code: str,

@@ -20,7 +20,7 @@ def home(request):
     from yibao.progress.services import progress_ensure
 
     scope = request.scope
-    if scope.region_code and scope.can("progress.view"):
+    if scope.region_code and not scope.above_county and scope.can("progress.view"):
         year = benefit_year_default(scope.county_code)
         if year:
             progress_ensure(county_code=scope.county_code, benefit_year=year, actor=request.user)
@@ -106,7 +106,7 @@ def events(request):
     query.pop("page", None)
     return render(request, "core/events.html", {
         "page": page, "error": error, "actions": action_choices(), "f": request.GET,
-        "county": county_title(scope.county_code if scope.region_code else ""), "export_query": query.urlencode(),
+        "county": county_title(scope.region_code[:6]), "export_query": query.urlencode(),
     })
 
 
@@ -120,7 +120,7 @@ def events_export(request):
 
     from yibao.core.clock import business_today
     from yibao.core.eventlog import events_export as write, export_file_name
-    from yibao.core.services import event_record
+    from yibao.core.services import event_record, export_counties
 
     scope = request.scope
     filters, error = _event_filters(request)
@@ -131,8 +131,9 @@ def events_export(request):
     handle.close()
     count = write(events=event_list(scope=scope, **filters), path=handle.name)
     shown = {k: str(v) for k, v in filters.items() if v}
-    event_record(county_code=scope.county_code, entity="export", entity_id="events", action="export",
-                 actor=request.user, after={"rows": count, **shown}, reason="导出变更记录")
+    for county in export_counties(scope):
+        event_record(county_code=county, entity="export", entity_id="events", action="export",
+                     actor=request.user, after={"rows": count, **shown}, reason="导出变更记录")
     response = FileResponse(open(handle.name, "rb"), as_attachment=True,
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(export_file_name(scope, business_today()))}"

@@ -194,7 +194,7 @@ def campaign_detail(request, campaign_id: DbId, region: str | None = None):
 def campaign_close(request, campaign_id: DbId, payload: ReasonIn):
     scope = request.auth
     scope.require("campaign.manage")
-    campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
+    campaign = selectors.campaign_for_county_work(scope=scope, pk=campaign_id)
     try:
         campaign = services.campaign_close(campaign=campaign, actor=request.user, reason=payload.reason)
     except services.EnrollmentError as exc:
@@ -211,7 +211,7 @@ def campaign_assess(request, campaign_id: DbId, payload: AssessIn):
 
     scope = request.auth
     scope.require("campaign.manage")
-    campaign = selectors.campaign_in_scope(scope=scope, pk=campaign_id)
+    campaign = selectors.campaign_for_county_work(scope=scope, pk=campaign_id)
     if campaign.imported:
         return _error(services.CampaignError(f"{campaign.history_note}，不能核定。"))
     if campaign.status == Campaign.Status.CLOSED:

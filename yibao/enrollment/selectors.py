@@ -137,11 +137,7 @@ def _in_county(scope, queryset):
 
 
 def campaign_list(*, scope, county_code: str | None = None):
-    campaigns = Campaign.objects.all()
-    if scope.above_county:  # a city's or province's counties
-        campaigns = campaigns.filter(county_code__startswith=scope.region_code)
-    elif scope.region_code:
-        campaigns = campaigns.filter(county_code=scope.county_code)
+    campaigns = scope.filter_counties(Campaign.objects.all())
     if county_code:
         campaigns = campaigns.filter(county_code=county_code)
     return campaigns.order_by("county_code", "-benefit_year")
@@ -154,6 +150,16 @@ def campaign_in_scope(*, scope, pk: int) -> Campaign:
     if campaign is None:
         raise Http404("未找到该征缴年度，或不在当前账号的管辖范围内。")
     return campaign
+
+
+def campaign_for_county_work(*, scope, pk: int) -> Campaign:
+    """A campaign to assess (核定), close or reopen: the county's own work on its register, which a city or
+    province account (issue 14) may not do; it opens years and reads progress."""
+    from django.core.exceptions import PermissionDenied
+
+    if scope.above_county:
+        raise PermissionDenied("核定、结束或重新开启征缴年度由县医保局办理，市、省账号不能操作。")
+    return campaign_in_scope(scope=scope, pk=pk)
 
 
 def campaign_policies(*, county_code: str) -> list:

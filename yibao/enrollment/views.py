@@ -26,7 +26,7 @@ from yibao.enrollment.forms import (
 from yibao.enrollment.models import Campaign, Enrollment
 from yibao.enrollment.tasks import assessment_job_create
 from yibao.policy.vocabulary import identity_name
-from yibao.regions.selectors import ancestor_codes, region_label, region_labels, region_options
+from yibao.regions.selectors import ancestor_codes, region_label, region_labels, region_options, scope_counties
 
 PAGE_SIZE = 50
 
@@ -43,7 +43,11 @@ def _open_form(scope, data=None) -> CampaignOpenForm:
     from yibao.policy.loader import list_policies
     from yibao.regions.models import Region
 
-    if scope.region_code:
+    if scope.above_county:  # a city or province: any of its counties (a city-wide opening is cityops' page)
+        counties = [(code, f"{name}（{code}）") for code, name in scope_counties(scope=scope)]
+        policies = [p for code, _ in counties for p in selectors.campaign_policies(county_code=code)]
+        policies = list({p.id: p for p in policies}.values())
+    elif scope.region_code:
         counties = [(scope.county_code, region_label(scope.county_code, from_level=6))]
         policies = selectors.campaign_policies(county_code=scope.county_code)
     else:
@@ -91,6 +95,9 @@ def campaign_open(request):
     except services.EnrollmentError as exc:
         form.add_error(None, str(exc))
         return _campaigns_page(request, form)
+    if not scope.can("enrollment.view"):  # a city account: the county runs its 核定
+        messages.success(request, f"已为{region_label(campaign.county_code, from_level=6)}开启{campaign.benefit_year}年度征缴，由该县执行核定。")
+        return redirect("progress:dashboard")
     messages.success(request, f"已开启{campaign.benefit_year}年度征缴。下一步：执行核定。")
     return redirect("enrollment:campaign", campaign.pk)
 
@@ -157,7 +164,7 @@ def _default_on(campaign: Campaign):
 @scoped_view("campaign.manage")
 def campaign_assess(request, pk: int):
     scope = request.scope
-    c = selectors.campaign_in_scope(scope=scope, pk=pk)
+    c = selectors.campaign_for_county_work(scope=scope, pk=pk)
     scope.require_region(c.county_code)
     form = AssessForm(request.POST)
     if not form.is_valid():
@@ -188,7 +195,7 @@ def campaign_assess(request, pk: int):
 @scoped_view("campaign.manage")
 def campaign_close(request, pk: int):
     scope = request.scope
-    c = selectors.campaign_in_scope(scope=scope, pk=pk)
+    c = selectors.campaign_for_county_work(scope=scope, pk=pk)
     form = CloseForm(request.POST)
     form.is_valid()
     try:
@@ -203,7 +210,7 @@ def campaign_close(request, pk: int):
 @scoped_view("campaign.manage")
 def campaign_reopen(request, pk: int):
     scope = request.scope
-    c = selectors.campaign_in_scope(scope=scope, pk=pk)
+    c = selectors.campaign_for_county_work(scope=scope, pk=pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "重新开启须填写原因。")

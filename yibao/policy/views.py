@@ -5,7 +5,7 @@ from django.shortcuts import render
 from yibao.accounts.decorators import scoped_view
 from yibao.policy.engine import PolicyInputError
 from yibao.policy.forms import PolicyUploadForm, QuoteForm
-from yibao.policy.loader import PolicyFileError, PolicyNotFound, load_policy, policies_for_region
+from yibao.policy.loader import PolicyFileError, PolicyNotFound, list_policies, load_policy, policies_for_region
 from yibao.policy.selectors import policy_list, policy_summary, policy_title, quote_for
 from yibao.policy.services import PolicyInstallError, policy_check_uploaded, policy_install
 from yibao.policy.schema import SUSPENSION_REASONS
@@ -40,7 +40,12 @@ def quote_page(request):
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")
     else:
-        local = policies_for_region(request.scope.county_code or request.scope.region_code) if request.scope.region_code else []
+        scope = request.scope
+        local = policies_for_region(scope.county_code) if scope.region_code else []
+        if scope.above_county:  # a city or province: its own policy or one of its counties'
+            code = scope.region_code
+            local = sorted((p for p in list_policies() if p.data.locality.region_prefix.startswith(code)
+                            or code.startswith(p.data.locality.region_prefix)), key=lambda p: -p.data.benefit_year)
         form = QuoteForm(initial={"policy": local[0].id} if local else None)
     context = {
         "form": form,

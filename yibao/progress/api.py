@@ -453,7 +453,9 @@ def progress_refresh(request, payload: RefreshIn):
     scope = request.auth
     scope.require("progress.refresh")
     county = (payload.county_code or scope.county_code or "").strip()[:6]
-    if scope.region_code and county != scope.county_code:
+    if not county:
+        raise Http404("请指定县级区划代码（county_code）。")
+    if not scope.covers_county(county):
         raise PermissionDenied(f"区划 {county} 不在当前账号的管辖范围内。")
     if not county:
         raise Http404("请指定县级区划代码（county_code）。")

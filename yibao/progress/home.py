@@ -150,3 +150,27 @@ def takings_card(*, scope, today: dt.date | None = None) -> dict | None:
         "detail": detail or "今天还没有收款", "url": reverse("collection:payments") + f"?source=counter",
         "tone": "", "count": count, "amount": amount,
     }
+
+
+# ---------------------------------------------------------------- a city or province
+
+
+def above_county_cards(*, scope) -> list[dict]:
+    """A city's or province's home: the roll-up of its counties (/progress/), then one card per county
+    linking to that county's progress (county → township → village). No person-level cards."""
+    from yibao.progress.selectors import benefit_year_default
+    from yibao.regions.selectors import region_name, scope_counties
+
+    progress = reverse("progress:dashboard")
+    counties = scope_counties(scope=scope)
+    cards = [{
+        "key": "rollup", "title": f"{region_name(scope.region_code)}征缴进度", "value": f"{len(counties)} 个县（区）",
+        "detail": "各县（区）参保率、序时进度与对账情况", "url": progress, "tone": "",
+    }]
+    for code, name in counties:
+        year = benefit_year_default(code)
+        cards.append({
+            "key": f"county-{code}", "title": name, "value": f"{year}年度" if year else "未开启征缴",
+            "detail": "查看本县进度（县 → 乡镇 → 村）", "url": f"{progress}?region={code}", "tone": "",
+        })
+    return cards

@@ -189,9 +189,9 @@ def special_by(queryset, *, county_code: str, benefit_year: int, group: str, res
 
 
 def target_list(*, scope, benefit_year: int, region: str | None = None) -> list[Target]:
-    rows = Target.objects.filter(benefit_year=benefit_year)
+    rows = scope.filter_counties(Target.objects.filter(benefit_year=benefit_year))
     if scope.region_code:
-        rows = rows.filter(county_code=scope.county_code, region_code__startswith=scope.region_code)
+        rows = rows.filter(region_code__startswith=scope.region_code)
     if region:
         scope.require_region(region)
         rows = rows.filter(county_code=region[:6], region_code__startswith=region)
@@ -199,9 +199,7 @@ def target_list(*, scope, benefit_year: int, region: str | None = None) -> list[
 
 
 def target_years(*, scope) -> list[int]:
-    rows = Target.objects.all()
-    if scope.region_code:
-        rows = rows.filter(county_code=scope.county_code)
+    rows = scope.filter_counties(Target.objects.all())
     return sorted(set(rows.values_list("benefit_year", flat=True)), reverse=True)
 
 
@@ -721,6 +719,8 @@ def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
         return []
     if scope.role == "department_clerk" and not scope.superuser:
         return home.department_cards(scope=scope)
+    if scope.above_county:
+        return home.above_county_cards(scope=scope)
     county = scope.county_code
     year = benefit_year_default(county)
     if not year:

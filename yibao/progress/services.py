@@ -266,8 +266,8 @@ def target_set(*, actor, region_code: str, benefit_year: int, total, special=Non
     region = Region.objects.filter(code=(region_code or "").strip()).first()
     if region is None:
         raise ValidationError({"region_code": f"区划代码 {region_code} 不存在。"})
-    if region.level < Region.Level.COUNTY:
-        raise ValidationError({"region_code": f"{region.name}（{region.code}）的目标任务是各县之和，不单独设定：请逐县设定。"})
+    if region.level < Region.Level.COUNTY:  # a city's or province's target is the sum of its counties'
+        raise ValidationError({"region_code": f"目标任务设到县（区）、乡镇或村；{region.name}（{region.code}）的目标是所辖各县之和。"})
     if scope is not None:
         scope.require_region(region.code)
     errors: dict[str, str] = {}

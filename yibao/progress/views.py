@@ -21,7 +21,7 @@ from yibao.core.uploads import upload_check
 from yibao.progress import remindbook, reports, selectors, services, snapshots
 from yibao.progress.models import RemindMark, Target
 from yibao.progress.pace import AMBER_POINTS, percent, standing_colour
-from yibao.regions.selectors import region_labels
+from yibao.regions.selectors import county_pick, region_labels, scope_counties
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -161,9 +161,9 @@ def targets(request):
     scope = request.scope
     if scope.above_county and len(scope.region_code) == 4:  # a city sets its counties' targets
         return redirect("progress:city_targets")
-    county = scope.county_code or (request.GET.get("county") or "")[:6]
+    county = county_pick(scope=scope, requested=request.GET.get("county"))
     year = _year_param(request, county) if county else None
-    rows = selectors.target_list(scope=scope, benefit_year=year) if year else []
+    rows = selectors.target_list(scope=scope, benefit_year=year, region=county if scope.above_county else None) if year else []
     labels = region_labels(t.region_code for t in rows)
     for t in rows:
         t.label = labels.get(t.region_code, t.region_code)
@@ -171,8 +171,9 @@ def targets(request):
     if year and year not in years:
         years = sorted({*years, year}, reverse=True)
     return render(request, "progress/targets.html", {
-        "rows": rows, "year": year, "years": years, "can_manage": scope.can("targets.manage"),
-        "county": county,
+        "rows": rows, "year": year, "years": years, "can_manage": scope.can("targets.manage") and bool(county),
+        "county": county, "county_choices": scope_counties(scope=scope) if scope.above_county else [],
+        "county_keep": [("year", year)] if year else [],
     })
 
 
@@ -189,7 +190,7 @@ def targets_import(request):
         upload_check(upload)
         result = services.targets_import(
             actor=request.user, content=upload.read(), filename=upload.name,
-            county_code=request.scope.county_code or (request.POST.get("county") or None),
+            county_code=county_pick(scope=request.scope, requested=request.POST.get("county")) or None,
             benefit_year=parse_year(year_raw),
             township_code=(request.POST.get("township") or "").strip() or None,
             accept_total_mismatch=request.POST.get("accept_total_mismatch") == "1",
@@ -243,7 +244,10 @@ def target_edit(request, code: str, year: int):
 @scoped_view("targets.manage")
 def targets_derive(request):
     scope = request.scope
-    county = scope.county_code
+    county = county_pick(scope=scope, requested=request.POST.get("county"))
+    if not county:
+        messages.error(request, "请选择县（区）。")
+        return redirect(reverse("progress:targets"))
     year = _year_param(request, county)
     basis = request.POST.get("basis", "last_year")
     try:
@@ -255,7 +259,7 @@ def targets_derive(request):
         messages.success(request, f"已生成 {result['villages']} 个村的目标任务（保留导入或手工调整的 {result['kept']} 个）。")
         for warning in result["warnings"]:
             messages.warning(request, warning)
-    return redirect(f"{reverse('progress:targets')}?year={year}")
+    return redirect(f"{reverse('progress:targets')}?year={year}&county={county}")
 
 
 # ---------------------------------------------------------------- reports

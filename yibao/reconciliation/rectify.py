@@ -36,7 +36,7 @@ def rectify_refusal(scope: Scope | None, mismatch: Mismatch) -> str:
     if scope.read_only or not scope.can("reconcile.view"):
         return "当前账号无权整改对账差异。"
     place = mismatch.village_code or mismatch.township_code or mismatch.county_code
-    if not scope.contains(place) or (scope.region_code and scope.county_code != mismatch.county_code):
+    if not scope.contains(place) or not scope.covers_county(mismatch.county_code):
         return "该差异不在当前账号的管辖范围内。"
     if scope.role not in RECTIFY_ROLES.get(mismatch.responsible, frozenset()):
         return f"该差异由{mismatch.get_responsible_display()}（{mismatch.responsible_name}）整改，当前账号不能标记。"

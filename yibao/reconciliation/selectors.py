@@ -22,17 +22,19 @@ DEFAULT_PER_MONTH = 2
 
 def campaign_years(*, scope, county_code: str | None = None) -> list[int]:
     county = county_code or scope.county_code
-    campaigns = Campaign.objects.filter(imported=False)  # history years were not collected here
+    campaigns = scope.filter_counties(Campaign.objects.filter(imported=False))  # history years were not collected here
     if county:
         campaigns = campaigns.filter(county_code=county)
     return sorted(set(campaigns.values_list("benefit_year", flat=True)), reverse=True)
 
 
 def counties_with_campaigns(*, scope) -> list[str]:
-    """The counties a user may pick: their own, or every county with a campaign (superuser)."""
-    if scope.region_code:
+    """The counties a user may pick: their own, or every county with a campaign (a city's or province's, or
+    every one for a superuser)."""
+    if scope.region_code and not scope.above_county:
         return [scope.county_code]
-    return sorted(set(Campaign.objects.filter(imported=False).values_list("county_code", flat=True)))
+    campaigns = scope.filter_counties(Campaign.objects.filter(imported=False))
+    return sorted(set(campaigns.values_list("county_code", flat=True)))
 
 
 def required_per_month(campaign: Campaign | None) -> dict:
@@ -69,7 +71,7 @@ def month_check(*, scope, county_code: str, benefit_year: int, today: dt.date | 
     once). The months of the campaign's collection window, up to the current month (which stays
     'open' until it ends), are judged; months outside the window that had runs are listed as 'outside'.
     """
-    if scope.region_code and scope.county_code != county_code:
+    if not scope.covers_county(county_code):
         raise PermissionDenied(f"县 {county_code} 不在当前账号的管辖范围内。")
     today = today or business_today()
     campaign = Campaign.objects.filter(county_code=county_code, benefit_year=benefit_year).first()
@@ -121,9 +123,7 @@ def months_judged(*, campaign: Campaign | None, required: dict, runs: list[tuple
 
 
 def run_list(*, scope, county_code: str | None = None, benefit_year: int | None = None):
-    runs = ReconciliationRun.objects.all()
-    if scope.region_code:
-        runs = runs.filter(county_code=scope.county_code)
+    runs = scope.filter_counties(ReconciliationRun.objects.all())
     if county_code:
         runs = runs.filter(county_code=county_code)
     if benefit_year:
@@ -135,7 +135,7 @@ def run_get(*, scope, pk: int) -> ReconciliationRun:
     run = ReconciliationRun.objects.filter(pk=pk).first()
     if run is None:
         raise Http404("该对账记录不存在。")
-    if scope.region_code and run.county_code != scope.county_code:
+    if not scope.covers_county(run.county_code):
         raise PermissionDenied("该对账记录不在当前账号的管辖范围内。")
     return run
 
@@ -190,7 +190,7 @@ def mismatch_get(*, scope, pk: int) -> Mismatch:
     mismatch = Mismatch.objects.select_related("run").filter(pk=pk).first()
     if mismatch is None:
         raise Http404("该对账差异不存在。")
-    if scope.region_code and (mismatch.county_code != scope.county_code
+    if scope.region_code and (not scope.covers_county(mismatch.county_code)
                               or not scope.contains(mismatch.village_code or mismatch.township_code or mismatch.county_code)):
         raise PermissionDenied("该对账差异不在当前账号的管辖范围内。")
     return mismatch

@@ -63,7 +63,7 @@ def run_authorize(*, actor, county_code: str) -> None:
     if scope is None:
         return
     scope.require("reconcile.run")
-    if scope.region_code and scope.county_code != county_code:
+    if not scope.covers_county(county_code):
         raise PermissionDenied(f"县 {county_code} 不在当前账号的管辖范围内。")
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import tempfile
 
 from django.conf import settings
@@ -30,7 +31,7 @@ def _county_and_year(request) -> tuple[str, int | None, list[str], list[int]]:
     scope = request.scope
     counties = selectors.counties_with_campaigns(scope=scope)
     county = scope.county_code or request.GET.get("county") or (counties[0] if counties else "")
-    if scope.region_code and county != scope.county_code:
+    if not scope.covers_county(county) and county:
         raise PermissionDenied(f"县 {county} 不在当前账号的管辖范围内。")
     years = selectors.campaign_years(scope=scope, county_code=county) if county else []
     year = parse_year(request.GET.get("year")) or (years[0] if years else None)
@@ -53,7 +54,7 @@ def runs(request):
         run.shown_total = shown.get(run.pk, 0)
     return render(request, "reconciliation/runs.html", {
         "page": page, "items": items, "calendar": calendar, "county": county, "year": year, "years": years,
-        "counties": counties, "can_run": scope.can("reconcile.run"), "partial": scope.level not in (None, 6),
+        "counties": counties, "can_run": scope.can("reconcile.run"), "partial": scope.level not in (None, 6) and not scope.above_county,
     })
 
 
@@ -153,10 +154,12 @@ def run_detail(request, pk: int):
         m.place = labels.get(m.village_code or m.township_code, "") if (m.village_code or m.township_code) else "（未知）"
         m.is_new = m.first_seen_run_id == run.pk
         m.may_rectify = rectify.may_rectify(scope, m)
-    regions = region_options(scope=scope, level=9) + region_options(scope=scope, level=12)
+    # a city or province picks among the run's county's townships and villages, not its whole area's
+    places = dataclasses.replace(scope, region_code=run.county_code) if scope.above_county else scope
+    regions = region_options(scope=places, level=9) + region_options(scope=places, level=12)
     regions.sort()
     resolved = selectors.resolved_since_previous(scope=scope, run=run)
-    partial = scope.level not in (None, 6)
+    partial = scope.level not in (None, 6) and not scope.above_county
     changes = selectors.changes_in_scope(scope=scope, run=run)
     query = request.GET.copy()
     query.pop("page", None)

@@ -34,9 +34,10 @@ def ancestor_codes(code: str) -> list[str]:
 
 
 def region_path(code: str) -> list[Region]:
-    """The region and its ancestors, county first (for breadcrumbs)."""
-    found = {r.code: r for r in Region.objects.filter(code__in=ancestor_codes(code))}
-    return [found[c] for c in ancestor_codes(code) if c in found]
+    """The region and its loaded ancestors, province and city first (for breadcrumbs)."""
+    codes = [code[:n] for n in (2, 4, 6, 9, 12) if n <= len(code)]
+    found = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return [found[c] for c in codes if c in found]
 
 
 def region_label(code: str, *, from_level: int = 9) -> str:
@@ -59,10 +60,11 @@ def region_labels(codes) -> dict[str, str]:
 
 
 def region_roots(*, scope) -> list[Region]:
-    """Where a user's tree starts: their own region, or every county for a superuser without one."""
+    """Where a user's tree starts: their own region (a city's tree starts at the city), or, for a
+    superuser without one, every region with no loaded parent (provinces, and counties loaded alone)."""
     if scope.region_code:
         return list(Region.objects.filter(code=scope.region_code))
-    return list(Region.objects.filter(level=Region.Level.COUNTY))
+    return list(Region.objects.filter(parent__isnull=True, level__lte=Region.Level.COUNTY).order_by("code"))
 
 
 def region_get(*, scope, code: str) -> Region:
@@ -103,8 +105,21 @@ def _counts_by(field: str, **filters) -> tuple[dict, dict]:
     return residents, households
 
 
+def _counts_above_county(code: str, child_length: int) -> tuple[dict, dict]:
+    """Counts of a city's or province's children, summed from its counties (people carry no city code)."""
+    residents, households = _counts_by("county_code", county_code__startswith=code)
+    by_child: tuple[dict, dict] = ({}, {})
+    for source, target in zip((residents, households), by_child):
+        for county, n in source.items():
+            target[county[:child_length]] = target.get(county[:child_length], 0) + n
+    return by_child
+
+
 def region_counts(*, code: str) -> dict:
     """Residents on the register (正常) and households in one region."""
+    if len(code) < 6:
+        residents, households = _counts_above_county(code, len(code))
+        return {"residents": residents.get(code, 0), "households": households.get(code, 0)}
     field = LEVEL_FIELD[len(code)]
     residents, households = _counts_by(field, **{"county_code": code[:6], field: code})
     return {"residents": residents.get(code, 0), "households": households.get(code, 0)}
@@ -116,10 +131,45 @@ def region_children(*, scope, code: str) -> list[dict]:
     children = list(region.children.order_by("code"))  # all inside the scope, as the region is
     if not children:
         return []
-    child_field = LEVEL_FIELD[len(children[0].code)]
-    parent_field = LEVEL_FIELD[len(code)]
-    residents, households = _counts_by(child_field, **{"county_code": code[:6], parent_field: code})
+    if len(code) < 6:  # a city's counties, a province's cities
+        residents, households = _counts_above_county(code, len(children[0].code))
+    else:
+        child_field = LEVEL_FIELD[len(children[0].code)]
+        parent_field = LEVEL_FIELD[len(code)]
+        residents, households = _counts_by(child_field, **{"county_code": code[:6], parent_field: code})
     return [
         {"region": c, "residents": residents.get(c.code, 0), "households": households.get(c.code, 0)}
         for c in children
     ]
+
+
+# ---------------------------------------------------------------- the county a city or province account works on
+
+
+def scope_counties(*, scope) -> list[tuple[str, str]]:
+    """(code, name) of the loaded counties inside a scope: a city's or province's counties, every county for
+    a superuser without a region, the own county of a county, township or village account."""
+    counties = Region.objects.filter(level=Region.Level.COUNTY)
+    if scope.region_code:
+        counties = counties.filter(code__startswith=scope.region_code[:6])
+    return list(counties.order_by("code").values_list("code", "name"))
+
+
+def county_pick(*, scope, requested: str | None = None) -> str:
+    """The county a county-level page works on: a county (township, village) account's own; for a city,
+    province or superuser the one asked for (?county=) inside the scope, or a city's only county; "" while
+    it must still be chosen (the page says 请选择县（区）)."""
+    if scope.region_code and not scope.above_county:
+        return scope.county_code
+    code = (requested or "").strip()
+    if code:
+        if not (len(code) == 6 and code.isdigit()):
+            raise PermissionDenied(f"县（区）代码 {code[:20]} 应为 6 位数字。")
+        if not scope.covers_county(code):
+            raise PermissionDenied(f"县（区）{code} 不在当前账号的管辖范围内。")
+        return code
+    if scope.above_county:
+        counties = scope_counties(scope=scope)
+        if len(counties) == 1:
+            return counties[0][0]
+    return ""

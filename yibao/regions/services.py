@@ -58,10 +58,10 @@ def region_upsert_many(*, rows: Iterable[tuple[str, str]], actor=None, reason: s
             upper = Region.upper_code_of(code)
             parent = Region.parent_code_of(code) or (upper if upper in present else None)
             created.append(Region(code=code, name=name, level=len(code), parent_id=parent, county_code=code[:6]))
-            by_county[code[:6]]["created"] += 1
+            by_county[_log_county(code)]["created"] += 1
         elif existing[code] != name:
             renamed.append((code, existing[code], name))
-            by_county[code[:6]]["renamed"] += 1
+            by_county[_log_county(code)]["renamed"] += 1
         else:
             unchanged += 1
     Region.objects.bulk_create(created, batch_size=2000)
@@ -74,11 +74,16 @@ def region_upsert_many(*, rows: Iterable[tuple[str, str]], actor=None, reason: s
         Region.objects.filter(code=code).update(name=name)
     for county_code, counts in by_county.items():
         event_record(
-            county_code=county_code, entity="region", entity_id=county_code, action="import", actor=actor,
-            after={**counts, "renamed_codes": [c for c, _o, _n in renamed if c.startswith(county_code)][:50]},
+            county_code=county_code, entity="region", entity_id=county_code or "above_county", action="import",
+            actor=actor, after={**counts, "renamed_codes": [c for c, _o, _n in renamed if _log_county(c) == county_code][:50]},
             reason=reason or "导入行政区划",
         )
     return {"rows": len(rows), "created": len(created), "renamed": len(renamed), "unchanged": unchanged}
+
+
+def _log_county(code: str) -> str:
+    """The change log a region's import goes to: its county's; provinces and cities the install-wide one ("")."""
+    return code[:6] if len(code) >= 6 else ""
 
 
 def regions_load_seed(*, actor=None) -> dict:

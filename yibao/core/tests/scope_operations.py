@@ -11,6 +11,13 @@ from yibao.core.idnumber import mask_id_number
 
 
 def _county_reader(scope, world, t):
+    """County accounts of the target's county, and a city or province holding it (issue 14)."""
+    return (scope.level == 6 or scope.above_county) and scope.covers_county(t.county_code) \
+        and scope.role != "department_clerk"
+
+
+def _county_level_reader(scope, world, t):
+    """Import records are person lists: county accounts only, never a city or province."""
     return scope.level == 6 and scope.county_code == t.county_code and scope.role != "department_clerk"
 
 
@@ -64,7 +71,7 @@ def _changed(t):
 
 
 def _event_reader(scope, world, t):
-    return scope.level == 6 and scope.county_code == t.county_code
+    return (scope.level == 6 or scope.above_county) and scope.covers_county(t.county_code)
 
 
 OPERATIONS = [
@@ -113,7 +120,7 @@ OPERATIONS = [
         name="imports.page.job_preview_numbers",
         capability="jobs.view",
         call=lambda client, world, t: client.get(f"/imports/{_job(t, 'import_residents').pk}/"),
-        allowed=_county_reader,
+        allowed=_county_level_reader,
         shows=lambda t: f"{t.resident.name}（",  # the report's reason, its number masked for 审计
     ),
     ScopeOperation(

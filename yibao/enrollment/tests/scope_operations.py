@@ -71,6 +71,11 @@ def _same_county(scope, world, t) -> bool:
     return not scope.region_code or scope.county_code == t.county_code
 
 
+def _opens_in(scope, world, t) -> bool:
+    """Opening a county's year: its county, or a city or province holding the county (issue 14)."""
+    return scope.covers_county(t.county_code)
+
+
 def _both_villages(scope, world, t) -> bool:
     return scope.contains(t.village_code) and scope.contains(t.neighbour_code)
 
@@ -131,7 +136,7 @@ OPERATIONS = [
         capability="campaign.manage",
         call=lambda client, world, t: client.post(
             "/enrollment/campaigns/open/", {"county_code": t.county_code, "policy_id": _policy_id(t)}),
-        allowed=_same_county,
+        allowed=_opens_in,
         shows=lambda t: None,
         leaks=lambda t: [],
         deny_status=(200, 403),  # a county outside the admin's is not among the choices
@@ -249,7 +254,7 @@ OPERATIONS = [
         kind="api",
         call=lambda client, world, t: _json(client, "/api/campaigns",
                                             {"county_code": t.county_code, "policy_id": _policy_id(t)}),
-        allowed=_same_county,
+        allowed=_opens_in,
         shows=_policy_id,
         leaks=lambda t: [],
         effect=_campaign_opened,

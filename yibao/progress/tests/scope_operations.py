@@ -46,6 +46,16 @@ def _prepare(t) -> None:
     )
 
 
+def _lists_targets_unasked(scope, world, t):
+    """The targets page without ?county=: a city with one loaded county lists it; a province with several
+    asks 请选择县（区） first (issue 14)."""
+    from yibao.regions.selectors import scope_counties
+
+    if scope.above_county and len(scope_counties(scope=scope)) > 1:
+        return False
+    return scope.contains(t.village_code)
+
+
 def _get(url, params=None):
     def call(client, world, t):
         _prepare(t)
@@ -140,6 +150,7 @@ OPERATIONS = [
         capability="progress.view",
         call=_get("/progress/targets/", {"year": YEAR}),
         on_foreign="filter",
+        allowed=_lists_targets_unasked,
         shows=lambda t: t.village_name,
         leaks=lambda t: [t.village_name],
     ),

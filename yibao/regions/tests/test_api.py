@@ -34,7 +34,7 @@ def test_detail_gives_children_with_counts(client, admin):
     client.force_login(admin)
     body = client.get(f"/api/regions/{XIAOLING}").json()
     assert body["name"] == "肖岭乡" and body["residents"] == 2 and body["households"] == 1
-    assert [p["code"] for p in body["path"]] == ["421223", XIAOLING]
+    assert [p["code"] for p in body["path"]] == ["42", "4212", "421223", XIAOLING]  # province and city above
     children = {c["code"]: c for c in body["children"]}
     assert children[BAIMA]["residents"] == 2 and children[SUOSHI]["residents"] == 0
     assert len(children) == 10

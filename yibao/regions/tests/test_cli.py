@@ -17,6 +17,15 @@ def test_load_seed_prints_counts_as_json(db):
     assert json.loads(again.stdout)["unchanged"] == 34
 
 
+def test_show_a_city_lists_its_counties_with_counts(db):
+    runner.invoke(app, ["regions", "load-seed"])
+    result = runner.invoke(app, ["regions", "show", "4212", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["name"] == "咸宁市" and [c["code"] for c in body["children"]] == ["421223"]
+    assert body["residents"] == 0 and body["children"][0]["residents"] == 0
+
+
 def test_show_lists_children(db):
     runner.invoke(app, ["regions", "load-seed"])
     result = runner.invoke(app, ["regions", "show", "421321", "--json"])

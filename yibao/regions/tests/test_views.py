@@ -35,10 +35,13 @@ def test_department_clerk_has_no_region_tree(client, staff):
     assert client.get("/regions/").status_code == 403
 
 
-def test_superuser_sees_every_county(client, regions):
+def test_superuser_starts_at_the_province_and_reaches_every_county(client, regions):
     from yibao.accounts.models import User
 
     root = User.objects.create_superuser(username="root", password="pass-1234")
     client.force_login(root)
-    html = client.get("/regions/").content.decode()
-    assert "崇阳县" in html and "随县" in html
+    response = client.get("/regions/", follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/regions/42/" and "咸宁市" in html and "随州市" in html
+    assert "崇阳县" in client.get("/regions/4212/").content.decode()
+    assert "随县" in client.get("/regions/4213/").content.decode()
