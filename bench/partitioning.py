@@ -35,7 +35,7 @@ from bench import TINY, benchmark
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_DB = "yibao_bench_partitioning"
-PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+PG_HOST = "postgresql://postgres@127.0.0.1:5432"
 COUNTIES = [f"{340321 + i}" for i in range(10)]
 NEW_COUNTY = "340399"
 YEAR = 2025
@@ -187,15 +187,15 @@ def _plan_partitions(cursor, sql: str, params) -> int:
     return len(set(re.findall(r"_(\d{6})\b", text)))
 
 
-def run(per_county: int = 300_000, echo: bool = True) -> dict:
+def run(per_county: int = 300_000, echo: bool = True, database: str = PG_DB) -> dict:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-        admin.execute(f"CREATE DATABASE {PG_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {database}")
+        admin.execute(f"CREATE DATABASE {database}")
     figures: dict[str, dict] = {"plain": {}, "part": {}}
     try:
-        with psycopg.connect(PG_URL, autocommit=True) as conn, conn.cursor() as cursor:
+        with psycopg.connect(f"{PG_HOST}/{database}", autocommit=True) as conn, conn.cursor() as cursor:
             cursor.execute("SET max_parallel_workers_per_gather = 0")  # 2 shared cores: same plan shape both runs
             for schema in ("plain", "part"):
                 started = time.perf_counter()
@@ -213,7 +213,7 @@ def run(per_county: int = 300_000, echo: bool = True) -> dict:
                           f"{figures[schema]['size'] / 2**30:.2f} GiB", flush=True)
             county = COUNTIES[4]
             cursor.execute(f"SELECT id_number FROM plain.registry_resident WHERE county_code = '{COUNTIES[7]}' "
-                           "ORDER BY id LIMIT 1 OFFSET 1234")
+                           f"ORDER BY id LIMIT 1 OFFSET {per_county // 2}")
             someone = cursor.fetchone()[0]
             params = {"c": county, "id": someone}
             for schema in ("plain", "part"):
@@ -241,9 +241,13 @@ def run(per_county: int = 300_000, echo: bool = True) -> dict:
                     else:
                         cursor.execute(f"DELETE FROM plain.{table} WHERE county_code = %s", [county])
                 figures[schema]["drop"] = time.perf_counter() - started
+                figures[schema]["rows"] = {}
+                for table in TABLES:
+                    cursor.execute(f"SELECT county_code, count(*) FROM {schema}.{table} GROUP BY county_code")
+                    figures[schema]["rows"][table] = dict(cursor.fetchall())
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+            admin.execute(f"DROP DATABASE IF EXISTS {database}")
     if echo:
         _print(figures, per_county)
     return figures
@@ -257,7 +261,9 @@ def _print(figures: dict, per_county: int) -> None:
         a, b = plain[key] * scale, part[key] * scale
         print(f"  {label:<22}{a:>10.1f} {unit}{b:>12.1f} {unit}   ×{b / max(a, TINY):.2f}{note}")
 
-    print(f"  10 个县 × {per_county:,} 人（另加一个新县），一县数据在十县之中；        普通表        按县分区    分区/普通")
+    rows = {t: sum(v.values()) for t, v in plain["rows"].items()}
+    print(f"  10 个县 × {per_county:,} 人，删去一县、加入一县后：" + "，".join(f"{t} {n:,} 行" for t, n in rows.items()))
+    print("  一县数据在十县之中；                普通表        按县分区    分区/普通")
     line("进度（按村计数，一县）", "progress", note=f"（计划触及 {part['progress_partitions']} 个分区）")
     line("催缴名单（一县）", "remind", note=f"（计划触及 {part['remind_partitions']} 个分区）")
     line("按身份证号查一人", "person", note=f"（不带县码：计划触及 {part['person_partitions']} 个分区）")
