@@ -24,3 +24,4 @@ def test_every_benchmark_runs_at_a_tiny_size(tmp_path):
     assert len(tables) == 4  # assess, imports, payments, reconcile print a table row each
     assert "全县进度查询 2,000 人（sqlite" in done.stdout and "直接统计基线" in done.stdout
     assert "原始批量插入" in done.stdout and "逐行 ORM" in done.stdout
+    assert "市、省汇总（sqlite，10 个县" in done.stdout and "逐县读进度基线" in done.stdout

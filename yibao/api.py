@@ -61,13 +61,14 @@ def _mount():
     from yibao.imports.api import router as imports_router
     from yibao.policy.api import router as policy_router
     from yibao.progress.api import router as progress_router
+    from yibao.progress.rollup_api import router as rollup_router
     from yibao.reconciliation.api import router as reconciliation_router
     from yibao.regions.api import router as regions_router
     from yibao.registry.api import router as registry_router
 
     for router in (
         policy_router, regions_router, accounts_router, registry_router, imports_router,
-        enrollment_router, collection_router, reconciliation_router, progress_router, jobs_router,
+        enrollment_router, collection_router, reconciliation_router, rollup_router, progress_router, jobs_router,
         search_router,
     ):
         api.add_router("", router)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date, year_option
+from yibao.cli.common import USER_HELP, cli_actor, django_setup, emit_json, fail, fail_unless_succeeded, parse_date, year_option
 
 campaign_app = typer.Typer(help="征缴年度：开启、结束、查看", no_args_is_help=True)
 
@@ -34,26 +34,63 @@ def _get_campaign(county: str, year: int):
     return campaign
 
 
+def _city_open(city: str, policy: str, start, end, user, as_json: bool, dry_run: bool) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from yibao.cli.common import cli_operator, refusal_text
+    from yibao.enrollment.city import campaign_city_plan, campaign_open_city
+    from yibao.enrollment.services import EnrollmentError
+
+    try:
+        if dry_run:
+            plan = campaign_city_plan(city_code=city, policy_id=policy, actor=cli_operator(user))
+        else:
+            plan = campaign_open_city(city_code=city, policy_id=policy, actor=cli_operator(user),
+                                      collection_start=start, collection_end=end)
+    except (EnrollmentError, PermissionDenied) as exc:
+        fail(refusal_text(exc))
+    if as_json:
+        emit_json(plan.as_dict() | {"dry_run": dry_run})
+        return
+    head = "将为" if dry_run else "已为"
+    typer.echo(f"{head}{plan.city_name}（{plan.city_code}）开启{plan.benefit_year}年度征缴（政策 {plan.policy_id}）：")
+    for c in plan.counties:
+        typer.echo(f"  {c.county_code} {c.name}：{c.outcome_label}。{c.note}")
+    typer.echo(f"共 {len(plan.to_open)} 个县{'待开启' if dry_run else '开启'}，{len(plan.skipped)} 个县跳过。")
+
+
 @campaign_app.command("open")
 def campaign_open_command(
-    county: str = COUNTY,
+    county: str = typer.Option(None, "--county", help="县级区划代码，如 340321"),
+    city: str = typer.Option(None, "--city", help="市级区划代码（4位，如 1406）：为全市已导入的每个县开启，全部成功或全部不开启"),
     policy: str = typer.Option(..., "--policy", help="政策编号，如 anhui-huaiyuan-2025（yibao policy list）"),
     start: str = typer.Option(None, "--start", help="集中征缴期起（YYYY-MM-DD），默认按政策"),
     end: str = typer.Option(None, "--end", help="集中征缴期止（YYYY-MM-DD），默认按政策"),
+    user: str = typer.Option(None, "--user", help=USER_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出各县将开启或跳过，不写入（仅 --city）"),
     as_json: bool = JSON,
 ):
-    """开启一个县的征缴年度（每县每年度一次）。"""
+    """开启一个县的征缴年度（每县每年度一次）；--city 为全市各县一次开启，已开启的县跳过。"""
     django_setup()
+    from django.core.exceptions import PermissionDenied
+
+    from yibao.cli.common import cli_operator, refusal_text
     from yibao.enrollment.services import EnrollmentError, campaign_open
     from yibao.regions.selectors import county_label
 
+    if bool(county) == bool(city):
+        fail("请指定 --county（一个县）或 --city（全市各县）其中之一。")
+    start_day, end_day = parse_date(start, "--start"), parse_date(end, "--end")
+    if city:
+        _city_open(city, policy, start_day, end_day, user, as_json, dry_run)
+        return
     try:
         campaign = campaign_open(
-            county_code=county, policy_id=policy, actor=cli_actor(),
-            collection_start=parse_date(start, "--start"), collection_end=parse_date(end, "--end"),
+            county_code=county, policy_id=policy, actor=cli_operator(user),
+            collection_start=start_day, collection_end=end_day,
         )
-    except EnrollmentError as exc:
-        fail(str(exc))
+    except (EnrollmentError, PermissionDenied) as exc:
+        fail(refusal_text(exc))
     if as_json:
         emit_json(_campaign_out(campaign))
         return
@@ -86,7 +123,8 @@ def campaign_close_command(
 
 
 @campaign_app.command("list")
-def campaign_list_command(county: str = typer.Option(None, "--county", help="只列出这个县"), as_json: bool = JSON):
+def campaign_list_command(county: str = typer.Option(None, "--county", help="只列出这个县"),
+                          city: str = typer.Option(None, "--city", help="只列出这个市（4位）的各县"), as_json: bool = JSON):
     """列出征缴年度。"""
     django_setup()
     from yibao.enrollment.models import Campaign
@@ -94,6 +132,8 @@ def campaign_list_command(county: str = typer.Option(None, "--county", help="只
     campaigns = Campaign.objects.all().order_by("county_code", "-benefit_year")
     if county:
         campaigns = campaigns.filter(county_code=county)
+    if city:
+        campaigns = campaigns.filter(county_code__startswith=city)
     rows = [_campaign_out(c) for c in campaigns]
     if as_json:
         emit_json({"campaigns": rows})

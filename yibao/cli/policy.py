@@ -9,7 +9,7 @@ import typer
 
 from yibao.cli.common import emit_json, fail, gap_years_option, parse_date, to_jsonable
 
-policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装政策文件", no_args_is_help=True)
+policy_app = typer.Typer(help="缴费政策：列出、查看、校验、安装、比较政策文件，词汇表与新年度起始文件", no_args_is_help=True)
 
 
 def _money(value) -> str:
@@ -29,6 +29,12 @@ def quote_command(
     backpaid_years: int = typer.Option(0, "--backpaid-years", callback=gap_years_option, help="补缴的断保年数"),
     first_time: bool = typer.Option(False, "--first-time", help="首次参保（此前从未在本县参保），不是续保"),
     role: Optional[str] = typer.Option(None, "--role", help="家庭角色：child（子女）或 parent（父母）"),
+    employee_months: Optional[int] = typer.Option(
+        None, "--employee-months", min=0, max=12, help="政策所问年度的职工医保缴费月数（0至12）"),
+    household_enrolled: Optional[bool] = typer.Option(
+        None, "--household-enrolled/--no-household-enrolled", help="同户其他家庭成员已（未）参加本年度居民医保"),
+    identity_since: Optional[list[str]] = typer.Option(
+        None, "--identity-since", help="资助身份的认定日期：身份=YYYY-MM-DD，如 低保对象=2026-02-01，可重复"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """测算个人缴费、资助、先缴后补退补和待遇享受期，并说明依据。"""
@@ -37,6 +43,12 @@ def quote_command(
     from yibao.policy.selectors import quote_for, quote_json
     from yibao.policy.vocabulary import UnknownTerm
 
+    since = {}
+    for item in identity_since or []:
+        name, sep, day = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--identity-since 应写成 身份=YYYY-MM-DD，收到：{item}")
+        since[name.strip()] = parse_date(day.strip(), "--identity-since")
     try:
         result = quote_for(
             policy_id=policy,
@@ -50,6 +62,9 @@ def quote_command(
             backpaid_years=backpaid_years,
             household_role=role,
             first_time=first_time,
+            employee_months=employee_months,
+            household_enrolled=household_enrolled,
+            identity_since=since,
         )
     except (PolicyNotFound, PolicyFileError, UnknownTerm, PolicyInputError) as exc:
         fail(str(exc).strip("'\""))
@@ -152,20 +167,26 @@ def policy_check_command(
             "version": report.policy.version if report.policy else None,
             "valid": report.policy is not None,
             "error": report.error,
+            "issues": [i.as_json() for i in report.issues],
+            "warnings": [w.as_json() for w in report.warnings],
             "cases": len(report.results),
             "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
         })
-    elif report.error:
-        typer.echo(f"错误：{report.error}", err=True)
     else:
-        policy = report.policy
-        typer.echo(
-            f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，失败 {len(report.failed)} 个。"
-        )
-        for r in report.failed:
-            typer.echo(f"  ✗ {r.name}")
-            for line in r.failures:
-                typer.echo(f"      {line}")
+        if report.error:
+            typer.echo(f"错误：{report.error}", err=True)
+        else:
+            policy = report.policy
+            typer.echo(
+                f"{policy.id}：文件校验通过（版本 {policy.version}），用例 {len(report.results)} 个，"
+                f"失败 {len(report.failed)} 个。"
+            )
+            for r in report.failed:
+                typer.echo(f"  ✗ {r.name}")
+                for line in r.failures:
+                    typer.echo(f"      {line}")
+        for warning in report.warnings:
+            typer.echo(f"提醒：{warning}", err=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -174,20 +195,30 @@ def policy_check_command(
 def policy_install_command(
     file: Path = typer.Argument(..., help="已校验的政策文件"),
     replace: bool = typer.Option(False, "--replace", help="覆盖已安装的同名政策"),
+    user: Optional[str] = typer.Option(None, "--user", help="以该账号安装：政策的适用区划（region_prefix）须在其管辖范围内"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ):
-    """校验通过后把政策文件及其用例安装到本机政策目录（var/policies）。"""
-    from yibao.cli.common import cli_actor, django_setup
+    """校验通过后把政策文件及其用例安装到本机政策目录（var/policies）。全市适用的政策（4位区划）由市医保局安装。"""
+    from yibao.cli.common import cli_operator, django_setup, refusal_text
 
     django_setup()
+    from django.core.exceptions import PermissionDenied
+
     from yibao.policy.services import PolicyInstallError, policy_install
 
     try:
-        policy = policy_install(path=file, replace=replace, actor=cli_actor())
-    except PolicyInstallError as exc:
-        fail(str(exc), code=1)
+        policy = policy_install(path=file, replace=replace, actor=cli_operator(user))
+    except (PolicyInstallError, PermissionDenied) as exc:
+        fail(refusal_text(exc), code=1)
+    if as_json:
+        emit_json({"policy": policy.id, "version": policy.version, "region_prefix": policy.data.locality.region_prefix})
+        return
     typer.echo(f"已安装政策 {policy.id}（版本 {policy.version}）。")
 
 
 def register(app: typer.Typer) -> None:
+    from yibao.cli.policy_authoring import register_authoring
+
+    register_authoring(policy_app)
     app.command("quote")(quote_command)
     app.add_typer(policy_app, name="policy")

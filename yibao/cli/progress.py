@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yibao.cli.common import cli_actor, django_setup, emit_json, fail, parse_date, year_option
+from yibao.cli.common import USER_HELP, cli_actor, cli_operator, django_setup, emit_json, fail, parse_date, year_option
 
 targets_app = typer.Typer(help="目标任务：导入任务表（肖岭乡、随县格式）、查看", no_args_is_help=True)
 
@@ -86,14 +86,115 @@ def targets_show(
         typer.echo(f"{item['code']:<12}  {item['name']:<20}  {item['total']}")
 
 
-def progress_command(
-    county: str = typer.Option(..., "--county", help="县级区划代码"),
+@targets_app.command("set")
+def targets_set(
+    region: str = typer.Option(..., "--region", help="区划代码：县（6位）、乡镇（9位）或村（12位）"),
     year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
+    total: int = typer.Option(..., "--total", help="应参保人数"),
+    special: int = typer.Option(None, "--special", help="特群免缴人数"),
+    others: int = typer.Option(None, "--others", help="其他居民人数"),
+    population: int = typer.Option(None, "--population", help="总人口"),
+    reason: str = typer.Option(..., "--reason", help="调整原因（记入变更记录）"),
+    user: str = typer.Option(None, "--user", help=USER_HELP),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """设定或调整一个单位的目标任务（手工调整）；市医保局账号可设定本市各县的目标任务。"""
+    django_setup()
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from yibao.progress.services import target_set
+
+    try:
+        target = target_set(actor=cli_operator(user), region_code=region, benefit_year=year, total=total, special=special,
+                            others=others, population=population, reason=reason)
+    except ValidationError as exc:
+        fail(_errors(exc))
+    except PermissionDenied as exc:
+        fail(str(exc))
+    out = {"region_code": target.region_code, "benefit_year": target.benefit_year, "total": target.total,
+           "special": target.special, "others": target.others, "population": target.population, "source": target.source}
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(f"{target.region_code} {year}年度目标任务：应参保人数 {target.total}。")
+
+
+@targets_app.command("city")
+def targets_city(
+    city: str = typer.Option(..., "--city", help="市级区划代码（4位）"),
+    year: int = typer.Option(..., "--year", callback=year_option, help="待遇年度"),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """列出一个市各县（市、区）某年度的目标任务；全市目标为各县之和。"""
+    django_setup()
+    from django.core.exceptions import ValidationError
+
+    from yibao.progress.city import city_target_rows
+
+    try:
+        data = city_target_rows(scope=_cli_scope(), city_code=city, benefit_year=year)
+    except ValidationError as exc:
+        fail(_errors(exc))
+    if as_json:
+        emit_json(data)
+        return
+    for row in data["counties"]:
+        typer.echo(f"{row['county_code']}  {row['name']:<10}  {row['total'] if row['total'] is not None else '未设定'}")
+    typer.echo(f"{data['city_name']}合计 {data['total']}" + (f"（{data['counties_without_target']} 个县未设定）"
+                                                             if data["counties_without_target"] else ""))
+
+
+@targets_app.command("import-city")
+def targets_import_city(
+    file: Path = typer.Argument(..., help="全市任务表（xlsx 或 csv）：每行一个县（市、区），列为 县（市、区）、应参保人数"),
+    city: str = typer.Option(None, "--city", help="市级区划代码（4位）；以市医保局账号办理时可不填"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度；不填时取表头中的年度"),
+    accept_total_mismatch: bool = typer.Option(False, "--accept-total-mismatch", help="合计行与各行之和不符时仍导入（以各行为准）"),
+    user: str = typer.Option(None, "--user", help=USER_HELP),
+    as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
+):
+    """导入全市任务表（各县目标任务）：整表导入，有错则不写入任何一行，并逐行说明。"""
+    django_setup()
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from yibao.progress.city import city_targets_import
+
+    if not file.exists():
+        fail(f"找不到文件：{file}")
+    try:
+        result = city_targets_import(actor=cli_operator(user), content=file.read_bytes(), filename=file.name,
+                                     city_code=city, benefit_year=year, accept_total_mismatch=accept_total_mismatch)
+    except ValidationError as exc:
+        fail(_errors(exc))
+    except PermissionDenied as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(result)
+        return
+    typer.echo(f"{result['city_name']} {result['benefit_year']}年度：导入 {result['rows']} 个县（新增 {result['imported']}，"
+               f"更新 {result['updated']}，未变 {result['unchanged']}），应参保人数合计 {result['sums']['total']}", err=True)
+    for warning in result["warnings"]:
+        typer.echo(f"提示：{warning}", err=True)
+
+
+progress_app = typer.Typer(help="征缴进度：一个县（--county），或市、省汇总（progress rollup --region）",
+                           invoke_without_command=True)
+
+
+@progress_app.callback()
+def progress_command(
+    ctx: typer.Context,
+    county: str = typer.Option(None, "--county", help="县级区划代码"),
+    year: int = typer.Option(None, "--year", callback=year_option, help="待遇年度"),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="先重新统计（默认），或直接读上次统计结果"),
     on: str = typer.Option(None, "--on", help="统计日期 YYYY-MM-DD（今天或以前）：给出该日结束时的数字；不填为今日实时"),
     as_json: bool = typer.Option(False, "--json", help="输出一个 JSON 对象"),
 ):
     """全县征缴进度：各乡镇、各村的目标、已缴、参保人数、金额、参保率、序时进度、待催缴和排名；--on 为某日日终的数字。"""
+    if ctx.invoked_subcommand:
+        return
+    if not county or not year:
+        fail("请指定 --county 县级区划代码和 --year 待遇年度；市、省汇总用 yibao progress rollup --region。")
     django_setup()
     from yibao.core.clock import business_time
     from yibao.core.inputs import BadInput
@@ -241,5 +342,8 @@ def remind_export_command(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(targets_app, name="targets")
-    app.command("progress")(progress_command)
+    from yibao.cli.rollup import rollup_command
+
+    progress_app.command("rollup")(rollup_command)
+    app.add_typer(progress_app, name="progress")
     app.add_typer(remind_app, name="remind")

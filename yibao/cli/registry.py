@@ -151,11 +151,14 @@ def demo(
     if_empty: bool = typer.Option(False, "--if-empty", help="库中已有居民时什么也不做"),
     seed: int = typer.Option(2024, "--seed", help="随机种子（同一种子生成同样的数据，重复执行不会重复写入）"),
     register_only: bool = typer.Option(False, "--register-only", help="只生成户籍与名单，不开启征缴年度"),
+    city: bool = typer.Option(True, "--city/--no-city",
+                              help="同时生成演示市（蚌埠市）的第二个县五河县（人数为演示县的一半）与市、省账号"),
     as_json: bool = JSON,
     quiet: bool = QUIET,
 ):
     """生成演示县（怀远县 340321）：行政区划、户籍、各部门名单经真实导入流程写入，
-    再走完2025年度：开启征缴、核定、目标任务、窗口与渠道缴费、逾期缴费、退费、先缴后补、对账。"""
+    再走完2025年度：开启征缴、核定、目标任务、窗口与渠道缴费、逾期缴费、退费、先缴后补、对账。
+    默认还生成同属蚌埠市的五河县（340322，演示政策沿用怀远县方案），供市、省账号查看汇总。"""
     django_setup()
     from yibao.core.progress import RichProgress
     from yibao.demo.build import demo_build
@@ -175,6 +178,14 @@ def demo(
         from yibao.demo.year import demo_year
 
         summary["year"] = demo_year(seed=seed, progress_factory=factory)
+    if city:
+        from yibao.demo.city import demo_city
+
+        try:
+            summary["city"] = demo_city(residents=max(200, residents // 2), progress_factory=factory,
+                                        with_year=not register_only)
+        except RuntimeError as exc:
+            fail(str(exc), code=1)
     if as_json:
         emit_json(summary)
         return
@@ -196,6 +207,13 @@ def demo(
             f"{year['benefit_year']}年度：已核定 {year['assessment'].get('residents', 0)} 人；"
             f"窗口收款 {collected.get('counter_payments', 0)} 人，渠道明细入账 {collected.get('file', {}).get('booked', 0)} 人；"
             f"业务日期定为 {year['business_day']}（var/business_today，征缴期已过，可办理逾期缴费、退费、催缴与对账）。",
+            err=True,
+        )
+    if city:
+        second = summary["city"]
+        typer.echo(
+            f"演示市蚌埠市（3403）另有 {second['name']}（{second['county']}，演示政策 {second['policy']}）："
+            f"居民 {second['residents']['rows']} 人。",
             err=True,
         )
 

@@ -26,16 +26,20 @@ SHOWN = 20  # people listed on a sheet; the rest are counted
 
 def benefit_notice(name: str, quote) -> str:
     """A waiting period, said plainly: from the quote the booking stores (never recomputed)."""
-    if quote is None or quote.benefit_start is None or not quote.waiting_months:
+    days = quote.waiting_days if quote is not None else 0
+    if quote is None or quote.benefit_start is None or not (quote.waiting_months or days):
         return ""
-    return f"{name}：待遇自 {cn_date(quote.benefit_start)} 起享受（等待期 {quote.waiting_months} 个月）"
+    wait = " 另加 ".join(part for part in (f"{days} 天" if days else "",
+                                         f"{quote.waiting_months} 个月" if quote.waiting_months else "") if part)
+    return f"{name}：待遇自 {cn_date(quote.benefit_start)} 起享受（等待期 {wait}）"
 
 
 def benefit_periods(quotes) -> list[str]:
     """The ordinary benefit periods (no waiting period), once each."""
     periods = dict.fromkeys(
         f"待遇享受期 {cn_date(q.benefit_start)} 至 {cn_date(q.benefit_end)}"
-        for q in quotes if q is not None and q.benefit_start and q.benefit_end and not q.waiting_months)
+        for q in quotes if q is not None and q.benefit_start and q.benefit_end and not q.waiting_months
+        and not q.waiting_days)
     return list(periods)
 
 

@@ -112,8 +112,9 @@ def enrollment_tier(*, resident: Resident, benefit_year: int) -> int:
 def due_quote(*, resident: Resident, campaign: Campaign, paid_on: dt.date, tier: int | None = None) -> Quote:
     """What the resident owes if paying on `paid_on`: the policy engine's answer (raises PolicyInputError)."""
     tier = tier or enrollment_tier(resident=resident, benefit_year=campaign.benefit_year)
-    person = person_for(resident=resident, on=paid_on, benefit_year=campaign.benefit_year, tier=tier)
-    return quote(campaign_policy(campaign), person, paid_on)
+    policy = campaign_policy(campaign)
+    person = person_for(resident=resident, on=paid_on, benefit_year=campaign.benefit_year, tier=tier, policy=policy)
+    return quote(policy, person, paid_on)
 
 
 def booked_payment(*, resident: Resident, benefit_year: int) -> Payment | None:

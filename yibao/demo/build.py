@@ -9,7 +9,7 @@ from pathlib import Path
 
 from yibao.core.jobs import job_run
 from yibao.demo import people as people_mod
-from yibao.demo.county import COUNTY_CODE, COUNTY_NAME, POLICY_ID, regions
+from yibao.demo.county import COUNTY_CODE, COUNTY_NAME, POLICY_ID, TOWNSHIPS, regions
 
 DEMO_ACTOR = "演示数据"
 DEMO_PASSWORD = "yibao-demo"
@@ -32,16 +32,17 @@ def _write(path: Path, header: list[str], rows, encoding: str = "utf-8-sig") -> 
     return path
 
 
-def demo_files(folder: Path, residents: int, seed: int = 2024) -> dict:
-    """Write the demo county's lists into `folder`; returns {kind: path or {department: path}}."""
-    region_rows = regions(seed)
+def demo_files(folder: Path, residents: int, seed: int = 2024, *, county_code: str = COUNTY_CODE,
+               county_name: str = COUNTY_NAME, townships: tuple[str, ...] = TOWNSHIPS) -> dict:
+    """Write a demo county's lists into `folder`; returns {kind: path or {department: path}}."""
+    region_rows = regions(seed, county_code, county_name, townships)
     villages = [code for code, _name in region_rows if len(code) == 12]
-    people = people_mod.households(residents, villages, seed)
+    people = people_mod.households(residents, villages, seed, home=county_code)
     people_mod.assign_identities(people, seed)
     files = {
-        "regions": _write(folder / "怀远县行政区划.csv", ["区划代码", "名称"], region_rows),
+        "regions": _write(folder / f"{county_name}行政区划.csv", ["区划代码", "名称"], region_rows),
         "residents": _write(
-            folder / "怀远县户籍名单.csv",
+            folder / f"{county_name}户籍名单.csv",
             ["公民身份号码", "姓名", "性别", "出生日期", "户号", "与户主关系", "村（社区）", "联系电话"],
             (
                 (p.id_number, p.name, "男" if p.sex == "M" else "女", p.birth.isoformat(), p.household, p.relation,
@@ -86,20 +87,23 @@ def _run(kind: str, path: Path, progress_factory, **params) -> dict:
     return import_file(kind, path, progress_factory, **params).result
 
 
-def demo_build(*, residents: int = 3000, seed: int = 2024, progress_factory=None, keep_files: Path | None = None) -> dict:
-    """Regions, the household register, the five departments' lists and a 职工医保 list of 怀远县."""
+def demo_build(*, residents: int = 3000, seed: int = 2024, progress_factory=None, keep_files: Path | None = None,
+               county_code: str = COUNTY_CODE, county_name: str = COUNTY_NAME, townships: tuple[str, ...] = TOWNSHIPS,
+               policy_id: str = POLICY_ID) -> dict:
+    """Regions, the household register, the five departments' lists and a 职工医保 list of a demo county (怀远县)."""
     with tempfile.TemporaryDirectory(prefix="yibao-demo-") as tmp:
         folder = Path(keep_files or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        files = demo_files(folder, residents, seed)
-        summary = {"county": COUNTY_CODE, "name": COUNTY_NAME, "policy": POLICY_ID}
+        files = demo_files(folder, residents, seed, county_code=county_code, county_name=county_name,
+                           townships=townships)
+        summary = {"county": county_code, "name": county_name, "policy": policy_id}
         summary["regions"] = _run("regions", files["regions"], progress_factory)
-        summary["residents"] = _run("residents", files["residents"], progress_factory, county_code=COUNTY_CODE)
+        summary["residents"] = _run("residents", files["residents"], progress_factory, county_code=county_code)
         summary["identities"] = {
-            department: _run("identities", path, progress_factory, county_code=COUNTY_CODE, department=department)
+            department: _run("identities", path, progress_factory, county_code=county_code, department=department)
             for department, path in files["identities"].items()
         }
-        summary["employees"] = _run("employees", files["employees"], progress_factory, county_code=COUNTY_CODE)
+        summary["employees"] = _run("employees", files["employees"], progress_factory, county_code=county_code)
     return summary
 
 
@@ -129,6 +133,11 @@ def demo_logins(*, password: str = DEMO_PASSWORD) -> list[dict]:
         ("minzheng", Role.DEPARTMENT_CLERK, COUNTY_CODE, Department.MINZHENG, "县民政局 周报送"),
         ("shenji", Role.AUDITOR, COUNTY_CODE, "", "县审计 吴审计"),
     ]
+    from yibao.demo.city import city_logins_plan
+
+    above = [row for row in city_logins_plan() if Region.objects.filter(code=row[2]).exists()]
+    plan += above  # the city, its tax bureau, the province and 五河县, once the demo city is loaded
+    names.update(Region.objects.filter(code__in=[row[2] for row in above]).values_list("code", "name"))
     logins = []
     for username, role, region, department, display in plan:
         user, _created = User.objects.update_or_create(

@@ -12,6 +12,9 @@ import random
 COUNTY_CODE = "340321"
 COUNTY_NAME = "怀远县"
 POLICY_ID = "anhui-huaiyuan-2025"
+# the demo city above it (GB/T 2260), so city and province accounts have something to watch
+PROVINCE_CODE, PROVINCE_NAME = "34", "安徽省"
+CITY_CODE, CITY_NAME = "3403", "蚌埠市"
 
 # 附件2《怀远县2024年度城乡居民基本医疗保险参保缴费工作包片督查安排表》, in its order
 TOWNSHIPS = (
@@ -24,11 +27,11 @@ _VILLAGE_SURNAMES = ("张", "王", "李", "刘", "陈", "杨", "赵", "黄", "�
 _VILLAGE_SUFFIXES = ("庄", "圩", "集", "湖", "郢", "岗", "店", "台", "桥", "洼", "楼", "营")
 
 
-def township_codes() -> list[tuple[str, str]]:
+def township_codes(county_code: str = COUNTY_CODE, townships: tuple[str, ...] = TOWNSHIPS) -> list[tuple[str, str]]:
     """(9-digit code, name) in the order of 附件2."""
     counters = {"街道": 0, "镇": 100, "乡": 200, "农场": 400}
     result = []
-    for name in TOWNSHIPS:
+    for name in townships:
         kind = next(k for k in ("街道", "农场", "乡", "镇") if name.endswith(k))
         if kind == "街道":
             counters[kind] += 1
@@ -36,15 +39,16 @@ def township_codes() -> list[tuple[str, str]]:
         else:
             number = counters[kind]
             counters[kind] += 1
-        result.append((f"{COUNTY_CODE}{number:03d}", name))
+        result.append((f"{county_code}{number:03d}", name))
     return result
 
 
-def regions(seed: int = 2024) -> list[tuple[str, str]]:
-    """The county, its townships and a few villages (社区/村) each: (code, name)."""
+def regions(seed: int = 2024, county_code: str = COUNTY_CODE, county_name: str = COUNTY_NAME,
+            townships: tuple[str, ...] = TOWNSHIPS) -> list[tuple[str, str]]:
+    """The province, city and county, its townships and a few villages (社区/村) each: (code, name)."""
     rng = random.Random(seed)
-    rows = [(COUNTY_CODE, COUNTY_NAME)]
-    for code, name in township_codes():
+    rows = [(PROVINCE_CODE, PROVINCE_NAME), (CITY_CODE, CITY_NAME), (county_code, county_name)]
+    for code, name in township_codes(county_code, townships):
         rows.append((code, name))
         if name.endswith("街道"):
             communities, villages = rng.randint(3, 5), 0

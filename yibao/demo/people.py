@@ -31,13 +31,15 @@ class Person:
 
 
 class IdFactory:
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, home: str = COUNTY_CODE):
         self.rng = rng
+        self.home = home
+        self.others = tuple(a for a in OTHER_AREAS if a != home) + ((COUNTY_CODE,) if home != COUNTY_CODE else ())
         self.used: set[str] = set()
 
     def make(self, birth: dt.date, sex: str, area: str | None = None) -> str:
         if area is None:
-            area = COUNTY_CODE if self.rng.random() < 0.95 else self.rng.choice(OTHER_AREAS)
+            area = self.home if self.rng.random() < 0.95 else self.rng.choice(self.others)
         while True:
             seq = self.rng.randrange(0, 1000)
             if (seq % 2 == 1) != (sex == "M"):
@@ -56,14 +58,14 @@ def _birth(rng: random.Random, age_from: int, age_to: int) -> dt.date:
     return min(birth, TODAY - dt.timedelta(days=30))
 
 
-def households(total: int, villages: list[str], seed: int = 2024) -> list[Person]:
+def households(total: int, villages: list[str], seed: int = 2024, home: str = COUNTY_CODE) -> list[Person]:
     """`total` residents in households: head, spouse, children, sometimes a parent or grandchildren."""
     from faker import Faker
 
     rng = random.Random(seed)
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
-    ids = IdFactory(rng)
+    ids = IdFactory(rng, home)
     weights = [rng.randint(1, 5) for _ in villages]  # villages differ in size
     people: list[Person] = []
     number = 0

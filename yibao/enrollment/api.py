@@ -120,6 +120,62 @@ def campaign_open(request, payload: CampaignIn):
     return Status(201, _campaign_out(campaign))
 
 
+class CityOpenIn(Schema):
+    city_code: PlainText(12, "市级区划代码")
+    policy_id: PlainText(100, "缴费政策")
+    collection_start: IsoDate | None = None
+    collection_end: IsoDate | None = None
+
+
+class CityCountyOut(Schema):
+    county_code: str
+    name: str
+    outcome: str
+    outcome_label: str
+    note: str
+    campaign_id: int | None
+
+
+class CityPlanOut(Schema):
+    city_code: str
+    city_name: str
+    policy_id: str
+    policy_title: str
+    benefit_year: int
+    opened: int
+    to_open: int
+    skipped: int
+    counties: list[CityCountyOut]
+
+
+@router.get("/campaigns/city-plan", response={200: CityPlanOut, 400: ErrorOut},
+            summary="全市开启征缴年度：各县将开启或跳过（不写入）")
+def campaign_city_plan(request, city_code: str, policy_id: str):
+    from yibao.enrollment.city import campaign_city_plan as plan
+
+    scope = request.auth
+    scope.require("campaign.manage")
+    try:
+        return Status(200, plan(city_code=city_code[:8], policy_id=policy_id[:100], actor=request.user).as_dict())
+    except services.EnrollmentError as exc:
+        return _error(exc)
+
+
+@router.post("/campaigns/city-open", response={201: CityPlanOut, 400: ErrorOut},
+             summary="全市开启征缴年度（各县各一个征缴年度；全部成功或全部不开启，已开启的县跳过）")
+def campaign_city_open(request, payload: CityOpenIn):
+    from yibao.enrollment.city import campaign_open_city
+
+    scope = request.auth
+    scope.require("campaign.manage")
+    try:
+        plan = campaign_open_city(city_code=payload.city_code, policy_id=payload.policy_id, actor=request.user,
+                                  collection_start=payload.collection_start, collection_end=payload.collection_end)
+    except services.EnrollmentError as exc:
+        return _error(exc)
+    return Status(201, plan.as_dict())
+
+
 @router.get("/campaigns/{campaign_id}", response=CampaignDetailOut, summary="征缴年度：核定合计（按乡镇或村）")
 def campaign_detail(request, campaign_id: DbId, region: str | None = None):
     scope = request.auth

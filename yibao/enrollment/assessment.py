@@ -19,9 +19,9 @@ from yibao.policy.bulk import MONEY, quote_frame
 from yibao.policy.engine import Person, Policy, PolicyInputError, quote
 from yibao.policy.facts import person_facts, person_from_row
 from yibao.policy.vocabulary import GROUPS, IDENTITY_BY_CODE
-from yibao.registry.models import Flag, GroupFact, Identity, Resident
+from yibao.registry.models import EmployeeInsuranceRecord, Flag, GroupFact, Identity, Resident
 
-HASH_SCHEME = "3"  # bump when the digest's recipe changes: every row is then rewritten once
+HASH_SCHEME = "4"  # bump when the digest's recipe changes: every row is then rewritten once
 BLOCKED_RULE = "blocked"
 TERMINATED_RULE = "terminated"
 INPUT_ERROR_RULE = "input_error"
@@ -38,6 +38,9 @@ PERSON_SCHEMA = {
     "gap_years": pl.Int64,
     "first_time": pl.Boolean,
     "household_role": pl.String,
+    "identity_since": pl.String,
+    "employee_months": pl.Int64,
+    "household_enrolled": pl.Boolean,
     "block": pl.String,
 }
 
@@ -131,8 +134,38 @@ def _in_ids(column: str, ids: list[int] | None) -> tuple[str, list]:
     return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
+def employee_months_rows(*, county_code: str, resident_ids: list[int] | None = None) -> pl.DataFrame:
+    """The 职工医保 list's months (facts.EMPLOYEE_SCHEMA) for the county's residents (or those of
+    `resident_ids`), joined by ID number within the county."""
+    where, params = _in_ids("r.id", resident_ids)
+    return fetch_frame(
+        f"SELECT r.id, e.months_paid, e.months_year FROM {_table(EmployeeInsuranceRecord)} e"
+        f" JOIN {_table(Resident)} r ON r.county_code = e.county_code AND r.id_number = e.id_number"
+        f" WHERE e.county_code = %s{where}",
+        [county_code, *(params or [])],
+        {"resident_id": pl.Int64, "months": pl.Int64, "months_year": pl.Int64},
+    )
+
+
+def household_enrolled_rows(
+    *, county_code: str, benefit_year: int, resident_ids: list[int] | None = None
+) -> pl.DataFrame:
+    """Residents (facts.HOUSEHOLD_SCHEMA, of the county or of `resident_ids`) with another member of
+    their household paid up for `benefit_year` in this county."""
+    where, params = _in_ids("r.id", resident_ids)
+    return fetch_frame(
+        f"SELECT DISTINCT r.id, en.benefit_year FROM {_table(Resident)} r"
+        f" JOIN {_table(Resident)} o ON o.county_code = r.county_code AND o.household_id = r.household_id AND o.id <> r.id"
+        f" JOIN {_table(Enrollment)} en ON en.county_code = r.county_code AND en.resident_id = o.id"
+        f" WHERE r.county_code = %s AND r.household_id IS NOT NULL AND en.benefit_year = %s AND en.status = %s{where}",
+        [county_code, benefit_year, Enrollment.Status.PAID, *(params or [])],
+        {"resident_id": pl.Int64, "benefit_year": pl.Int64},
+    )
+
+
 def persons_frame(
-    *, county_code: str, benefit_year: int, on: dt.date, resident_ids: list[int] | None = None
+    *, county_code: str, benefit_year: int, on: dt.date, resident_ids: list[int] | None = None,
+    employee_year: int | None = None, household: bool = False,
 ) -> pl.DataFrame:
     """Every ACTIVE resident of the county as the engine sees them on `on` (PERSON_SCHEMA).
 
@@ -141,6 +174,8 @@ def persons_frame(
     gap years from this county's enrollment history. The facts come from the one builder
     (yibao.policy.facts.person_facts) that selectors.person_for and the channel ingest use; `block` says why the resident
     may not enroll (open or confirmed duplicate-enrollment flags, or this year's enrollment ended).
+    `employee_year` (the year whose 职工医保 months the policy asks about) and `household` (the
+    policy asks whether another household member is enrolled) fetch those facts, in one query each.
     """
     where_ids, id_params = _in_ids("id", resident_ids)
     residents = fetch_frame(
@@ -188,8 +223,14 @@ def persons_frame(
         pl.col("resident_id").alias("_key"), "resident_id", pl.lit(on, dtype=pl.Date).alias("on"),
         pl.lit(benefit_year, dtype=pl.Int64).alias("year"), "relation", "birth_date",
     )
-    engine_facts = person_facts(keys, identities, facts, last_covered).select(
-        "resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role")
+    employees = (employee_months_rows(county_code=county_code, resident_ids=resident_ids)
+                 if employee_year is not None else None)
+    households = (household_enrolled_rows(county_code=county_code, benefit_year=benefit_year, resident_ids=resident_ids)
+                  if household else None)
+    engine_facts = person_facts(
+        keys, identities, facts, last_covered, employees=employees, employee_year=employee_year, household=households,
+    ).select("resident_id", "identities", "groups", "event_date", "gap_years", "first_time", "household_role",
+             "identity_since", "employee_months", "household_enrolled")
     blocks = _flag_blocks(flags)
     ended = this_year.filter(pl.col("status") == Enrollment.Status.TERMINATED).select(
         "resident_id",
@@ -213,6 +254,9 @@ def persons_frame(
         "gap_years",
         "first_time",
         "household_role",
+        "identity_since",
+        "employee_months",
+        "household_enrolled",
         pl.when(pl.col("block").is_not_null()).then(pl.format("暂不能参保：{}", pl.col("block")))
         .otherwise(pl.col("ended")).alias("block"),
     ).sort("resident_id")
@@ -315,7 +359,8 @@ def input_hash(policy_version: str) -> pl.Expr:
     digest differently, which only makes the next run rewrite every row once)."""
     columns = [
         "township_code", "village_code", "birth_date", "identities", "groups", "event_date", "tier", "gap_years",
-        "first_time", "household_role", "block", *ANSWER_SCHEMA,
+        "first_time", "household_role", "identity_since", "employee_months", "household_enrolled", "block",
+        *ANSWER_SCHEMA,
     ]
     digest = pl.struct(pl.lit(policy_version).alias("policy_version"), *columns).hash(seed=20250101)
     return (pl.lit(HASH_SCHEME) + digest.cast(pl.String)).alias("input_hash")

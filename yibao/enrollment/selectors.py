@@ -14,9 +14,10 @@ from yibao.policy.facts import (  # noqa: F401
     PARENT_RELATIONS,
     household_role,
     one_person,
+    registry_facts_asked,
 )
 from yibao.policy.loader import PolicyNotFound, load_policy
-from yibao.registry.models import Resident
+from yibao.registry.models import EmployeeInsuranceRecord, Resident
 
 # CHILD_RELATIONS, PARENT_RELATIONS and household_role live with the one builder of the engine's
 # facts (yibao.policy.facts) and are imported here for the callers that read them from here.
@@ -62,14 +63,32 @@ def gap_years_before(*, resident: Resident, benefit_year: int) -> int:
     return person_for(resident=resident, on=dt.date(benefit_year, 1, 1), benefit_year=benefit_year).gap_years
 
 
-def person_for(*, resident: Resident, on: dt.date, benefit_year: int, tier: int = 1) -> Person:
+def person_for(
+    *, resident: Resident, on: dt.date, benefit_year: int, tier: int = 1, policy: Policy | None = None
+) -> Person:
     """The engine's view of a resident on `on`, built by the one builder (yibao.policy.facts) that
     the county-wide 核定 and the channel ingest use: identities, group facts, role, first
     enrollment or years of broken coverage.
 
     Someone with no history here is a first enrollment (首次参保): Yibao cannot see cover elsewhere.
+    Given the `policy`, also the registry facts its conditions ask about (facts.registry_facts_asked):
+    the 职工医保 months of the year asked, and whether another household member is paid up this year.
     """
+    asked = registry_facts_asked(policy) if policy is not None else {"employee_year": None, "household": False}
+    employee = None
+    if asked["employee_year"] is not None:
+        record = EmployeeInsuranceRecord.objects.filter(
+            county_code=resident.county_code, id_number=resident.id_number).values_list("months_paid", "months_year").first()
+        employee = tuple(record) if record else None
+    household_years = None
+    if asked["household"]:
+        household_years = [] if resident.household_id is None else sorted(set(
+            Enrollment.objects.filter(
+                county_code=resident.county_code, resident__household_id=resident.household_id,
+                benefit_year=benefit_year, status=Enrollment.Status.PAID,
+            ).exclude(resident_id=resident.pk).values_list("benefit_year", flat=True)))
     return one_person(
+        employee=employee, employee_year=asked["employee_year"], household_years=household_years,
         resident_id=resident.pk, birth_date=resident.birth_date, relation=resident.relation_to_head, on=on,
         benefit_year=benefit_year,
         identities=list(resident.identities.values_list("code", "valid_from", "valid_to")),
@@ -119,7 +138,9 @@ def _in_county(scope, queryset):
 
 def campaign_list(*, scope, county_code: str | None = None):
     campaigns = Campaign.objects.all()
-    if scope.region_code:
+    if scope.above_county:  # a city's or province's counties
+        campaigns = campaigns.filter(county_code__startswith=scope.region_code)
+    elif scope.region_code:
         campaigns = campaigns.filter(county_code=scope.county_code)
     if county_code:
         campaigns = campaigns.filter(county_code=county_code)
@@ -261,7 +282,7 @@ def assessment_explain(*, assessment) -> dict:
     except PolicyNotFound as exc:
         return {"quote": None, "error": str(exc), "stale": True}
     person = person_for(resident=resident, on=assessment.assessed_on, benefit_year=campaign.benefit_year,
-                        tier=assessment.tier)
+                        tier=assessment.tier, policy=policy)
     try:
         result = quote(policy, person, assessment.assessed_on)
     except PolicyInputError as exc:

@@ -431,12 +431,14 @@ def _assess_prepare(*, campaign: Campaign, on, resident_ids=None, progress=None)
     """Read the registry and quote (no write lock needed): (policy, answers)."""
     from yibao.core.progress import NullProgress
     from yibao.enrollment.assessment import assess_frame, persons_frame
+    from yibao.policy.facts import registry_facts_asked
 
     progress = progress or NullProgress()
     policy = _campaign_policy_checked(campaign)
     progress.step("读取户籍、资助身份与参保记录")
     persons = persons_frame(
-        county_code=campaign.county_code, benefit_year=campaign.benefit_year, on=on, resident_ids=resident_ids
+        county_code=campaign.county_code, benefit_year=campaign.benefit_year, on=on, resident_ids=resident_ids,
+        **registry_facts_asked(policy),
     )
     progress.step(f"测算 {persons.height} 人的应缴金额")
     return policy, assess_frame(policy, persons, on)

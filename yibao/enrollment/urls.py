@@ -1,11 +1,12 @@
 from django.urls import path
 
-from yibao.enrollment import views
+from yibao.enrollment import cityviews, views
 
 app_name = "enrollment"
 urlpatterns = [
     path("", views.campaigns, name="campaigns"),
     path("campaigns/open/", views.campaign_open, name="campaign_open"),
+    path("campaigns/city-open/", cityviews.city_open, name="city_open"),
     path("campaigns/<int:pk>/", views.campaign, name="campaign"),
     path("campaigns/<int:pk>/assess/", views.campaign_assess, name="campaign_assess"),
     path("campaigns/<int:pk>/close/", views.campaign_close, name="campaign_close"),

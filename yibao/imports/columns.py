@@ -75,6 +75,8 @@ KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("name", "姓名", NAME_SYNONYMS),
         Column("employer", "单位", ("单位", "单位名称", "工作单位", "参保单位", "用人单位")),
         Column("insured_from", "参保日期", ("参保日期", "参保时间", "参保开始日期", "参保起始日期", "首次参保日期")),
+        Column("months_paid", "缴费月数", ("缴费月数", "缴费月份数", "职工医保缴费月数", "实缴月数", "缴费月份")),
+        Column("months_year", "缴费年度", ("缴费年度", "缴费年份", "缴费所属年度")),
     ),
     # a list of one 参保群体 from another office: 公安 births, school rolls, 司法 releases, 退役军人 ...
     "groups": (

@@ -261,7 +261,7 @@ def regions_import(*, path, actor=None, job=None, progress: Progress | None = No
         return Context(
             file_format=table.file_format,
             known_regions=set(Region.objects.values_list("code", flat=True)),
-            allowed_prefix=scope.county_code if scope and scope.region_code else "",
+            allowed_prefix=scope.region_code[:6] if scope and scope.region_code else "",
         )
 
     checked = _read_and_check("regions", path, ctx_for, progress)
@@ -279,6 +279,8 @@ def regions_import(*, path, actor=None, job=None, progress: Progress | None = No
              for c, n, p in new.select("code", "name", "parent_code").iter_rows()],
             batch_size=writers.BATCH,
         )
+        for code in new.filter(pl.col("code").str.len_chars() < 6)["code"].to_list():  # adopt what was loaded first
+            Region.objects.filter(level=len(code) + 2, code__startswith=code, parent__isnull=True).update(parent_id=code)
         if renamed:
             with connection.cursor() as cursor:
                 cursor.executemany(

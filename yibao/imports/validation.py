@@ -297,16 +297,18 @@ def row_hashes(df: pl.DataFrame, columns: list[str]) -> pl.Series:
 
 
 def _region_code(text: str) -> tuple[str | None, str | None]:
-    """The 6/9/12-digit code (the 12-digit statistical form 340321101000 becomes 340321101)."""
+    """The 2/4/6/9/12-digit code (the 12-digit statistical form 340321101000 becomes 340321101, 340300000000
+    蚌埠市 3403, 340000000000 安徽省 34)."""
     code = "".join(text.split())
     if not code.isascii() or not code.isdigit():
         return None, "区划代码只能由数字组成"
-    if len(code) == 12 and code.endswith("000000"):
-        code = code[:6]
-    elif len(code) == 12 and code.endswith("000"):
-        code = code[:9]
-    if len(code) not in (6, 9, 12):
-        return None, f"区划代码应为6位（县）、9位（乡镇）或12位（村、社区）数字，实际为{len(code)}位"
+    if len(code) == 12:
+        for keep in (2, 4, 6, 9):
+            if code[keep:] == "0" * (12 - keep):
+                code = code[:keep]
+                break
+    if len(code) not in (2, 4, 6, 9, 12):
+        return None, f"区划代码应为2位（省）、4位（市）、6位（县）、9位（乡镇）或12位（村、社区）数字，实际为{len(code)}位"
     return code, None
 
 
@@ -335,6 +337,16 @@ def validate_regions(table: Table, ctx: Context) -> Checked:
     log.add(
         df, pl.col("parent_code").is_not_null() & ~pl.col("parent_code").is_in(list(known)), "code",
         pl.format("上级区划 {} 不存在：请先导入上级（县、乡镇），或把它列在同一文件中", pl.col("parent_code")),
+    )
+    # a county's city and a city's province are its parent when they are loaded (they need not be)
+    upper = (
+        pl.when(pl.col("region_code").str.len_chars() == 6).then(pl.col("region_code").str.slice(0, 4))
+        .when(pl.col("region_code").str.len_chars() == 4).then(pl.col("region_code").str.slice(0, 2))
+        .otherwise(None)
+    )
+    df = df.with_columns(
+        pl.when(pl.col("parent_code").is_null() & upper.is_in(list(known))).then(upper)
+        .otherwise(pl.col("parent_code")).alias("parent_code")
     )
     rows = _without_errors(df, log).select(
         "_row", pl.col("region_code").alias("code"), "name", "parent_code",
@@ -647,7 +659,11 @@ def validate_employees(table: Table, ctx: Context) -> Checked:
     _check_length(df, log, "name", 50, "姓名")
     _check_length(df, log, "employer", 200, "单位名称")
     df = _check_date(df, log, ctx, "insured_from")
-    data = [c for c in ("name", "employer", "insured_from_date") if c in df.columns]
+    df = _check_whole_number(df, log, "months_paid", 0, 12, "缴费月数应为0至12的整数")
+    df = _check_whole_number(df, log, "months_year", 2000, 2100, "缴费年度应为四位年份，如 2025")
+    log.add(df, pl.col("months_paid_value").is_not_null() & pl.col("months_year_value").is_null(), "months_year",
+            "写了缴费月数，须同时写缴费年度（月数属于哪一年）")
+    data = [c for c in ("name", "employer", "insured_from_date", "months_paid_value", "months_year_value") if c in df.columns]
     _check_duplicates(df, log, ["idn_number"], data, "id_number", "身份证号码")
     none = pl.lit(None, dtype=pl.String)
     rows = _without_errors(df, log).select(
@@ -656,8 +672,21 @@ def validate_employees(table: Table, ctx: Context) -> Checked:
         (pl.col("name") if "name" in present else none).fill_null("").alias("name"),
         (pl.col("employer") if "employer" in present else none).fill_null("").alias("employer"),
         pl.col("insured_from_date").alias("insured_from"),
+        pl.col("months_paid_value").alias("months_paid"),
+        pl.col("months_year_value").alias("months_year"),
     )
     return log.checked(rows, table.present)
+
+
+def _check_whole_number(df: pl.DataFrame, log: IssueLog, key: str, low: int, high: int, message: str) -> pl.DataFrame:
+    """Adds <key>_value (Int64); a value that is not a whole number in [low, high] is an error."""
+    if key not in df.columns:
+        return df.with_columns(pl.lit(None, dtype=pl.Int64).alias(f"{key}_value"))
+    text = pl.col(key).cast(pl.String).str.strip_chars().str.replace(r"\.0+$", "")
+    df = df.with_columns(text.cast(pl.Int64, strict=False).alias(f"{key}_value"))
+    bad = pl.col(f"{key}_value").is_null() | (pl.col(f"{key}_value") < low) | (pl.col(f"{key}_value") > high)
+    log.add(df, pl.col(key).is_not_null() & (text != "") & bad, key, message)
+    return df.with_columns(pl.when(bad).then(None).otherwise(pl.col(f"{key}_value")).alias(f"{key}_value"))
 
 
 # ---- enrollments (历年参保名单 from the national platform) ------------------------------------------

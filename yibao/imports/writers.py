@@ -453,10 +453,11 @@ def employees_write(
     progress = progress or NullProgress()
     table = EmployeeInsuranceRecord._meta.db_table
     existing = fetch_by_keys(
-        f"SELECT id, id_number, name, employer, insured_from FROM {table} WHERE county_code = %s AND id_number IN ({{keys}})",
+        f"SELECT id, id_number, name, employer, insured_from, months_paid, months_year FROM {table}"
+        " WHERE county_code = %s AND id_number IN ({keys})",
         rows["id_number"].to_list(),
         {"record_id": pl.Int64, "id_number": pl.String, "old_name": pl.String, "old_employer": pl.String,
-         "old_insured_from": pl.Date},
+         "old_insured_from": pl.Date, "old_months_paid": pl.Int64, "old_months_year": pl.Int64},
         [county_code],
     )
     joined = rows.join(existing, on="id_number", how="left", maintain_order="left")
@@ -464,13 +465,16 @@ def employees_write(
     differs = (
         (pl.col("name") != pl.col("old_name")) | (pl.col("employer") != pl.col("old_employer"))
         | pl.col("insured_from").ne_missing(pl.col("old_insured_from"))
+        | pl.col("months_paid").ne_missing(pl.col("old_months_paid"))
+        | pl.col("months_year").ne_missing(pl.col("old_months_year"))
     )
     changed = joined.filter(pl.col("record_id").is_not_null() & differs)
     now = timezone.now()
     objs = [
         EmployeeInsuranceRecord(
             county_code=county_code, id_number=r["id_number"], name=r["name"], employer=r["employer"],
-            insured_from=r["insured_from"], source_job=job, created_at=now,
+            insured_from=r["insured_from"], months_paid=r["months_paid"], months_year=r["months_year"],
+            source_job=job, created_at=now,
         )
         for r in new.iter_rows(named=True)
     ]
@@ -481,16 +485,20 @@ def employees_write(
     if changed.height:
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"UPDATE {table} SET name = %s, employer = %s, insured_from = %s, source_job_id = %s WHERE id = %s",
-                [(r["name"], r["employer"], _iso(r["insured_from"]), job.pk if job else None, r["record_id"])
+                f"UPDATE {table} SET name = %s, employer = %s, insured_from = %s, months_paid = %s, months_year = %s,"
+                " source_job_id = %s WHERE id = %s",
+                [(r["name"], r["employer"], _iso(r["insured_from"]), r["months_paid"], r["months_year"],
+                  job.pk if job else None, r["record_id"])
                  for r in changed.iter_rows(named=True)],
             )
         event_bulk_record(
             rows=(
                 {"county_code": county_code, "entity": "employee_record", "entity_id": r["record_id"],
                  "action": "import_update",
-                 "before": {"name": r["old_name"], "employer": r["old_employer"], "insured_from": _iso(r["old_insured_from"])},
-                 "after": {"name": r["name"], "employer": r["employer"], "insured_from": _iso(r["insured_from"])},
+                 "before": {"name": r["old_name"], "employer": r["old_employer"], "insured_from": _iso(r["old_insured_from"]),
+                            "months_paid": r["old_months_paid"], "months_year": r["old_months_year"]},
+                 "after": {"name": r["name"], "employer": r["employer"], "insured_from": _iso(r["insured_from"]),
+                           "months_paid": r["months_paid"], "months_year": r["months_year"]},
                  "reason": reason}
                 for r in changed.iter_rows(named=True)
             ),

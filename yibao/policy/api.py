@@ -19,7 +19,8 @@ FIELD_NAMES.update({
     "policy": "政策编号", "birth_date": "出生日期", "paid_on": "缴费日期", "identities": "资助身份",
     "group": "参保群体", "event_date": "事件日期", "tier": "缴费档次", "gap_years": "断保年数",
     "backpaid_years": "补缴年数", "household_role": "家庭角色",
-    "first_time": "首次参保",
+    "first_time": "首次参保", "employee_months": "职工医保缴费月数", "household_enrolled": "同户家庭成员参保",
+    "identity_since": "身份认定日期",
 })
 
 
@@ -35,6 +36,12 @@ class QuoteIn(Schema):
     backpaid_years: int = Field(0, ge=0, le=MAX_GAP_YEARS, description="补缴的断保年数")
     household_role: str | None = Field(None, max_length=20, description="家庭角色 child 或 parent")
     first_time: bool = Field(False, description="首次参保（此前从未在本县参保）；续保为 false")
+    employee_months: int | None = Field(
+        None, ge=0, le=12, description="政策所问年度的职工医保缴费月数（如“2025年职工医保缴费月份不少于3个月”）；不填为不清楚")
+    household_enrolled: bool | None = Field(
+        None, description="同户其他家庭成员已参加本年度居民医保（如“父母有一方在我镇参保的可免交”）；不填为不清楚")
+    identity_since: dict[Annotated[str, Field(max_length=50)], IsoDate] = Field(
+        {}, max_length=20, description="资助身份的认定（起始）日期，如 {\"dibao\": \"2026-02-01\"}；不填视为早已认定")
 
 
 class QuoteOut(Schema):
@@ -52,6 +59,7 @@ class QuoteOut(Schema):
     policy_version: str
     rule: str | None
     waiting_months: int
+    waiting_days: int
 
 
 class PolicyOut(Schema):
@@ -83,6 +91,9 @@ def quote_endpoint(request, payload: QuoteIn):
             backpaid_years=payload.backpaid_years,
             household_role=payload.household_role,
             first_time=payload.first_time,
+            employee_months=payload.employee_months,
+            household_enrolled=payload.household_enrolled,
+            identity_since=payload.identity_since,
         )
     except PolicyNotFound as exc:
         return Status(404, {"detail": str(exc).strip("'\"")})
@@ -104,3 +115,74 @@ def policy_endpoint(request, policy_id: str):
     except PolicyNotFound as exc:
         return Status(404, {"detail": str(exc).strip("'\"")})
     return Status(200, {"summary": policy_summary(policy), "policy": policy.data.model_dump(mode="json")})
+
+
+class PolicyCheckIn(Schema):
+    file_name: str = Field(..., max_length=200, description="政策文件名 <政策编号>.yaml", examples=["anhui-huaiyuan-2026.yaml"])
+    policy_yaml: str = Field(..., max_length=2_000_000, description="政策文件的内容（YAML 文本）")
+    cases_yaml: str = Field(..., max_length=2_000_000, description="用例文件的内容（YAML 文本）")
+    notice_name: str | None = Field(None, max_length=200, description="通知原文文件名（与政策文件的 seed 一致）")
+    notice_text: str | None = Field(None, max_length=2_000_000, description="通知原文（纯文本）；系统内置的通知可不传")
+
+
+class IssueOut(Schema):
+    line: int | None
+    path: str
+    message: str
+
+
+class PolicyCheckOut(Schema):
+    policy: str | None
+    version: str | None
+    valid: bool
+    ok: bool
+    error: str | None
+    issues: list[IssueOut]
+    warnings: list[IssueOut]
+    cases: int
+    failed: list[dict]
+
+
+@router.post("/policy-check", response={200: PolicyCheckOut}, summary="校验政策文件")
+def policy_check_endpoint(request, payload: PolicyCheckIn):
+    """校验一份政策文件并运行其用例（不安装）。每条错误带行号（line）、位置（path）和中文原因（message）；
+    warnings 是通知清单中没写到的项和 review 中未删的待复核事项。需要“管理政策”的权限。"""
+    import shutil
+
+    from yibao.policy.services import policy_check_uploaded
+
+    request.auth.require("policy.manage")
+    report, path = policy_check_uploaded(
+        policy_bytes=payload.policy_yaml.encode("utf-8"), cases_bytes=payload.cases_yaml.encode("utf-8"),
+        policy_name=payload.file_name,
+        notice_bytes=payload.notice_text.encode("utf-8") if payload.notice_text is not None else None,
+        notice_name=payload.notice_name,
+    )
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return Status(200, {
+        "policy": report.policy.id if report.policy else None,
+        "version": report.policy.version if report.policy else None,
+        "valid": report.policy is not None, "ok": report.ok, "error": report.error,
+        "issues": [i.as_json() for i in report.issues], "warnings": [w.as_json() for w in report.warnings],
+        "cases": len(report.results), "failed": [{"name": r.name, "failures": r.failures} for r in report.failed],
+    })
+
+
+@router.get("/policy-vocabulary", auth=None, response=dict, summary="政策词汇表")
+def vocabulary_endpoint(request):
+    """政策文件可用的资助身份、参保群体、条件、起算点、取值固定的设置和通知清单，附中文名、别名和例子。"""
+    from yibao.policy.catalog import vocabulary
+
+    return vocabulary()
+
+
+@router.get("/policies/{before}/diff/{after}", auth=None, response={200: dict, 404: ErrorOut}, summary="比较两项政策")
+def policy_diff_endpoint(request, before: str, after: str):
+    """两项政策（如上一年与今年）的不同：金额、征缴期、资助、规则的增删改，每条附中文说明（text）。"""
+    from yibao.policy.diff import policy_diff
+
+    try:
+        a, b = load_policy(before), load_policy(after)
+    except PolicyNotFound as exc:
+        return Status(404, {"detail": str(exc).strip("'\"")})
+    return Status(200, {"before": a.id, "after": b.id, "changes": [c.as_json() for c in policy_diff(a, b)]})

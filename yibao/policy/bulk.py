@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from yibao.policy.engine import Person, Policy, Quote, quote
+from yibao.policy.engine import Person, Policy, Quote, parse_identity_since, quote
 
 MONEY = pl.Decimal(12, 2)
 
@@ -27,6 +27,9 @@ INPUT_DEFAULTS = {
     "household_role": (pl.String, None),
     "first_time": (pl.Boolean, False),
     "newborn_by_birth": (pl.Boolean, False),
+    "identity_since": (pl.String, None),
+    "employee_months": (pl.Int64, None),
+    "household_enrolled": (pl.Boolean, None),
 }
 
 OUTPUT_SCHEMA = {
@@ -41,6 +44,7 @@ OUTPUT_SCHEMA = {
     "benefit_end": pl.Date,
     "rule": pl.String,
     "waiting_months": pl.Int64,
+    "waiting_days": pl.Int64,
     "explanation": pl.List(pl.String),
     "policy_version": pl.String,
 }
@@ -91,6 +95,14 @@ def decision_keys(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     # A birth closer to the payment than any day-count in the rules (or in the year before the
     # benefit year) can meet a newborn rule; older persons differ only by their age in full years.
     horizon = birth_day_horizon(policy)
+    # the registry facts split the groups only where the policy looks at them
+    conditions = list(data.conditions())
+    unused = pl.lit("-")
+    since = pl.col("identity_since").fill_null("-") if data.uses_recognition_dates() else unused
+    employee = (pl.col("employee_months").cast(pl.String).fill_null("-")
+                if any(c.employee_months is not None for c in conditions) else unused)
+    household = (pl.col("household_enrolled").cast(pl.String).fill_null("-")
+                 if any(c.household_enrolled is not None for c in conditions) else unused)
     recent = (pl.col("birth_date") >= pl.col("paid_on") - pl.duration(days=horizon)) | (
         pl.col("birth_date").dt.year() >= data.benefit_year - 1
     )
@@ -114,6 +126,9 @@ def decision_keys(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
                 pl.col("household_role").fill_null("-"),
                 pl.col("first_time").cast(pl.String),
                 pl.col("newborn_by_birth").cast(pl.String),
+                since,
+                employee,
+                household,
                 pl.col("paid_on").cast(pl.String),
             ],
             separator="|",
@@ -133,6 +148,9 @@ def _quote_row(policy: Policy, row: dict) -> Quote:
         household_role=row["household_role"],
         first_time=bool(row["first_time"]),
         newborn_by_birth=bool(row.get("newborn_by_birth")),
+        identity_since=parse_identity_since(row.get("identity_since")),
+        employee_months=row.get("employee_months"),
+        household_enrolled=row.get("household_enrolled"),
     )
     return quote(policy, person, row["paid_on"])
 
@@ -143,7 +161,8 @@ def quote_frame(
     """Quote every row of `persons`.
 
     Columns: birth_date (required), identities (list of glossary codes), group, event_date, tier,
-    gap_years, backpaid_years, household_role, first_time, paid_on (or the `paid_on` argument). Other columns
+    gap_years, backpaid_years, household_role, first_time, identity_since (engine.identity_since_text),
+    employee_months, household_enrolled, paid_on (or the `paid_on` argument). Other columns
     (an id, say) pass through. The result adds the columns of a Quote; `explain=False` leaves out
     the explanation lists, which a county-wide assessment does not store.
     """
@@ -156,7 +175,8 @@ def quote_frame(
     keys = representatives.get_column(_KEY).to_list()
     for row in representatives.select(
         "birth_date", "identities", "group", "event_date", "tier", "gap_years", "backpaid_years",
-        "household_role", "first_time", "newborn_by_birth", "paid_on",
+        "household_role", "first_time", "newborn_by_birth", "identity_since", "employee_months",
+        "household_enrolled", "paid_on",
     ).iter_rows(named=True):
         result = _quote_row(policy, row)
         for name in OUTPUT_SCHEMA:

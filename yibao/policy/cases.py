@@ -12,8 +12,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from yibao.policy.errors import Issue, compose, format_issues, load_yaml, issues_from, yaml_error_issue
 from yibao.policy.engine import Person, Policy, PolicyInputError, quote
 from yibao.policy.vocabulary import UnknownTerm, group_code, identity_code
 
@@ -30,6 +31,9 @@ class CasePerson(BaseModel):
     backpaid_years: int = 0
     household_role: str | None = None
     first_time: bool = False
+    identity_since: dict[str, dt.date] = Field({}, description="身份的认定（起始）日期，如 {低保对象: 2026-02-01}")
+    employee_months: int | None = None
+    household_enrolled: bool | None = None
 
     def to_person(self, paid_on: dt.date | None = None, benefit_year: int | None = None) -> Person:
         """The engine's Person; given the payment day and benefit year, a baby is 新生儿 by the birth
@@ -50,6 +54,9 @@ class CasePerson(BaseModel):
             backpaid_years=self.backpaid_years,
             household_role=self.household_role,
             first_time=self.first_time,
+            identity_since=tuple(sorted((identity_code(k), v) for k, v in self.identity_since.items())),
+            employee_months=self.employee_months,
+            household_enrolled=self.household_enrolled,
         )
 
 
@@ -65,6 +72,7 @@ class Expect(BaseModel):
     benefit_end: dt.date | None = None
     rule: str | None = None
     waiting_months: int | None = None
+    waiting_days: int | None = None
     reason_contains: str | None = None
     explanation_contains: list[str] = []
     input_error_contains: str | None = None
@@ -94,8 +102,29 @@ class CaseResult:
         return not self.failures
 
 
+class CasesFileError(ValueError):
+    """A cases file that cannot be read or does not validate; Chinese, with `issues` by line."""
+
+    def __init__(self, message: str, issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.issues = issues or []
+
+
 def load_cases(path: str | Path) -> CaseFile:
-    return CaseFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+        document = load_yaml(raw)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CasesFileError(f"用例文件 {path.name} 无法读取：{getattr(exc, 'strerror', None) or '不是 UTF-8 文本'}") from None
+    except yaml.YAMLError as exc:
+        issue = yaml_error_issue(exc)
+        raise CasesFileError(f"用例文件 {path.name} 不是合法的 YAML：\n  {issue}", [issue]) from None
+    try:
+        return CaseFile.model_validate(document)
+    except ValidationError as exc:
+        issues = issues_from(exc, CaseFile, compose(raw))
+        raise CasesFileError(f"用例文件 {path.name} 校验未通过：\n{format_issues(issues)}", issues) from None
 
 
 def run_case(policy: Policy, case: Case) -> CaseResult:

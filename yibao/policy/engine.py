@@ -58,11 +58,30 @@ class Person:
     household_role: str | None = None  # "child" or "parent", when the registry knows it
     first_time: bool = False  # 首次参保: never covered in this county before (then gap_years is 0)
     newborn_by_birth: bool = False  # in 新生儿 by the birth date, no group fact (yibao.policy.facts)
+    identity_since: tuple[tuple[str, dt.date], ...] = ()  # (code, 起始日期) of identities whose start is known
+    employee_months: int | None = None  # months paid into 职工医保 in the year the policy asks; None: unknown
+    household_enrolled: bool | None = None  # another household member enrolled this benefit year; None: unknown
+
+    def identity_start(self, code: str) -> dt.date | None:
+        return next((day for c, day in self.identity_since if c == code), None)
 
     @property
     def renewing(self) -> bool:
         """续保: covered last year (not a first enrollment, no gap)."""
         return not self.first_time and self.gap_years == 0
+
+
+def identity_since_text(pairs) -> str | None:
+    """(code, start) pairs as one sortable text, "dibao:2025-03-01,tekun:2024-01-05" (bulk keys, frames)."""
+    text = ",".join(f"{code}:{day.isoformat()}" for code, day in sorted(pairs) if day is not None)
+    return text or None
+
+
+def parse_identity_since(text: str | None) -> tuple[tuple[str, dt.date], ...]:
+    if not text:
+        return ()
+    pairs = (item.split(":", 1) for item in text.split(","))
+    return tuple(sorted((code, dt.date.fromisoformat(day)) for code, day in pairs))
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,7 @@ class Quote:
     policy_version: str
     rule: str | None = None
     waiting_months: int = 0
+    waiting_days: int = 0
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -161,6 +181,8 @@ def check_person(policy: Policy, person: Person, paid_on: dt.date) -> None:
         raise PolicyInputError(f"补缴年数 {person.backpaid_years} 不能多于断保年数 {person.gap_years}")
     if person.first_time and (person.gap_years or person.backpaid_years):
         raise PolicyInputError("首次参保人员没有断保年数和补缴年数")
+    if person.employee_months is not None and not 0 <= person.employee_months <= 12:
+        raise PolicyInputError(f"职工医保缴费月数应为0至12，收到：{person.employee_months}")
     if person.household_role not in (None, "child", "parent"):
         raise PolicyInputError(f"家庭角色只能是 child（子女）或 parent（父母），收到：{person.household_role}")
 
@@ -178,6 +200,25 @@ def paid_in_main_window(policy: Policy, paid_on: dt.date) -> bool:
         return False
     days = window.days_of_month
     return days is None or days.first <= paid_on.day <= days.last
+
+
+def _event_holds(cond: Condition, event: dt.date | None, paid_on: dt.date) -> bool:
+    """event_from/event_to limit the event date; within/after_months_of_event count calendar months
+    from it (3个月内: paid on or before the same day three months on)."""
+    asked = (cond.event_from, cond.event_to, cond.within_months_of_event, cond.after_months_of_event)
+    if all(value is None for value in asked):
+        return True
+    if event is None:
+        return False
+    if cond.event_from is not None and event < cond.event_from:
+        return False
+    if cond.event_to is not None and event > cond.event_to:
+        return False
+    if cond.within_months_of_event is not None and not paid_on <= add_months(event, cond.within_months_of_event):
+        return False
+    if cond.after_months_of_event is not None and not paid_on > add_months(event, cond.after_months_of_event):
+        return False
+    return True
 
 
 def holds(cond: Condition, ctx: _Context) -> bool:
@@ -209,6 +250,14 @@ def holds(cond: Condition, ctx: _Context) -> bool:
     if cond.gap_years is not None and not _in_range(person.gap_years, cond.gap_years):
         return False
     if cond.renewing is not None and person.renewing != cond.renewing:
+        return False
+    if not _event_holds(cond, person.event_date, paid_on):
+        return False
+    if cond.employee_months is not None:
+        months = person.employee_months
+        if months is None or not _in_range(months, cond.employee_months):
+            return False
+    if cond.household_enrolled is not None and person.household_enrolled is not cond.household_enrolled:
         return False
     if cond.any_of is not None and not any(holds(sub, ctx) for sub in cond.any_of):
         return False
@@ -247,6 +296,28 @@ def _age_text(item: SubsidyItem) -> str:
     return "或".join(parts)
 
 
+def _recognised(item: SubsidyItem, start: dt.date | None) -> bool:
+    """The identity's start date (认定日期) against the item's limits; an unknown start counts as long ago."""
+    if item.recognised_from is not None and (start is None or start < item.recognised_from):
+        return False
+    return item.recognised_to is None or start is None or start <= item.recognised_to
+
+
+def _recognised_text(item: SubsidyItem) -> str:
+    if item.recognised_from and item.recognised_to:
+        return f"{cn_date(item.recognised_from)}至{cn_date(item.recognised_to)}期间"
+    if item.recognised_to:
+        return f"{cn_date(item.recognised_to)}及以前"
+    return f"{cn_date(item.recognised_from)}及以后"
+
+
+def _since_text(person: Person, code: str) -> str:
+    start = person.identity_start(code)
+    if start is None:
+        return f"{identity_name(code)}身份认定日期不明（视为早已认定）"
+    return f"{identity_name(code)}身份自{cn_date(start)}起认定"
+
+
 @dataclass(frozen=True)
 class SubsidyChoice:
     item: SubsidyItem | None
@@ -271,6 +342,13 @@ def choose_subsidy(policy: Policy, ctx: _Context, standard: Decimal) -> SubsidyC
             names = "、".join(identity_name(code) for code in item.requires_any_of)
             ctx.say("资助条件", f"“{item.label}”须同时是{names}之一，参保人不是，不符合条件。", item)
             continue
+        if item.recognised_from or item.recognised_to:
+            recognised = [code for code in held if _recognised(item, person.identity_start(code))]
+            if not recognised:
+                ctx.say("资助条件", f"“{item.label}”资助限{_recognised_text(item)}认定的身份，参保人的"
+                                    f"{_since_text(person, held[0])}，不符合条件。", item)
+                continue
+            held = recognised
         if not _age_allows(item, ctx):
             ctx.say(
                 "资助条件",
@@ -292,6 +370,8 @@ def choose_subsidy(policy: Policy, ctx: _Context, standard: Decimal) -> SubsidyC
         return SubsidyChoice(None, None, ZERO)
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     amount, _, _, item, code = candidates[0]
+    if item.recognised_from or item.recognised_to:
+        ctx.say("身份认定日期", f"参保人的{_since_text(person, code)}，在{_recognised_text(item)}，符合“{item.label}”的资助条件。", item)
     if len(candidates) > 1:
         others = "、".join(c[3].label for c in candidates[1:])
         ctx.say(
@@ -306,7 +386,7 @@ def waiting_months(policy: Policy, person: Person) -> int:
     rule = policy.data.waiting_period
     variable = max(0, person.gap_years - 1) * rule.extra_months_per_gap_year
     variable = max(0, variable - person.backpaid_years * rule.reduce_months_per_backpaid_year)
-    months = rule.fixed_months + variable
+    months = (rule.fixed_months or 0) + variable
     if rule.floor is not None and person.gap_years >= rule.floor.gap_years:
         months = max(months, rule.floor.months)
     if rule.max_months is not None:
@@ -316,6 +396,8 @@ def waiting_months(policy: Policy, person: Person) -> int:
 
 def _anchor_date(rule: Rule, ctx: _Context) -> dt.date:
     anchor = rule.start.anchor
+    if anchor == "date":
+        return rule.start.date
     if anchor == "year_start":
         base = ctx.policy.year_start
     elif anchor == "paid_on":
@@ -338,6 +420,56 @@ def _refusal_without_rule(policy: Policy, paid_on: dt.date) -> tuple[str, object
         if not days.first <= paid_on.day <= days.last:
             return f"征缴期内每月{days.first}日至{days.last}日办理缴费，{paid_on.month}月{paid_on.day}日不受理。", window
     return policy.data.collection.late_refusal.reason, policy.data.collection.late_refusal
+
+
+FACT_FIELDS = ("event_from", "event_to", "within_months_of_event", "after_months_of_event", "employee_months",
+               "household_enrolled")
+
+
+def _without_facts(cond: Condition) -> Condition:
+    update = {name: None for name in FACT_FIELDS}
+    if cond.any_of:
+        update["any_of"] = [_without_facts(sub) for sub in cond.any_of]
+    return cond.model_copy(update=update)
+
+
+def _say_facts(rules: list[Rule], ctx: _Context) -> None:
+    """Name the registry facts (event date, 职工医保 months, the household's enrollment) that decided
+    among the rules tried: those of each rule whose other conditions hold, citing that rule."""
+    person, paid_on, year = ctx.person, ctx.paid_on, ctx.policy.data.benefit_year
+    said: set[str] = set()
+    for rule in rules:
+        if not holds(_without_facts(rule.when), ctx):
+            continue
+        for cond in rule.when.walk():
+            months = [n for n in (cond.within_months_of_event, cond.after_months_of_event) if n is not None]
+            if "event" not in said and (months or cond.event_from or cond.event_to):
+                said.add("event")
+                if person.event_date is None:
+                    ctx.say("事件日期", "未提供事件日期，以事件日期为条件的规定不适用。", rule)
+                else:
+                    text = f"事件日期为{cn_date(person.event_date)}"
+                    for n in months:
+                        limit = add_months(person.event_date, n)
+                        verdict = f"在{n}个月内" if paid_on <= limit else f"已超过{n}个月"
+                        text += f"；事件后{n}个月为{cn_date(limit)}，缴费日{cn_date(paid_on)}{verdict}"
+                    ctx.say("事件日期", text + "。", rule)
+            if "employee" not in said and cond.employee_months is not None:
+                said.add("employee")
+                asked = cond.employee_months.year
+                if person.employee_months is None:
+                    ctx.say("职工医保缴费月数", f"未提供{asked}年职工医保缴费月数，以此为条件的规定不适用。", rule)
+                else:
+                    ctx.say("职工医保缴费月数", f"参保人{asked}年职工医保缴费{person.employee_months}个月。", rule)
+            if "household" not in said and cond.household_enrolled is not None:
+                said.add("household")
+                if person.household_enrolled is None:
+                    text = "未提供同户家庭成员的参保情况，以此为条件的规定不适用。"
+                elif person.household_enrolled:
+                    text = f"同户有其他家庭成员已参加{year}年度城乡居民医保。"
+                else:
+                    text = f"同户没有其他家庭成员参加{year}年度城乡居民医保。"
+                ctx.say("家庭参保", text, rule)
 
 
 # ---------------------------------------------------------------- the quote
@@ -365,6 +497,7 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
     )
 
     rule = next((r for r in data.rules if holds(r.when, ctx)), None)
+    _say_facts(data.rules[: data.rules.index(rule) + 1] if rule is not None else list(data.rules), ctx)
 
     def refused(reason: str, cited, rule_id: str | None, standard: Decimal = personal) -> Quote:
         ctx.say("不予受理", reason, cited)
@@ -419,19 +552,24 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
 
     # the benefit period
     start = _anchor_date(rule, ctx)
-    if start < policy.year_start and not rule.allow_before_year_start:
+    if start < policy.year_start and not rule.allow_before_year_start and rule.start.anchor != "date":
         start = policy.year_start
-    months = 0
+    months = days = 0
     exempt = data.waiting_period is not None and person.groups & set(data.waiting_period.exempt_groups)
     if rule.waiting_period == "always" or (rule.waiting_period == "if_gap" and person.gap_years > 0):
         if exempt:
             ctx.say("待遇等待期", f"{group_name(sorted(exempt)[0])}不设待遇等待期。", data.waiting_period)
         else:
             months = waiting_months(policy, person)
-            start = add_months(start, months)
+            days = data.waiting_period.fixed_days or 0
+            start = add_months(start + dt.timedelta(days=days), months)
             gap = f"，断保{person.gap_years}年" if person.gap_years else ""
             back = f"，补缴{person.backpaid_years}年" if person.backpaid_years else ""
-            ctx.say("待遇等待期", f"设待遇等待期{months}个月{gap}{back}。", data.waiting_period)
+            if days:
+                extra = f"，另加变动待遇等待期{months}个月" if months else ""
+                ctx.say("待遇等待期", f"设固定待遇等待期{days}天{extra}{gap}{back}。", data.waiting_period)
+            else:
+                ctx.say("待遇等待期", f"设待遇等待期{months}个月{gap}{back}。", data.waiting_period)
             floor = data.waiting_period.floor
             if floor is not None and person.gap_years >= floor.gap_years:
                 ctx.say("待遇等待期下限", f"连续断保{floor.gap_years}年及以上，等待期不少于{floor.months}个月。", floor)
@@ -459,4 +597,5 @@ def quote(policy: Policy, person: Person, paid_on: dt.date) -> Quote:
         policy_version=policy.version,
         rule=rule.id,
         waiting_months=months,
+        waiting_days=days,
     )

@@ -17,7 +17,7 @@ import datetime as dt
 
 import polars as pl
 
-from yibao.policy.engine import Person
+from yibao.policy.engine import Person, parse_identity_since
 
 # 与户主关系: who counts as a child of the household (独女户、独男户 "女儿/儿子至18周岁").
 CHILD_RELATIONS = frozenset({"子", "女", "儿子", "女儿", "长子", "次子", "长女", "次女", "独子", "独女", "养子", "养女", "继子", "继女", "子女"})
@@ -28,8 +28,12 @@ KEY_SCHEMA = {"_key": pl.Int64, "resident_id": pl.Int64, "on": pl.Date, "year": 
 IDENTITY_SCHEMA = {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}
 GROUP_SCHEMA = {"resident_id": pl.Int64, "group": pl.String, "event_date": pl.Date, "end_date": pl.Date}
 COVERED_SCHEMA = {"resident_id": pl.Int64, "benefit_year": pl.Int64}
+# 职工医保名单: months paid (缴费月数) in a year (缴费年度), either may be unknown
+EMPLOYEE_SCHEMA = {"resident_id": pl.Int64, "months": pl.Int64, "months_year": pl.Int64}
+# another member of the resident's household is enrolled (paid) in that benefit year
+HOUSEHOLD_SCHEMA = {"resident_id": pl.Int64, "benefit_year": pl.Int64}
 FACT_COLUMNS = ("identities", "groups", "event_date", "gap_years", "first_time", "renewal", "household_role",
-                "newborn_by_birth")
+                "newborn_by_birth", "identity_since", "employee_months", "household_enrolled")
 NEWBORN = "newborn"
 
 
@@ -75,7 +79,9 @@ def _cast(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
 
 
 def person_facts(
-    keys: pl.DataFrame, identities: pl.DataFrame, groups: pl.DataFrame, covered: pl.DataFrame
+    keys: pl.DataFrame, identities: pl.DataFrame, groups: pl.DataFrame, covered: pl.DataFrame, *,
+    employees: pl.DataFrame | None = None, employee_year: int | dict[int, int | None] | None = None,
+    household: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The engine's facts for each row of `keys` (KEY_SCHEMA: a row key, the resident, the day
     asked about, the benefit year, 与户主关系, the birth date).
@@ -90,6 +96,14 @@ def person_facts(
     covered the year before), household_role, and newborn_by_birth: a resident born in the benefit
     year or under one year old on the day (newborn_by_birth()) counts in the group 新生儿 without a
     group fact, and the column says so (the explanation names it). Other columns of `keys` pass through.
+
+    identity_since: the start dates (起始日期) of the identities held, as engine.identity_since_text.
+    employee_months: with `employees` (EMPLOYEE_SCHEMA) and the year the policy asks about
+    (PolicyFile.employee_months_year; or a dict from benefit year to it, for rows of several years):
+    the months of that year; 0 for a resident not on the 职工医保
+    list; null (unknown) for a record of another year or without months, or when not asked.
+    household_enrolled: with `household` (HOUSEHOLD_SCHEMA), whether another member of the
+    household is enrolled in the benefit year; null when not given.
     """
     keys = keys.with_columns(
         pl.col("_key").cast(pl.Int64), pl.col("resident_id").cast(pl.Int64), pl.col("on").cast(pl.Date),
@@ -99,7 +113,11 @@ def person_facts(
     held = asked.join(_cast(identities, IDENTITY_SCHEMA), on="resident_id").filter(
         (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("on")))
         & (pl.col("valid_to").is_null() | (pl.col("on") <= pl.col("valid_to")))
-    ).group_by("_key").agg(pl.col("code").unique().sort().alias("identities"))
+    ).group_by("_key").agg(
+        pl.col("code").unique().sort().alias("identities"),
+        pl.concat_str([pl.col("code"), pl.lit(":"), pl.col("valid_from").cast(pl.String)])
+        .drop_nulls().unique().sort().str.join(",").alias("identity_since"),
+    )
     facts = asked.join(_cast(groups, GROUP_SCHEMA), on="resident_id").filter(
         pl.col("end_date").is_null() | (pl.col("on") <= pl.col("end_date"))
     ).group_by("_key").agg(
@@ -116,11 +134,36 @@ def person_facts(
         .with_columns(pl.col("relation").fill_null("").str.strip_chars().alias("_relation"))
         .join(_relation_roles(), on="_relation", how="left", maintain_order="left")
     )
+    if employees is not None and employee_year is not None:
+        record = _cast(employees, EMPLOYEE_SCHEMA).unique("resident_id", keep="last").rename(
+            {"months": "_months", "months_year": "_months_year"}).with_columns(pl.lit(True).alias("_on_list"))
+        if isinstance(employee_year, dict):
+            asked = pl.DataFrame({"year": list(employee_year), "_asked": list(employee_year.values())},
+                                 schema={"year": pl.Int64, "_asked": pl.Int64})
+            frame = frame.join(asked, on="year", how="left", maintain_order="left")
+        else:
+            frame = frame.with_columns(pl.lit(employee_year, dtype=pl.Int64).alias("_asked"))
+        frame = frame.join(record, on="resident_id", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("_asked").is_null()).then(None)
+            .when(pl.col("_on_list").is_null()).then(0)
+            .when(pl.col("_months_year") == pl.col("_asked")).then(pl.col("_months"))
+            .otherwise(None).cast(pl.Int64).alias("employee_months")
+        ).drop("_months", "_months_year", "_on_list", "_asked")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("employee_months"))
+    if household is not None:
+        enrolled = _cast(household, HOUSEHOLD_SCHEMA).unique().rename({"benefit_year": "year"}).with_columns(
+            pl.lit(True).alias("household_enrolled"))
+        frame = frame.join(enrolled, on=["resident_id", "year"], how="left", maintain_order="left").with_columns(
+            pl.col("household_enrolled").fill_null(False))
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("household_enrolled"))
     first = pl.col("_last_year").is_null()
     groups = pl.col("groups").fill_null(pl.lit([], dtype=pl.List(pl.String)))
     derived = _newborn_expr() & ~groups.list.contains(NEWBORN)
     return frame.with_columns(
         pl.col("identities").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.when(pl.col("identity_since") == "").then(None).otherwise(pl.col("identity_since")).alias("identity_since"),
         pl.when(derived).then(groups.list.concat(pl.lit([NEWBORN], dtype=pl.List(pl.String))).list.sort())
         .otherwise(groups).alias("groups"),
         derived.alias("newborn_by_birth"),
@@ -129,6 +172,14 @@ def person_facts(
         first.alias("first_time"),
         (pl.col("_last_year") == pl.col("year") - 1).fill_null(False).alias("renewal"),
     ).drop("_last_year", "_relation")
+
+
+def registry_facts_asked(policy) -> dict:
+    """Which optional registry facts the policy's conditions look at, as keyword arguments for the
+    readers of the registry (enrollment.assessment.persons_frame ...): employee_year, household."""
+    conditions = list(policy.data.conditions())
+    return {"employee_year": policy.data.employee_months_year(),
+            "household": any(c.household_enrolled is not None for c in conditions)}
 
 
 def person_from_row(row: dict, *, tier: int = 1, backpaid_years: int = 0) -> Person:
@@ -144,12 +195,16 @@ def person_from_row(row: dict, *, tier: int = 1, backpaid_years: int = 0) -> Per
         household_role=row["household_role"],
         first_time=bool(row["first_time"]),
         newborn_by_birth=bool(row.get("newborn_by_birth")),
+        identity_since=parse_identity_since(row.get("identity_since")),
+        employee_months=row.get("employee_months"),
+        household_enrolled=row.get("household_enrolled"),
     )
 
 
 def one_person(
     *, resident_id: int, birth_date: dt.date, relation: str | None, on: dt.date, benefit_year: int,
     identities: list[tuple], groups: list[tuple], covered_years: list[int], tier: int = 1,
+    employee: tuple | None = None, employee_year: int | None = None, household_years: list[int] | None = None,
 ) -> Person:
     """`person_facts` for one resident, from rows read one at a time (the counter, 重新匹配)."""
     keys = pl.DataFrame(
@@ -162,6 +217,10 @@ def one_person(
         pl.DataFrame([(resident_id, *i) for i in identities], schema=IDENTITY_SCHEMA, orient="row"),
         pl.DataFrame([(resident_id, *g) for g in groups], schema=GROUP_SCHEMA, orient="row"),
         pl.DataFrame([(resident_id, y) for y in covered_years], schema=COVERED_SCHEMA, orient="row"),
+        employees=pl.DataFrame([(resident_id, *employee)] if employee else [], schema=EMPLOYEE_SCHEMA, orient="row"),
+        employee_year=employee_year,
+        household=None if household_years is None else pl.DataFrame(
+            [(resident_id, y) for y in household_years], schema=HOUSEHOLD_SCHEMA, orient="row"),
     )
     row = frame.row(0, named=True)
     return person_from_row(row | {"birth_date": birth_date}, tier=tier)

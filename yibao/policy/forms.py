@@ -29,6 +29,18 @@ class QuoteForm(forms.Form):
     first_time = forms.BooleanField(label="首次参保（此前从未在本县参保）", required=False)
     gap_years = forms.IntegerField(label="参保前连续断保年数", min_value=0, max_value=50, initial=0, required=False)
     backpaid_years = forms.IntegerField(label="补缴断保年数", min_value=0, max_value=50, initial=0, required=False)
+    employee_months = forms.IntegerField(
+        label="职工医保缴费月数（政策所问年度，不清楚可不填）", min_value=0, max_value=12, required=False,
+        error_messages={"min_value": "职工医保缴费月数应为0至12", "max_value": "职工医保缴费月数应为0至12"},
+    )
+    household_enrolled = forms.ChoiceField(
+        label="同户其他家庭成员已参加本年度居民医保", required=False,
+        choices=[("", "不清楚"), ("yes", "是"), ("no", "否")],
+    )
+    identity_since = forms.DateField(
+        label="资助身份认定日期（所选身份的起始日期，不填视为早已认定）", required=False, widget=DATE,
+        error_messages={"invalid": "请输入有效日期"},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from yibao.policy.engine import Policy
+from yibao.policy.errors import Issue, compose, format_issues, load_yaml, issues_from, line_of, yaml_error_issue
 from yibao.policy.schema import PolicyFile, normalize_text
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "rules"
@@ -22,7 +23,12 @@ CASES_SUFFIX = ".cases.yaml"
 
 
 class PolicyFileError(ValueError):
-    """A policy file that cannot be read or does not validate; the message is Chinese."""
+    """A policy file that cannot be read or does not validate; the message is Chinese, and
+    `issues` holds each finding with its YAML line (errors.Issue)."""
+
+    def __init__(self, message: str, issues: list[Issue] | None = None):
+        super().__init__(message)
+        self.issues = issues or []
 
 
 class PolicyNotFound(LookupError):
@@ -30,9 +36,17 @@ class PolicyNotFound(LookupError):
 
 
 def installed_dir() -> Path:
-    """Where `yibao policy install` puts a county's own files (var/policies by default)."""
-    var = os.environ.get("YIBAO_VAR_DIR") or str(Path(__file__).resolve().parents[2] / "var")
-    return Path(var) / "policies"
+    """Where `yibao policy install` puts a county's own files: var/policies of the deployment (YIBAO_VAR_DIR,
+    else the settings' VAR_DIR, which tests point at a temporary folder, else var/ beside the code)."""
+    var = os.environ.get("YIBAO_VAR_DIR")
+    if not var:
+        try:
+            from django.conf import settings
+
+            var = str(settings.VAR_DIR) if settings.configured else ""
+        except (ImportError, AttributeError):
+            var = ""
+    return Path(var or Path(__file__).resolve().parents[2] / "var") / "policies"
 
 
 def policy_dirs() -> list[Path]:
@@ -42,15 +56,6 @@ def policy_dirs() -> list[Path]:
             dirs.append(Path(extra))
     dirs.append(installed_dir())
     return dirs
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(文件)"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
 
 
 def notice_path(seed: str, policy_path: Path) -> Path | None:
@@ -63,16 +68,18 @@ def notice_path(seed: str, policy_path: Path) -> Path | None:
     return None
 
 
-def source_texts(document: dict, path: Path) -> dict[str, str]:
+def source_texts(document: dict, path: Path, node=None) -> dict[str, str]:
     """The texts that references are checked against (see schema.Cited)."""
     seed = document.get("seed")
     if not isinstance(seed, str) or not seed.strip():
-        raise PolicyFileError(
-            f"政策文件 {path.name} 须用 seed 写明通知原文文件名，以核对每条引用（放在政策文件旁的 notices/ 目录中）"
-        )
+        issue = Issue(line_of(node, ("seed",)), "“通知原文文件名”（seed）",
+                      "须写明通知原文文件名，以核对每条引用（放在政策文件旁的 notices/ 目录中）")
+        raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n  {issue}", [issue])
     found = notice_path(seed, path)
     if found is None:
-        raise PolicyFileError(f"政策文件 {path.name} 的通知原文 {seed} 未找到：请放在政策文件旁的 notices/ 目录中")
+        issue = Issue(line_of(node, ("seed",)), "“通知原文文件名”（seed）",
+                      f"通知原文 {seed} 未找到：请放在政策文件旁的 notices/ 目录中")
+        raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n  {issue}", [issue])
     return {
         "notice": normalize_text(found.read_text(encoding="utf-8")),
         "national": normalize_text(NATIONAL_TEXT.read_text(encoding="utf-8")),
@@ -86,18 +93,23 @@ def load_policy_file(path: str | Path) -> Policy:
     except OSError as exc:
         raise PolicyFileError(f"无法读取政策文件 {path}：{exc.strerror}") from None
     try:
-        document = yaml.safe_load(raw)
+        document = load_yaml(raw)
     except yaml.YAMLError as exc:
-        raise PolicyFileError(f"政策文件 {path.name} 不是合法的 YAML：{exc}") from None
+        issue = yaml_error_issue(exc)
+        raise PolicyFileError(f"政策文件 {path.name} 不是合法的 YAML：\n  {issue}", [issue]) from None
     if not isinstance(document, dict):
-        raise PolicyFileError(f"政策文件 {path.name} 的内容应为一个映射（键: 值）")
-    texts = source_texts(document, path)
+        issue = Issue(1, "", "文件内容应为键值对（每行“键: 值”）")
+        raise PolicyFileError(f"政策文件 {path.name} 的内容应为一个映射（键: 值）", [issue])
+    node = compose(raw)
+    texts = source_texts(document, path, node)
     try:
         data = PolicyFile.model_validate(document, context=texts)
     except ValidationError as exc:
-        raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n{_describe(exc)}") from None
+        issues = issues_from(exc, PolicyFile, node)
+        raise PolicyFileError(f"政策文件 {path.name} 校验未通过：\n{format_issues(issues)}", issues) from None
     if path.name.endswith(".yaml") and path.stem != data.id:
-        raise PolicyFileError(f"政策文件名 {path.name} 应与政策编号一致：{data.id}.yaml")
+        issue = Issue(line_of(node, ("id",)), "“编号”（id）", f"文件名 {path.name} 应与政策编号一致：{data.id}.yaml")
+        raise PolicyFileError(f"政策文件名 {path.name} 应与政策编号一致：{data.id}.yaml", [issue])
     return Policy(data=data, version=hashlib.sha256(raw).hexdigest()[:16], path=str(path))
 
 

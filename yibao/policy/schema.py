@@ -32,7 +32,14 @@ from pydantic import (
     model_validator,
 )
 
-from yibao.policy.vocabulary import GROUP_ALIASES, GROUPS, IDENTITY_BY_CODE
+from yibao.policy.vocabulary import (
+    GROUP_ALIASES,
+    CHECKLIST_ITEMS,
+    GROUPS,
+    IDENTITY_BY_CODE,
+    unknown_groups_message,
+    unknown_identities_message,
+)
 
 Source = Literal["notice", "national", "interpretation"]
 POLICY_ID = re.compile(r"^[a-z]+-[a-z]+(-[a-z]+)?-(\d{4})$")
@@ -93,14 +100,14 @@ def _group_names(code: str) -> set[str]:
 def _check_identities(codes: list[str]) -> list[str]:
     unknown = [c for c in codes if c not in IDENTITY_BY_CODE]
     if unknown:
-        raise ValueError(f"未知的身份代码：{', '.join(unknown)}")
+        raise ValueError(unknown_identities_message(unknown))
     return codes
 
 
 def _check_groups(codes: list[str]) -> list[str]:
     unknown = [c for c in codes if c not in GROUPS]
     if unknown:
-        raise ValueError(f"未知的参保群体代码：{', '.join(unknown)}")
+        raise ValueError(unknown_groups_message(unknown))
     return codes
 
 
@@ -197,6 +204,14 @@ class SubsidyItem(Cited):
     requires_any_of: list[str] = Field(
         [], description="只有同时持有其中一种身份时才适用（如“纳入低收入人口监测的”事实无人抚养儿童）"
     )
+    recognised_from: dt.date | None = Field(
+        None, description="身份认定日期（名单的起始日期）不早于此日的才资助；起始日期不明的视为早已认定，不符合"
+    )
+    recognised_to: dt.date | None = Field(
+        None,
+        description="身份认定日期不晚于此日的才资助，如“在集中参保缴费期外动态新增的困难对象，纳入下一年度资助范围”"
+        "写征缴期截止日；起始日期不明的视为早已认定，符合",
+    )
 
     _identities = field_validator("identities")(_check_identities)
     _requires = field_validator("requires_any_of")(_check_identities)
@@ -215,6 +230,8 @@ class SubsidyItem(Cited):
             raise ValueError(f"{self.label}：age_applies_to_role 需要 age_any_of")
         if self.age_applies_to_role:
             self._must_be_marked(f"{self.label}：年龄限制只约束子女、家庭角色不明的人不限年龄")
+        if self.recognised_from and self.recognised_to and self.recognised_from > self.recognised_to:
+            raise ValueError(f"{self.label}：recognised_from {self.recognised_from} 晚于 recognised_to {self.recognised_to}")
         return self
 
 
@@ -267,6 +284,22 @@ class IntRange(Strict):
     max: int | None = None
 
 
+class EmployeeMonths(Strict):
+    """Months paid into 职工医保 in one calendar year (“2025年职工医保缴费月份不少于3个月”)."""
+
+    year: int = Field(ge=2000, le=2100, description="职工医保缴费年度")
+    min: int | None = Field(None, ge=0, le=12, description="缴费月数不少于")
+    max: int | None = Field(None, ge=0, le=12, description="缴费月数不多于（“少于3个月”写 max: 2）")
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        if self.min is None and self.max is None:
+            raise ValueError("职工医保缴费月数条件至少要有 min 或 max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"职工医保缴费月数 min {self.min} 大于 max {self.max}")
+        return self
+
+
 class Condition(Strict):
     """All given fields must hold (AND); `any_of` holds when one of its conditions does."""
 
@@ -282,6 +315,20 @@ class Condition(Strict):
     days_since_event: IntRange | None = None
     gap_years: IntRange | None = None
     renewing: bool | None = Field(None, description="续保：上年在本县参保（不是首次参保，也未断保）")
+    event_from: dt.date | None = Field(None, description="事件日期（断保、退役、毕业等）不早于此日，如“2025年10月1日后断保”")
+    event_to: dt.date | None = Field(None, description="事件日期不晚于此日")
+    within_months_of_event: int | None = Field(
+        None, ge=1, le=120, description="事件后N个月内缴费：缴费日不晚于事件日期N个月后的同日，如“断保且在3个月内参加”写 3"
+    )
+    after_months_of_event: int | None = Field(
+        None, ge=1, le=120, description="事件后超过N个月缴费：缴费日晚于事件日期N个月后的同日"
+    )
+    employee_months: EmployeeMonths | None = Field(
+        None, description="职工医保缴费月数，如“2025年职工医保缴费月份不少于3个月”；来自职工医保名单，测算时手填"
+    )
+    household_enrolled: bool | None = Field(
+        None, description="同户有其他家庭成员已参加本待遇年度居民医保（如“父母有一方在我镇参保的可免交”）；来自本县参保记录"
+    )
     any_of: list[Condition] | None = None
 
     @field_validator("groups")
@@ -294,6 +341,18 @@ class Condition(Strict):
     def _identities(cls, v):
         return None if v is None else _check_identities(v)
 
+    @model_validator(mode="after")
+    def _event_dates_ordered(self):
+        if self.event_from and self.event_to and self.event_from > self.event_to:
+            raise ValueError(f"事件日期条件 event_from {self.event_from} 晚于 event_to {self.event_to}")
+        return self
+
+    def walk(self):
+        """This condition and every condition nested in any_of."""
+        yield self
+        for sub in self.any_of or ():
+            yield from sub.walk()
+
     def all_groups(self) -> set[str]:
         groups = set(self.groups or ())
         for sub in self.any_of or ():
@@ -302,9 +361,25 @@ class Condition(Strict):
 
 
 class BenefitStart(Strict):
-    anchor: Literal["year_start", "paid_on", "birth_date", "event_date", "next_month_first"]
-    days: int = 0
-    months: int = 0
+    anchor: Literal["year_start", "paid_on", "birth_date", "event_date", "next_month_first", "date"] = Field(
+        description="待遇起始日的锚点：年度首日、缴费日、出生日、事件日、缴费次月1日，或 date（固定日期，写在 date 中）"
+    )
+    days: int = Field(0, description="锚点之后加的天数")
+    months: int = Field(0, description="锚点之后加的月数")
+    date: dt.date | None = Field(
+        None, description="anchor: date 时的固定起始日，如“2025年9月1日至2026年12月31日”写 2025-09-01；可早于年度首日"
+    )
+
+    @model_validator(mode="after")
+    def _fixed_date(self):
+        if self.anchor == "date":
+            if self.date is None:
+                raise ValueError("anchor: date 需要写固定起始日 date")
+            if self.days or self.months:
+                raise ValueError("anchor: date 是固定日期，不能再加 days 或 months")
+        elif self.date is not None:
+            raise ValueError("只有 anchor: date 才写 date")
+        return self
 
 
 class Rule(Cited):
@@ -343,9 +418,13 @@ class WaitingFloor(Cited):
 
 
 class WaitingPeriod(Cited):
-    """国办发〔2024〕38号: a fixed waiting period, plus a month per extra year of broken coverage."""
+    """国办发〔2024〕38号: a fixed waiting period (in months, or in days where the notice counts days),
+    plus a month per extra year of broken coverage."""
 
-    fixed_months: int = Field(ge=0)
+    fixed_months: int | None = Field(None, ge=0, description="固定待遇等待期（月）；与 fixed_days 二选一")
+    fixed_days: int | None = Field(
+        None, ge=1, le=366, description="固定待遇等待期（天），如“固定待遇等待期3个月（按90天计算）”写 90；与 fixed_months 二选一"
+    )
     extra_months_per_gap_year: int = Field(ge=0)
     reduce_months_per_backpaid_year: int = Field(ge=0)
     floor: WaitingFloor | None = None
@@ -353,6 +432,14 @@ class WaitingPeriod(Cited):
     exempt_groups: list[str] = []
 
     _groups = field_validator("exempt_groups")(_check_groups)
+
+    @model_validator(mode="after")
+    def _months_or_days(self):
+        if (self.fixed_months is None) == (self.fixed_days is None):
+            raise ValueError("固定待遇等待期须写 fixed_months（月）或 fixed_days（天）之一")
+        if self.fixed_days is not None and (self.floor is not None or self.max_months is not None):
+            raise ValueError("固定待遇等待期按天计算时，不能再设按月的下限 floor 或上限 max_months")
+        return self
 
 
 RefundReason = Literal["death", "duplicate_payment", "joined_employee_insurance", "joined_other_city_insurance"]
@@ -413,6 +500,13 @@ class Note(Cited):
     used_by: str | None = None
 
 
+class ChecklistSkip(Strict):
+    """A checklist item this notice does not cover, and why; silences its warning in `policy check`."""
+
+    item: Literal[tuple(CHECKLIST_ITEMS)]  # type: ignore[valid-type]
+    reason: str = Field(min_length=2, description="为什么不适用，如“通知未规定征缴期外参保”")
+
+
 class PolicyFile(Strict):
     id: str
     title: str
@@ -432,6 +526,8 @@ class PolicyFile(Strict):
     enrollees: Enrollees | None = None
     suspension: Suspension | None = None
     notes: list[Note] = []
+    checklist: list[ChecklistSkip] = Field([], description="通知没有涉及的清单项及理由（不再提醒）")
+    review: list[str] = Field([], description="待复核事项：yibao policy new 写入，核对后删去；未删时校验提醒")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -442,9 +538,14 @@ class PolicyFile(Strict):
             raise ValueError(f"政策编号 {self.id} 的年度与 benefit_year {self.benefit_year} 不一致")
         ids = [r.id for r in self.rules]
         if len(ids) != len(set(ids)):
-            raise ValueError("规则 id 重复")
-        if any(r.waiting_period != "none" for r in self.rules) and self.waiting_period is None:
-            raise ValueError("有规则使用等待期，但文件没有 waiting_period")
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"规则 id 重复：{repeated}")
+        waiting = [r.id for r in self.rules if r.waiting_period != "none"]
+        if waiting and self.waiting_period is None:
+            raise ValueError(f"规则 {waiting[0]} 使用等待期，但文件没有 waiting_period")
+        years = {c.employee_months.year for c in self.conditions() if c.employee_months is not None}
+        if len(years) > 1:
+            raise ValueError(f"职工医保缴费月数条件只能针对一个年度，文件写了{'、'.join(map(str, sorted(years)))}年")
         for item in self.subsidies.items:
             if item.stated_amount is not None:
                 base = item.base if item.base is not None else self.tier1_standard()
@@ -452,6 +553,18 @@ class PolicyFile(Strict):
                 if computed != item.stated_amount:
                     raise ValueError(f"{item.label}：按规则计算为 {computed} 元，通知写明 {item.stated_amount} 元")
         return self
+
+    def conditions(self):
+        """Every condition of every rule, nested ones included."""
+        for rule in self.rules:
+            yield from rule.when.walk()
+
+    def employee_months_year(self) -> int | None:
+        """The year whose 职工医保 months the rules ask about (the registry supplies that year's)."""
+        return next((c.employee_months.year for c in self.conditions() if c.employee_months is not None), None)
+
+    def uses_recognition_dates(self) -> bool:
+        return any(i.recognised_from or i.recognised_to for i in self.subsidies.items)
 
     def tier1_standard(self) -> Decimal:
         return next(s.amount for s in self.contribution.standards if s.tier == 1 and not s.groups)

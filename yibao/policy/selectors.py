@@ -35,8 +35,15 @@ def quote_for(
     backpaid_years: int = 0,
     household_role: str | None = None,
     first_time: bool = False,
+    employee_months: int | None = None,
+    household_enrolled: bool | None = None,
+    identity_since: dict[str, dt.date] | None = None,
 ) -> Quote:
     """A quote from the words a person uses: identities and group by glossary code or alias.
+
+    The registry facts some conditions ask about are options here: the months paid into 职工医保
+    in the year the policy asks, whether another household member is enrolled this year, and the
+    day each identity was recognised (身份认定日期; by code or name, one of `identities`).
 
     Raises PolicyNotFound, UnknownTerm or PolicyInputError, each with a Chinese message.
     """
@@ -44,11 +51,23 @@ def quote_for(
     from yibao.policy.facts import NEWBORN, newborn_by_birth
 
     policy = load_policy(policy_id)
+    held = frozenset(identity_code(i) for i in identities if i and i.strip())
+    since = []
+    for name, day in (identity_since or {}).items():
+        code = identity_code(name)
+        if code not in held:
+            raise PolicyInputError(f"写了“{name}”的身份认定日期，但没有选择该资助身份")
+        if day > paid_on:
+            raise PolicyInputError(f"“{name}”的身份认定日期 {day.isoformat()} 晚于缴费日期 {paid_on.isoformat()}，缴费时还不是该身份")
+        since.append((code, day))
     groups = frozenset({group_code(group)} if group else ())
     by_birth = NEWBORN not in groups and newborn_by_birth(birth_date, paid_on, policy.data.benefit_year)
     person = Person(
         birth_date=birth_date,
-        identities=frozenset(identity_code(i) for i in identities if i and i.strip()),
+        identities=held,
+        identity_since=tuple(sorted(since)),
+        employee_months=employee_months,
+        household_enrolled=household_enrolled,
         groups=groups | {NEWBORN} if by_birth else groups,
         newborn_by_birth=by_birth,
         event_date=event_date,
@@ -78,6 +97,7 @@ def quote_json(result: Quote) -> dict:
         "policy_version": result.policy_version,
         "rule": result.rule,
         "waiting_months": result.waiting_months,
+        "waiting_days": result.waiting_days,
     }
 
 

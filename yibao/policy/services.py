@@ -11,7 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yibao.policy.cases import CaseResult, run_cases
+from yibao.policy.cases import CaseResult, CasesFileError, run_cases
+from yibao.policy.errors import Issue
 from yibao.policy.engine import Policy
 from yibao.policy.loader import (
     BUILTIN_DIR,
@@ -33,6 +34,8 @@ class CheckReport:
     policy: Policy | None
     error: str | None = None
     results: list[CaseResult] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)  # the error's findings, each with its line
+    warnings: list[Issue] = field(default_factory=list)  # checklist items left unsaid, review marks
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -48,17 +51,23 @@ def policy_check(*, path: str | Path, cases_path: str | Path | None = None) -> C
     try:
         policy = load_policy_file(path)
     except PolicyFileError as exc:
-        return CheckReport(policy=None, error=str(exc))
+        return CheckReport(policy=None, error=str(exc), issues=exc.issues)
+    from yibao.policy.checklist import policy_warnings
+
+    warnings = policy_warnings(policy)
     cases = Path(cases_path) if cases_path else cases_path_for(path)
     if not cases.exists():
-        return CheckReport(policy=policy, error=f"政策文件校验通过，但缺少用例文件 {cases.name}（与政策文件放在同一目录）")
+        return CheckReport(policy=policy, warnings=warnings,
+                           error=f"政策文件校验通过，但缺少用例文件 {cases.name}（与政策文件放在同一目录）")
     try:
         results = run_cases(policy, cases)
+    except CasesFileError as exc:
+        return CheckReport(policy=policy, error=str(exc), issues=exc.issues, warnings=warnings)
     except Exception as exc:  # a broken case file is a finding of the check, not a crash
-        return CheckReport(policy=policy, error=f"用例文件 {cases.name} 无法读取：{exc}")
+        return CheckReport(policy=policy, error=f"用例文件 {cases.name} 无法读取：{exc}", warnings=warnings)
     if not results:
-        return CheckReport(policy=policy, error="用例文件没有用例")
-    return CheckReport(policy=policy, results=results)
+        return CheckReport(policy=policy, error="用例文件没有用例", warnings=warnings)
+    return CheckReport(policy=policy, results=results, warnings=warnings)
 
 
 def policy_check_uploaded(
@@ -80,14 +89,43 @@ def policy_check_uploaded(
     return policy_check(path=path), path
 
 
-def policy_install(*, path: str | Path, replace: bool = False, actor=None) -> Policy:
-    """Install a checked policy file and its cases into var/policies."""
+def policy_scope_check(*, policy: Policy, actor) -> None:
+    """A policy reaches every county under its region_prefix (a county's 6 digits, a city's 4, a province's 2):
+    an account may install it only when that whole area lies in its own scope. The command line may."""
+    from yibao.accounts.scope import actor_scope
+    from yibao.regions.selectors import region_name
+
+    scope = actor_scope(actor)
+    if scope is None:
+        return
+    scope.require("policy.manage")
+    prefix = policy.data.locality.region_prefix
+    if not scope.contains(prefix):
+        where = policy.data.locality
+        place = f"{where.province}{where.city or ''}{where.county or ''}"
+        mine = region_name(scope.region_code) if scope.region_code else "全部"
+        raise PolicyInstallError(
+            f"政策 {policy.id} 适用于{place}（区划 {prefix}），超出当前账号的管辖范围（{mine}，{scope.region_code}），"
+            f"不能安装；{'全市适用的政策由市医保局安装' if len(prefix) == 4 else '请由该区划的医保局安装'}"
+        )
+
+
+REPLACE_HINTS = {
+    "cli": "如要覆盖，请加选项 --replace 再运行 yibao policy install",
+    "page": "如要覆盖，请勾选“覆盖已安装的同名政策”后再提交",
+}
+
+
+def policy_install(*, path: str | Path, replace: bool = False, actor=None, via: str = "cli") -> Policy:
+    """Install a checked policy file and its cases into var/policies. `via` (cli or page) says
+    where the request came from, so the refusal names the option that overrides it there."""
     report = policy_check(path=path)
     if report.error:
         raise PolicyInstallError(report.error)
     if report.failed:
         raise PolicyInstallError(f"有 {len(report.failed)} 个用例未通过，不予安装")
     policy = report.policy
+    policy_scope_check(policy=policy, actor=actor)
     if (BUILTIN_DIR / f"{policy.id}.yaml").exists():
         raise PolicyInstallError(f"政策 {policy.id} 是系统内置政策，不能覆盖；新年度请使用新的政策编号")
     target = installed_dir()
@@ -95,7 +133,7 @@ def policy_install(*, path: str | Path, replace: bool = False, actor=None) -> Po
     destination = target / f"{policy.id}.yaml"
     previous = load_policy_file(destination).version if destination.exists() else None
     if previous and not replace:
-        raise PolicyInstallError(f"政策 {policy.id} 已安装；如要覆盖请选择“覆盖已安装的同名政策”")
+        raise PolicyInstallError(f"政策 {policy.id} 已安装（版本 {previous}）；{REPLACE_HINTS[via]}")
     notice = notice_path(policy.data.seed, Path(path))
     if notice is not None and notice.parent != NOTICES_DIR:
         (target / "notices").mkdir(exist_ok=True)

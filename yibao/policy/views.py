@@ -32,11 +32,15 @@ def quote_page(request):
                     backpaid_years=data["backpaid_years"] or 0,
                     household_role=data["household_role"] or None,
                     first_time=data["first_time"],
+                    employee_months=data["employee_months"],
+                    household_enrolled={"yes": True, "no": False}.get(data["household_enrolled"]),
+                    identity_since={code: data["identity_since"] for code in data["identities"]}
+                    if data["identity_since"] else None,
                 )
             except (PolicyNotFound, UnknownTerm, PolicyInputError, PolicyFileError) as exc:
                 error = str(exc).strip("'\"")
     else:
-        local = policies_for_region(request.scope.county_code) if request.scope.region_code else []
+        local = policies_for_region(request.scope.county_code or request.scope.region_code) if request.scope.region_code else []
         form = QuoteForm(initial={"policy": local[0].id} if local else None)
     context = {
         "form": form,
@@ -61,10 +65,14 @@ def policy_detail_page(request, policy_id: str):
         policy = load_policy(policy_id)
     except PolicyNotFound:
         raise Http404("未找到该政策") from None
+    from yibao.policy.checklist import checklist_rows
+
+    earlier = _previous_year(policy)
     return render(
         request,
         "policy/detail.html",
         {"policy": policy, "data": policy.data, "summary": policy_summary(policy), "identity_name": identity_name,
+         "previous_id": earlier.id if earlier else None, "checklist": checklist_rows(policy.data),
          "suspension_reasons": [SUSPENSION_REASONS[r] for r in policy.data.suspension.reasons]
          if policy.data.suspension else []},
     )
@@ -86,10 +94,53 @@ def policy_upload_page(request):
             )
             if report.ok and form.cleaned_data["install"]:
                 try:
-                    installed = policy_install(path=path, replace=form.cleaned_data["replace"], actor=request.user)
+                    installed = policy_install(path=path, replace=form.cleaned_data["replace"], actor=request.user,
+                                               via="page")
                     messages.success(request, f"已安装政策 {installed.id}（版本 {installed.version}）。")
                 except PolicyInstallError as exc:
                     messages.error(request, str(exc))
     else:
         form = PolicyUploadForm()
-    return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed})
+    previous, changes = None, []
+    if report is not None and report.policy is not None:
+        from yibao.policy.diff import diff_sections, policy_diff
+
+        previous = _previous_year(report.policy)
+        changes = diff_sections(policy_diff(previous, report.policy)) if previous else []
+    return render(request, "policy/upload.html", {"form": form, "report": report, "installed": installed,
+                                                  "previous": previous, "changes": changes})
+
+
+def _previous_year(policy):
+    """The newest loaded policy of the same locality with an earlier benefit year."""
+    prefix = policy.data.locality.region_prefix
+    earlier = [p for p in policies_for_region(prefix)
+               if p.data.locality.region_prefix == prefix and p.data.benefit_year < policy.data.benefit_year]
+    return earlier[0] if earlier else None
+
+
+@scoped_view("policy.view")
+def vocabulary_page(request):
+    from yibao.policy.catalog import vocabulary
+
+    return render(request, "policy/vocabulary.html", {"vocabulary": vocabulary()})
+
+
+@scoped_view("policy.view")
+def policy_diff_page(request):
+    """Two policies side by side: what changed, in Chinese. ?before=ID&after=ID."""
+    from yibao.policy.diff import diff_sections, policy_diff
+
+    ids = [p["id"] for p in policy_list()]
+    before, after = request.GET.get("before", ""), request.GET.get("after", "")
+    sections, error, count = [], None, 0
+    if before or after:
+        if before not in ids or after not in ids:
+            error = f"未找到政策：{'、'.join(x for x in (before, after) if x not in ids) or '（未选）'}。请从列表中选择"
+        else:
+            changes = policy_diff(load_policy(before), load_policy(after))
+            sections, count = diff_sections(changes), len(changes)
+    return render(request, "policy/diff.html", {
+        "ids": ids, "before": before, "after": after, "sections": sections, "count": count, "error": error,
+        "compared": bool(before and after and not error),
+    })

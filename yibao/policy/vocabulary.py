@@ -1,4 +1,6 @@
-"""The shared words of ../shared/glossary.md: identity codes with their aliases, enrollment groups.
+"""The words of the policy language: identity codes with their aliases and the department that lists
+them, enrollment groups, and the checklist of a notice. This is the repository's copy of the glossary
+(../shared/glossary.md); `yibao policy vocabulary`, its page and docs/policy.md are generated from it.
 
 Department lists spell one identity many ways; every code is accepted by itself and by each
 alias (exact match after trimming spaces).
@@ -83,6 +85,8 @@ GROUP_ALIASES: dict[str, str] = {
     "在校大学生": "university_student",
     "高校大学生": "university_student",
     "新生入学的大学生": "university_freshman",
+    "新入学大中专院校学生": "university_freshman",
+    "大学新生": "university_freshman",
     "大学毕业生": "graduate",
     "刑满释放人员": "released_prisoner",
     "退役军人": "veteran",
@@ -108,7 +112,14 @@ def identity_code(text: str) -> str:
     try:
         return _IDENTITY_LOOKUP[key]
     except KeyError:
-        raise UnknownTerm(f"未知的资助身份：“{key}”（应为词汇表中的身份代码或名称，如 tekun、低保对象）") from None
+        import difflib
+
+        close = difflib.get_close_matches(key, list(_IDENTITY_LOOKUP), n=1, cutoff=0.5)
+        hint = ""
+        if close:
+            code = _IDENTITY_LOOKUP[close[0]]
+            hint = f"；最接近的是“{close[0]}”" + (f"（{code}）" if code != close[0] else "")
+        raise UnknownTerm(f"未知的资助身份：“{key}”（应为词汇表中的身份代码或名称，如 tekun、低保对象{hint}）") from None
 
 
 def identity_lookup() -> dict[str, str]:
@@ -126,8 +137,59 @@ def group_code(text: str) -> str:
         return key
     if key in GROUP_ALIASES:
         return GROUP_ALIASES[key]
-    raise UnknownTerm(f"未知的参保群体：“{key}”（应为 {', '.join(GROUPS)} 之一）")
+    import difflib
+
+    close = difflib.get_close_matches(key, list(GROUPS) + list(GROUP_ALIASES), n=1, cutoff=0.5)
+    hint = f"；最接近的是“{close[0]}”" if close else ""
+    raise UnknownTerm(f"未知的参保群体：“{key}”（应为 {', '.join(GROUPS)} 之一{hint}）")
+
+
+def unknown_codes_message(what: str, unknown: list[str], names: dict[str, str], aliases: dict[str, str]) -> str:
+    """"未知的身份代码“pinkun”……最接近的是“tekun”" with the valid codes; a name written in place
+    of its code points to the code."""
+    import difflib
+
+    parts = []
+    for word in unknown:
+        if word in aliases:
+            parts.append(f"“{word}”要写代码 {aliases[word]}（{names[aliases[word]]}）")
+            continue
+        close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.5) or difflib.get_close_matches(
+            word, list(aliases), n=1, cutoff=0.5)
+        hint = ""
+        if close:
+            code = aliases.get(close[0], close[0])
+            hint = f"，最接近的是“{code}”（{names[code]}）"
+        parts.append(f"“{word}”{hint}")
+    valid = "、".join(f"{code}（{name}）" for code, name in names.items())
+    return f"未知的{what}：{'；'.join(parts)}。可写：{valid}"
+
+
+def unknown_identities_message(unknown: list[str]) -> str:
+    names = {i.code: i.name for i in IDENTITIES}
+    aliases = {alias: code for alias, code in _IDENTITY_LOOKUP.items() if alias != code}
+    return unknown_codes_message("身份代码", unknown, names, aliases)
+
+
+def unknown_groups_message(unknown: list[str]) -> str:
+    return unknown_codes_message("参保群体代码", unknown, dict(GROUPS), dict(GROUP_ALIASES))
 
 
 def group_name(code: str) -> str:
     return GROUPS.get(code, code)
+
+
+# What a notice usually says; `yibao policy check` warns about each one a file leaves unsaid
+# (yibao/policy/checklist.py), unless the file's `checklist:` says why it does not apply.
+CHECKLIST_ITEMS: dict[str, str] = {
+    "standard": "个人缴费标准（各档次、各群体）",
+    "subsidies": "困难群众资助（身份、全额/定额/比例、先缴后补）",
+    "windows": "集中征缴期（起止日、每月缴费日）",
+    "late_rules": "征缴期外参保缴费（逾期、补缴）的办法",
+    "newborns": "新生儿参保（出生多少天内、自何时享受）",
+    "students": "在校学生、大学新生参保",
+    "mid_year_groups": "中途参保的群体（退役军人、刑满释放人员、职工转居民等）",
+    "waiting_periods": "待遇等待期",
+    "refunds": "退费",
+    "targets": "目标任务（参保率、完成时限、通报）",
+}

@@ -297,6 +297,90 @@ def target_import(
     return Status(201, result)
 
 
+class CityTargetRowOut(Schema):
+    county_code: str
+    name: str
+    total: int | None
+    source: str
+    source_label: str
+    updated_at: dt.datetime | None
+    updated_by: str
+
+
+class CityTargetsOut(Schema):
+    city_code: str
+    city_name: str
+    benefit_year: int
+    total: int
+    counties_without_target: int
+    counties: list[CityTargetRowOut]
+
+
+class CityTargetsIn(Schema):
+    totals: dict[PlainText(12, "县级区划代码"), Count | None]
+    reason: PlainText(200, "原因")
+
+
+class CityTargetChangeOut(Schema):
+    county_code: str
+    name: str
+    before: int | None
+    after: int
+
+
+class CityTargetsSetOut(Schema):
+    city_code: str
+    city_name: str
+    benefit_year: int
+    changes: list[CityTargetChangeOut]
+
+
+@router.get("/progress/city-targets/{city_code}/{year}", response={200: CityTargetsOut, 400: ErrorOut},
+            summary="全市各县（市、区）的目标任务；全市目标为各县之和")
+def city_targets(request, city_code: str, year: Year):
+    from yibao.progress.city import city_target_rows
+
+    scope = request.auth
+    scope.require("progress.view")
+    try:
+        return Status(200, city_target_rows(scope=scope, city_code=city_code[:8], benefit_year=year))
+    except ValidationError as exc:
+        return error_response(exc)
+
+
+@router.put("/progress/city-targets/{city_code}/{year}", response={200: CityTargetsSetOut, 400: ErrorOut},
+            summary="市医保局设定本市各县的目标任务（应参保人数；全部成功或全部不写入，须填写原因）")
+def city_targets_set(request, city_code: str, year: Year, payload: CityTargetsIn):
+    from yibao.progress.city import city_targets_set as run
+
+    scope = request.auth
+    scope.require("targets.manage")
+    try:
+        return Status(200, run(actor=request.user, city_code=city_code[:8], benefit_year=year,
+                               totals=payload.totals, reason=payload.reason))
+    except ValidationError as exc:
+        return error_response(exc)
+
+
+@router.post("/progress/city-targets/import", response={201: dict, 400: ErrorOut},
+             summary="导入全市任务表（每行一个县（市、区）；整表导入，逐行说明错误）")
+def city_targets_import(
+    request, file: UploadedFile = File(...), city_code: str = Form(""), benefit_year: int | None = Form(None),
+    accept_total_mismatch: bool = Form(False),
+):
+    from yibao.progress.city import city_targets_import as run
+
+    scope = request.auth
+    scope.require("targets.manage")
+    try:
+        upload_check(file)
+        result = run(actor=request.user, content=file.read(), filename=file.name or "任务表", city_code=city_code or None,
+                     benefit_year=benefit_year, accept_total_mismatch=accept_total_mismatch)
+    except ValidationError as exc:
+        return error_response(exc)
+    return Status(201, result)
+
+
 @router.put("/progress/targets/{region_code}/{year}", response={200: TargetOut, 400: ErrorOut},
             summary="调整一个单位的目标任务（须填写原因，记入变更记录）")
 def target_adjust(request, region_code: str, year: Year, payload: TargetIn):

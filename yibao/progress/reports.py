@@ -24,7 +24,7 @@ FONT = pdffonts.FONT
 class Column:
     label: str
     key: str
-    kind: str = "int"  # text | int | rate | yesno
+    kind: str = "int"  # text | int | money | rate | yesno
     width: int = 10
 
 
@@ -217,8 +217,10 @@ def write_report_sheet(book, report: Report, sheet_name: str | None = None):
     cell = book.add_format({"border": 1})
     text = book.add_format({"border": 1, "num_format": "@"})
     pct = book.add_format({"border": 1, "num_format": "0.00%"})
+    money = book.add_format({"border": 1, "num_format": "#,##0.00"})
     bold = {k: book.add_format({**v, "bold": True}) for k, v in (
         ("cell", {"border": 1}), ("text", {"border": 1, "num_format": "@"}), ("pct", {"border": 1, "num_format": "0.00%"}),
+        ("money", {"border": 1, "num_format": "#,##0.00"}),
     )}
     last = len(report.columns) - 1
     sheet.merge_range(0, 0, 0, last, report.title, title)
@@ -237,6 +239,8 @@ def write_report_sheet(book, report: Report, sheet_name: str | None = None):
                 sheet.write_blank(r, c, None, fmt_cell)
             elif column.kind == "rate":
                 sheet.write_number(r, c, float(value), fmt_pct)
+            elif column.kind == "money":
+                sheet.write_number(r, c, float(value), bold["money"] if emphasis else money)
             elif column.kind in ("text", "yesno"):
                 sheet.write_string(r, c, str(value), fmt_text)
             else:
@@ -274,6 +278,8 @@ def _pdf_text(row: dict, column: Column) -> str:
         return ""
     if column.kind == "rate":
         return percent(Decimal(value))
+    if column.kind == "money":
+        return f"{Decimal(value):,.2f}"
     return str(value)
 
 

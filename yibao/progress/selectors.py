@@ -72,9 +72,14 @@ def policy_for(county_code: str, benefit_year: int, campaign: Campaign | None = 
     return next((p for p in policies_for_region(county_code) if p.data.benefit_year == benefit_year), None)
 
 
-def pace_window(county_code: str, benefit_year: int) -> PaceWindow | None:
-    """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known."""
-    campaign = campaign_for(county_code, benefit_year)
+_ASK = object()
+
+
+def pace_window(county_code: str, benefit_year: int, campaign=_ASK) -> PaceWindow | None:
+    """The collection window and deadline 序时进度 runs over, or None when neither campaign nor policy is known.
+    `campaign` may be given when already read (the city roll-up reads every county's in one query)."""
+    if campaign is _ASK:
+        campaign = campaign_for(county_code, benefit_year)
     if campaign is not None and campaign.imported:  # a history year was not collected here: no pace
         return None
     policy = policy_for(county_code, benefit_year, campaign)
@@ -595,7 +600,17 @@ def _owed_quotes(residents: list[Resident], county_code: str, benefit_year: int,
     covered = pl.DataFrame(list(Enrollment.objects.filter(
         county_code=county_code, resident_id__in=ids, benefit_year__lt=benefit_year, status__in=COVERED_STATUSES,
     ).values_list("resident_id", "benefit_year")), schema=COVERED_SCHEMA, orient="row")
-    facts = {row["_key"]: row for row in person_facts(keys, *frames, covered).iter_rows(named=True)}
+    from yibao.enrollment.assessment import employee_months_rows, household_enrolled_rows
+    from yibao.policy.facts import registry_facts_asked
+
+    asked = registry_facts_asked(policy)
+    employees = (employee_months_rows(county_code=county_code, resident_ids=ids)
+                 if asked["employee_year"] is not None else None)
+    household = (household_enrolled_rows(county_code=county_code, benefit_year=benefit_year, resident_ids=ids)
+                 if asked["household"] else None)
+    facts = {row["_key"]: row for row in person_facts(
+        keys, *frames, covered, employees=employees, employee_year=asked["employee_year"], household=household,
+    ).iter_rows(named=True)}
     for r in missing:
         person = person_from_row(facts[r.pk] | {"birth_date": r.birth_date})
         try:

@@ -179,6 +179,8 @@ def targets_import(*, actor, content: bytes, filename: str, county_code: str | N
         table = parse_task_table(content, filename)
     except TaskTableError as exc:
         raise ValidationError(exc.errors) from None
+    if table.level == 6:
+        raise ValidationError("这是按县（市、区）分解的全市任务表：请由市医保局在“各县目标任务”页面或 yibao targets import-city 导入。")
     county_code = (county_code or "").strip() or None
     if county_code and not (county_code.isdigit() and len(county_code) == 6):
         raise ValidationError(f"县级区划代码应为6位数字，收到：{county_code}")
@@ -264,6 +266,8 @@ def target_set(*, actor, region_code: str, benefit_year: int, total, special=Non
     region = Region.objects.filter(code=(region_code or "").strip()).first()
     if region is None:
         raise ValidationError({"region_code": f"区划代码 {region_code} 不存在。"})
+    if region.level < Region.Level.COUNTY:
+        raise ValidationError({"region_code": f"{region.name}（{region.code}）的目标任务是各县之和，不单独设定：请逐县设定。"})
     if scope is not None:
         scope.require_region(region.code)
     errors: dict[str, str] = {}

@@ -21,6 +21,7 @@ from yibao.core.inputs import is_control
 # Header words → the field they fill. Compared after normalising (no spaces, full-width brackets).
 NAME_COLUMNS = {
     "村名": 12, "村": 12, "村（社区）": 12, "村（居）": 12, "村（居）委会": 12, "社区": 12, "村委会": 12, "村（社区）名称": 12,
+    "县（市、区）": 6, "县（区）": 6, "县（市）": 6, "县区": 6, "县（市、区）名称": 6, "县": 6,
     "镇（场）": 9, "乡镇": 9, "乡镇（街道）": 9, "镇": 9, "乡（镇）": 9, "乡镇名称": 9, "镇（场、景区、开发区）": 9, "单位": 9,
 }
 NUMBER_COLUMNS = {
@@ -30,7 +31,7 @@ NUMBER_COLUMNS = {
     "总人口": "population", "户籍人口": "population",
 }
 FIELD_LABELS = {"total": "应参保人数", "special": "特群免缴", "others": "其他居民", "population": "总人口"}
-TOTAL_WORDS = {"合计", "总计", "全乡合计", "全县合计", "全镇合计"}
+TOTAL_WORDS = {"合计", "总计", "全乡合计", "全县合计", "全镇合计", "全市合计"}
 
 
 SUPPLEMENTARY_LABEL_MAX = 40  # Target.supplementary_label
@@ -57,7 +58,7 @@ class TaskRow:
 
 @dataclass
 class TaskTable:
-    level: int  # 12: rows are villages, 9: rows are townships
+    level: int  # 12: rows are villages, 9: townships, 6: counties (a city's table)
     layout: str  # "villages" (肖岭乡式) or "towns" (随县式)
     title: str
     name_header: str

@@ -102,8 +102,12 @@ def _chart_data(overview: dict, history: list[dict], keep: str = "") -> dict:
 
 @scoped_view("progress.view")
 def dashboard(request):
-    """County → township → village; a user starts at their own region."""
+    """County → township → village; a user starts at their own region (a city or province at its roll-up)."""
+    from yibao.progress import rollup_views
+
     scope = request.scope
+    if rollup_views.wants_rollup(request):
+        return rollup_views.rollup_page(request)
     region = _region_param(request)
     year = _year_param(request, region[:6])
     if not year:
@@ -127,6 +131,7 @@ def dashboard(request):
         "can_export": scope.can("reports.export"), "can_remind": scope.can("remind.view"),
         "can_refresh": scope.can("progress.refresh"), "today": snapshots.business_today(),
         "path": [u for u in overview["path"] if scope.contains(u.code)],
+        "above": rollup_views.path_of(scope, unit.code),
     })
 
 
@@ -154,6 +159,8 @@ def refresh(request):
 @scoped_view("progress.view")
 def targets(request):
     scope = request.scope
+    if scope.above_county and len(scope.region_code) == 4:  # a city sets its counties' targets
+        return redirect("progress:city_targets")
     county = scope.county_code or (request.GET.get("county") or "")[:6]
     year = _year_param(request, county) if county else None
     rows = selectors.target_list(scope=scope, benefit_year=year) if year else []

@@ -78,6 +78,11 @@ def month_check(*, scope, county_code: str, benefit_year: int, today: dt.date | 
         ReconciliationRun.objects.filter(county_code=county_code, benefit_year=benefit_year)
         .values_list("ran_on", "pk").order_by("ran_on", "pk")
     )
+    return months_judged(campaign=campaign, required=required, runs=runs, today=today)
+
+
+def months_judged(*, campaign: Campaign | None, required: dict, runs: list[tuple], today: dt.date) -> dict:
+    """month_check's judgement of (ran_on, pk) runs against the required number a month (no query)."""
     days_by_month: dict[dt.date, set] = {}
     runs_by_month: dict[dt.date, list[int]] = {}
     for day, pk in runs:

@@ -155,6 +155,9 @@ class EmployeeInsuranceRecord(models.Model):
     name = models.CharField("姓名", max_length=50, blank=True)
     employer = models.CharField("单位", max_length=200, blank=True)
     insured_from = models.DateField("参保日期", null=True, blank=True)
+    # months paid into 职工医保 in months_year (policy conditions such as "2025年职工医保缴费月份不少于3个月")
+    months_paid = models.PositiveSmallIntegerField("缴费月数", null=True, blank=True)
+    months_year = models.PositiveSmallIntegerField("缴费月数所属年度", null=True, blank=True)
     source_job = models.ForeignKey(
         "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )

@@ -25,7 +25,7 @@ from yibao.enrollment.models import Enrollment, EnrollmentClaim
 from yibao.policy.engine import quote
 from yibao.policy.loader import load_policy
 from yibao.regions.selectors import county_labels
-from yibao.registry.models import Flag, GroupFact, Identity, Resident
+from yibao.registry.models import EmployeeInsuranceRecord, Flag, GroupFact, Identity, Resident
 
 
 def _json_lines_key(lines) -> str:
@@ -69,6 +69,19 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
             [county_code],
             {"resident_id": pl.Int64, "benefit_year": pl.Int32, "booked_external_id": pl.String, "booked_paid_on": pl.Date,
              "booked_amount": pl.String, "booked_channel": pl.String, "booked_receipt_no": pl.String}),
+        # the registry facts policy conditions may ask about (职工医保 months, a household member paid up)
+        "employees": fetch(
+            f"SELECT r.id, e.months_paid, e.months_year FROM {EmployeeInsuranceRecord._meta.db_table} e"
+            f" JOIN {Resident._meta.db_table} r ON r.county_code = e.county_code AND r.id_number = e.id_number"
+            f" JOIN {STAGE_RES} x ON x.resident_id = r.id WHERE e.county_code = %s", [county_code],
+            {"resident_id": pl.Int64, "months": pl.Int64, "months_year": pl.Int64}),
+        "household": fetch(
+            f"SELECT DISTINCT r.id, en.benefit_year FROM {Resident._meta.db_table} r"
+            f" JOIN {STAGE_RES} x ON x.resident_id = r.id"
+            f" JOIN {Resident._meta.db_table} o ON o.county_code = r.county_code AND o.household_id = r.household_id"
+            f" AND o.id <> r.id JOIN {E} en ON en.county_code = r.county_code AND en.resident_id = o.id"
+            f" WHERE r.county_code = %s AND en.status = 'paid'", [county_code],
+            {"resident_id": pl.Int64, "benefit_year": pl.Int64}),
         "flags": fetch(
             f"SELECT t.resident_id, t.kind, t.detail, t.resolved_at IS NULL, t.outcome, t.resolution FROM {F} t {join}",
             [county_code],
@@ -77,7 +90,13 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
     }
 
 
-def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
+def employee_years(campaigns: dict) -> dict[int, int | None]:
+    """Per benefit year, the year whose 职工医保 months its policy asks about (None: not asked)."""
+    return {year: load_policy(c.policy_id).data.employee_months_year()
+            for year, c in campaigns.items() if not c.imported}
+
+
+def _attach_facts(rows: pl.DataFrame, facts: dict, employee_years: dict[int, int | None] | None = None) -> pl.DataFrame:
     """The engine's inputs per row, from the one builder that enrollment.selectors.person_for and
     核定 use (yibao.policy.facts.person_facts), plus this year's enrollment."""
     from yibao.policy.facts import person_facts
@@ -88,9 +107,12 @@ def _attach_facts(rows: pl.DataFrame, facts: dict) -> pl.DataFrame:
     enrollments = facts["enrollments"]
     covered = enrollments.filter(pl.col("enrollment_status").is_in(["paid", "suspended"])).select(
         "resident_id", "benefit_year")
-    engine_facts = person_facts(keyed, facts["identities"], facts["groups"], covered).select(
+    engine_facts = person_facts(
+        keyed, facts["identities"], facts["groups"], covered, employees=facts.get("employees"),
+        employee_year=employee_years or None, household=facts.get("household"),
+    ).select(
         pl.col("_key").alias("_row"), "identities", "groups", "event_date", "gap_years", "first_time", "renewal",
-        "household_role", "newborn_by_birth")
+        "household_role", "newborn_by_birth", "identity_since", "employee_months", "household_enrolled")
     this_year = enrollments.rename({"benefit_year": "year"}).with_columns(pl.col("year").cast(pl.Int32))
     rows = (
         rows.join(engine_facts, on="_row", how="left", maintain_order="left")
@@ -129,7 +151,7 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
     explanations: dict[str, list[str]] = {}
     known = rows.filter(pl.col("resident_id").is_not_null()).select(
         "_row", "year", "birth_date", "identities", "groups", "event_date", "tier", "gap_years", "household_role",
-        "first_time", "newborn_by_birth", "paid_on")
+        "first_time", "newborn_by_birth", "identity_since", "employee_months", "household_enrolled", "paid_on")
     quoted_parts = []
     for year, campaign in campaigns.items():
         if campaign.imported:  # no policy: its rows are refused at the gate, never quoted
@@ -147,7 +169,8 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
             pl.col("event_date").cast(pl.Date), pl.col("tier").cast(pl.Int64), pl.col("gap_years").cast(pl.Int64),
             pl.lit(0, dtype=pl.Int64).alias("backpaid_years"), pl.col("household_role").cast(pl.String),
             pl.col("first_time").cast(pl.Boolean), pl.col("newborn_by_birth").cast(pl.Boolean),
-            pl.col("paid_on").cast(pl.Date),
+            pl.col("identity_since").cast(pl.String), pl.col("employee_months").cast(pl.Int64),
+            pl.col("household_enrolled").cast(pl.Boolean), pl.col("paid_on").cast(pl.Date),
         )
         keyed = decision_keys(policy, inputs).rename({"_decision_key": "_key"})
         reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True).drop(

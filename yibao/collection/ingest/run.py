@@ -14,6 +14,7 @@ from yibao.collection.ingest.decide import (
     _classify,
     _gate_rows,
     _person_facts,
+    employee_years,
     _quote_rows,
 )
 from yibao.collection.ingest.frames import (
@@ -184,7 +185,7 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     progress.advance(total // 10)
 
     facts = _person_facts(county_code)
-    rows = _attach_facts(rows, facts)
+    rows = _attach_facts(rows, facts, employee_years(campaigns))
 
     progress.step("按政策测算应缴金额")
     rows, explanations = _quote_rows(rows, campaigns)

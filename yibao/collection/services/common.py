@@ -150,7 +150,7 @@ def _subsidy_refund_open(*, payment: Payment, identity: str | None, actor) -> Su
 
 
 
-def _person(resident: Resident, payment: Payment):
+def _person(resident: Resident, payment: Payment, policy=None):
     from yibao.enrollment.selectors import person_for
 
-    return person_for(resident=resident, on=payment.paid_on, benefit_year=payment.benefit_year)
+    return person_for(resident=resident, on=payment.paid_on, benefit_year=payment.benefit_year, policy=policy)

@@ -67,7 +67,8 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
                 advice = f"该人员{paid_text(booked)}，本笔{_money(payment.amount)}为重复缴费，请办理退费。"
             else:
                 try:
-                    answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
+                    policy = campaign_policy(campaign)
+                    answer = quote(policy, _person(resident, payment, policy), payment.paid_on)
                 except PolicyInputError as exc:
                     raise PaymentError(f"{_who(resident)}无法测算应缴金额：{exc}") from None
                 if not answer.accepted:

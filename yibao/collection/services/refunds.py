@@ -276,7 +276,8 @@ def _book_after_excess_refund(*, payment: Payment, refund: Refund, actor) -> Non
     refusal = booking_refusal(campaign=campaign, paid_on=payment.paid_on)
     if refusal:  # the rest would be booked: the same gate as every booking path
         raise PaymentError(f"{_who(resident)}多缴差额退还后其余款项须入账，现不能入账：{refusal}")
-    answer = quote(campaign_policy(campaign), _person(resident, payment), payment.paid_on)
+    policy = campaign_policy(campaign)
+    answer = quote(policy, _person(resident, payment, policy), payment.paid_on)
     try:
         enrollment = enrollment_register(resident=resident, campaign=campaign, actor=actor, on=payment.paid_on)
         enrollment_mark_paid(enrollment=enrollment, benefit_start=answer.benefit_start, benefit_end=answer.benefit_end,

@@ -53,7 +53,7 @@ def test_demo_county_through_the_import_jobs(db):
 
 
 def test_demo_cli_if_empty_and_logins(db):
-    result = runner.invoke(app, ["demo", "--residents", "200", "--json", "--quiet"])
+    result = runner.invoke(app, ["demo", "--residents", "200", "--no-city", "--json", "--quiet"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["residents"]["imported"] == 200
     skipped = runner.invoke(app, ["demo", "--residents", "200", "--if-empty", "--json"])
@@ -61,13 +61,16 @@ def test_demo_cli_if_empty_and_logins(db):
 
     first = runner.invoke(app, ["demo-logins", "--json"])
     logins = json.loads(first.stdout)["logins"]
-    assert len(logins) == 6 and {l["password"] for l in logins} == {"yibao-demo"}
+    # the county's six, and above it the city, its tax bureau and the province (蚌埠市 and 安徽省 are loaded);
+    # 五河县's administrator only once 五河县 is (not with --no-city)
+    assert len(logins) == 9 and {l["password"] for l in logins} == {"yibao-demo"}
+    assert {l["username"] for l in logins} >= {"shi_yibao", "shi_shuiwu", "sheng"} and "wuhe_admin" not in str(logins)
     second = runner.invoke(app, ["demo-logins", "--url", "http://127.0.0.1:8031/"])
     assert second.exit_code == 0 and "村（社区）征收员" in second.stdout and "cunji" in second.stdout
     assert "http://127.0.0.1:8031/" in second.stdout
     from yibao.accounts.models import User
 
-    assert User.objects.count() == 6
+    assert User.objects.count() == 9
     collector = User.objects.get(username="cunji")
     assert Resident.objects.filter(village_code=collector.region_code).exists()
     assert collector.check_password("yibao-demo")
@@ -155,3 +158,54 @@ def test_demo_year_reconciles_twice_a_month_on_the_business_days(db):
                          benefit_year=2025)["months"]
     window = [m for m in months if m["status"] != "outside"]
     assert len(window) == 4 and {m["status"] for m in window} == {"ok"}
+
+
+def test_demo_city_has_a_second_county_and_accounts_above_the_county(db):
+    """`yibao demo` (without --no-city) also builds 五河县 under the demo city 蚌埠市, runs its year under a
+    demo policy installed through the real install path, and logs in the city, city tax and province."""
+    from yibao.accounts.models import User
+    from yibao.accounts.scope import scope_for
+    from yibao.enrollment.models import Campaign
+    from yibao.policy.loader import installed_dir, load_policy
+    from yibao.regions.models import Region
+
+    result = runner.invoke(app, ["demo", "--residents", "200", "--register-only", "--json", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["city"]["county"] == "340322" and summary["city"]["residents"]["imported"] == 200
+    # the tree: 安徽省 → 蚌埠市 → 怀远县, 五河县
+    assert Region.objects.get(code="3403").parent_id == "34"
+    assert set(Region.objects.filter(parent_id="3403").values_list("code", flat=True)) == {"340321", "340322"}
+    assert Resident.objects.filter(county_code="340322").count() == 200
+    assert Resident.objects.filter(county_code="340321").count() == 200
+    # the demo policy says it is one, was installed (not built in) and applies to 五河县 only
+    policy = load_policy("anhui-wuhe-2025")
+    assert "演示" in policy.data.title and policy.data.locality.region_prefix == "340322"
+    assert (installed_dir() / "anhui-wuhe-2025.yaml").read_text(encoding="utf-8").startswith("# 演示用政策")
+    assert not Campaign.objects.exists()  # --register-only opens no year
+
+    logins = {l["username"]: l for l in json.loads(runner.invoke(app, ["demo-logins", "--json"]).stdout)["logins"]}
+    assert {"shi_yibao", "shi_shuiwu", "sheng", "wuhe_admin"} <= set(logins)
+    assert logins["shi_yibao"]["region"] == "蚌埠市（3403）"
+    city = scope_for(User.objects.get(username="shi_yibao"))
+    assert city.above_county and city.contains("340321") and city.contains("340322") and not city.contains("421223")
+    assert city.filter(Resident.objects.all()).count() == 400
+    assert scope_for(User.objects.get(username="wuhe_admin")).filter(Resident.objects.all()).count() == 200
+    assert scope_for(User.objects.get(username="sheng")).filter(Resident.objects.all()).count() == 400
+
+
+def test_demo_city_runs_the_second_countys_year(db):
+    """五河县's year runs like 怀远县's: its own campaign, receipts series and reconciliation."""
+    from yibao.collection.models import Payment
+    from yibao.demo.city import demo_city
+    from yibao.enrollment.models import Campaign
+    from yibao.reconciliation.models import ReconciliationRun
+
+    demo_build(residents=300, seed=9)
+    summary = demo_city(residents=300, seed=10)
+    campaign = Campaign.objects.get(county_code="340322", benefit_year=2025)
+    assert campaign.policy_id == "anhui-wuhe-2025" and campaign.benefit_year == 2025
+    assert summary["year"]["assessment"]["residents"] > 0
+    assert Payment.objects.filter(county_code="340322").exists()
+    assert ReconciliationRun.objects.filter(county_code="340322").exists()
+    assert not Campaign.objects.filter(county_code="340321", benefit_year=2025).exists()  # 怀远县's year is its own

@@ -83,3 +83,26 @@ def test_several_counties_need_county_option(db, tmp_path, regions, family):
     path = write_csv(tmp_path / "zg.csv", ["身份证号码"], [[family[0][0]]])
     result = run("import", "employees", path)
     assert result.exit_code != 0 and "--county" in result.stderr
+
+
+def test_regions_file_may_hold_provinces_and_cities(db, tmp_path):
+    """A province (2 digits) and a city (4) load like the rest, also in the 12-digit statistical form; a county
+    loaded before its city is adopted by it, and a county whose city is never loaded keeps no parent."""
+    from yibao.regions.models import Region
+
+    first = write_csv(tmp_path / "counties.csv", ["区划代码", "名称"], [("340321", "怀远县"), ("421223", "崇阳县")])
+    assert run("import", "regions", first, "--json").exit_code == 0
+    assert Region.objects.get(code="340321").parent_id is None
+    upper = write_csv(tmp_path / "upper.csv", ["区划代码", "名称"],
+                      [("340000000000", "安徽省"), ("340300000000", "蚌埠市"), ("340322", "五河县")])
+    result = run("import", "regions", upper, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["imported"] == 3
+    assert Region.objects.get(code="34").level == Region.Level.PROVINCE
+    assert Region.objects.get(code="3403").parent_id == "34"
+    assert Region.objects.get(code="340322").parent_id == "3403"  # came in the same file
+    assert Region.objects.get(code="340321").parent_id == "3403"  # loaded before its city
+    assert Region.objects.get(code="421223").parent_id is None  # 咸宁市 never loaded
+    bad = write_csv(tmp_path / "bad.csv", ["区划代码", "名称"], [("340", "三位")])
+    report = json.loads(run("import", "regions", bad, "--json").stdout)
+    assert report["rejected"] == 1 and not Region.objects.filter(code="340").exists()

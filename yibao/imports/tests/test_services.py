@@ -260,6 +260,30 @@ def test_employee_list_flags_residents_in_any_county_once(imported_family, tmp_p
     assert Event.objects.filter(entity="employee_record", action="import_update").count() == 1
 
 
+def test_employee_list_carries_months_paid_in_a_year(imported_family, tmp_path):
+    rows, _ = imported_family
+    header = ["身份证号码", "姓名", "缴费月数", "缴费年度"]
+    path = write_csv(tmp_path / "zg.csv", header, [[rows[0][0], "张大山", "4", "2025"], [rows[1][0], "李秀兰", "", ""]])
+    assert services.employees_import(path=path, county_code=COUNTY, actor="测试")["imported"] == 2
+    head = EmployeeInsuranceRecord.objects.get(id_number=rows[0][0])
+    assert (head.months_paid, head.months_year) == (4, 2025)
+    assert EmployeeInsuranceRecord.objects.get(id_number=rows[1][0]).months_paid is None
+    path = write_csv(tmp_path / "zg2.csv", header, [[rows[0][0], "张大山", "2", "2025"]])
+    assert services.employees_import(path=path, county_code=COUNTY, actor="测试")["updated"] == 1
+    assert EmployeeInsuranceRecord.objects.get(id_number=rows[0][0]).months_paid == 2
+
+
+def test_employee_list_months_must_be_0_to_12_with_a_year(imported_family, tmp_path):
+    rows, _ = imported_family
+    header = ["身份证号码", "姓名", "缴费月数", "缴费年度"]
+    path = write_csv(tmp_path / "zg.csv", header, [[rows[0][0], "张大山", "13", "2025"], [rows[1][0], "李秀兰", "3", ""]])
+    result = services.employees_import(path=path, county_code=COUNTY, actor="测试")
+    assert result["rejected"] == 2 and not EmployeeInsuranceRecord.objects.exists()
+    reasons = {(line["行号"], line["原因"]) for line in report_read(result["report"])}
+    assert any("缴费月数应为0至12的整数" in r for _, r in reasons)
+    assert any("须同时写缴费年度" in r for _, r in reasons)
+
+
 def test_resolved_flag_is_raised_again_by_a_new_list(imported_family, tmp_path):
     from django.utils import timezone
 

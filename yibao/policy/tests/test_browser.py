@@ -47,3 +47,20 @@ def test_refusal_is_shown_with_its_reason(page, live_server, make_user):
     page.locator("#quote-result .result").wait_for()
     assert page.locator("#quote-result .result").get_attribute("data-accepted") == "false"
     assert "每月1日至25日" in page.locator("[data-field=reason]").inner_text()
+
+
+def test_household_enrollment_on_the_quote_page_decides_a_newborn_exemption(page, live_server, make_user):
+    make_user("xiaoling", role="village_collector", region_code="421223100001")
+    login(page, live_server, "xiaoling")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/policy/quote/")
+    page.select_option("main select[name=policy]", "hubei-chongyang-xiaoling-2024")
+    page.fill("main input[name=birth_date]", "2024-02-01")
+    page.fill("main input[name=paid_on]", "2024-03-01")
+    page.select_option("main select[name=group]", "newborn")
+    page.select_option("main select[name=household_enrolled]", "yes")
+    page.fill("main input[name=employee_months]", "3")
+    page.click("button:has-text('测算')")
+    page.locator("#quote-result .result").wait_for()
+    assert "同户有其他家庭成员已参加2024年度城乡居民医保" in page.locator(".explain").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -56,7 +56,7 @@ def test_unknown_identity_code_is_refused(tmp_path):
     def change(doc):
         doc["subsidies"]["items"][0]["identities"].append("pinkun")
 
-    with pytest.raises(PolicyFileError, match="未知的身份代码：pinkun"):
+    with pytest.raises(PolicyFileError, match="未知的身份代码：“pinkun”，最接近的是“tekun”"):
         load_policy_file(edited(tmp_path, change))
 
 
@@ -145,7 +145,7 @@ def test_a_notice_reference_must_occur_in_the_notice(tmp_path):
     def change(doc):
         doc["contribution"]["standards"][0]["reference"] = "居民个人缴费标准为每人390元。"
 
-    with pytest.raises(PolicyFileError, match="contribution.standards.0: 引用“居民个人缴费标准为每人390元”不见于通知原文"):
+    with pytest.raises(PolicyFileError, match="第1项缴费标准（contribution.standards\\[1\\]）：引用“居民个人缴费标准为每人390元”不见于通知原文"):
         load_policy_file(edited(tmp_path, change))
 
 
@@ -178,14 +178,14 @@ def test_crediting_the_six_month_floor_to_the_national_rule_is_refused(tmp_path)
         waiting = doc["waiting_period"]
         waiting["reference"] += "连续断缴4年及以上的，修复后固定待遇等待期和变动待遇等待期之和原则上不少于6个月。"
 
-    with pytest.raises(PolicyFileError, match="waiting_period: 引用“连续断缴4年及以上的.*不见于本系统所据的国家规定"):
+    with pytest.raises(PolicyFileError, match="“待遇等待期”（waiting_period）：引用“连续断缴4年及以上的.*不见于本系统所据的国家规定"):
         load_policy_file(edited(tmp_path, change))
 
     def national_floor(doc):
         doc["waiting_period"]["floor"].update(source="national")
         doc["waiting_period"]["floor"].pop("note")
 
-    with pytest.raises(PolicyFileError, match="waiting_period.floor: 引用“连续断缴4年及以上的"):
+    with pytest.raises(PolicyFileError, match="“待遇等待期”的“等待期下限”（waiting_period.floor）：引用“连续断缴4年及以上的"):
         load_policy_file(edited(tmp_path, national_floor))
 
 
@@ -210,7 +210,7 @@ def test_a_policy_file_must_name_a_notice_that_can_be_found(tmp_path):
     def no_seed(doc):
         doc["seed"] = None
 
-    with pytest.raises(PolicyFileError, match="须用 seed 写明通知原文文件名"):
+    with pytest.raises(PolicyFileError, match="须写明通知原文文件名"):
         load_policy_file(edited(tmp_path, no_seed))
 
     def unknown_seed(doc):

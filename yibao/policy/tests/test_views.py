@@ -97,3 +97,24 @@ def test_results_name_the_policy_by_title_and_fold_the_version(client, make_user
     assert f"依据政策：{policy.data.title}" in html and "政策校验码" in html and policy.version in html
     old = Template("{% load policy_text %}{% policy_source v %}").render(Context({"v": "0" * 64}))
     assert "已更新前的旧版本" in old
+
+
+def test_quote_page_takes_employee_months_household_and_identity_date(collector, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.setenv("YIBAO_POLICY_DIRS", str(Path(__file__).parent / "fixtures"))
+    page = collector.get("/policy/quote/").content.decode()
+    for label in ("职工医保缴费月数", "同户其他家庭成员已参加本年度居民医保", "资助身份认定日期"):
+        assert label in page
+    worker = {"policy": "hunan-shiyan-2026", "birth_date": "1985-01-01", "paid_on": "2026-02-10", "tier": "1",
+              "group": "employee_to_resident", "event_date": "2025-11-15", "employee_months": "6"}
+    assert "参保人2025年职工医保缴费6个月" in collector.post("/policy/quote/", worker).content.decode()
+    assert "职工医保缴费月数应为0至12" in collector.post("/policy/quote/", worker | {"employee_months": "13"}).content.decode()
+    baby = {"policy": "hunan-shiyan-2026", "birth_date": "2026-03-01", "paid_on": "2026-04-15", "tier": "1",
+            "group": "newborn", "household_enrolled": "yes"}
+    assert "同户有其他家庭成员已参加2026年度城乡居民医保" in collector.post("/policy/quote/", baby).content.decode()
+    poor = {"policy": "hunan-shiyan-2026", "birth_date": "1970-01-01", "paid_on": "2026-03-01", "tier": "1",
+            "identities": ["dibao"], "identity_since": "2026-02-01"}
+    assert "低保对象身份自2026年2月1日起认定，不符合条件" in collector.post("/policy/quote/", poor).content.decode()
+    detail = collector.get("/policy/hunan-shiyan-2026/").content.decode()
+    assert "固定 90 天" in detail

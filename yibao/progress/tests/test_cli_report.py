@@ -49,7 +49,7 @@ def test_biweekly_pdf_of_the_county_by_the_out_suffix(county, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("monthly", "--county", b.COUNTY), "报表应为 weekly"),
-    (("weekly", "--county", b.COUNTY, "--township", b.LIUCHENG), "只指定 --county、--township 中的一个"),
+    (("weekly", "--county", b.COUNTY, "--township", b.LIUCHENG), "只指定 --county、--township、--region 中的一个"),
     (("weekly", "--township", b.COUNTY), "区划代码应为9位数字"),
     (("weekly", "--county", b.COUNTY, "--format", "doc"), "--format 应为 xlsx 或 pdf"),
     (("weekly", "--county", b.COUNTY, "--on", "2024/10/31"), "格式应为 YYYY-MM-DD"),
