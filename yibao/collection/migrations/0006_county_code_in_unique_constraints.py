@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('collection', '0005_refund_unbooked'),
-        ('registry', '0006_county_code_in_unique_constraints'),
+        ('registry', '0007_county_code_in_unique_constraints'),
     ]
 
     operations = [

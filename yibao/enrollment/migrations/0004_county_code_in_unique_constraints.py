@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0003_history_roster'),
-        ('registry', '0006_county_code_in_unique_constraints'),
+        ('registry', '0007_county_code_in_unique_constraints'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0005_group_fact_list_fields'),
+        ('registry', '0006_employee_record_months_paid'),
     ]
 
     operations = [
