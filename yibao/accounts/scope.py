@@ -1,7 +1,8 @@
 """A user's reach: which region they see, what they may do, whether they see whole ID numbers.
 
 Every selector, API operation, page and export takes a Scope. Tables that hold people or money
-carry county_code, township_code and village_code, so a scope is one equality filter.
+carry county_code, township_code and village_code, so a scope is an equality filter (below the county:
+the county code as well, so every read names the shard key).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class Scope:
         if self.above_county:  # every county of a city or province: a prefix of the county code
             return queryset.filter(**{prefix + "county_code__startswith": self.region_code})
         field = LEVEL_FIELD[len(self.region_code)]
-        return queryset.filter(**{prefix + field: self.region_code})
+        # the county code too, for a township or village: every read names the shard key (docs/scale.md)
+        return queryset.filter(**{prefix + "county_code": self.region_code[:6], prefix + field: self.region_code})
 
     def county_codes(self, codes) -> list[str]:
         """The county codes among `codes` that lie in this scope."""

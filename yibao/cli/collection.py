@@ -307,7 +307,7 @@ def receipt_pdf_command(
     from yibao.collection.models import Receipt
     from yibao.collection.services import receipt_print
 
-    receipt = Receipt.objects.filter(receipt_no=receipt_no.strip()).first()
+    receipt = Receipt.objects.filter(county_code=receipt_no.strip()[:6], receipt_no=receipt_no.strip()).first()
     if receipt is None:
         fail(f"没有票据号为 {receipt_no} 的票据。")
     data, reprint = receipt_print(receipt=receipt, actor=cli_actor())
@@ -327,7 +327,7 @@ def receipt_void_command(
     from yibao.collection.models import Receipt
     from yibao.collection.services import PaymentError, receipt_void
 
-    receipt = Receipt.objects.filter(receipt_no=receipt_no.strip()).first()
+    receipt = Receipt.objects.filter(county_code=receipt_no.strip()[:6], receipt_no=receipt_no.strip()).first()
     if receipt is None:
         fail(f"没有票据号为 {receipt_no} 的票据。")
     try:

@@ -130,7 +130,7 @@ class Receipt(RegionCodes):
         verbose_name = "票据"
         constraints = [
             models.UniqueConstraint(fields=["county_code", "benefit_year", "number"], name="receipt_number_once_per_series"),
-            models.UniqueConstraint(fields=["receipt_no"], name="receipt_no_unique"),
+            models.UniqueConstraint(fields=["receipt_no", "county_code"], name="receipt_no_unique"),  # the number starts with the county code
         ]
 
 
@@ -195,7 +195,7 @@ class Refund(RegionCodes):
         verbose_name = "退费"
         constraints = [
             models.UniqueConstraint(
-                fields=["payment"], condition=~Q(status="rejected"), name="one_live_refund_per_payment"
+                fields=["payment", "county_code"], condition=~Q(status="rejected"), name="one_live_refund_per_payment"
             )
         ]
         indexes = [models.Index(fields=["county_code", "status"])]

@@ -391,7 +391,8 @@ def receipt_void_record(*, scope, receipt: Receipt) -> dict | None:
     event = (Event.objects.filter(county_code=receipt.county_code, entity="receipt", entity_id=str(receipt.pk),
                                   action="voided").order_by("-at").first())
     replaced_by = (event.after or {}).get("replaced_by") if event else None
-    replacement = receipt_list(scope=scope).filter(receipt_no=replaced_by).first() if replaced_by else None
+    replacement = (receipt_list(scope=scope).filter(county_code=receipt.county_code, receipt_no=replaced_by).first()
+                   if replaced_by else None)
     return {"event": event, "replacement": replacement, "replaced_by": replaced_by,
             "lines": (event.before or {}).get("lines", []) if event else []}
 

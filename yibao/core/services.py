@@ -148,7 +148,7 @@ def job_fail_if_interrupted(*, job: Job) -> Job:
     if job.status != Job.Status.RUNNING or not job.runner or not _runner_gone(job.runner):
         return job
     with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
+        locked = Job.objects.select_for_update().get(county_code=job.county_code, pk=job.pk)
         if locked.status != Job.Status.RUNNING or locked.runner != job.runner:
             job.refresh_from_db()
             return job

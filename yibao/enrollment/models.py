@@ -131,7 +131,9 @@ class Assessment(RegionCodes):
 
     class Meta:
         verbose_name = "核定"
-        constraints = [models.UniqueConstraint(fields=["campaign", "resident"], name="one_assessment_per_campaign_resident")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "resident", "county_code"], name="one_assessment_per_campaign_resident")
+        ]
         indexes = [
             models.Index(fields=["county_code", "benefit_year"]),
             models.Index(fields=["village_code", "benefit_year"]),

@@ -143,7 +143,7 @@ def enrollment_register(*, resident: Resident, campaign: Campaign, actor, tier: 
 
 @transaction.atomic
 def enrollment_mark_paid(*, enrollment: Enrollment, benefit_start, benefit_end, actor, reason: str = "缴费入账") -> Enrollment:
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = Enrollment.objects.select_for_update().get(county_code=enrollment.county_code, pk=enrollment.pk)
     if enrollment.status not in (Enrollment.Status.REGISTERED, Enrollment.Status.PAID):
         raise EnrollmentError(f"参保状态为“{enrollment.get_status_display()}”，不能入账。")
     before = _snapshot(enrollment)
@@ -170,7 +170,7 @@ def enrollment_end(
     contribution is refunded before the benefit period begins. `benefit_end` (a termination on
     death, say) ends the benefit period early when it falls inside it.
     """
-    enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+    enrollment = Enrollment.objects.select_for_update().get(county_code=enrollment.county_code, pk=enrollment.pk)
     if enrollment.status == Enrollment.Status.TERMINATED:
         raise EnrollmentError("参保关系已终止。")
     if action not in ("suspend", "terminate"):
@@ -291,7 +291,7 @@ def campaign_open(
 def campaign_close(*, campaign: Campaign, actor, reason: str = "") -> Campaign:
     """End a campaign: no new registrations or assessments for the year (existing ones stay)."""
     _check(actor, "campaign.manage", campaign.county_code)
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = Campaign.objects.select_for_update().get(county_code=campaign.county_code, pk=campaign.pk)
     if campaign.status == Campaign.Status.CLOSED:
         raise CampaignError(f"{campaign.benefit_year}年度征缴已结束。")
     campaign.status, campaign.closed_at, campaign.closed_by_name = Campaign.Status.CLOSED, business_now(), _actor_name(actor)
@@ -310,7 +310,7 @@ def campaign_reopen(*, campaign: Campaign, actor, reason: str) -> Campaign:
     reason = (reason or "").strip()
     if not reason:
         raise CampaignError("重新开启须填写原因。")
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = Campaign.objects.select_for_update().get(county_code=campaign.county_code, pk=campaign.pk)
     if campaign.imported:
         raise CampaignError(f"{campaign.history_note}，不能重新开启征缴。")
     if campaign.status == Campaign.Status.OPEN:
@@ -523,7 +523,7 @@ def assessment_run(*, campaign: Campaign, actor, on=None, progress=None, job=Non
     on = on or assessment_date(campaign=campaign)
     policy, answers = _assess_prepare(campaign=campaign, on=on, progress=progress)
     with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        campaign = Campaign.objects.select_for_update().get(county_code=campaign.county_code, pk=campaign.pk)
         if campaign.status == Campaign.Status.CLOSED:
             raise CampaignError(f"{campaign.benefit_year}年度征缴已结束，不能再核定。")
         counts = _assess_write(campaign=campaign, on=on, policy=policy, answers=answers, progress=progress)
@@ -566,7 +566,7 @@ TERMINATION_CAUSES = {
 
 
 def _locked(enrollment: Enrollment) -> Enrollment:
-    return Enrollment.objects.select_for_update().select_related("resident", "campaign").get(pk=enrollment.pk)
+    return Enrollment.objects.select_for_update().select_related("resident", "campaign").get(county_code=enrollment.county_code, pk=enrollment.pk)
 
 
 def _required(text: str, what: str) -> str:

@@ -348,7 +348,7 @@ def _resident_changes(fields: tuple[str, ...], county_code: str) -> list[tuple[i
         cursor.execute(
             f"""SELECT r.id, {old}, COALESCE(h.number, ''), {new}, s.household_number
             FROM {R} r JOIN {STAGE} s ON r.id_number = s.id_number
-            LEFT JOIN {H} h ON h.id = r.household_id
+            LEFT JOIN {H} h ON h.county_code = r.county_code AND h.id = r.household_id
             WHERE r.county_code = %s AND r.row_hash <> s.row_hash""",
             [county_code],
         )

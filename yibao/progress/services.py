@@ -539,11 +539,14 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         return queryset.filter(**{f"{field}__in": villages}) if villages else queryset
 
     progress.start(8, "统计已缴人数")
+    # the resident's county in every join to the register: the plan reads this county's residents only, not
+    # every county's (one database for a city or province; a shard key on Citus, docs/scale.md)
+    here = {"resident__county_code": county_code}
     booked = Payment.objects.filter(county_code=county_code, benefit_year=benefit_year, status=Payment.Status.BOOKED)
-    paid = _by(only(booked), place)
+    paid = _by(only(booked.filter(**here)), place)
     progress.advance()
     progress.step("统计参保人数")
-    enrollments = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year)
+    enrollments = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year, **here)
     statuses = _by(only(enrollments), place, "status")
     progress.advance()
     progress.step("统计特殊群体")
@@ -559,7 +562,8 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
     )
     progress.advance()
     progress.step("比对上年参保")
-    last = Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1)
+    last = Enrollment.objects.filter(selectors.covered_q(), county_code=county_code, benefit_year=benefit_year - 1,
+                                     **here)
     last = only(last)
     last_year = _by(last, place)
     renewed_now = Enrollment.objects.filter(county_code=county_code, benefit_year=benefit_year, status=Enrollment.Status.PAID)
@@ -570,7 +574,7 @@ def progress_refresh(*, county_code: str, benefit_year: int, village_codes=None,
         renewed = _by(last.filter(resident_id__in=renewed_now.values("resident_id")), place)
     progress.advance()
     progress.step("统计每日进度")
-    day_rows = only(booked).values_list(place, "paid_on").annotate(n=Count("pk"), amount=Sum("amount"))
+    day_rows = only(booked.filter(**here)).values_list(place, "paid_on").annotate(n=Count("pk"), amount=Sum("amount"))
     days: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal("0.00")])
     for village, day, n, amount in day_rows.values_list(place, "paid_on", "n", "amount"):
         days[(village, day)][0] += n

@@ -42,8 +42,8 @@ def is_past(on: dt.date | None) -> bool:
 def closed_marks(*, county_code: str, benefit_year: int, villages=None, until: dt.date | None = None) -> dict[str, int]:
     """People verified as no longer to chase (迁出、职工医保、死亡) by the village they live in now;
     with `until`, only marks made by the end of that business day."""
-    rows = RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year).exclude(
-        outcome__in=RemindMark.RECORDS)
+    rows = RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year,
+                                     resident__county_code=county_code).exclude(outcome__in=RemindMark.RECORDS)
     if villages:
         rows = rows.filter(resident__village_code__in=villages)
     if until is not None:
@@ -71,7 +71,7 @@ def refused_marks(*, county_code: str, benefit_year: int, villages=None, until: 
     if until is not None:
         marks = marks.filter(marked_at__lt=_day_end(until))
     newest = marks.filter(resident_id=OuterRef("resident_id")).order_by("-marked_at", "-pk").values("pk")[:1]
-    rows = marks.filter(outcome=RemindMark.Outcome.REFUSED, pk=Subquery(newest))
+    rows = marks.filter(outcome=RemindMark.Outcome.REFUSED, pk=Subquery(newest), resident__county_code=county_code)
     if villages:
         rows = rows.filter(resident__village_code__in=villages)
     if until is None:

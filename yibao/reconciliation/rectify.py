@@ -53,7 +53,7 @@ def mismatch_rectify(*, mismatch: Mismatch, actor, note: str = "") -> Mismatch:
     if len(note) > 200:
         raise ValidationError({"note": "整改说明最多200字。"})
     with transaction.atomic():
-        locked = Mismatch.objects.select_for_update().get(pk=mismatch.pk)
+        locked = Mismatch.objects.select_for_update().get(county_code=mismatch.county_code, pk=mismatch.pk)
         refusal = rectify_refusal(actor_scope(actor), locked)
         if refusal:
             if locked.rectified_at is not None:

@@ -197,7 +197,8 @@ class Flag(models.Model):
         indexes = [models.Index(fields=["county_code", "resolved_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["resident", "kind"], condition=models.Q(resolved_at__isnull=True), name="one_open_flag_per_kind"
+                fields=["resident", "kind", "county_code"], condition=models.Q(resolved_at__isnull=True),
+                name="one_open_flag_per_kind",
             )
         ]
 

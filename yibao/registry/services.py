@@ -184,7 +184,7 @@ def flag_create(*, actor, resident: Resident, kind: str, detail: str = "") -> Fl
 def flag_resolve(*, actor, flag: Flag, outcome: str, resolution: str) -> Flag:
     """Resolve a flag with a conclusion and its reason. 'cleared' lifts the block; 'confirmed' keeps it."""
     scope = _scope(actor, "registry.resolve_flags")
-    flag = Flag.objects.select_for_update().select_related("resident").get(pk=flag.pk)
+    flag = Flag.objects.select_for_update().select_related("resident").get(county_code=flag.county_code, pk=flag.pk)
     _require_region(scope, flag.resident.village_code)
     errors = {}
     if flag.resolved_at is not None:
@@ -432,7 +432,7 @@ def resident_status_change(*, actor, resident: Resident, status: str, reason: st
     if status not in Resident.Status.values:
         names = "、".join(f"{label}（{value}）" for value, label in Resident.Status.choices)
         raise ValidationError({"status": f"未知的状态：{status or '（空）'}（应为 {names}）"})
-    given, resident = resident, Resident.objects.select_for_update().get(pk=resident.pk)
+    given, resident = resident, Resident.objects.select_for_update().get(county_code=resident.county_code, pk=resident.pk)
     if resident.status == status:
         return resident
     if not reason:
@@ -744,7 +744,7 @@ def identity_add(
 def identity_end(*, actor, identity: Identity, valid_to, reason: str) -> Identity:
     """End an identity on `valid_to` (e.g. 低保 cancelled); the record stays for history."""
     scope = _scope(actor, "identities.import")
-    identity = Identity.objects.select_for_update().select_related("resident").get(pk=identity.pk)
+    identity = Identity.objects.select_for_update().select_related("resident").get(county_code=identity.county_code, pk=identity.pk)
     _require_region(scope, identity.resident.village_code)
     if scope is not None and scope.role == Role.DEPARTMENT_CLERK and not scope.superuser:
         if _department_code(identity.department) != scope.department:

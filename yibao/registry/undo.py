@@ -105,7 +105,7 @@ def describe(before: dict, after: dict) -> list[str]:
 
 
 def _lock(resident: Resident) -> Resident:
-    return Resident.objects.select_for_update().get(pk=resident.pk)
+    return Resident.objects.select_for_update().get(county_code=resident.county_code, pk=resident.pk)
 
 
 class _Rollback(Exception):
@@ -191,7 +191,7 @@ def status_change_get(*, change_id) -> StatusChange:
 def status_change_undo(*, change_id, actor) -> StatusChange:
     """Put back what change `change_id` changed, if its maker asks within 10 minutes and nothing changed since."""
     change = status_change_get(change_id=change_id)
-    change = StatusChange.objects.select_for_update().get(pk=change.pk)
+    change = StatusChange.objects.select_for_update().get(county_code=change.county_code, pk=change.pk)
     status_change_check(change=change, actor=actor)
     resident = _lock(change.resident)
     now_state = _snapshot(resident.pk, households=change.after["households"])

@@ -296,7 +296,7 @@ def payment_top_up(
     who = actor_fields(actor)
     with transaction.atomic():
         series = receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("resident", "campaign").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("resident", "campaign").get(county_code=payment.county_code, pk=payment.pk)
         answer, rest = top_up_plan(payment=payment, paid_on=paid_on, amount=amount)
         resident, year = payment.resident, payment.benefit_year
         try:

@@ -30,7 +30,7 @@ def receipt_print(*, receipt: Receipt, actor) -> tuple[bytes, bool]:
 
     _check_actor(actor, "receipts.print", receipt.village_code)
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
+        locked = Receipt.objects.select_for_update().get(county_code=receipt.county_code, pk=receipt.pk)
         reprint = locked.prints > 0
         locked.prints += 1
         locked.save(update_fields=["prints"])
@@ -111,7 +111,7 @@ def receipt_void(*, receipt: Receipt, actor, reason: str, reissue: bool = False)
         raise PaymentError("请填写作废原因。")
     with transaction.atomic():
         series = receipt_series_lock(county_code=receipt.county_code, benefit_year=receipt.benefit_year)
-        locked = Receipt.objects.select_for_update().get(pk=receipt.pk)
+        locked = Receipt.objects.select_for_update().get(county_code=receipt.county_code, pk=receipt.pk)
         lines = list(ReceiptLine.objects.filter(receipt=locked).select_related("payment").order_by("pk"))
         in_force = receipt_void_plan(receipt=locked, reason=reason, reissue=reissue, lines=lines)
         before = {

@@ -44,7 +44,7 @@ def payment_recheck(*, payment: Payment, actor) -> Payment:
     _check_actor(actor, "payments.ingest", payment.village_code or payment.county_code)
     with transaction.atomic():
         receipt_series_lock(county_code=payment.county_code, benefit_year=payment.benefit_year)
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("campaign").get(county_code=payment.county_code, pk=payment.pk)
         if payment.status != Payment.Status.FLAGGED or payment.flag not in UNBOOKED_FLAGS:
             raise PaymentError(f"缴费流水号 {payment.external_id} 的状态为“{payment.get_status_display()}”"
                                f"{('（' + payment.get_flag_display() + '）') if payment.flag else ''}，不需要重新匹配。")

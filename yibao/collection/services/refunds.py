@@ -147,7 +147,7 @@ def refund_request(
     the benefit period begins); a flagged over-payment returns the excess, a flagged duplicate
     the whole payment (neither bought any cover)."""
     _check_actor(actor, "refunds.request", payment.village_code or payment.county_code)
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment = Payment.objects.select_for_update().get(county_code=payment.county_code, pk=payment.pk)
     reason, amount, action = refund_plan(payment=payment, reason=reason, enrollment_action=enrollment_action, on=on)
     resident = payment.resident
     refund = Refund.objects.create(
@@ -164,7 +164,7 @@ def refund_request(
 
 
 def _refund_locked(refund: Refund, expected: str, verb: str) -> Refund:
-    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    refund = Refund.objects.select_for_update().get(county_code=refund.county_code, pk=refund.pk)
     if refund.status != expected:
         raise PaymentError(f"退费申请状态为“{refund.get_status_display()}”，不能{verb}。")
     return refund
@@ -206,7 +206,7 @@ def refund_book(*, refund: Refund, actor) -> Refund:
     refunded excess books the rest of the payment; a refunded duplicate closes that payment."""
     _check_actor(actor, "refunds.book", refund.village_code or refund.county_code)
     refund = _refund_locked(refund, Refund.Status.APPROVED, "办理退款")
-    payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+    payment = Payment.objects.select_for_update().get(county_code=refund.county_code, pk=refund.payment_id)
     before_payment = _payment_snapshot(payment)
     label = refund.get_reason_display()
     if refund.reason == Refund.Reason.OVERPAID:
@@ -226,7 +226,7 @@ def refund_book(*, refund: Refund, actor) -> Refund:
         if refund.reason == Refund.Reason.DEATH and refund.resident_id:
             _register_death(refund=refund, actor=actor)
         for entry in SubsidyRefund.objects.select_for_update().filter(
-            payment=payment, status__in=[SubsidyRefund.Status.PENDING, SubsidyRefund.Status.APPROVED]
+            county_code=payment.county_code, payment=payment, status__in=[SubsidyRefund.Status.PENDING, SubsidyRefund.Status.APPROVED]
         ):
             old = entry.status
             entry.status = SubsidyRefund.Status.CANCELLED
