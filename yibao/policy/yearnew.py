@@ -116,8 +116,10 @@ def _shift_case(block: list[str], years: int) -> list[str]:
     out = []
     for line in block:
         key = _key(line)
-        if key == "explanation_contains" or line.lstrip().startswith("#"):
+        if line.lstrip().startswith("#"):
             out.append(line)
+        elif key == "explanation_contains":
+            out.append(_shift_benefit_years(line, years))
         elif key in ("name", "reason_contains") or "reason_contains:" in line:
             shifted = YEAR_WORD.sub(lambda m: str(int(m[1]) + years), line)
             out.append(re.sub(r"(birth_date|event_date):\s*(\d{4}-\d{2}-\d{2})", move, _shift_iso(shifted, 0)))
@@ -125,7 +127,16 @@ def _shift_case(block: list[str], years: int) -> list[str]:
         else:
             out.append(_shift_iso_except(re.sub(r"(birth_date|event_date):\s*(\d{4}-\d{2}-\d{2})", move, line), years,
                                          placed))
+            if "explanation_contains:" in line:
+                head, _, tail = out[-1].partition("explanation_contains:")
+                out[-1] = head + "explanation_contains:" + _shift_benefit_years(tail, years)
     return out
+
+
+def _shift_benefit_years(text: str, years: int) -> str:
+    """In expected explanations, a benefit year (“2024年度”) moves with the file, as the engine's own sentences
+    name it (“同户其他家庭成员已参加2024年度城乡居民医保”); other words stay as they are."""
+    return re.sub(r"(\d{4})(?=年度)", lambda y: str(int(y[1]) + years), text)
 
 
 def _shift_iso_except(line: str, years: int, placed: dict[str, str] | None = None) -> str:
