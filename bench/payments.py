@@ -11,11 +11,11 @@ broken. The figures:
   ingest    `payments_ingest` end to end: read and check the file, then a slice of lines at a time
             (settings.YIBAO_INGEST_SLICE_ROWS) look the residents up, quote, classify, write
             payments, enrollments, claims, 先缴后补, explanations, events; then the report;
-  baseline  a raw bulk insert of everything the ingest wrote: the same rows (ids included) of the
-            same tables in the same database, after the ingest's rows are read out and deleted in
-            the baseline's own transaction (untimed), so each table holds what it held when the
-            ingest began; COPY of ready CSV buffers on PostgreSQL, executemany of ready tuples on
-            SQLite; rolled back (the ingest commits: its figure includes the commit);
+  baseline  a raw bulk insert of everything the ingest wrote: the same rows (ids included) into the
+            same tables of a copy of the database taken just before the ingest (a file copy on
+            SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL; untimed), so each table holds what it
+            held when the ingest began; COPY of ready CSV buffers on PostgreSQL, executemany of
+            ready tuples on SQLite, in one transaction, its commit timed as the ingest's is;
   repeat    the same file again (every payment id is already stored: nothing is written).
 Peak memory is the ingest's VmHWM; the phases give each step's seconds (summed over slices) and peak RSS.
 """
@@ -176,51 +176,99 @@ def _last_ids() -> dict[str, int]:
             for name, _ in WRITTEN}
 
 
+BASELINE_ALIAS = "baseline"
+
+
+def _snapshot() -> None:
+    """A copy of the database as the ingest will find it (untimed), where the baseline inserts."""
+    import shutil
+
+    from django.db import connection, connections
+
+    settings = dict(connections.settings["default"])
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        from bench.imports import PG_ADMIN
+
+        connection.close()  # a template database must have no other session
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}_baseline WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {PG_DATABASE}_baseline TEMPLATE {settings['NAME']}")
+        settings["NAME"] = f"{PG_DATABASE}_baseline"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy = f"{settings['NAME']}.baseline"
+        shutil.copyfile(settings["NAME"], copy)
+        settings["NAME"] = copy
+    connections.settings[BASELINE_ALIAS] = settings
+
+
+def _snapshot_drop() -> None:
+    from django.db import connections
+
+    target = connections[BASELINE_ALIAS]
+    name = target.settings_dict["NAME"]
+    target.close()
+    if target.vendor == "postgresql":
+        import psycopg
+
+        from bench.imports import PG_ADMIN
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
 def _baseline(after: dict[str, int]) -> tuple[float, dict[str, int], dict[str, float]]:
     """Raw insert of exactly what the ingest wrote: the same rows (every column, ids included) into the
-    same tables of the same database, in one transaction, rolled back.
+    same tables of a copy of the database taken just before the ingest, in one transaction, committed.
 
-    The ingest's rows are read out and deleted first (untimed, in that transaction), so every table
-    holds what it held when the ingest began; then each table's rows go back in by COPY of a ready CSV
-    buffer (PostgreSQL) or executemany of ready tuples (SQLite), timed."""
+    Each table's rows are read out of the ingested database first (untimed), then go in by COPY of a
+    ready CSV buffer (PostgreSQL) or executemany of ready tuples (SQLite, with the ingest's page cache)."""
     from django.apps import apps
-    from django.db import connection, transaction
+    from django.db import connection, connections, transaction
 
-    from yibao.collection.ingest.frames import sqlite_cache
-
+    target = connections[BASELINE_ALIAS]
     counts, seconds = {}, {}
-    with sqlite_cache(), transaction.atomic():  # the same page cache the ingest uses
-        with connection.cursor() as cursor:
+    with transaction.atomic(using=BASELINE_ALIAS):
+        with target.cursor() as out:
+            if target.vendor == "sqlite":
+                out.execute("PRAGMA cache_size = -262144")  # as yibao.collection.ingest.frames.sqlite_cache
             for name, _ in WRITTEN:
                 model = apps.get_model(name)
                 table = model._meta.db_table
                 columns = [f.column for f in model._meta.concrete_fields]
                 cols = ", ".join(connection.ops.quote_name(c) for c in columns)
                 where = f"WHERE id > {int(after[name])}"
-                if connection.vendor == "postgresql":
-                    buffer = bytearray()
-                    with cursor.cursor.copy(f"COPY (SELECT {cols} FROM {table} {where} ORDER BY id) TO STDOUT WITH (FORMAT csv)") as out:
-                        for block in out:
-                            buffer += block
-                    payload = bytes(buffer)
-                    del buffer
-                else:
-                    cursor.execute(f"SELECT {cols} FROM {table} {where} ORDER BY id")
-                    payload = cursor.fetchall()
-                cursor.execute(f"SELECT COUNT(*) FROM {table} {where}")
-                counts[name] = cursor.fetchone()[0]
-                cursor.execute(f"DELETE FROM {table} {where}")
+                with connection.cursor() as source:
+                    source.execute(f"SELECT COUNT(*) FROM {table} {where}")
+                    counts[name] = source.fetchone()[0]
+                    if connection.vendor == "postgresql":
+                        buffer = bytearray()
+                        with source.cursor.copy(f"COPY (SELECT {cols} FROM {table} {where} ORDER BY id) TO STDOUT WITH (FORMAT csv)") as data:
+                            for block in data:
+                                buffer += block
+                        payload = bytes(buffer)
+                        del buffer
+                    else:
+                        source.execute(f"SELECT {cols} FROM {table} {where} ORDER BY id")
+                        payload = source.fetchall()
                 began = time.monotonic()
-                if connection.vendor == "postgresql":
-                    with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                if target.vendor == "postgresql":
+                    with out.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
                         for offset in range(0, len(payload), 1 << 20):
                             copy.write(payload[offset:offset + (1 << 20)])
                 else:
                     marks = ", ".join(["?"] * len(columns))
-                    cursor.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", payload)
+                    out.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", payload)
                 seconds[name] = time.monotonic() - began
                 del payload
-        transaction.set_rollback(True)
+        began = time.monotonic()
+    seconds["commit"] = time.monotonic() - began
     return sum(seconds.values()), counts, {k: round(v, 2) for k, v in seconds.items()}
 
 
@@ -293,6 +341,7 @@ def worker(n: int, workdir: str) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    _snapshot()
     before = _last_ids()
     clock = _PhaseMemory()
     with StepMemory() as memory, clock:
@@ -302,6 +351,7 @@ def worker(n: int, workdir: str) -> dict:
         end = time.perf_counter()
     seconds = end - began
     baseline, written, per_table = _baseline(before)
+    _snapshot_drop()
     began = time.monotonic()
     again = payments_ingest(path=path, actor="基准", county_code=COUNTY, report_path=Path(workdir) / "again-report.xlsx")
     again_seconds = time.monotonic() - began
@@ -364,9 +414,10 @@ def report(f: dict) -> str:
     labels = dict(WRITTEN)
     written = sum(f["baseline_rows"].values())
     tables = "，".join(f"{labels[k]} {v:,} 行 {f['baseline_seconds'][k]} 秒" for k, v in f["baseline_rows"].items() if v)
+    tables += f"，提交 {f['baseline_seconds']['commit']} 秒"
     return "\n".join([
         f"渠道缴费明细导入 {lines:,} 行（{f['residents']:,} 人的县，每批 {f['slice_rows']:,} 行） · {f.get('version', f['backend'])}",
-        f"  (a) 原始批量插入导入写入的全部 {written:,} 行（{method}，同样的表、同样的行）  {raw:>7.1f} 秒",
+        f"  (a) 原始批量插入导入写入的全部 {written:,} 行（{method}，同样的行、同样的表，导入前的库副本）  {raw:>7.1f} 秒",
         f"      {tables}",
         f"  (b) Yibao 导入（读取+校验+查人+测算+入账+参保+事件+报告）     {ingest:>7.1f} 秒  {lines / ingest:>10,.0f} 行/秒"
         f"   = {ingest / raw:.2f} × 原始插入",

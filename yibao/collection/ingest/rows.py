@@ -52,6 +52,7 @@ CHANNEL_WORDS = (
     ("柜台", "bank"), ("银联", "bank"),
 )
 FLAG_KINDS = ("unknown_person", "duplicate", "blocked", "not_accepted", "under", "over")
+SLICE_ROWS = 50_000  # lines at a time when settings say nothing (YIBAO_INGEST_SLICE_ROWS)
 
 
 class IngestError(ValueError):
@@ -138,9 +139,6 @@ def ingest_slice_rows() -> int:
     from django.conf import settings
 
     return max(1, int(getattr(settings, "YIBAO_INGEST_SLICE_ROWS", SLICE_ROWS)))
-
-
-SLICE_ROWS = 50_000
 
 
 def _check_slice(table, df: pl.DataFrame, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
