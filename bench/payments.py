@@ -8,12 +8,16 @@ county of N residents is generated (8% with an identity, 2% migrant workers, 90%
 year, 0.5% flagged), and a payment file of about N lines: most pay what the policy gives on their
 day, some pay late, some too little or too much, some twice, some are unknown, a few lines are
 broken. The figures:
-  baseline  a raw bulk insert of the file's rows into the payment table (executemany of ready
-            tuples in one transaction on SQLite, COPY of a ready CSV buffer on PostgreSQL),
-            rolled back;
-  ingest    `payments_ingest` end to end: read and check the file, look the residents up, quote,
-            classify, write payments, enrollments, claims, 先缴后补, events, and the report;
+  ingest    `payments_ingest` end to end: read and check the file, then a slice of lines at a time
+            (settings.YIBAO_INGEST_SLICE_ROWS) look the residents up, quote, classify, write
+            payments, enrollments, claims, 先缴后补, explanations, events; then the report;
+  baseline  a raw bulk insert of everything the ingest wrote: the same rows (ids included) into the
+            same tables of a copy of the database taken just before the ingest (a file copy on
+            SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL; untimed), so each table holds what it
+            held when the ingest began; COPY of ready CSV buffers on PostgreSQL, executemany of
+            ready tuples on SQLite, in one transaction, its commit timed as the ingest's is;
   repeat    the same file again (every payment id is already stored: nothing is written).
+Peak memory is the ingest's VmHWM; the phases give each step's seconds (summed over slices) and peak RSS.
 """
 
 from __future__ import annotations
@@ -159,49 +163,164 @@ def _generate(n: int, workdir: Path, seed: int = 7) -> Path:
     return path
 
 
-def _baseline(path: Path) -> tuple[float, int]:
-    """Raw insert of the file's rows into the payment table, rolled back (rows prepared before the clock)."""
-    import polars as pl
-    from django.db import connection, transaction
+WRITTEN = (  # every table the ingest writes, with its label
+    ("collection.Payment", "缴费"), ("enrollment.Enrollment", "参保登记"), ("enrollment.EnrollmentClaim", "参保占位"),
+    ("collection.SubsidyRefund", "先缴后补"), ("collection.QuoteExplanation", "测算说明"), ("core.Event", "变更记录"),
+)
 
-    from yibao.collection.ingest.frames import _sql_values, sqlite_cache
-    from yibao.collection.models import Payment
-    from yibao.enrollment.models import Campaign
 
-    campaign = Campaign.objects.get(county_code=COUNTY, benefit_year=2025)
-    raw = pl.read_csv(path, infer_schema=False)
-    stamp = "2024-10-08 00:00:00"
-    frame = raw.select(
-        pl.lit(COUNTY).alias("county_code"), pl.lit(f"{COUNTY}100").alias("township_code"),
-        pl.lit(f"{COUNTY}100001").alias("village_code"), pl.lit(campaign.pk).alias("campaign_id"),
-        pl.lit(2025).alias("benefit_year"), pl.col("身份证号码").alias("id_number"), pl.lit("file").alias("source"),
-        pl.lit("wechat").alias("channel"), pl.col("缴费流水号").alias("external_id"),
-        pl.lit("400.00").alias("amount"), pl.lit("400.00").alias("expected_amount"),
-        (pl.col("缴费时间") + ("+08:00" if connection.vendor == "postgresql" else "")).alias("paid_at"),
-        pl.col("缴费时间").str.slice(0, 10).alias("paid_on"), pl.lit("booked").alias("status"),
-        pl.lit("").alias("flag"), pl.lit("").alias("flag_advice"), pl.lit("2025-01-01").alias("benefit_start"),
-        pl.lit("2025-12-31").alias("benefit_end"), pl.lit("0.00").alias("refund_later"),
-        pl.lit("").alias("subsidy_identity"), pl.lit("base").alias("policy_version"), pl.lit("main_window").alias("rule"),
-        pl.col("电子票据号").fill_null("").alias("ticket_no"), pl.lit("").alias("explanation_key"),
-        pl.lit("").alias("collector_name"), pl.lit(stamp).alias("created_at"),
-    )
-    frame = _sql_values(frame)
-    table = Payment._meta.db_table
-    cols = ", ".join(connection.ops.quote_name(c) for c in frame.columns)
-    payload = frame.write_csv(include_header=False).encode() if connection.vendor == "postgresql" else list(frame.iter_rows())
-    began = time.monotonic()
-    with sqlite_cache(), transaction.atomic():  # the same page cache the ingest uses
+def _last_ids() -> dict[str, int]:
+    from django.apps import apps
+
+    return {name: apps.get_model(name).objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            for name, _ in WRITTEN}
+
+
+BASELINE_ALIAS = "baseline"
+
+
+def _snapshot() -> None:
+    """A copy of the database as the ingest will find it (untimed), where the baseline inserts."""
+    import shutil
+
+    from django.db import connection, connections
+
+    settings = dict(connections.settings["default"])
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        from bench.imports import PG_ADMIN
+
+        connection.close()  # a template database must have no other session
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE}_baseline WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {PG_DATABASE}_baseline TEMPLATE {settings['NAME']}")
+        settings["NAME"] = f"{PG_DATABASE}_baseline"
+    else:
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-                    for offset in range(0, len(payload), 1 << 20):
-                        copy.write(payload[offset:offset + (1 << 20)])
-            else:
-                marks = ", ".join(["?"] * frame.width)
-                cursor.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", payload)
-        seconds = time.monotonic() - began
-        transaction.set_rollback(True)
-    return seconds, frame.height
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy = f"{settings['NAME']}.baseline"
+        shutil.copyfile(settings["NAME"], copy)
+        settings["NAME"] = copy
+    connections.settings[BASELINE_ALIAS] = settings
+
+
+def _snapshot_drop() -> None:
+    from django.db import connections
+
+    target = connections[BASELINE_ALIAS]
+    name = target.settings_dict["NAME"]
+    target.close()
+    if target.vendor == "postgresql":
+        import psycopg
+
+        from bench.imports import PG_ADMIN
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+def _baseline(after: dict[str, int]) -> tuple[float, dict[str, int], dict[str, float]]:
+    """Raw insert of exactly what the ingest wrote: the same rows (every column, ids included) into the
+    same tables of a copy of the database taken just before the ingest, in one transaction, committed.
+
+    Each table's rows are read out of the ingested database first (untimed), then go in by COPY of a
+    ready CSV buffer (PostgreSQL) or executemany of ready tuples (SQLite, with the ingest's page cache)."""
+    from django.apps import apps
+    from django.db import connection, connections, transaction
+
+    target = connections[BASELINE_ALIAS]
+    counts, seconds = {}, {}
+    with transaction.atomic(using=BASELINE_ALIAS):
+        with target.cursor() as out:
+            if target.vendor == "sqlite":
+                out.execute("PRAGMA cache_size = -262144")  # as yibao.collection.ingest.frames.sqlite_cache
+            for name, _ in WRITTEN:
+                model = apps.get_model(name)
+                table = model._meta.db_table
+                columns = [f.column for f in model._meta.concrete_fields]
+                cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+                where = f"WHERE id > {int(after[name])}"
+                with connection.cursor() as source:
+                    source.execute(f"SELECT COUNT(*) FROM {table} {where}")
+                    counts[name] = source.fetchone()[0]
+                    if connection.vendor == "postgresql":
+                        buffer = bytearray()
+                        with source.cursor.copy(f"COPY (SELECT {cols} FROM {table} {where} ORDER BY id) TO STDOUT WITH (FORMAT csv)") as data:
+                            for block in data:
+                                buffer += block
+                        payload = bytes(buffer)
+                        del buffer
+                    else:
+                        source.execute(f"SELECT {cols} FROM {table} {where} ORDER BY id")
+                        payload = source.fetchall()
+                began = time.monotonic()
+                if target.vendor == "postgresql":
+                    with out.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                        for offset in range(0, len(payload), 1 << 20):
+                            copy.write(payload[offset:offset + (1 << 20)])
+                else:
+                    marks = ", ".join(["?"] * len(columns))
+                    out.cursor.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", payload)
+                seconds[name] = time.monotonic() - began
+                del payload
+        began = time.monotonic()
+    seconds["commit"] = time.monotonic() - began
+    return sum(seconds.values()), counts, {k: round(v, 2) for k, v in seconds.items()}
+
+
+class _PhaseMemory:
+    """The bench's StepClock with the peak resident memory seen during each step (sampled every 50 ms)."""
+
+    def __init__(self):
+        import threading
+
+        from bench.task import StepClock
+
+        self.clock, self.peaks, self._stop = StepClock(), {}, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+    def _sample(self):
+        from bench.task import _status_mb
+
+        while not self._stop.wait(0.05):
+            name = _phase_name(self.clock.steps[-1][0]) if self.clock.steps else ""
+            self.peaks[name] = max(self.peaks.get(name, 0), _status_mb("VmRSS") or 0)
+
+    def start(self, total, message=""):
+        self.clock.start(total, message)
+
+    def advance(self, n=1):
+        pass
+
+    def step(self, message):
+        self.clock.step(message)
+
+    def phases(self, end: float) -> list[tuple[str, float, int]]:
+        """(step, seconds summed over the file's slices, peak MB), in order of first appearance."""
+        totals: dict[str, float] = {}
+        for name, sec in self.clock.phases(end):
+            key = _phase_name(name)
+            totals[key] = round(totals.get(key, 0) + sec, 2)
+        return [(name, sec, self.peaks.get(name, 0)) for name, sec in totals.items()]
+
+
+def _phase_name(message: str) -> str:
+    import re
+
+    return re.sub(r"\s*（?\d[\d,]*\s*(笔|条)?）?\s*", "", message).strip()
 
 
 def worker(n: int, workdir: str) -> dict:
@@ -212,8 +331,9 @@ def worker(n: int, workdir: str) -> dict:
     django.setup()
     from django.db import connection
 
-    from bench.task import StepClock, StepMemory
+    from bench.task import StepMemory
     from yibao.collection.ingest import payments_ingest
+    from yibao.collection.ingest.rows import ingest_slice_rows
 
     began = time.monotonic()
     path = _generate(n, Path(workdir))
@@ -221,20 +341,24 @@ def worker(n: int, workdir: str) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    baseline, lines = _baseline(path)
-    clock = StepClock()
-    with StepMemory() as memory:
+    _snapshot()
+    before = _last_ids()
+    clock = _PhaseMemory()
+    with StepMemory() as memory, clock:
         began = time.perf_counter()
         result = payments_ingest(path=path, actor="基准", county_code=COUNTY, progress=clock,
                                  report_path=Path(workdir) / "payments-report.xlsx")
         end = time.perf_counter()
     seconds = end - began
+    baseline, written, per_table = _baseline(before)
+    _snapshot_drop()
     began = time.monotonic()
     again = payments_ingest(path=path, actor="基准", county_code=COUNTY, report_path=Path(workdir) / "again-report.xlsx")
     again_seconds = time.monotonic() - began
     return {
-        "backend": connection.vendor, "residents": n, "lines": lines, "generate_seconds": round(generated, 2),
-        "baseline_raw_insert_seconds": round(baseline, 2), "ingest_seconds": round(seconds, 2),
+        "backend": connection.vendor, "residents": n, "lines": result["rows"], "generate_seconds": round(generated, 2),
+        "baseline_raw_insert_seconds": round(baseline, 2), "baseline_rows": written, "baseline_seconds": per_table,
+        "ingest_seconds": round(seconds, 2), "slice_rows": ingest_slice_rows(),
         "ratio": round(seconds / baseline, 2) if baseline else None, "repeat_seconds": round(again_seconds, 2),
         "result": {k: v for k, v in result.items() if k != "report"},
         "repeat": {k: again[k] for k in ("booked", "flagged", "unchanged", "rejected")},
@@ -287,23 +411,28 @@ def report(f: dict) -> str:
     method = "COPY" if f["backend"] == "postgresql" else "executemany，单事务"
     r = f["result"]
     kinds = "，".join(f"{k} {v:,}" for k, v in r["flagged_by_kind"].items())
+    labels = dict(WRITTEN)
+    written = sum(f["baseline_rows"].values())
+    tables = "，".join(f"{labels[k]} {v:,} 行 {f['baseline_seconds'][k]} 秒" for k, v in f["baseline_rows"].items() if v)
+    tables += f"，提交 {f['baseline_seconds']['commit']} 秒"
     return "\n".join([
-        f"渠道缴费明细导入 {lines:,} 行（{f['residents']:,} 人的县） · {f.get('version', f['backend'])}",
-        f"  (a) 原始批量插入 {lines:,} 行缴费记录（{method}，同一张表）  {raw:>7.1f} 秒  {lines / raw:>10,.0f} 行/秒",
+        f"渠道缴费明细导入 {lines:,} 行（{f['residents']:,} 人的县，每批 {f['slice_rows']:,} 行） · {f.get('version', f['backend'])}",
+        f"  (a) 原始批量插入导入写入的全部 {written:,} 行（{method}，同样的行、同样的表，导入前的库副本）  {raw:>7.1f} 秒",
+        f"      {tables}",
         f"  (b) Yibao 导入（读取+校验+查人+测算+入账+参保+事件+报告）     {ingest:>7.1f} 秒  {lines / ingest:>10,.0f} 行/秒"
         f"   = {ingest / raw:.2f} × 原始插入",
         f"      重复导入同一文件（全部已入账，不写入）                        {f['repeat_seconds']:>7.1f} 秒",
         f"  导入结果：入账 {r['booked']:,}，待处理 {r['flagged']:,}（{kinds}），未变 {r['unchanged']:,}，拒绝 {r['rejected']:,}",
         f"  重复导入：入账 {f['repeat']['booked']}，待处理 {f['repeat']['flagged']}，未变 {f['repeat']['unchanged']:,}；"
         f"入账时进程峰值内存 {f['peak_rss_mb']:,} MB（开始入账时进程已占 {f.get('start_rss_mb') or 0:,} MB：生成的县和明细）",
-        "  导入各阶段（秒）：" + "，".join(f"{name} {sec}" for name, sec in f.get("phases", [])),
+        "  导入各阶段（秒，峰值 MB）：" + "，".join(f"{name} {sec}（{mb}）" for name, sec, mb in f.get("phases", [])),
     ])
 
 
 def markdown_row(f: dict) -> str:
     raw, ingest = f["baseline_raw_insert_seconds"] or TINY, f["ingest_seconds"] or TINY
-    return (f"| {f.get('version', f['backend'])} | {f['lines']:,} | {raw:.1f} s | {ingest:.1f} s | **{ingest / raw:.2f}×** "
-            f"| {f['repeat_seconds']:.1f} s | {f['peak_rss_mb']:,} MB |")
+    return (f"| {f.get('version', f['backend'])} | {f['lines']:,} | {sum(f['baseline_rows'].values()):,} | {raw:.1f} s "
+            f"| {ingest:.1f} s | **{ingest / raw:.2f}×** | {f['repeat_seconds']:.1f} s | {f['peak_rss_mb']:,} MB |")
 
 
 @benchmark("payments", "渠道缴费明细导入：Yibao 入账 vs 原始批量插入")
@@ -322,8 +451,8 @@ def run(options) -> None:
         results.append(figures)
         print(report(figures), flush=True)
         print(flush=True)
-    print("| 数据库 | 明细行数 | (a) 原始批量插入 | (b) Yibao 导入 | (b)/(a) | 重复导入 | 峰值内存 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| 数据库 | 明细行数 | 写入行数（全部表） | (a) 原始批量插入 | (b) Yibao 导入 | (b)/(a) | 重复导入 | 峰值内存 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for figures in results:
         print(markdown_row(figures))
     (workdir / "payments.json").write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

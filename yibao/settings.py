@@ -156,6 +156,8 @@ YIBAO_XLSX_MAX_UNZIPPED_BYTES = int(os.environ.get("YIBAO_XLSX_MAX_UNZIPPED_BYTE
 YIBAO_XLSX_MAX_RATIO = int(os.environ.get("YIBAO_XLSX_MAX_RATIO", 100))
 YIBAO_IMPORT_MAX_ROWS = int(os.environ.get("YIBAO_IMPORT_MAX_ROWS", 1_500_000))
 YIBAO_IMPORT_MAX_CELLS = int(os.environ.get("YIBAO_IMPORT_MAX_CELLS", 40_000_000))
+# channel payment files are checked, decided and written this many lines at a time (one transaction per file)
+YIBAO_INGEST_SLICE_ROWS = int(os.environ.get("YIBAO_INGEST_SLICE_ROWS", 50_000))
 
 # --- serve: static files, sessions and security headers (docs/deploy.md) ---------------------------
 # whitenoise serves collected static files with hashed names and gzip copies (brotli too if installed).

@@ -21,3 +21,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 YIBAO_REQUIRE_2FA_ROLES: list[str] = []  # tests that need the second factor turn it on with override_settings
+YIBAO_INGEST_SLICE_ROWS = 3  # channel files go through the ingest a few lines at a time: the multi-slice path is the tested one

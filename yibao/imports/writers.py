@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record
+from yibao.core.staging import BATCH, copy_rows, is_postgres, stage_create, stage_drop, stage_index  # noqa: F401
 from yibao.registry.models import EmployeeInsuranceRecord, Flag, Household, Identity, Resident
 
-BATCH = 20_000
-COPY_BATCH = 100_000
 LOOKUP_BATCH = 5_000
 
 # what the register's columns are called in an event's before/after
@@ -41,10 +40,6 @@ def _record_updates(changed: list[tuple], *, entity: str, county_code: str, reas
         )
 
 
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def db_now():
     return connection.ops.adapt_datetimefield_value(timezone.now())
 
@@ -61,62 +56,6 @@ def lock_county(county_code: str) -> None:
     if is_postgres() and county_code.isdigit():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(7301, %s)", [int(county_code)])
-
-
-def _sql_values(df: pl.DataFrame) -> pl.DataFrame:
-    """Dates as ISO text, booleans as 0/1: what both SQLite and COPY take."""
-    casts = []
-    for name, dtype in df.schema.items():
-        if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif dtype == pl.Boolean:
-            casts.append(pl.col(name).cast(pl.Int8))
-    return df.with_columns(casts) if casts else df
-
-
-def stage_create(name: str, columns: dict[str, str]) -> None:
-    """A temporary table that disappears with the connection (and, on PostgreSQL, at commit)."""
-    cols = ", ".join(f"{c} {t}" for c, t in columns.items())
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
-            cursor.execute(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP")
-        else:
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
-            cursor.execute(f"CREATE TEMP TABLE {name} ({cols})")
-
-
-def stage_index(name: str, columns: Iterable[str]) -> None:
-    """Index the loaded staging table and give the planner its statistics."""
-    with connection.cursor() as cursor:
-        for column in columns:
-            cursor.execute(f"CREATE INDEX {name}_{column} ON {name} ({column})")
-        cursor.execute(f"ANALYZE {name}")
-
-
-def stage_drop(name: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if is_postgres() else 'temp'}.{name}")
-
-
-def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) -> int:
-    """Append a DataFrame to a table whose columns it names: COPY on PostgreSQL, executemany on SQLite."""
-    progress = progress or NullProgress()
-    df = _sql_values(df)
-    columns = ", ".join(df.columns)
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        batch = COPY_BATCH if is_postgres() else BATCH
-        for offset in range(0, df.height, batch):
-            chunk = df.slice(offset, batch)
-            if is_postgres():
-                with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                    copy.write(chunk.write_csv(include_header=False))
-            else:
-                marks = ", ".join("?" * df.width)
-                raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", chunk.iter_rows())
-            progress.advance(chunk.height)
-    return df.height
 
 
 def fetch_frame(sql: str, params: list, schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -141,11 +141,14 @@ QUOTE_COLUMNS = ("accepted", "reason", "standard", "subsidy", "payable", "refund
                  "benefit_start", "benefit_end", "rule", "policy_version", "explanation_key")
 
 
-def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+def _quote_rows(rows: pl.DataFrame, campaigns: dict, quoted: dict | None = None) -> tuple[pl.DataFrame, dict[str, list[str]]]:
     """Quote every known person at their payment date with the campaign's policy, once per decision key.
 
     The engine's inputs are taken as a narrow frame and the answers joined back once: the rows
-    are wide, and each copy of them costs hundreds of MB for a million lines."""
+    are wide, and each copy of them costs hundreds of MB for a million lines. `quoted` keeps the
+    answers of the keys quoted for earlier slices of the file (by year): they are not quoted again,
+    and their explanations, already written, are not returned again."""
+    quoted = {} if quoted is None else quoted
     from yibao.policy.bulk import decision_keys, quote_frame
 
     explanations: dict[str, list[str]] = {}
@@ -173,10 +176,13 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
             pl.col("household_enrolled").cast(pl.Boolean), pl.col("paid_on").cast(pl.Date),
         )
         keyed = decision_keys(policy, inputs).rename({"_decision_key": "_key"})
+        known_answers = quoted.get(year)
         reps = keyed.unique(subset=["_key"], keep="first", maintain_order=True).drop(
             "_age_paid", "_age_subsidy", "_exact_birth", "_identity_set")
-        answered = []
-        for offset in range(0, max(reps.height, 1), QUOTE_CHUNK):  # explanations are wide: a slice at a time
+        if known_answers is not None:
+            reps = reps.filter(~pl.col("_key").is_in(known_answers.get_column("_key").implode()))
+        answered = [] if known_answers is None else [known_answers]
+        for offset in range(0, reps.height, QUOTE_CHUNK):  # explanations are wide: a slice at a time
             answers = quote_frame(policy, reps.slice(offset, QUOTE_CHUNK), explain=True)
             keys = []
             for lines in answers.get_column("explanation").to_list():
@@ -185,13 +191,15 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict) -> tuple[pl.DataFrame, dict
                 keys.append(key)
             answered.append(answers.with_columns(pl.Series("explanation_key", keys, dtype=pl.String)).select(
                 "_key", *QUOTE_COLUMNS))
-        answers = pl.concat(answered, how="vertical_relaxed")
+        answers = (pl.concat(answered, how="vertical_relaxed") if answered
+                   else pl.DataFrame(schema={"_key": keyed.schema["_key"], **QUOTE_SCHEMA}))
+        quoted[year] = answers
         quoted_parts.append(keyed.select("_row", "_key").join(answers, on="_key", how="left").drop("_key"))
         if several.height:
             quoted_parts.append(_quote_scalar(policy, several, explanations))
-    quoted = (pl.concat(quoted_parts, how="vertical_relaxed") if quoted_parts
+    by_row = (pl.concat(quoted_parts, how="vertical_relaxed") if quoted_parts
               else pl.DataFrame(schema={"_row": pl.Int64, **QUOTE_SCHEMA}))
-    return rows.join(quoted, on="_row", how="left", maintain_order="left"), explanations
+    return rows.join(by_row, on="_row", how="left", maintain_order="left"), explanations
 
 
 def _quote_scalar(policy, part: pl.DataFrame, explanations: dict) -> pl.DataFrame:

@@ -1,4 +1,5 @@
-"""Database helpers of the bulk paths: COPY or multi-row inserts, staging tables, frames from SQL."""
+"""Database helpers of the ingest: frames from SQL and the page cache; COPY and staging tables come from
+yibao.core.staging, shared with the imports."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from decimal import Decimal
 import polars as pl
 from django.db import connection
 
-from yibao.core.progress import Progress
+from yibao.core import staging
+from yibao.core.staging import copy_rows, is_postgres, stage_create, stage_drop  # noqa: F401  (the bulk helpers, shared)
 
-BATCH = 20_000
 STAGE = "collection_stage_payment"
 STAGE_RES = "collection_stage_resident"
 
@@ -21,71 +22,12 @@ STAGE_RES = "collection_stage_resident"
 
 
 def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _sql_values(df: pl.DataFrame) -> pl.DataFrame:
-    """Dates as ISO text, datetimes as UTC text, decimals as text, booleans as 0/1: what both
-    executemany on SQLite and COPY on PostgreSQL take."""
-    casts = []
-    for name, dtype in df.schema.items():
-        if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif isinstance(dtype, pl.Datetime):
-            text = pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
-            casts.append((text + "+00:00") if _pg() else text)
-        elif isinstance(dtype, pl.Decimal):
-            casts.append(pl.col(name).cast(pl.String))
-        elif dtype == pl.Boolean:
-            casts.append(pl.col(name).cast(pl.Int8))
-    return df.with_columns(casts) if casts else df
-
-
-def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) -> int:
-    """Append a DataFrame to a table whose columns it names (COPY on PostgreSQL, executemany on SQLite)."""
-    if df.height == 0:
-        return 0
-    columns = ", ".join(f'"{c}"' for c in df.columns)
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        for offset in range(0, df.height, BATCH):
-            chunk = _sql_values(df.slice(offset, BATCH))  # as text a batch at a time, not the whole frame
-            if _pg():
-                with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                    copy.write(chunk.write_csv(include_header=False))
-            else:
-                marks = ", ".join("?" * df.width)
-                raw.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", chunk.iter_rows())
-            if progress is not None:
-                progress.advance(chunk.height)
-    return df.height
-
-
-def stage_create(name: str, columns: dict[str, str], indexes=()) -> None:
-    with connection.cursor() as cursor:
-        if _pg():
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
-            cursor.execute(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())}) ON COMMIT DROP")
-        else:
-            cursor.execute(f"DROP TABLE IF EXISTS temp.{name}")
-            cursor.execute(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
-        for column in indexes:
-            cursor.execute(f"CREATE INDEX {name}_{column} ON {name} ({column})")
+    return is_postgres()
 
 
 def stage_index(name: str, columns) -> None:
-    """Index a filled staging table (cheaper than keeping the index during the insert), and on
-    PostgreSQL analyze it: temporary tables get no statistics otherwise, and joins are planned blind."""
-    with connection.cursor() as cursor:
-        for column in columns:
-            cursor.execute(f"CREATE INDEX {name}_{column} ON {name} ({column})")
-        if _pg():
-            cursor.execute(f"ANALYZE {name}")
-
-
-def stage_drop(name: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if _pg() else 'temp'}.{name}")
+    """Index a filled staging table; on PostgreSQL analyze it too (joins are planned blind otherwise)."""
+    staging.stage_index(name, columns, analyze=is_postgres())
 
 
 def fetch(sql: str, params, schema: dict) -> pl.DataFrame:

@@ -52,6 +52,7 @@ CHANNEL_WORDS = (
     ("柜台", "bank"), ("银联", "bank"),
 )
 FLAG_KINDS = ("unknown_person", "duplicate", "blocked", "not_accepted", "under", "over")
+SLICE_ROWS = 50_000  # lines at a time when settings say nothing (YIBAO_INGEST_SLICE_ROWS)
 
 
 class IngestError(ValueError):
@@ -116,11 +117,33 @@ def _paid_at_expr(column: str, excel: bool) -> pl.Expr:
     return pl.coalesce(parsed).dt.replace_time_zone(SHANGHAI, ambiguous="earliest", non_existent="null")
 
 
-def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(valid rows, issues, identical repeats within the file) for the rows of a payments Table."""
+def check_rows(table, *, now: dt.datetime, slice_rows: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(valid rows, issues, identical repeats within the file) for the rows of a payments Table.
+
+    The row checks run a slice of lines at a time (their working columns are many and wide); the
+    one check across rows, a payment id repeated in the file, runs on the narrow result."""
+    size = slice_rows or ingest_slice_rows()
+    goods, issue_parts, warning_parts = [], [], []
+    for offset in range(0, max(table.df.height, 1), size):
+        good, issues, warnings = _check_slice(table, table.df.slice(offset, size), now=now)
+        goods.append(good)
+        issue_parts.append(issues)
+        warning_parts += warnings
+    good = pl.concat(goods, how="vertical_relaxed") if len(goods) > 1 else goods[0]
+    issues = pl.concat(issue_parts, how="vertical_relaxed") if len(issue_parts) > 1 else issue_parts[0]
+    return _repeats_in_file(good, issues, warning_parts, table.label)
+
+
+def ingest_slice_rows() -> int:
+    """Lines checked, decided and written at a time (settings.YIBAO_INGEST_SLICE_ROWS)."""
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "YIBAO_INGEST_SLICE_ROWS", SLICE_ROWS)))
+
+
+def _check_slice(table, df: pl.DataFrame, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, list[pl.DataFrame]]:
     from yibao.imports.idcheck import id_columns
 
-    df = table.df
     for key in ("name", "channel", "ticket_no"):
         if key not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.String).alias(key))
@@ -205,6 +228,10 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
         pl.col("_paid_at").dt.date().alias("paid_on"),
         pl.col("ticket_no").fill_null(""),
     )
+    return good, issues, [w for w in warnings if w.height]
+
+
+def _repeats_in_file(good: pl.DataFrame, issues: pl.DataFrame, warnings: list[pl.DataFrame], label):
     # the same payment id twice in one file: identical lines are one payment, different ones an error
     good = good.with_columns(
         pl.concat_str([pl.col("id_number"), pl.col("year").cast(pl.String), pl.col("amount").cast(pl.String),
@@ -222,7 +249,7 @@ def check_rows(table, *, now: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame, 
         )])
     repeats = repeat.height - conflicting.height
     good = good.filter(pl.col("_row") == pl.col("_first_row")).drop("_content", "_first_row", "_first_content")
-    issues = pl.concat([issues, *[w for w in warnings if w.height]]).sort("_row", "level", maintain_order=True)
+    issues = pl.concat([issues, *warnings]).sort("_row", "level", maintain_order=True)
     return good, issues, repeats
 
 

@@ -36,6 +36,7 @@ from yibao.collection.ingest.rows import (
     check_rows,
     county_of,
     ingest_county_check,
+    ingest_slice_rows,
 )
 from yibao.collection.ingest.write import (
     _write,
@@ -67,6 +68,7 @@ def payments_ingest(
     total_rows = table.df.height
     progress.start(total_rows, "校验各行")
     rows, issues, in_file_repeats = check_rows(table, now=now)
+    table.df = table.df.clear()  # the checked lines are all that is needed from here on
     if county_code is None:
         if rows.height == 0:
             raise IngestError("文件中没有可入账的行（全部行都有错误），也无法确定所属县。请指定县级区划代码后重新导入以取得错误报告。")
@@ -78,8 +80,10 @@ def payments_ingest(
               "unchanged": in_file_repeats, "rejected": 0, "warnings": 0, "report": "", "county_code": county_code}
     title = f"渠道缴费明细导入报告：{table.label('external_id')} 等，共{total_rows}行"
     with sqlite_cache(), transaction.atomic():
-        written, extra_issues = _ingest_rows(rows=rows, county_code=county_code, actor=actor, job=job,
-                                             progress=progress, total=total_rows)
+        handed = [rows]
+        del rows  # held from here on only by the slices
+        written, extra_issues = _ingest_rows(rows=handed.pop(), county_code=county_code, actor=actor, job=job,
+                                             progress=progress)
         counts.update({k: v for k, v in written.items() if k in ("booked", "flagged", "flagged_by_kind", "years")})
         counts["unchanged"] += written["unchanged"]
         issues = pl.concat([issues, extra_issues]).sort("_row", "level", maintain_order=True) if extra_issues.height else issues
@@ -107,8 +111,10 @@ def payments_ingest(
     return counts
 
 
-def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: Progress, total: int):
-    """Everything after the file check, inside the file's transaction."""
+def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: Progress):
+    """Everything after the file check, inside the file's transaction: the file's years and gate at
+    once, then its lines a slice at a time (all lines of one ID number in the same slice, so the
+    earliest good payment of a person still books and the later ones are duplicates)."""
     empty_issues = pl.DataFrame(schema=ISSUE_SCHEMA)
     result = {"booked": 0, "flagged": 0, "flagged_by_kind": {k: 0 for k in FLAG_KINDS}, "unchanged": 0, "years": []}
     if rows.height == 0:
@@ -118,17 +124,17 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     years = sorted(rows.get_column("year").unique().to_list())
     campaigns = {c.benefit_year: c for c in Campaign.objects.filter(county_code=county_code, benefit_year__in=years)}
     missing = [y for y in years if y not in campaigns]
-    issues = empty_issues
+    issues = [empty_issues]
     if missing:
         lost = rows.filter(pl.col("year").is_in(missing))
-        issues = _issue(lost, pl.lit(True), "缴费年度",
-                        pl.format("{}尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入", pl.lit(county_label(county_code)),
-                                  pl.col("year")),
-                        value=pl.col("year").cast(pl.String))
+        issues.append(_issue(lost, pl.lit(True), "缴费年度",
+                             pl.format("{}尚未开启{}年度征缴，不能入账；请县医保局先开启征缴年度后重新导入",
+                                       pl.lit(county_label(county_code)), pl.col("year")),
+                             value=pl.col("year").cast(pl.String)))
         rows = rows.filter(~pl.col("year").is_in(missing))
     result["years"] = sorted(campaigns)
     if rows.height == 0:
-        return result, issues
+        return result, issues[-1]
     rows = _gate_rows(rows, campaigns)
 
     # the county's receipt series of each year: taken first, as the counter does (see services.receipt_series_lock)
@@ -137,6 +143,40 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     for year in sorted(campaigns):
         receipt_series_lock(county_code=county_code, benefit_year=year)
 
+    parts = slices(rows, ingest_slice_rows())
+    del rows
+    quoted: dict = {}  # decision keys already quoted in an earlier slice, by year
+    for i in range(len(parts)):
+        part, parts[i] = parts[i], None  # a written slice is let go
+        counts, part_issues = _ingest_slice(rows=part, county_code=county_code, campaigns=campaigns, actor=actor,
+                                            job=job, progress=progress, quoted=quoted)
+        del part
+        for key in ("booked", "flagged", "unchanged"):
+            result[key] += counts[key]
+        for kind, n in counts["flagged_by_kind"].items():
+            result["flagged_by_kind"][kind] += n
+        issues.append(part_issues)
+    stage_drop(STAGE)
+    stage_drop(STAGE_RES)
+    issues = [i for i in issues if i.height] or [empty_issues]
+    return result, pl.concat(issues, how="vertical_relaxed") if len(issues) > 1 else issues[0]
+
+
+def slices(rows: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """The checked lines in slices of about `size`, every line of one ID number in one slice, each in file order."""
+    n = -(-rows.height // size)
+    if n <= 1:
+        return [rows]
+    keyed = rows.with_columns((pl.col("id_number").hash(seed=14) % n).alias("_slice"))
+    return [part.sort("_row") for part in keyed.partition_by("_slice", maintain_order=True, include_key=False)]
+
+
+def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, actor, job, progress: Progress,
+                  quoted: dict):
+    """One slice of the file: look its people up, quote, classify and write it (in the file's transaction)."""
+    result = {"booked": 0, "flagged": 0, "flagged_by_kind": {}, "unchanged": 0}
+    issues = pl.DataFrame(schema=ISSUE_SCHEMA)
+    lines = rows.height
     progress.step("查找缴费人")
     stage_create(STAGE, {"row_no": "bigint", "external_id": "varchar(64)", "id_number": "varchar(18)", "year": "integer",
                          "amount": "numeric(12, 2)"})
@@ -160,13 +200,14 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
                 f"ON p.county_code = %s AND p.external_id = s.external_id WHERE s.row_no IN ({', '.join(['%s'] * len(changed[:5000]))})",
                 [county_code, *changed[:5000]], {"_row": pl.Int64, "stored_id_number": pl.String, "stored_amount": pl.String},
             )
-            issues = pl.concat([issues, _issue(
+            issues = _issue(
                 rows.join(detail, on="_row"), pl.lit(True), "缴费流水号",
                 pl.format("该缴费流水号已入库（身份证号码 {}，金额 {}），本行内容不同，未重复入账，请核实",
                           pl.col("stored_id_number"), pl.col("stored_amount")),
-                level="warning", value=pl.col("external_id"))])
+                level="warning", value=pl.col("external_id"))
         rows = rows.filter(~pl.col("_row").is_in(stored.get_column("_row").implode()))
     if rows.height == 0:
+        progress.advance(lines)
         return result, issues
 
     R = Resident._meta.db_table
@@ -178,31 +219,43 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
          "village_code": pl.String, "relation_to_head": pl.String, "resident_status": pl.String},
     )
     rows = rows.join(residents, on="id_number", how="left", maintain_order="left")
-    known_ids = residents.get_column("resident_id")
     stage_create(STAGE_RES, {"resident_id": "bigint"})
     copy_rows(STAGE_RES, residents.select("resident_id"))
     stage_index(STAGE_RES, ["resident_id"])
-    progress.advance(total // 10)
+    del residents
+    progress.advance(lines // 10)
 
     facts = _person_facts(county_code)
     rows = _attach_facts(rows, facts, employee_years(campaigns))
 
     progress.step("按政策测算应缴金额")
-    rows, explanations = _quote_rows(rows, campaigns)
-    progress.advance(total // 5)
+    rows, explanations = _quote_rows(rows, campaigns, quoted=quoted)
+    progress.advance(lines // 5)
 
     progress.step("核对缴费状态")
     rows = _classify(rows, county_code, facts)
-    flagged = rows.filter(pl.col("flag") != "")
-    booked = rows.filter(pl.col("flag") == "")
-    for kind, n in flagged.group_by("flag").len().iter_rows():
+    del facts
+    flags = rows.get_column("flag")
+    for kind, n in flags.filter(flags != "").value_counts().iter_rows():
         result["flagged_by_kind"][kind] = n
-    result["flagged"] = flagged.height
-    result["booked"] = booked.height
+    result["flagged"] = int((flags != "").sum())
+    result["booked"] = rows.height - result["flagged"]
 
     progress.step("写入数据库")
-    _write(rows=rows, booked=booked, county_code=county_code, campaigns=campaigns, explanations=explanations,
-           actor=actor, job=job, progress=progress, known_ids=known_ids)
-    stage_drop(STAGE)
-    stage_drop(STAGE_RES)
+    _write(rows=rows, county_code=county_code, campaigns=campaigns, explanations=explanations,
+           actor=actor, job=job, progress=_Share(progress, lines * 8 // 10 - lines // 10 - lines // 5))
     return result, issues
+
+
+class _Share:
+    """Advance the job's bar by a slice's remaining share as its tables are written."""
+
+    def __init__(self, progress: Progress, share: int):
+        self.progress, self.share = progress, share
+
+    def step(self, message):
+        self.progress.step(message)
+        self.progress.advance(self.share // 2)  # payments, then events
+
+    def advance(self, k):
+        pass

@@ -29,7 +29,7 @@ from yibao.enrollment.models import Enrollment, EnrollmentClaim
 EVENT_CHUNK = 100_000  # payments whose events are built and written at once
 
 
-def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, progress, known_ids) -> None:
+def _write(*, rows, county_code, campaigns, explanations, actor, job, progress) -> None:
     who = actor_fields(actor)
     now = timezone.now()
     P, E, C, S = (Payment._meta.db_table, Enrollment._meta.db_table, EnrollmentClaim._meta.db_table,
@@ -43,7 +43,7 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
     campaign_ids = pl.DataFrame({"year": list(campaigns), "campaign_id": [c.pk for c in campaigns.values()]},
                                 schema={"year": pl.Int32, "campaign_id": pl.Int64})
     rows = rows.join(campaign_ids, on="year", how="left", maintain_order="left")
-    booked = booked.join(campaign_ids, on="year", how="left", maintain_order="left")
+    booked = rows.filter(pl.col("flag") == "")
 
     # enrollments: register the new ones already paid, mark the registered ones paid
     fresh = booked.filter(pl.col("enrollment_id").is_null())
@@ -109,7 +109,8 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
         pl.lit(now).alias("created_at"),
     )
     progress.step(f"写入 {payments.height} 笔缴费")
-    copy_rows(P, with_defaults(Payment, payments), progress=_Share(progress, payments.height, rows.height))
+    copy_rows(P, with_defaults(Payment, payments))
+    del payments
     stored = fetch(
         f"SELECT p.id, s.row_no FROM {P} p JOIN {STAGE} s ON p.external_id = s.external_id WHERE p.county_code = %s",
         [county_code], {"payment_id": pl.Int64, "_row": pl.Int64},
@@ -131,16 +132,6 @@ def _write(*, rows, booked, county_code, campaigns, explanations, actor, job, pr
     progress.step("写入变更记录")
     _write_events(rows=rows, fresh_rows=fresh.get_column("_row") if fresh.height else None, later=later,
                   county_code=county_code, who=who, now=now, job=job)
-
-
-class _Share:
-    """Advance the job's bar over the remaining share while payments are written."""
-
-    def __init__(self, progress, n, total):
-        self.progress, self.n, self.total = progress, n, total
-
-    def advance(self, k):
-        self.progress.advance(k // 2)
 
 
 def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> None:
