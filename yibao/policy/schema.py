@@ -236,7 +236,8 @@ class SubsidyItem(Cited):
 
 
 class Subsidies(Strict):
-    single_highest: Cited
+    single_highest: Cited | None = Field(
+        None, description="多重身份只按一种资助（就高不就低）的原文；有两项以上资助时必写，通知没有资助的可不写")
     items: list[SubsidyItem] = []
     age_reference: Literal["paid_on", "year_start"] = "paid_on"
     age_reference_note: str | None = None
@@ -244,6 +245,8 @@ class Subsidies(Strict):
 
     @model_validator(mode="after")
     def _each_identity_once(self):
+        if self.single_highest is None and len(self.items) > 1:
+            raise ValueError("有两项以上资助时须写 single_highest（多重身份只按一种资助、就高不就低的原文）")
         seen: dict[str, str] = {}
         for item in self.items:
             for code in item.identities:
