@@ -100,3 +100,14 @@ def test_what_the_notice_does_not_say_is_marked(xingxian):
     late = next(r for r in data.rules if r.id == "late_enrollment_waiting_period")
     assert late.source == "national" and data.waiting_period.source == "national"
     assert next(r for r in data.rules if r.id == "main_window").source == "interpretation"
+
+
+def test_explanations_tell_the_notice_from_national_rules_and_interpretation(xingxian):
+    _, text = _explanation(xingxian, "1975-06-01", "2026-03-10")
+    assert "依据国家规定：“国办发〔2024〕38号" in text
+    assert "；本地执行：能取得的通知原文未写集中征缴期后参保的办法" in text
+    _, text = _explanation(xingxian, "1975-06-01", "2025-11-10")
+    assert "；本系统的理解：能取得的通知原文未写待遇享受期" in text
+    assert "；说明：" not in text
+    # the note on a notice-sourced value (how the garbled date was read) stays on the policy page only
+    assert "缺“年”“月”二字" not in text
