@@ -88,9 +88,10 @@ class Cited(Strict):
                 )
         return self
 
-    def _must_be_marked(self, what: str) -> None:
+    def _must_be_marked(self, what: str, hint: str = "") -> None:
         if self.source == "notice":
-            raise ValueError(f"{what}：所引原文没有这样写，须标 source: interpretation（或国家规定 national）并在 note 中说明理由")
+            raise ValueError(
+                f"{what}：所引原文没有这样写{hint}，须标 source: interpretation（或国家规定 national）并在 note 中说明理由")
 
 
 def _group_names(code: str) -> set[str]:
@@ -409,7 +410,9 @@ class Rule(Cited):
         unnamed = sorted(g for g in self.when.all_groups() if not any(n in normalize_text(self.reference)
                                                                      for n in _group_names(g)))
         if unnamed:
-            self._must_be_marked(f"规则 {self.id} 适用于{'、'.join(GROUPS[g] for g in unnamed)}")
+            names = "；".join(f"{GROUPS[g]}可认作：{'、'.join(sorted(_group_names(g)))}" for g in unnamed)
+            self._must_be_marked(f"规则 {self.id} 适用于{'、'.join(GROUPS[g] for g in unnamed)}",
+                                 f"（所引原文须写到其中一个叫法，{names}）")
         return self
 
 

@@ -98,3 +98,29 @@ def test_policy_new_from_another_place_flags_the_locality():
     assert "本文件取自另一地方的政策 shanxi-shuozhou-2024" in other
     same = next_year_policy_text(text, new_id="shanxi-shuozhou-2025", years=1, source_id="shanxi-shuozhou-2024")
     assert "改为本地" not in same and "另一地方" not in same
+
+
+def _with_newborn_rule(tmp_path, reference):
+    notice = (FIXTURES / "notices" / "xingxian-2026.txt").read_text(encoding="utf-8")
+    sentence = "新生婴儿在出生之日起180天内参加出生当年城乡居民基本医疗保险的,医疗保险待遇从出生之日享受到出生当年12月31日;"
+    path = _edited(tmp_path, lambda d: d["rules"].insert(0, {
+        "id": "newborn_within_180_days", "label": "新生婴儿180天内参保",
+        "when": {"groups": ["newborn"], "born_in_benefit_year": True, "days_since_birth": {"max": 180}},
+        "start": {"anchor": "birth_date"}, "reference": reference}))
+    (tmp_path / "notices" / "xingxian-2026.txt").write_text(notice + "\n" + sentence + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_notice_saying_xinsheng_yinger_names_the_newborn_group(tmp_path):
+    path = _with_newborn_rule(tmp_path, "新生婴儿在出生之日起180天内参加出生当年城乡居民基本医疗保险的,医疗保险待遇从出生之日享受到出生当年12月31日")
+    rule = load_policy_file(path).data.rules[0]
+    assert rule.source == "notice" and rule.id == "newborn_within_180_days"
+
+
+def test_an_unnamed_group_lists_the_names_the_check_looks_for(tmp_path):
+    path = _with_newborn_rule(tmp_path, "医疗保险待遇从出生之日享受到出生当年12月31日")
+    with pytest.raises(PolicyFileError) as error:
+        load_policy_file(path)
+    message = str(error.value)
+    assert "规则 newborn_within_180_days 适用于新生儿：所引原文没有这样写（所引原文须写到其中一个叫法，新生儿可认作：" in message
+    assert "新生婴儿" in message and "须标 source: interpretation" in message
