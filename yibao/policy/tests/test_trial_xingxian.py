@@ -111,3 +111,19 @@ def test_explanations_tell_the_notice_from_national_rules_and_interpretation(xin
     assert "；说明：" not in text
     # the note on a notice-sourced value (how the garbled date was read) stays on the policy page only
     assert "缺“年”“月”二字" not in text
+
+
+@pytest.mark.django_db
+def test_nothing_is_installed_when_the_event_row_cannot_be_written(tmp_path, monkeypatch):
+    from yibao.core import services as core_services
+    from yibao.policy.services import policy_install
+
+    def broken(**kwargs):
+        raise RuntimeError("event table unavailable")
+
+    monkeypatch.setenv("YIBAO_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setattr(core_services, "event_record", broken)
+    (tmp_path / "src").mkdir()
+    with pytest.raises(RuntimeError):
+        policy_install(path=_copy(tmp_path / "src"))
+    assert not (tmp_path / "var" / "policies" / "shanxi-xingxian-2026.yaml").exists()
