@@ -523,7 +523,7 @@ class PolicyFile(Strict):
     issued_on: dt.date | None = None
     seed: str | None = None
     contribution: Contribution
-    subsidies: Subsidies
+    subsidies: Subsidies = Field(default_factory=Subsidies, description="资助；通知没有写资助的可不写（并在 checklist 中说明）")
     collection: Collection
     rules: list[Rule] = Field(min_length=1)
     waiting_period: WaitingPeriod | None = None

@@ -75,12 +75,12 @@ def _item(label, amount, code):
 
 
 def test_single_highest_may_be_left_out_with_one_subsidy_item(tmp_path):
-    path = _edited(tmp_path, lambda d: d["subsidies"].update(items=[_item("低保", 100, "dibao")]))
+    path = _edited(tmp_path, lambda d: d.setdefault("subsidies", {}).update(items=[_item("低保", 100, "dibao")]))
     assert load_policy_file(path).data.subsidies.single_highest is None
 
 
 def test_single_highest_is_required_with_two_items_in_chinese(tmp_path):
-    path = _edited(tmp_path, lambda d: d["subsidies"].update(
+    path = _edited(tmp_path, lambda d: d.setdefault("subsidies", {}).update(
         items=[_item("低保", 100, "dibao"), _item("特困", 200, "tekun")]))
     with pytest.raises(PolicyFileError) as error:
         load_policy_file(path)

@@ -95,6 +95,7 @@ def test_explanations_quote_the_notice_word_for_word(xingxian):
 
 def test_what_the_notice_does_not_say_is_marked(xingxian):
     data = xingxian.data
+    assert "subsidies:" not in SOURCE.read_text(encoding="utf-8")  # no subsidies in the notice: the key is left out
     assert data.subsidies.items == [] and data.subsidies.single_highest is None
     assert {c.item for c in data.checklist} >= {"subsidies", "newborns", "refunds"}
     late = next(r for r in data.rules if r.id == "late_enrollment_waiting_period")
