@@ -59,13 +59,17 @@ def _place(policy_id: str) -> str:
 
 
 def next_year_policy_text(text: str, *, new_id: str, years: int, source_id: str) -> str:
-    lines, in_contribution = [], False
+    lines, section = [], ""
     other_place = _place(new_id) != _place(source_id)
     for line in text.splitlines():
         key = _key(line)
         if not line.startswith((" ", "#")) and key:
-            in_contribution = key == "contribution"
-        if key in ("reason", "refuse_reason", "label") and YEAR_WORD.search(line):
+            section = key
+        in_contribution = section == "contribution"
+        if section == "checklist" and key == "reason" and YEAR_WORD.search(line):
+            # a reason may state facts about other years (“38号自2025年起施行”): kept, not moved
+            lines.append(_mark(line, "理由中的年份未顺延，按新通知核对"))
+        elif key in ("reason", "refuse_reason", "label") and YEAR_WORD.search(line):
             lines.append(_mark(YEAR_WORD.sub(lambda m: str(int(m[1]) + years), line), "年份已顺延，按新通知改"))
         elif key in ("reference", "note", "reason", "refuse_reason", "label", "age_reference_note", "used_by",
                      "topic"):

@@ -124,3 +124,14 @@ def test_an_unnamed_group_lists_the_names_the_check_looks_for(tmp_path):
     message = str(error.value)
     assert "规则 newborn_within_180_days 适用于新生儿：所引原文没有这样写（所引原文须写到其中一个叫法，新生儿可认作：" in message
     assert "新生婴儿" in message and "须标 source: interpretation" in message
+
+
+def test_policy_new_keeps_the_years_of_a_checklist_reason():
+    text = "\n".join([
+        "id: shanxi-shuozhou-2024", "benefit_year: 2024", "collection:", "  late_refusal:",
+        "    reason: 2024年度征缴期外不再受理", "checklist:", "  - item: waiting_periods",
+        "    reason: 2024年度早于国办发〔2024〕38号待遇等待期的施行年度（2025年起）", ""])
+    moved = next_year_policy_text(text, new_id="shanxi-shuozhou-2026", years=2, source_id="shanxi-shuozhou-2024")
+    assert "    reason: 2026年度征缴期外不再受理  # 待复核" in moved
+    assert ("    reason: 2024年度早于国办发〔2024〕38号待遇等待期的施行年度（2025年起）  # 待复核：理由中的年份未顺延"
+            in moved)

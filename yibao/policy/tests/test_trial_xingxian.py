@@ -128,3 +128,14 @@ def test_nothing_is_installed_when_the_event_row_cannot_be_written(tmp_path, mon
     with pytest.raises(RuntimeError):
         policy_install(path=_copy(tmp_path / "src"))
     assert not (tmp_path / "var" / "policies" / "shanxi-xingxian-2026.yaml").exists()
+
+
+@pytest.mark.django_db
+def test_policy_page_shows_the_trial_policy_without_subsidies(client, make_user, monkeypatch):
+    monkeypatch.setenv("YIBAO_POLICY_DIRS", str(FIXTURES))
+    client.force_login(make_user("collector", role="village_collector", region_code="340321100001"))
+    response = client.get("/policy/shanxi-xingxian-2026/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "每月的缴费期为1日—25日(节假日不顺延)。" in page
+    assert "2026年度城乡居民基本医疗保险费用个人缴费标准为每人400元" in page
