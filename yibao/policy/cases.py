@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from yibao.policy.errors import Issue, compose, format_issues, load_yaml, issues_from, yaml_error_issue
 from yibao.policy.engine import Person, Policy, PolicyInputError, quote
@@ -76,6 +76,12 @@ class Expect(BaseModel):
     reason_contains: str | None = None
     explanation_contains: list[str] = []
     input_error_contains: str | None = None
+
+    @field_validator("explanation_contains", mode="before")
+    @classmethod
+    def _one_fragment(cls, value):
+        # a single fragment may be written like reason_contains, without brackets
+        return [value] if isinstance(value, str) else value
 
 
 class Case(BaseModel):

@@ -27,6 +27,7 @@ VALUE_NAMES: dict[str, dict[str, str]] = {
     "anchor": {
         "year_start": "待遇年度首日（1月1日）", "paid_on": "缴费之日", "birth_date": "出生之日",
         "event_date": "事件之日（刑满释放、退役、停保、毕业等）", "next_month_first": "缴费次月1日",
+        "date": "固定日期（写在 date 中；可早于年度首日，不能再加 days、months）",
     },
     "source": {"notice": "本地通知（默认）", "national": "国家规定（notices/national.txt）",
                "interpretation": "本系统的理解（须在 note 中说明理由）"},
@@ -60,6 +61,18 @@ CONDITION_EXAMPLES: dict[str, str] = {
     "gap_years": "when: {gap_years: {min: 1}}",
     "renewing": "when: {groups: [migrant_worker], renewing: true}",
     "any_of": "when: {any_of: [{identities: [dibao]}, {groups: [veteran]}]}",
+    "event_from": "when: {groups: [employee_to_resident], event_from: 2025-10-01}",
+    "event_to": "when: {groups: [employee_to_resident], event_to: 2025-12-31}",
+    "within_months_of_event": "when: {groups: [employee_to_resident], within_months_of_event: 3}",
+    "after_months_of_event": "when: {groups: [employee_to_resident], after_months_of_event: 3}",
+    "employee_months": "when: {employee_months: {year: 2025, min: 3}}",
+    "household_enrolled": "when: {groups: [newborn], household_enrolled: true}",
+}
+
+# a written example per anchor; others get `start: {anchor: X}`
+ANCHOR_EXAMPLES: dict[str, str] = {
+    "paid_on": "start: {anchor: paid_on, days: 1}",
+    "date": "start: {anchor: date, date: 2025-09-01}",
 }
 
 
@@ -148,6 +161,13 @@ def schema_fields(model: type[BaseModel] = PolicyFile, prefix: str = "", seen=No
             yield from schema_fields(child, f"{path}{'[]' if is_list else ''}.", seen)
 
 
+def case_fields() -> Iterator[FieldRow]:
+    """Every key of a cases file (<policy-id>.cases.yaml)."""
+    from yibao.policy.cases import CaseFile
+
+    return schema_fields(CaseFile)
+
+
 def _example_value(annotation) -> str:
     annotation, _ = _unwrap(annotation)
     values = literal_values(annotation)
@@ -176,8 +196,8 @@ def conditions() -> list[dict]:
 
 def anchors() -> list[dict]:
     names = VALUE_NAMES["anchor"]
-    return [{"code": code, "name": names.get(code, code), "example": f"start: {{anchor: {code}, days: 1}}"
-             if code == "paid_on" else f"start: {{anchor: {code}}}"}
+    return [{"code": code, "name": names.get(code, code),
+             "example": ANCHOR_EXAMPLES.get(code, f"start: {{anchor: {code}}}")}
             for code in literal_values(BenefitStart.model_fields["anchor"].annotation)]
 
 

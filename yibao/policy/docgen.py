@@ -42,6 +42,13 @@ def reference_markdown() -> str:
         description = row.description or FIELD_HELP.get(f"{row.model}.{row.key}") or FIELD_HELP.get(row.key, "")
         out.append(f"| `{row.path}` | {_cell(row.label)} | {_cell(row.type_text)} | {'是' if row.required else ''} "
                    f"| {_cell(row.default)} | {_cell(description)} |")
+    out += ["", "#### 用例文件（`<政策编号>.cases.yaml`）", "",
+            "用例文件的每一个键；括号里是 `yibao quote` 的同义选项。`expect` 只核对写出的键。", "",
+            "| 键 | 中文名 | 类型 | 必填 | 默认 | 说明 |", "|---|---|---|---|---|---|"]
+    for row in catalog.case_fields():
+        description = row.description or FIELD_HELP.get(f"{row.model}.{row.key}") or FIELD_HELP.get(row.key, "")
+        out.append(f"| `{row.path}` | {_cell(row.label)} | {_cell(row.type_text)} | {'是' if row.required else ''} "
+                   f"| {_cell(row.default)} | {_cell(description)} |")
     out += ["", "### 词汇表", "", "`yibao policy vocabulary`（`--json`）和页面“缴费政策 → 词汇表”列出同样的内容。", ""]
     out += ["#### 资助身份（`identities`、`requires_any_of`）", "", "| 代码 | 名称 | 别名 | 名单来源 | 例 |", "|---|---|---|---|---|"]
     for i in catalog.identities():

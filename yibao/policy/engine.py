@@ -139,7 +139,9 @@ def cite(item) -> str:
     else:
         text = f"依据：“{item.reference}”"
     if item.source == "interpretation" and item.note:
-        text += f"；说明：{item.note}"
+        text += f"；本系统的理解：{item.note}"
+    elif item.source == "national" and item.note:
+        text += f"；本地执行：{item.note}"  # how the county applies the national rule
     return f"（{text}）"
 
 

@@ -6,6 +6,8 @@ the schema still appear in messages and in docs/policy.md without an edit here.
 
 from __future__ import annotations
 
+import re
+
 # key → short Chinese name
 FIELD_LABELS: dict[str, str] = {
     "id": "编号", "title": "标题", "locality": "地区", "province": "省", "city": "市", "county": "县",
@@ -28,6 +30,10 @@ FIELD_LABELS: dict[str, str] = {
     "born_in_benefit_year": "在待遇年度内出生", "days_since_birth": "出生后天数", "age_below_years": "未满周岁",
     "has_event_date": "有事件日期", "days_since_event": "事件后天数", "gap_years": "断保年数",
     "renewing": "续保", "any_of": "任一条件",
+    "event_from": "事件日期不早于", "event_to": "事件日期不晚于", "within_months_of_event": "事件后N个月内缴费",
+    "after_months_of_event": "事件后超过N个月缴费", "employee_months": "职工医保缴费月数",
+    "household_enrolled": "同户家庭成员已参保", "recognised_from": "身份认定日期不早于",
+    "recognised_to": "身份认定日期不晚于", "fixed_days": "固定等待期天数", "year": "年度",
     "fixed_months": "固定等待期月数", "extra_months_per_gap_year": "每多断保一年加月数",
     "reduce_months_per_backpaid_year": "每补缴一年减月数", "floor": "等待期下限", "max_months": "等待期上限月数",
     "exempt_groups": "不设等待期的群体",
@@ -46,6 +52,7 @@ FIELD_LABELS: dict[str, str] = {
     "refund_later": "先缴后补", "subsidy_identity": "资助身份", "benefit_start": "待遇起始日",
     "benefit_end": "待遇终止日", "rule": "规则", "waiting_months": "等待期月数",
     "reason_contains": "原因包含", "explanation_contains": "说明包含", "input_error_contains": "输入错误包含",
+    "waiting_days": "等待期天数", "identity_since": "身份认定日期",
 }
 
 # a key whose meaning depends on where it sits: "Model.key" → name
@@ -53,6 +60,7 @@ MODEL_FIELD_LABELS: dict[str, str] = {
     "Rule.start": "待遇起始日", "Window.start": "起始日", "Window.end": "截止日", "Rule.id": "规则编号",
     "Rule.label": "规则名称", "PolicyFile.id": "政策编号", "Refusal.reason": "不予受理原因",
     "WaitingFloor.months": "最少月数", "WaitingFloor.gap_years": "断保年数不少于",
+    "BenefitStart.date": "固定起始日", "EmployeeMonths.year": "职工医保缴费年度", "EnrolleeKind.kind": "类别",
 }
 
 # list key → how one element is counted ("第3条规则")
@@ -68,7 +76,7 @@ def field_label(key: str, description: str | None = None, model: str | None = No
     if key in FIELD_LABELS:
         return FIELD_LABELS[key]
     if description:
-        return description.split("：")[0].split("（")[0][:20]
+        return re.split("[：，（；]", description)[0][:20]
     return key
 
 # what a key means, for the reference in docs/policy.md (a Field description in schema.py wins)
@@ -89,6 +97,8 @@ FIELD_HELP: dict[str, str] = {
     "late_refusal": "年度结束后（或征缴期外无规则适用时）不予受理的原因",
     "rules": "受理规则，依次判断，先符合者适用", "when": "条件：写出的各项同时成立（any_of 为任一）",
     "outcome": "accept 受理、refuse 不予受理", "start": "待遇起始日：起算点加天数、月数",
+    "Window.start": "集中征缴期的第一天（含）", "Window.end": "集中征缴期的最后一天（含）",
+    "EnrolleeKind.kind": "参保对象的类别（见词汇表“取值固定的设置”）",
     "anchor": "起算点（见词汇表）", "days": "起算点后加的天数", "months": "起算点后加的月数",
     "charge": "收费：standard 按标准、exempt 免缴、standard_plus_fiscal 另缴财政补助",
     "waiting_period": "待遇等待期", "allow_before_year_start": "待遇可早于年度首日（如大学新生9月起）",
@@ -106,4 +116,23 @@ FIELD_HELP: dict[str, str] = {
     "age_below_years": "缴费日未满多少周岁", "has_event_date": "是否给出了事件日期（退役、刑满释放、停保、毕业等）",
     "days_since_event": "缴费日距事件日的天数", "gap_years": "参保前连续断保年数",
     "any_of": "其中任一条件成立即可", "used_by": "系统中由哪一部分执行这句规定",
+    # cases files (the quote option each key stands for)
+    "CaseFile.policy": "所测的政策编号", "CaseFile.cases": "用例，不少于15个",
+    "Case.name": "写明它说明的规则，如“集中征缴期首日缴费，自1月1日起享受”", "Case.paid_on": "缴费日期（--paid-on）",
+    "CasePerson.birth_date": "出生日期（--birth-date）",
+    "CasePerson.identities": "资助身份，代码或任一名称，如 [低保对象]（--identity）",
+    "CasePerson.group": "参保群体，代码或名称（--group）", "CasePerson.groups": "几个参保群体",
+    "CasePerson.event_date": "事件日期（--event-date）", "CasePerson.tier": "缴费档次（--tier）",
+    "CasePerson.gap_years": "参保前连续断保年数（--gap-years）", "CasePerson.backpaid_years": "补缴年数（--backpaid-years）",
+    "CasePerson.household_role": "家庭角色 child 或 parent（--role）", "CasePerson.first_time": "首次参保（--first-time）",
+    "CasePerson.employee_months": "职工医保缴费月数（--employee-months）",
+    "CasePerson.household_enrolled": "同户其他家庭成员已参保（--household-enrolled）",
+    "Expect.accepted": "是否受理", "Expect.standard": "个人缴费标准（元）", "Expect.subsidy": "资助（元）",
+    "Expect.payable": "本次应缴（元）", "Expect.refund_later": "先缴后补日后退补（元）",
+    "Expect.subsidy_identity": "按哪个身份资助（代码）", "Expect.benefit_start": "待遇起始日",
+    "Expect.benefit_end": "待遇终止日", "Expect.rule": "适用的规则编号（rules[].id）",
+    "Expect.waiting_months": "按月计算的等待期", "Expect.waiting_days": "按天计算的等待期",
+    "Expect.reason_contains": "不予受理原因中应有的字（一段）",
+    "Expect.explanation_contains": "说明中应有的字：一段或列表 [a, b]，用来核对说明是否照抄了通知原文",
+    "Expect.input_error_contains": "应报的输入错误中的字",
 }

@@ -88,9 +88,10 @@ class Cited(Strict):
                 )
         return self
 
-    def _must_be_marked(self, what: str) -> None:
+    def _must_be_marked(self, what: str, hint: str = "") -> None:
         if self.source == "notice":
-            raise ValueError(f"{what}：所引原文没有这样写，须标 source: interpretation（或国家规定 national）并在 note 中说明理由")
+            raise ValueError(
+                f"{what}：所引原文没有这样写{hint}，须标 source: interpretation（或国家规定 national）并在 note 中说明理由")
 
 
 def _group_names(code: str) -> set[str]:
@@ -236,7 +237,8 @@ class SubsidyItem(Cited):
 
 
 class Subsidies(Strict):
-    single_highest: Cited
+    single_highest: Cited | None = Field(
+        None, description="多重身份只按一种资助（就高不就低）的原文；有两项以上资助时必写，通知没有资助的可不写")
     items: list[SubsidyItem] = []
     age_reference: Literal["paid_on", "year_start"] = "paid_on"
     age_reference_note: str | None = None
@@ -244,6 +246,8 @@ class Subsidies(Strict):
 
     @model_validator(mode="after")
     def _each_identity_once(self):
+        if self.single_highest is None and len(self.items) > 1:
+            raise ValueError("有两项以上资助时须写 single_highest（多重身份只按一种资助、就高不就低的原文）")
         seen: dict[str, str] = {}
         for item in self.items:
             for code in item.identities:
@@ -406,7 +410,9 @@ class Rule(Cited):
         unnamed = sorted(g for g in self.when.all_groups() if not any(n in normalize_text(self.reference)
                                                                      for n in _group_names(g)))
         if unnamed:
-            self._must_be_marked(f"规则 {self.id} 适用于{'、'.join(GROUPS[g] for g in unnamed)}")
+            names = "；".join(f"{GROUPS[g]}可认作：{'、'.join(sorted(_group_names(g)))}" for g in unnamed)
+            self._must_be_marked(f"规则 {self.id} 适用于{'、'.join(GROUPS[g] for g in unnamed)}",
+                                 f"（所引原文须写到其中一个叫法，{names}）")
         return self
 
 
@@ -517,7 +523,7 @@ class PolicyFile(Strict):
     issued_on: dt.date | None = None
     seed: str | None = None
     contribution: Contribution
-    subsidies: Subsidies
+    subsidies: Subsidies = Field(default_factory=Subsidies, description="资助；通知没有写资助的可不写（并在 checklist 中说明）")
     collection: Collection
     rules: list[Rule] = Field(min_length=1)
     waiting_period: WaitingPeriod | None = None

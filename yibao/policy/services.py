@@ -135,21 +135,25 @@ def policy_install(*, path: str | Path, replace: bool = False, actor=None, via: 
     if previous and not replace:
         raise PolicyInstallError(f"政策 {policy.id} 已安装（版本 {previous}）；{REPLACE_HINTS[via]}")
     notice = notice_path(policy.data.seed, Path(path))
-    if notice is not None and notice.parent != NOTICES_DIR:
-        (target / "notices").mkdir(exist_ok=True)
-        shutil.copyfile(notice, target / "notices" / notice.name)
-    shutil.copyfile(path, destination)
-    shutil.copyfile(cases_path_for(path), cases_path_for(destination))
+    from django.db import transaction
+
     from yibao.core.services import event_record
 
-    event_record(
-        county_code=policy.data.locality.region_prefix,
-        entity="policy",
-        entity_id=policy.id,
-        action="installed",
-        actor=actor,
-        before={"version": previous} if previous else None,
-        after={"version": policy.version, "cases": len(report.results)},
-        reason="安装政策文件",
-    )
+    # the event row first: if it cannot be written, nothing is installed
+    with transaction.atomic():
+        event_record(
+            county_code=policy.data.locality.region_prefix,
+            entity="policy",
+            entity_id=policy.id,
+            action="installed",
+            actor=actor,
+            before={"version": previous} if previous else None,
+            after={"version": policy.version, "cases": len(report.results)},
+            reason="安装政策文件",
+        )
+        if notice is not None and notice.parent != NOTICES_DIR:
+            (target / "notices").mkdir(exist_ok=True)
+            shutil.copyfile(notice, target / "notices" / notice.name)
+        shutil.copyfile(cases_path_for(path), cases_path_for(destination))
+        shutil.copyfile(path, destination)  # last: the policy appears only when all else is in place
     return policy

@@ -82,6 +82,8 @@ GROUPS: dict[str, str] = {
 }
 GROUP_ALIASES: dict[str, str] = {
     "新生儿": "newborn",
+    "新生婴儿": "newborn",
+    "新出生婴儿": "newborn",
     "在校大学生": "university_student",
     "高校大学生": "university_student",
     "新生入学的大学生": "university_freshman",

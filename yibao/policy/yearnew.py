@@ -53,13 +53,23 @@ def _key(line: str) -> str:
     return match[1] if match else ""
 
 
+def _place(policy_id: str) -> str:
+    """anhui-huaiyuan-2025 → anhui-huaiyuan"""
+    return policy_id.rsplit("-", 1)[0]
+
+
 def next_year_policy_text(text: str, *, new_id: str, years: int, source_id: str) -> str:
-    lines, in_contribution = [], False
+    lines, section = [], ""
+    other_place = _place(new_id) != _place(source_id)
     for line in text.splitlines():
         key = _key(line)
         if not line.startswith((" ", "#")) and key:
-            in_contribution = key == "contribution"
-        if key in ("reason", "refuse_reason", "label") and YEAR_WORD.search(line):
+            section = key
+        in_contribution = section == "contribution"
+        if section == "checklist" and key == "reason" and YEAR_WORD.search(line):
+            # a reason may state facts about other years (“38号自2025年起施行”): kept, not moved
+            lines.append(_mark(line, "理由中的年份未顺延，按新通知核对"))
+        elif key in ("reason", "refuse_reason", "label") and YEAR_WORD.search(line):
             lines.append(_mark(YEAR_WORD.sub(lambda m: str(int(m[1]) + years), line), "年份已顺延，按新通知改"))
         elif key in ("reference", "note", "reason", "refuse_reason", "label", "age_reference_note", "used_by",
                      "topic"):
@@ -68,6 +78,8 @@ def next_year_policy_text(text: str, *, new_id: str, years: int, source_id: str)
             lines.append(f"id: {new_id}")
         elif re.match(r"^(benefit_year|notice_year):\s*\d{4}", line):
             lines.append(re.sub(r"\d{4}", lambda m: str(int(m[0]) + years), line, count=1))
+        elif other_place and re.match(r"^(issued_by:|  (province|city|county|township|region_prefix):)", line):
+            lines.append(_mark(line, f"{source_id} 的地区，改为本地"))
         elif re.match(r"^title:", line):
             lines.append(_mark(YEAR_WORD.sub(lambda m: str(int(m[1]) + years), line), "标题中的年份已顺延，按新通知改"))
         elif ISO_DATE.search(line) and not line.lstrip().startswith("#"):
@@ -88,6 +100,9 @@ def next_year_policy_text(text: str, *, new_id: str, years: int, source_id: str)
         "  - 资助的身份、方式和金额沿用上年，按新通知核对；新通知新增或取消的群体、规则要增删",
         "  - 用例的日期已顺延，期望值须按新通知重新推算（不要照抄系统输出）",
     ]
+    if other_place:
+        lines.append(f"  - 本文件取自另一地方的政策 {source_id}：地区（locality）、发文单位、标题和文件开头的注释都改为本地；"
+                     "它的资助、规则和清单确认未必适用本地，逐条按本地通知重写或删去")
     return "\n".join(lines) + "\n"
 
 

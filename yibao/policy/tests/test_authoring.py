@@ -226,10 +226,10 @@ def test_a_condition_added_to_the_schema_appears_in_the_vocabulary_and_reference
     from pydantic.fields import FieldInfo
 
     field = FieldInfo.from_annotated_attribute(dt.date | None, None)
-    field.description = "事件日期不早于此日"
-    monkeypatch.setitem(Condition.model_fields, "event_from", field)
-    row = next(c for c in catalog.conditions() if c["key"] == "event_from")
-    assert row == {"key": "event_from", "name": "事件日期不早于此日", "type": "日期（YYYY-MM-DD）",
-                   "description": "事件日期不早于此日", "example": "when: {event_from: 2026-01-01}"}
-    assert "| `rules[].when.event_from` | 事件日期不早于此日 | 日期（YYYY-MM-DD） |" in docgen.reference_markdown()
+    field.description = "缴费日是星期几"
+    monkeypatch.setitem(Condition.model_fields, "paid_weekday", field)
+    row = next(c for c in catalog.conditions() if c["key"] == "paid_weekday")
+    assert row == {"key": "paid_weekday", "name": "缴费日是星期几", "type": "日期（YYYY-MM-DD）",
+                   "description": "缴费日是星期几", "example": "when: {paid_weekday: 2026-01-01}"}
+    assert "| `rules[].when.paid_weekday` | 缴费日是星期几 | 日期（YYYY-MM-DD） |" in docgen.reference_markdown()
     assert not docgen.is_current()  # so the test above would fail until docs/policy.md is regenerated
