@@ -253,7 +253,12 @@ def run(options) -> None:
     if not postgres_answers():
         print("省级规模基准只在 PostgreSQL 上运行；PostgreSQL 未在 127.0.0.1:5432 应答，跳过。")
         return
-    figures = measure(options)
+    try:
+        figures = measure(options)
+    except BaseException:
+        if not getattr(options, "keep_database", False):
+            _admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        raise
     print(report(figures), flush=True)
     (Path(options.workdir) / "scale.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str),
                                                       encoding="utf-8")
