@@ -140,6 +140,18 @@ def _size() -> str:
         return conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", [PG_DATABASE]).fetchone()[0]
 
 
+def _save(figures: dict, workdir: Path) -> None:
+    """What is measured so far (a long run that stops halfway still leaves its figures)."""
+    (workdir / "scale-partial.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str),
+                                                encoding="utf-8")
+
+
+def _year_line(y: dict) -> str:
+    return (f"    核定 {y['assess_seconds']} 秒，窗口收款 {y['counter']['paid']} 笔每笔 {y['counter']['median_ms']} 毫秒，"
+            f"渠道明细 {y['channel_lines']:,} 行入账 {y['ingest_seconds']} 秒，对账 {y['reconcile_seconds']} 秒，"
+            f"统计 {y['refresh_seconds']} 秒")
+
+
 def measure(options) -> dict:
     from bench.imports import database_version
     from bench.scale_worker import county_codes
@@ -164,17 +176,27 @@ def measure(options) -> dict:
     for i, county in enumerate(single):
         _say(f"县 {county}：导入户籍名单 {options.rows:,} 人与民政名单")
         figures["imports"].append(_step("import", workdir, options, county))
+        _say(f"    导入 {figures['imports'][-1]['import_seconds']} 秒")
         _say(f"县 {county}：开启年度、核定、窗口收款、渠道明细入账、对账、统计")
         figures["years"][county] = _step("year", workdir, options, county)
+        _say(_year_line(figures["years"][county]))
+        _save(figures, workdir)
         if i == 0:
             _say(f"县 {county} 单独在库时的查询")
             figures["alone"] = _step("measure", workdir, options, county)
+            _say(f"    进度查询 {figures['alone']['query_ms']} 毫秒，首页卡片 {figures['alone']['home_ms']} 毫秒")
+            _save(figures, workdir)
     if pair:
         _say(f"县 {pair[0]} 与 {pair[1]} 同时导入户籍名单")
         figures["together"] = imports_together(pair, workdir, options)
+        _say("    " + "，".join(f"{i['county']} {i['import_seconds']} 秒" for i in figures["together"]["imports"])
+             + f"，锁等待采样 {figures['together']['lock_wait_samples']}/{figures['together']['lock_samples']}")
+        _save(figures, workdir)
         for county in pair:
             _say(f"县 {county}：开启年度、核定、窗口收款、渠道明细入账、对账、统计")
             figures["years"][county] = _step("year", workdir, options, county)
+            _say(_year_line(figures["years"][county]))
+            _save(figures, workdir)
     _say(f"全部 {options.counties} 个县在库时的查询")
     figures["all"] = _step("measure", workdir, options, counties[0])
     figures["database_size"] = _size()
