@@ -3,6 +3,7 @@
     make bench                                  # every benchmark, 1,000,000 rows
     make bench BENCH_ARGS="--rows 200000"       # a quicker run
     make bench BENCH_ARGS="--only imports --databases sqlite"
+    make bench BENCH_ARGS="--only scale"        # 10 counties × 1,000,000 residents, PostgreSQL only
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def main(argv=None) -> None:
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="只运行某个基准（可重复）")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite、postgresql，逗号分隔")
     parser.add_argument("--load-seconds", type=int, default=60, help="负载基准每个案例对每个服务施压的秒数（默认 60）")
+    parser.add_argument("--counties", type=int, default=10, help="省级规模基准的县数（默认 10，每县 --rows 人）")
+    parser.add_argument("--counter-payments", type=int, default=200, help="省级规模基准每县窗口收款笔数（默认 200）")
+    parser.add_argument("--keep-database", action="store_true", help="省级规模基准结束后保留 PostgreSQL 库 yibao_bench_scale")
     parser.add_argument("--workdir", default=None, help="数据与临时数据库所在目录（默认新建临时目录）")
     options = parser.parse_args(argv)
     options.databases = [d.strip() for d in options.databases.split(",") if d.strip()]
