@@ -141,6 +141,21 @@ QUOTE_COLUMNS = ("accepted", "reason", "standard", "subsidy", "payable", "refund
                  "benefit_start", "benefit_end", "rule", "policy_version", "explanation_key")
 
 
+def born_after_payment() -> pl.Expr:
+    """The payer's registered birth date is after the payment day: the ID number or the register is wrong."""
+    return pl.col("birth_date") > pl.col("paid_on")
+
+
+def gate_births(rows: pl.DataFrame) -> pl.DataFrame:
+    """Hold a line paid before the payer's registered birth (不予受理, with the reason), as the engine
+    cannot quote it; the rest of the file goes on."""
+    reason = pl.format("缴费日期早于户籍名单中的出生日期（{}）：请核实身份证号码或户籍信息", pl.col("birth_date").cast(pl.String))
+    return rows.with_columns(
+        pl.when(pl.col("gate").is_null() & born_after_payment().fill_null(False)).then(reason)
+        .otherwise(pl.col("gate")).alias("gate")
+    )
+
+
 def _quote_rows(rows: pl.DataFrame, campaigns: dict, quoted: dict | None = None) -> tuple[pl.DataFrame, dict[str, list[str]]]:
     """Quote every known person at their payment date with the campaign's policy, once per decision key.
 
@@ -152,7 +167,8 @@ def _quote_rows(rows: pl.DataFrame, campaigns: dict, quoted: dict | None = None)
     from yibao.policy.bulk import decision_keys, quote_frame
 
     explanations: dict[str, list[str]] = {}
-    known = rows.filter(pl.col("resident_id").is_not_null()).select(
+    # a line paid before the payer's registered birth is held, not quoted (see born_after_payment)
+    known = rows.filter(pl.col("resident_id").is_not_null() & ~born_after_payment().fill_null(False)).select(
         "_row", "year", "birth_date", "identities", "groups", "event_date", "tier", "gap_years", "household_role",
         "first_time", "newborn_by_birth", "identity_since", "employee_months", "household_enrolled", "paid_on")
     quoted_parts = []

@@ -16,6 +16,7 @@ from yibao.collection.ingest.decide import (
     _person_facts,
     employee_years,
     _quote_rows,
+    gate_births,
 )
 from yibao.collection.ingest.frames import (
     STAGE,
@@ -218,7 +219,7 @@ def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, acto
         {"resident_id": pl.Int64, "id_number": pl.String, "birth_date": pl.Date, "township_code": pl.String,
          "village_code": pl.String, "relation_to_head": pl.String, "resident_status": pl.String},
     )
-    rows = rows.join(residents, on="id_number", how="left", maintain_order="left")
+    rows = gate_births(rows.join(residents, on="id_number", how="left", maintain_order="left"))
     stage_create(STAGE_RES, {"resident_id": "bigint"})
     copy_rows(STAGE_RES, residents.select("resident_id"))
     stage_index(STAGE_RES, ["resident_id"])

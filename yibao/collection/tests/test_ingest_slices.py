@@ -1,5 +1,6 @@
 """A channel file ingested a slice of lines at a time gives exactly what it gives in one piece."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -120,3 +121,19 @@ def test_every_decision_key_is_quoted_once_across_slices(tmp_path, monkeypatch):
         result = payments_ingest(path=path, actor="测试", county_code="340321")
     assert result["booked"] == 6 and Payment.objects.values("explanation_key").distinct().count() == 1
     assert calls == [1]  # one key, six slices: quoted once
+
+
+def test_a_line_paid_before_the_payers_birth_is_held_and_the_file_goes_on(tmp_path, county):  # noqa: F811
+    """The engine cannot quote a payment made before the payer's registered birth: that line is held as
+    不予受理 with the reason (an ID number or register error), the others book; the file no longer fails whole."""
+    from yibao.collection.tests import factories as f
+    from yibao.collection.tests.test_ingest import write_csv
+
+    baby = f.person(name="新生癸", birth=dt.date(2024, 11, 2))
+    path = write_csv(tmp_path, [line("B001", baby, "400", when="2024-10-08 09:30:00"),
+                                line("B002", county["ordinary"], "400")])
+    result = payments_ingest(path=path, actor="测试", county_code="340321", report_path=tmp_path / "r.xlsx")
+    held = Payment.objects.get(external_id="B001")
+    assert held.flag == "not_accepted" and "缴费日期早于户籍名单中的出生日期（2024-11-02）" in held.flag_advice
+    assert Payment.objects.get(external_id="B002").flag == ""
+    assert result["booked"] == 1 and result["flagged"] == 1
