@@ -327,21 +327,8 @@ def county_query(county: str) -> dict:
             "villages": len(tree.descendants(county, 12))}
 
 
-def _rollup_ranking():
-    """yibao.progress.rollup's city ranking when it is there (rollup14), else None."""
-    try:
-        from yibao.progress import rollup
-    except ImportError:
-        return None
-    for name in ("city_ranking", "county_ranking", "ranking", "city_rollup", "rollup_ranking"):
-        func = getattr(rollup, name, None)
-        if callable(func):
-            return func
-    return None
-
-
-def placeholder_ranking(city: str) -> list[dict]:
-    """Until yibao.progress.rollup is merged: each county's tree, ranked by 参保率."""
+def per_county_ranking(city: str) -> list[dict]:
+    """The baseline: each county's own progress tree, one after another, ranked by 参保率."""
     from yibao.progress.selectors import progress_tree
     from yibao.regions.models import Region
 
@@ -355,19 +342,12 @@ def placeholder_ranking(city: str) -> list[dict]:
 
 
 def city_ranking(city: str):
-    """(rows, which implementation answered)."""
+    """The city's ranking page's data (yibao.progress.rollup): one query per small table for all its counties."""
     from yibao.accounts.scope import Scope
+    from yibao.progress.rollup import rollup
 
-    func = _rollup_ranking()
-    if func is not None:
-        scope = Scope(role="city_admin", region_code=city, user_id=1)
-        for kwargs in ({"scope": scope, "benefit_year": YEAR, "on": TODAY}, {"scope": scope, "benefit_year": YEAR},
-                       {"city_code": city, "benefit_year": YEAR, "on": TODAY}, {"city_code": city, "benefit_year": YEAR}):
-            try:
-                return func(**kwargs), f"yibao.progress.rollup.{func.__name__}"
-            except TypeError:
-                continue
-    return placeholder_ranking(city), "占位：逐县 progress_tree"
+    scope = Scope(role="city_admin", region_code=city, user_id=1)
+    return rollup(scope=scope, region_code=city, benefit_year=YEAR, on=TODAY).rows
 
 
 def step_measure(args) -> dict:
@@ -390,11 +370,14 @@ def step_measure(args) -> dict:
     village = villages_of(county, args.rows)[0]
     remind_ms, rows = _median_ms(lambda: remind_rows(scope=scope, village_code=village, benefit_year=YEAR, on=TODAY), 5)
     city_ranking(CITY)
-    ranking_ms, (ranking, how) = _median_ms(lambda: city_ranking(CITY), 5)
+    ranking_ms, ranking = _median_ms(lambda: city_ranking(CITY), 5)
+    per_county_ms, _rows = _median_ms(lambda: per_county_ranking(CITY), 3)
+    how = "yibao.progress.rollup"
     return {
         "county": county, "residents_total": total, "query_ms": query_ms, "answer": answer, "home_ms": home_ms,
         "cards": sorted(c["key"] for c in cards), "remind_ms": remind_ms, "remind_rows": len(rows),
         "ranking_ms": ranking_ms, "ranking_counties": len(ranking), "ranking_by": how,
+        "ranking_per_county_ms": per_county_ms,
     }
 
 
