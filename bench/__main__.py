@@ -37,6 +37,8 @@ def main(argv=None) -> None:
     parser.add_argument("--counties", type=int, default=10, help="省级规模基准的县数（默认 10，每县 --rows 人）")
     parser.add_argument("--counter-payments", type=int, default=200, help="省级规模基准每县窗口收款笔数（默认 200）")
     parser.add_argument("--keep-database", action="store_true", help="省级规模基准结束后保留 PostgreSQL 库 yibao_bench_scale")
+    parser.add_argument("--resume", action="store_true",
+                        help="省级规模基准接着 --workdir 里上次中断的运行继续（库还在；已完成年度的县跳过）")
     parser.add_argument("--workdir", default=None, help="数据与临时数据库所在目录（默认新建临时目录）")
     options = parser.parse_args(argv)
     options.databases = [d.strip() for d in options.databases.split(",") if d.strip()]

@@ -166,21 +166,29 @@ def measure(options) -> dict:
     workdir = Path(options.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     counties = county_codes(options.counties)
-    _admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-    _admin(f"CREATE DATABASE {PG_DATABASE}")
-    from bench.imports import migrate
-
-    migrate(_url(), workdir)
-    figures: dict = {"counties": options.counties, "rows": options.rows, "version": database_version("postgresql", _url()),
-                     "started": time.strftime("%Y-%m-%d %H:%M"), "load_before": os.getloadavg()[0], "years": {}}
+    partial = workdir / "scale-partial.json"
     began = time.perf_counter()
-    _say(f"行政区划：省 14、市 1406、{options.counties} 个县")
-    figures["regions"] = _step("regions", workdir, options)
+    if getattr(options, "resume", False) and partial.exists():  # an interrupted run: its database is still there
+        figures = json.loads(partial.read_text(encoding="utf-8"))
+        figures.setdefault("resumed", []).append(time.strftime("%Y-%m-%d %H:%M"))
+        _say(f"接着 {figures['started']} 开始的运行继续：已完成 {len(figures['years'])} 个县")
+    else:
+        _admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        _admin(f"CREATE DATABASE {PG_DATABASE}")
+        from bench.imports import migrate
+
+        migrate(_url(), workdir)
+        figures = {"counties": options.counties, "rows": options.rows, "version": database_version("postgresql", _url()),
+                   "started": time.strftime("%Y-%m-%d %H:%M"), "load_before": os.getloadavg()[0], "years": {}}
+        _say(f"行政区划：省 14、市 1406、{options.counties} 个县")
+        figures["regions"] = _step("regions", workdir, options)
+        figures["imports"] = []
     # the pair imported together at the end; the others one at a time
     pair = counties[-2:] if len(counties) >= 3 else []
     single = [c for c in counties if c not in pair]
-    figures["imports"] = []
     for i, county in enumerate(single):
+        if county in figures["years"]:
+            continue
         _say(f"县 {county}：导入户籍名单 {options.rows:,} 人与民政名单")
         figures["imports"].append(_step("import", workdir, options, county))
         _say(f"    导入 {figures['imports'][-1]['import_seconds']} 秒")
@@ -193,7 +201,7 @@ def measure(options) -> dict:
             figures["alone"] = _step("measure", workdir, options, county)
             _say(f"    进度查询 {figures['alone']['query_ms']} 毫秒，首页卡片 {figures['alone']['home_ms']} 毫秒")
             _save(figures, workdir)
-    if pair:
+    if pair and not all(c in figures["years"] for c in pair):
         _say(f"县 {pair[0]} 与 {pair[1]} 同时导入户籍名单")
         figures["together"] = imports_together(pair, workdir, options)
         _say("    " + "，".join(f"{i['county']} {i['import_seconds']} 秒" for i in figures["together"]["imports"])
@@ -208,7 +216,7 @@ def measure(options) -> dict:
     figures["all"] = _step("measure", workdir, options, counties[0])
     figures["database_size"] = _size()
     figures["load_after"] = os.getloadavg()[0]
-    figures["total_seconds"] = round(time.perf_counter() - began, 1)
+    figures["total_seconds"] = round(time.perf_counter() - began, 1)  # of this run (a resumed one: since resuming)
     if not getattr(options, "keep_database", False):
         _admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
     return figures
