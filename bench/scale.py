@@ -171,6 +171,9 @@ def measure(options) -> dict:
     if getattr(options, "resume", False) and partial.exists():  # an interrupted run: its database is still there
         figures = json.loads(partial.read_text(encoding="utf-8"))
         figures.setdefault("resumed", []).append(time.strftime("%Y-%m-%d %H:%M"))
+        from bench.imports import migrate
+
+        migrate(_url(), workdir)  # the code may have moved on since: its migrations first
         _say(f"接着 {figures['started']} 开始的运行继续：已完成 {len(figures['years'])} 个县")
     else:
         _admin(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
