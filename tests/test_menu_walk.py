@@ -18,7 +18,8 @@ PASSWORD = "yibao-demo"
 
 # Latin words a Chinese user may read: file formats and units they meet on every 医保 form, and the demo's
 # login names (the user types them to log in; 账号管理 lists them). Words with digits (ID numbers ending in X,
-# receipt and 流水 numbers, region codes) are codes, not English, and are not checked at all.
+# receipt and 流水 numbers, region codes) are codes, not English, and are not checked at all; neither is text set
+# as <code>, <kbd> or <samp>: what the user types (the policy vocabulary's keys, a command line).
 # POS and APP are channel names as the tax bureau's 缴费渠道 list writes them (POS机, 手机APP); GBK is the
 # encoding a Chinese CSV is saved in (beside UTF-8); yaml is the policy file's format.
 ALLOWED_WORDS = {
@@ -36,6 +37,7 @@ VISIBLE_TEXT_JS = """() => {
   while (walker.nextNode()) {
     const node = walker.currentNode, parent = node.parentElement;
     if (!node.textContent.trim() || !parent || ['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(parent.tagName)) continue;
+    if (parent.closest('code, kbd, samp')) continue;  // what the user types (policy keys, commands), not prose
     if (parent.tagName === 'OPTION' ? seen(parent.closest('select')) : seen(parent)) out.push(node.textContent.trim());
   }
   for (const el of document.querySelectorAll('[placeholder], [title], input[type=submit][value], input[type=button][value]')) {

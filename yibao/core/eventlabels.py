@@ -22,6 +22,8 @@ ACTION_LABELS: dict[str, str] = {
     "reconciliation_run.run": "对账",
     "export.export": "导出",
     "targets.import": "导入目标任务", "targets.derive": "生成目标任务", "target.adjust": "调整目标任务",
+    "target.import": "按全市任务表设定本县目标任务", "targets_city.adjust": "市里调整各县目标任务",
+    "targets_city.import": "导入全市任务表", "campaign_city.opened": "为全市各县开启年度征缴",
     "remind.contacted": "催缴：已联系", "remind.moved_away": "催缴：已迁出",
     "remind.employee_insurance": "催缴：已参加职工医保", "remind.deceased": "催缴：已死亡",
     "remind.refused": "催缴：拒缴",
@@ -48,7 +50,8 @@ ACTION_LABELS: dict[str, str] = {
 ENTITY_LABELS = {
     "payment": "缴费", "receipt": "票据", "refund": "退费", "subsidy_refund": "先缴后补", "enrollment": "参保",
     "campaign": "年度征缴", "policy": "政策", "cash_handover": "现金交款", "reconciliation_run": "对账",
-    "export": "导出", "targets": "目标任务", "target": "目标任务", "remind": "催缴", "resident": "参保人",
+    "export": "导出", "targets": "目标任务", "target": "目标任务", "targets_city": "全市目标任务",
+    "campaign_city": "全市开启征缴", "remind": "催缴", "resident": "参保人",
     "household": "家庭户", "identity": "资助身份", "employee_record": "职工医保名单", "region": "行政区划",
     "user": "账号", "job": "后台任务", "flag": "重复参保标记", "mismatch": "对账差异",
 }

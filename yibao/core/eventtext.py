@@ -56,6 +56,8 @@ def value_text(entity: str, name: str, value, ctx: EventContext | None = None) -
         return _identity_name(value)
     if name == "group":
         return _group_name(value)
+    if name == "rule" and isinstance(value, str):
+        return _rule_label(value)
     if isinstance(value, list):
         return "、".join(value_text(entity, name, v, ctx) for v in value[:10]) + ("等" if len(value) > 10 else "")
     if isinstance(value, dict):
@@ -84,6 +86,17 @@ def _group_name(code) -> str:
         return group_name(code)
     except Exception:
         return str(code)
+
+
+def _rule_label(rule_id: str) -> str:
+    """A policy rule's own words (“集中征缴期内缴费”) for its id, as the policies name it."""
+    from yibao.policy.loader import list_policies
+
+    for policy in list_policies():
+        for rule in policy.data.rules:
+            if rule.id == rule_id:
+                return rule.label
+    return {"input_error": "无法测算"}.get(rule_id, rule_id)
 
 
 # ------------------------------------------------------------------ who

@@ -7,7 +7,7 @@ import datetime as dt
 from django.http import Http404, HttpResponse
 from ninja import Router, Schema
 
-from yibao.core.api_types import IsoDate, Year
+from yibao.core.api_types import IsoDate, Money, Year
 from yibao.progress import rollup, rollup_reports
 from yibao.progress.rollup_views import ensure_counted
 
@@ -22,7 +22,7 @@ class RollupRowOut(Schema):
     target: int | None
     paid: int
     enrolled: int
-    amount: str
+    amount: Money
     rate: float | None
     share: float | None
     expected: int | None

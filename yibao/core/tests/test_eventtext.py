@@ -191,3 +191,10 @@ def test_a_reconciliation_run_names_its_difference_kinds_in_chinese():
                   after={"as_of": "2025-03-20", "counts": {"cash_short": 2, "receipt_without_payment": 1}})
     text = event_sentence(event)
     assert "现金短款" in text and "cash_short" not in text and not re.search(r"[a-z]{3,}_[a-z]+", text), text
+
+
+def test_a_rule_reads_as_its_label_not_its_id():
+    from yibao.core.eventtext import value_text
+
+    assert value_text("payment", "rule", "main_window") == "集中参保缴费期内缴费"
+    assert value_text("payment", "rule", "input_error") == "无法测算"

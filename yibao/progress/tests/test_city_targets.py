@@ -72,7 +72,7 @@ def test_county_account_cannot_set_the_citys_counties(city_admin, make_user):
     other = make_user("xn_admin", role="city_admin", region_code="4212")
     with pytest.raises(PermissionDenied):
         target_set(actor=other, region_code="140602", benefit_year=2024, total=1, reason="x")
-    with pytest.raises(ValidationError, match="各县之和，不单独设定"):
+    with pytest.raises(ValidationError, match="的目标是所辖各县之和"):
         target_set(actor=city_admin, region_code=CITY, benefit_year=2024, total=1, reason="x")
     target_set(actor=city_admin, region_code="140621", benefit_year=2024, total=9, reason="市调整")
     assert totals() == {"140621": 9}
