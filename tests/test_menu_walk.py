@@ -37,7 +37,8 @@ VISIBLE_TEXT_JS = """() => {
   while (walker.nextNode()) {
     const node = walker.currentNode, parent = node.parentElement;
     if (!node.textContent.trim() || !parent || ['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(parent.tagName)) continue;
-    if (parent.closest('code, kbd, samp')) continue;  // what the user types (policy keys, commands), not prose
+    // what the user types (policy keys, commands), and the policy vocabulary, a reference of those keys by design
+    if (parent.closest('code, kbd, samp, .codebook')) continue;
     if (parent.tagName === 'OPTION' ? seen(parent.closest('select')) : seen(parent)) out.push(node.textContent.trim());
   }
   for (const el of document.querySelectorAll('[placeholder], [title], input[type=submit][value], input[type=button][value]')) {
