@@ -46,15 +46,9 @@ def report_command(
     expected = 6 if county else 9
     if not (code.isdigit() and len(code) == expected):
         fail(f"区划代码应为{expected}位数字，收到：{code}")
-    suffix = out.suffix.lower().lstrip(".") if out else ""
-    fmt = (fmt or (suffix if suffix in ("xlsx", "pdf") else "xlsx")).lower()
-    if fmt not in ("xlsx", "pdf"):
-        fail(f"--format 应为 xlsx 或 pdf，收到：{fmt}")
+    fmt = _format(out, fmt)
     day = parse_date(on, "--on")
-    actor = cli_operator(user)
-    scope = operator_scope(actor)
-    if not scope.can("reports.export"):
-        fail(f"账号 {user} 无权导出报表。")
+    actor, scope = _exporter(user)
     year = year or benefit_year_default(code[:6])
     if not year:
         fail(f"{code[:6]} 还没有征缴年度或目标任务，请用 --year 指定。")
@@ -83,6 +77,24 @@ def report_command(
     typer.echo(f"已生成{KINDS[kind]}：{result.title}（{result.subtitle}），{len(result.rows)} 行 → {path}", err=True)
 
 
+def _format(out, fmt) -> str:
+    """xlsx or pdf: as asked, else from the output file's suffix, else xlsx."""
+    suffix = out.suffix.lower().lstrip(".") if out else ""
+    fmt = (fmt or (suffix if suffix in ("xlsx", "pdf") else "xlsx")).lower()
+    if fmt not in ("xlsx", "pdf"):
+        fail(f"--format 应为 xlsx 或 pdf，收到：{fmt}")
+    return fmt
+
+
+def _exporter(user):
+    """The operator and its scope, refused unless it may export reports."""
+    actor = cli_operator(user)
+    scope = operator_scope(actor)
+    if not scope.can("reports.export"):
+        fail(f"账号 {user} 无权导出报表。")
+    return actor, scope
+
+
 def _rollup_report(*, kind: str, region: str, on, year, out, fmt, user, as_json) -> None:
     """市（省）周报: the counties' (cities') figures side by side."""
     from django.core.exceptions import PermissionDenied
@@ -96,15 +108,9 @@ def _rollup_report(*, kind: str, region: str, on, year, out, fmt, user, as_json)
         fail("市、省只有周报（weekly）：各县（市）进度并列。")
     if not (region.isdigit() and len(region) in (2, 4)):
         fail(f"--region 应为市（4位）或省（2位）区划代码，收到：{region}")
-    suffix = out.suffix.lower().lstrip(".") if out else ""
-    fmt = (fmt or (suffix if suffix in ("xlsx", "pdf") else "xlsx")).lower()
-    if fmt not in ("xlsx", "pdf"):
-        fail(f"--format 应为 xlsx 或 pdf，收到：{fmt}")
+    fmt = _format(out, fmt)
     day = parse_date(on, "--on")
-    actor = cli_operator(user)
-    scope = operator_scope(actor)
-    if not scope.can("reports.export"):
-        fail(f"账号 {user} 无权导出报表。")
+    actor, scope = _exporter(user)
     try:
         code = rollup.check_region(scope, region)
         year = year or rollup.year_default(code)
