@@ -27,7 +27,7 @@ from yibao.progress.models import AreaDay, ProgressRefresh, RemindMark, Target, 
 from yibao.progress.pace import PaceWindow, expected_count, rate, standing
 from yibao.progress.pace import percent as pace_percent
 from yibao.regions.models import Region
-from yibao.registry.models import Identity, Resident
+from yibao.registry.models import Household, Identity, Resident
 
 LEVEL_NAMES = {6: "县（区）", 9: "乡镇（街道）", 12: "村（社区）"}
 DONE_STATUSES = (Enrollment.Status.PAID,)
@@ -635,11 +635,16 @@ def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "op
     county_code = village_code[:6]
     on = on or business_today()
     last = list(
-        remind_base(county_code=county_code, benefit_year=benefit_year, village_code=village_code)
-        .select_related("resident", "resident__household", "resident__household__head")
+        remind_base(county_code=county_code, benefit_year=benefit_year, village_code=village_code).select_related("resident")
     )
+    # households and their heads read by county too (a join on id alone may scan every county's households)
+    households = {h.pk: h for h in Household.objects.filter(
+        county_code=county_code, pk__in={e.resident.household_id for e in last if e.resident.household_id})}
+    heads = dict(Resident.objects.filter(
+        county_code=county_code, pk__in={h.head_id for h in households.values() if h.head_id}).values_list("pk", "name"))
     last.sort(key=lambda e: (  # households together, heads first; people without a household last
-        e.resident.household_id is None, e.resident.household.number if e.resident.household_id else "",
+        e.resident.household_id not in households, households[e.resident.household_id].number
+        if e.resident.household_id in households else "",
         e.resident.household_id or 0, e.resident.relation_to_head != "户主", e.resident_id,
     ))
     residents = [e.resident for e in last]
@@ -658,11 +663,11 @@ def remind_rows(*, scope, village_code: str, benefit_year: int, state: str = "op
     rows = []
     for enrollment in last:
         r = enrollment.resident
-        household = r.household if r.household_id else None
+        household = households.get(r.household_id)
         amount, basis, note = owed.get(r.pk, (None, "", ""))
         row = RemindRow(
             resident=r, shown_id=scope.show_id(r.id_number), household_number=household.number if household else "",
-            head_name=(household.head.name if household and household.head_id and household.head else ""),
+            head_name=heads.get(household.head_id, "") if household else "",
             last_status=status_names.get(enrollment.status, enrollment.status),
             this_status=status_names.get(this_year.get(r.pk), "未登记") if r.pk in this_year else "未登记",
             owed=amount, owed_basis=basis, owed_note=note, mark=marks.get(r.pk),
