@@ -1,6 +1,7 @@
 """Browser test of the upload page: the job page shows the progress bar and the report link."""
 
 import pytest
+from playwright.sync_api import expect
 
 from yibao.imports.tests.conftest import COUNTY, RESIDENT_HEADER, make_id, write_csv
 
@@ -40,7 +41,7 @@ def test_upload_a_register_and_download_its_report(page, live_server, transactio
     lines = report_read(download.path())
     assert [(l["行号"], l["列"]) for l in lines] == [(6, "村（社区）")]
     page.click("text=← 导入记录")
-    assert page.locator("table.jobs tbody tr").count() == 1
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
     assert "榴城镇户籍.csv" in page.locator("table.jobs").inner_text()
 
 

@@ -1,6 +1,7 @@
 """A tax officer starts a reconciliation on a phone and reads its mismatches."""
 
 import pytest
+from playwright.sync_api import expect
 
 from yibao.reconciliation.tests import factories as f
 
@@ -47,7 +48,8 @@ def test_start_a_run_and_see_the_mismatches(page, live_server, make_user, tmp_pa
     page.select_option("select[name=kind]", "amount_differs")
     page.click("#filters button[type=submit]")
     rows = page.locator("#mismatches tbody tr")
-    assert rows.count() == 1 and rows.first.get_attribute("data-kind") == "amount_differs"
+    expect(rows).to_have_count(1)
+    assert rows.first.get_attribute("data-kind") == "amount_differs"
     # the phone-width page does not scroll sideways (wide tables scroll inside their box)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 

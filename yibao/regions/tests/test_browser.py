@@ -1,6 +1,7 @@
 """Browser test of the region tree."""
 
 import pytest
+from playwright.sync_api import expect
 
 from yibao.registry.tests.factories import make_household
 from yibao.registry.tests.fixtures import BAIMA
@@ -18,9 +19,9 @@ def test_drill_down_from_county_to_village(page, live_server, transactional_db, 
     page.goto(f"{live_server.url}/regions/")
     assert page.locator("h1").inner_text().startswith("崇阳县")
     page.click("table a:has-text('肖岭乡')")
-    assert page.locator("tbody tr").count() == 10
+    expect(page.locator("tbody tr")).to_have_count(10)
     assert page.locator("tbody tr", has_text="白马").locator("td.num").first.inner_text() == "2"
     page.click("table a:has-text('白马')")
     assert page.locator("[data-testid=residents]").inner_text() == "2"
     page.click("text=查看本村（社区）参保人")
-    assert page.locator("tbody tr").count() == 2
+    expect(page.locator("tbody tr")).to_have_count(2)

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from yibao.registry.models import Flag, Resident
 from yibao.registry.tests.factories import give_identity, make_household, make_id
@@ -60,7 +61,8 @@ def test_search_finds_by_id_number(page, live_server, transactional_db, staff):
     page.fill("main input[name=q]", son.id_number)
     page.click("button:has-text('查询')")
     rows = page.locator("tbody tr")
-    assert rows.count() == 1 and "郑子" in rows.inner_text()
+    expect(rows).to_have_count(1)  # waits for the results page, not the list it replaces
+    assert "郑子" in rows.inner_text()
 
 
 def test_admin_resolves_a_flag_and_the_block_lifts(page, live_server, transactional_db, staff):
