@@ -23,14 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.timing import median_ms, run_worker
+
 COUNTY = "340321"
 YEAR = 2025
 PG_URL = os.environ.get("BENCH_PG_URL_PROGRESS", "postgresql://postgres@127.0.0.1:5432/yibao_bench_progress")
@@ -163,15 +160,6 @@ def _generate(n: int, seed: int = 5) -> dict:
             "identities": len(holders), "villages": len(villages)}
 
 
-def _median_ms(func, runs: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(runs):
-        began = time.perf_counter()
-        value = func()
-        times.append((time.perf_counter() - began) * 1000)
-    return round(statistics.median(times), 1), value
-
-
 def _naive() -> dict:
     """The same counts straight from payments and enrollments (no rollup)."""
     from django.db.models import Count
@@ -213,9 +201,9 @@ def _home_ms() -> tuple[float, float]:
     county = Scope(role="county_admin", region_code=COUNTY, user_id=1)
     village = Scope(role="village_collector", region_code=f"{COUNTY}100201", user_id=2)
     home_cards(scope=county, today=on)
-    county_ms, cards = _median_ms(lambda: home_cards(scope=county, today=on), 5)
+    county_ms, cards = median_ms(lambda: home_cards(scope=county, today=on), 5)
     assert {c["key"] for c in cards} >= {"progress", "remind"}, cards
-    village_ms, _ = _median_ms(lambda: home_cards(scope=village, today=on), 5)
+    village_ms, _ = median_ms(lambda: home_cards(scope=village, today=on), 5)
     return county_ms, village_ms
 
 
@@ -242,14 +230,14 @@ def worker(n: int) -> dict:
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    naive_ms, naive = _median_ms(_naive, 3)
+    naive_ms, naive = median_ms(_naive, 3)
     began = time.monotonic()
     refresh = progress_refresh(county_code=COUNTY, benefit_year=YEAR)
     refresh_seconds = time.monotonic() - began
     _query()  # warm the policy cache and the connection
-    query_ms, answer = _median_ms(_query, 7)
+    query_ms, answer = median_ms(_query, 7)
     village = f"{COUNTY}100201"
-    village_ms, _ = _median_ms(
+    village_ms, _ = median_ms(
         lambda: progress_refresh(county_code=COUNTY, benefit_year=YEAR, village_codes=[village]), 3
     )
     assert answer["paid"] == naive["paid"] and answer["enrolled"] == naive["enrolled"], (answer, naive)
@@ -267,43 +255,8 @@ def worker(n: int) -> dict:
 # ---------------------------------------------------------------- the driver
 
 
-def _pg_admin(sql: str) -> bool:
-    try:
-        import psycopg
-
-        base = PG_URL.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(base, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql)
-        return True
-    except Exception as exc:  # PostgreSQL not answering: skip it
-        print(f"PostgreSQL 不可用，跳过：{exc}", file=sys.stderr)
-        return False
-
-
 def _run_backend(backend: str, n: int) -> dict | None:
-    env = dict(os.environ)
-    env.update({"DEBUG": "0", "SECRET_KEY": "bench-only", "DJANGO_SETTINGS_MODULE": "yibao.settings"})
-    name = PG_URL.rsplit("/", 1)[1]
-    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as scratch:
-        env["YIBAO_VAR_DIR"] = scratch
-        if backend == "sqlite":
-            env["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-        else:
-            if not _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') or not _pg_admin(f'CREATE DATABASE "{name}"'):
-                return None
-            env["DATABASE_URL"] = PG_URL
-        try:
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.progress_query", "--worker", str(n)], cwd=ROOT, env=env,
-                capture_output=True, text=True, check=False,
-            )
-        finally:
-            if backend == "postgresql":
-                _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if out.returncode != 0:
-        print(out.stderr, file=sys.stderr)
-        raise SystemExit(f"{backend} 基准失败")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(backend, ["-m", "bench.progress_query", "--worker", str(n)], pg_url=PG_URL)
 
 
 def run(residents: int = 1_000_000, backends=("sqlite", "postgresql"), echo: bool = True) -> list[dict]:

@@ -21,16 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 from bench.progress_query import PG_URL as _PROGRESS_PG_URL
-from bench.progress_query import _insert, _median_ms, _pg_admin
+from bench.progress_query import _insert
+from bench.timing import median_ms, run_worker
 
-ROOT = Path(__file__).resolve().parents[1]
 YEAR = 2025
 PROVINCE, CITIES = "42", ("4212", "4213")
 COUNTIES = [f"{CITIES[i // 5]}{21 + i:02d}" for i in range(10)]  # 5 counties in each city
@@ -162,11 +158,11 @@ def worker(small: bool = False) -> dict:
         return rollup.rollup(scope=scope, region_code=code, benefit_year=YEAR, on=on)
 
     whole(city, CITIES[0])  # warm the policy cache and the connection
-    baseline_ms, enrolled = _median_ms(per_county, 3)
-    city_ms, answer = _median_ms(lambda: whole(city, CITIES[0]), 7)
-    past_ms, _ = _median_ms(lambda: whole(city, CITIES[0], dt.date(2024, 10, 31)), 7)
-    province_ms, whole_province = _median_ms(lambda: whole(province, PROVINCE), 7)
-    ten_ms, ten = _median_ms(lambda: whole(everything, PROVINCE), 3)
+    baseline_ms, enrolled = median_ms(per_county, 3)
+    city_ms, answer = median_ms(lambda: whole(city, CITIES[0]), 7)
+    past_ms, _ = median_ms(lambda: whole(city, CITIES[0], dt.date(2024, 10, 31)), 7)
+    province_ms, whole_province = median_ms(lambda: whole(province, PROVINCE), 7)
+    ten_ms, ten = median_ms(lambda: whole(everything, PROVINCE), 3)
     assert whole_province.total.enrolled == sum(enrolled), (whole_province.total.enrolled, sum(enrolled))
     assert answer.total.enrolled == sum(enrolled[:5])
     return {
@@ -178,27 +174,8 @@ def worker(small: bool = False) -> dict:
 
 
 def _run_backend(backend: str, small: bool = False) -> dict | None:
-    env = dict(os.environ)
-    env.update({"DEBUG": "0", "SECRET_KEY": "bench-only", "DJANGO_SETTINGS_MODULE": "yibao.settings"})
-    name = PG_URL.rsplit("/", 1)[1]
-    with tempfile.TemporaryDirectory(prefix="yibao-bench-") as scratch:
-        env["YIBAO_VAR_DIR"] = scratch
-        if backend == "sqlite":
-            env["DATABASE_URL"] = f"sqlite:///{scratch}/bench.sqlite3"
-        else:
-            if not _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') or not _pg_admin(f'CREATE DATABASE "{name}"'):
-                return None
-            env["DATABASE_URL"] = PG_URL
-        try:
-            out = subprocess.run([sys.executable, "-m", "bench.rollup_query", "--worker", *(["--small"] if small else [])], cwd=ROOT, env=env,
-                                 capture_output=True, text=True, check=False)
-        finally:
-            if backend == "postgresql":
-                _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    if out.returncode != 0:
-        print(out.stderr, file=sys.stderr)
-        raise SystemExit(f"{backend} 基准失败")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_worker(backend, ["-m", "bench.rollup_query", "--worker", *(["--small"] if small else [])],
+                      pg_url=PG_URL, admin_url=_PROGRESS_PG_URL)
 
 
 def report(results: list[dict]) -> str:

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.timing import median_ms
+
 PROVINCE, PROVINCE_NAME = "14", "山西省"
 CITY, CITY_NAME = "1406", "朔州市"
 POLICY = "shanxi-shuozhou-2024"
@@ -74,15 +76,6 @@ def _analyze() -> float:
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(BIG_TABLES)}")
     return round(time.perf_counter() - began, 2)
-
-
-def _median_ms(func, runs: int) -> tuple[float, object]:
-    times, value = [], None
-    for _ in range(runs):
-        began = time.perf_counter()
-        value = func()
-        times.append((time.perf_counter() - began) * 1000)
-    return round(statistics.median(times), 1), value
 
 
 # ---------------------------------------------------------------- steps
@@ -363,15 +356,15 @@ def step_measure(args) -> dict:
         cursor.execute(f"SELECT count(*) FROM {Resident._meta.db_table}")
         total = cursor.fetchone()[0]
     county_query(county)  # warm the policy cache and the connection
-    query_ms, answer = _median_ms(lambda: county_query(county), 7)
+    query_ms, answer = median_ms(lambda: county_query(county), 7)
     scope = Scope(role="county_admin", region_code=county, user_id=1)
     home_cards(scope=scope, today=TODAY)
-    home_ms, cards = _median_ms(lambda: home_cards(scope=scope, today=TODAY), 5)
+    home_ms, cards = median_ms(lambda: home_cards(scope=scope, today=TODAY), 5)
     village = villages_of(county, args.rows)[0]
-    remind_ms, rows = _median_ms(lambda: remind_rows(scope=scope, village_code=village, benefit_year=YEAR, on=TODAY), 5)
+    remind_ms, rows = median_ms(lambda: remind_rows(scope=scope, village_code=village, benefit_year=YEAR, on=TODAY), 5)
     city_ranking(CITY)
-    ranking_ms, ranking = _median_ms(lambda: city_ranking(CITY), 5)
-    per_county_ms, _rows = _median_ms(lambda: per_county_ranking(CITY), 3)
+    ranking_ms, ranking = median_ms(lambda: city_ranking(CITY), 5)
+    per_county_ms, _rows = median_ms(lambda: per_county_ranking(CITY), 3)
     how = "yibao.progress.rollup"
     return {
         "county": county, "residents_total": total, "query_ms": query_ms, "answer": answer, "home_ms": home_ms,

@@ -33,6 +33,7 @@ class EventContext:
     roles: dict = field(default_factory=dict)
     jobs: dict = field(default_factory=dict)
     receipt_names: dict = field(default_factory=dict)
+    rule_labels: dict | None = None  # policy rule id → its label, read from the policies once a page (eventtext)
 
     def region(self, code: str) -> str:
         name = self.regions.get(code)

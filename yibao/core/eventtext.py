@@ -57,7 +57,7 @@ def value_text(entity: str, name: str, value, ctx: EventContext | None = None) -
     if name == "group":
         return _group_name(value)
     if name == "rule" and isinstance(value, str):
-        return _rule_label(value)
+        return _rule_label(value, ctx)
     if isinstance(value, list):
         return "、".join(value_text(entity, name, v, ctx) for v in value[:10]) + ("等" if len(value) > 10 else "")
     if isinstance(value, dict):
@@ -88,14 +88,28 @@ def _group_name(code) -> str:
         return str(code)
 
 
-def _rule_label(rule_id: str) -> str:
-    """A policy rule's own words (“集中征缴期内缴费”) for its id, as the policies name it."""
+def _rule_labels() -> dict[str, str]:
+    """Each rule id with its label, the first policy (by id) that names it winning."""
     from yibao.policy.loader import list_policies
 
+    labels: dict[str, str] = {}
     for policy in list_policies():
         for rule in policy.data.rules:
-            if rule.id == rule_id:
-                return rule.label
+            labels.setdefault(rule.id, rule.label)
+    return labels
+
+
+def _rule_label(rule_id: str, ctx: EventContext | None = None) -> str:
+    """A policy rule's own words (“集中征缴期内缴费”) for its id, as the policies name it.
+
+    The policies are read once for a page of events (kept on its ctx), not once a value."""
+    labels = ctx.rule_labels if ctx is not None else None
+    if labels is None:
+        labels = _rule_labels()
+        if ctx is not None:
+            ctx.rule_labels = labels
+    if rule_id in labels:
+        return labels[rule_id]
     return {"input_error": "无法测算"}.get(rule_id, rule_id)
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from yibao.accounts.scope import actor_scope
 from yibao.core.services import event_record
 from yibao.progress.models import Target
-from yibao.progress.services import TARGET_FIELDS, _count, _snapshot, _write_target, target_set, targets_rollup
+from yibao.progress.services import _count, _import_rows, _snapshot, target_set, targets_rollup
 from yibao.progress.tables import TaskTableError, normalise, parse_task_table, total_mismatches
 from yibao.regions.models import Region
 
@@ -181,24 +181,21 @@ def city_targets_import(*, actor, content: bytes, filename: str, city_code: str 
     if errors:
         raise ValidationError(errors)
     warnings = list(table.warnings) + mismatches
-    created = updated = unchanged = 0
     units = []
-    for row in table.rows:
-        county = matched[row.line]
-        values = {key: getattr(row, key) for key in TARGET_FIELDS}
-        target, before, changed = _write_target(
-            region_code=county.code, benefit_year=year, values=values, source=Target.Source.IMPORT,
-            layout=table.layout if table.layout == "towns" else "", source_name=filename, actor=actor,
-        )
-        created, updated, unchanged = (created + (before is None), updated + (changed and before is not None),
-                                       unchanged + (not changed))
+
+    def written(county, values, target, before, changed):
         if changed:
             event_record(
                 county_code=county.code, entity="target", entity_id=f"{county.code}:{year}", action="import",
                 actor=actor, before=before, after=_snapshot(target), reason=f"{name}任务表：{table.title or filename}",
             )
-        warnings += targets_rollup(county_code=county.code, benefit_year=year, actor=actor)
+        warnings.extend(targets_rollup(county_code=county.code, benefit_year=year, actor=actor))
         units.append({"county_code": county.code, "name": county.name, **values})
+
+    (created, updated, unchanged), _changes = _import_rows(
+        table=table, matched=matched, benefit_year=year, actor=actor, source_name=filename,
+        layout=table.layout if table.layout == "towns" else "", written=written,
+    )
     sums = table.sums()
     event_record(
         county_code=code, entity="targets_city", entity_id=f"{code}:{year}", action="import", actor=actor,

@@ -131,6 +131,35 @@ def _write_target(*, region_code: str, benefit_year: int, values: dict, source: 
     return target, before, changed
 
 
+def _import_rows(*, table: TaskTable, matched: dict[int, Region], benefit_year: int, actor, source_name: str,
+                 layout: str, supplementary_label: str = "", written=None) -> tuple[tuple[int, int, int], list[dict]]:
+    """Write each row of a task table as the target (source 导入) of the region matched to its line, in order.
+
+    Returns (created, updated, unchanged) and the changed rows (code, name, before, after). `written`, when
+    given, is called right after each row's write with (region, values, target, before, changed).
+    """
+    created = updated = unchanged = 0
+    changes = []
+    for row in table.rows:
+        region = matched[row.line]
+        values = {key: getattr(row, key) for key in TARGET_FIELDS}
+        target, before, changed = _write_target(
+            region_code=region.code, benefit_year=benefit_year, values=values, source=Target.Source.IMPORT,
+            layout=layout, supplementary_label=supplementary_label, source_name=source_name, actor=actor,
+        )
+        if before is None:
+            created += 1
+        elif changed:
+            updated += 1
+        else:
+            unchanged += 1
+        if changed:
+            changes.append({"code": region.code, "name": row.name, "before": before, "after": _snapshot(target)})
+        if written is not None:
+            written(region, values, target, before, changed)
+    return (created, updated, unchanged), changes
+
+
 @transaction.atomic
 def targets_rollup(*, county_code: str, benefit_year: int, actor=None) -> list[str]:
     """Township targets from their villages, the county's from its townships, where no one set them by hand.
@@ -206,23 +235,10 @@ def targets_import(*, actor, content: bytes, filename: str, county_code: str | N
     if errors:
         raise ValidationError(errors)
     warnings = list(table.warnings) + mismatches
-    created = updated = unchanged = 0
-    changes = []
-    for row in table.rows:
-        region = matched[row.line]
-        values = {key: getattr(row, key) for key in TARGET_FIELDS}
-        target, before, changed = _write_target(
-            region_code=region.code, benefit_year=benefit_year, values=values, source=Target.Source.IMPORT,
-            layout=table.layout, supplementary_label=table.supplementary_label, source_name=filename, actor=actor,
-        )
-        if before is None:
-            created += 1
-        elif changed:
-            updated += 1
-        else:
-            unchanged += 1
-        if changed:
-            changes.append({"code": region.code, "name": row.name, "before": before, "after": _snapshot(target)})
+    (created, updated, unchanged), changes = _import_rows(
+        table=table, matched=matched, benefit_year=benefit_year, actor=actor, source_name=filename,
+        layout=table.layout, supplementary_label=table.supplementary_label,
+    )
     warnings += targets_rollup(county_code=county_code, benefit_year=benefit_year, actor=actor)
     sums = table.sums()
     event_record(

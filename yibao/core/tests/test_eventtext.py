@@ -198,3 +198,17 @@ def test_a_rule_reads_as_its_label_not_its_id():
 
     assert value_text("payment", "rule", "main_window") == "集中参保缴费期内缴费"
     assert value_text("payment", "rule", "input_error") == "无法测算"
+
+
+def test_a_page_of_events_with_rules_reads_the_policies_once():
+    """Rule labels come from the policies: a page of N events with rules scans them once, not once a value."""
+    from unittest import mock
+
+    from yibao.policy import loader
+
+    events = [Event(pk=i, entity="payment", entity_id=str(i), action="corrected", actor_name="王芳",
+                    before={"rule": "late"}, after={"rule": "main_window"}) for i in range(1, 21)]
+    with mock.patch.object(loader, "list_policies", wraps=loader.list_policies) as scans:
+        rows = event_rows(events)
+    assert all("集中参保缴费期内缴费" in row["what"] for row in rows), rows[0]["what"]
+    assert scans.call_count == 1

@@ -1,56 +1,18 @@
-/* The progress dashboard: unit bars against pace, the daily curve, special-group coverage.
-   Bars come sorted by rate (views._by_rate) and coloured by their standing (pace.standing_colour):
-   good green, near amber, bad red, none grey with "—" (no target or 0 of 0 is not a 0%). */
+/* The progress dashboard: unit bars against pace (drawn by charts.js, shared with the ranking page), the daily
+   curve, special-group coverage. */
 (function () {
   "use strict";
   function start() {
     var node = document.getElementById("progress-data");
-    if (!node || !window.echarts) return;
+    var shared = window.yibaoProgressCharts;  // charts.js
+    if (!node || !window.echarts || !shared) return;
     var data = JSON.parse(node.textContent);
     var charts = (window.progressCharts = {});
-    var green = "#067647", red = "#b42318", amber = "#dc6803", brand = "#0b6e4f", grey = "#98a2b3";
-    var colours = { good: green, near: amber, bad: red, none: grey };
-    var narrow = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
-    function pct(rate) { return rate === null ? "—" : (Math.round(rate * 10000) / 100) + "%"; }
-    var pace = data.pace === null ? null : Math.round(data.pace * 10000) / 100;
+    var green = shared.colours.good, red = shared.colours.bad, brand = "#0b6e4f", grey = shared.colours.none;
+    var narrow = shared.narrow(), pct = shared.pct;
 
     var unitsNode = document.getElementById("chart-units");
-    if (unitsNode && data.units.length) {
-      if (unitsNode.dataset.height) unitsNode.style.height = unitsNode.dataset.height + "px";  // CSSOM: allowed by the CSP
-      var units = echarts.init(unitsNode);
-      units.setOption({
-        animation: false,
-        grid: { left: 8, right: 48, top: 24, bottom: 8, containLabel: true },
-        tooltip: {
-          trigger: "item",
-          renderMode: "richText",  // drawn on the canvas: HTML tooltips carry inline styles, which the CSP refuses
-          formatter: function (p) {
-            var u = data.units[p.dataIndex];
-            return u.name + "\n参保 " + u.enrolled + (u.target === null ? "（未设目标）" : " / " + u.target + "，" + pct(u.rate));
-          },
-        },
-        xAxis: { type: "value", min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max)); }, axisLabel: { formatter: "{value}%" } },
-        yAxis: {
-          type: "category", inverse: true, data: data.units.map(function (u) { return u.name; }),
-          // every name once, cut to a width that leaves the bars room on a phone
-          axisLabel: { interval: 0, width: narrow ? 84 : 150, overflow: "truncate", ellipsis: "…" },
-        },
-        series: [{
-          name: "参保率", type: "bar", barMaxWidth: 18,
-          data: data.units.map(function (u) {
-            var value = u.rate === null ? 0 : Math.round(u.rate * 10000) / 100;
-            return { value: value, itemStyle: { color: colours[u.colour] || grey } };
-          }),
-          label: { show: true, position: "right", formatter: function (p) { return pct(data.units[p.dataIndex].rate); } },
-          markLine: pace === null ? undefined : {
-            symbol: "none", silent: true, lineStyle: { color: "#b54708", type: "dashed" },
-            label: { formatter: "序时 {c}%", position: "insideEndTop" }, data: [{ xAxis: pace }],
-          },
-        }],
-      });
-      units.on("click", function (p) { var u = data.units[p.dataIndex]; if (u) window.location.href = u.url; });
-      charts.units = units;
-    }
+    if (unitsNode && data.units.length) charts.units = shared.unitBars(unitsNode, data);
 
     var historyNode = document.getElementById("chart-history");
     if (historyNode) {
