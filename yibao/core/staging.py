@@ -57,6 +57,40 @@ def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) ->
     return df.height
 
 
+def ids_reserve(table: str, n: int) -> pl.Series:
+    """`n` new primary keys of `table`, taken now, for rows copied in with their ids (no lookup of the
+    ids afterwards). PostgreSQL draws them from the table's sequence; on SQLite the caller holds the
+    write lock (atomic() begins IMMEDIATE): the ids after the largest ever given are taken by moving
+    the table's AUTOINCREMENT counter past them."""
+    if n <= 0:
+        return pl.Series("id", [], dtype=pl.Int64)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            # one row back: the range when no one else drew meanwhile (the usual case), else the ids themselves
+            cursor.execute(
+                "SELECT MIN(v), MAX(v), CASE WHEN MAX(v) - MIN(v) + 1 = COUNT(*) THEN NULL ELSE ARRAY_AGG(v) END "
+                "FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v FROM generate_series(1, %s)) drawn",
+                [table, n],
+            )
+            low, high, scattered = cursor.fetchone()
+            if scattered is not None:
+                return pl.Series("id", sorted(scattered), dtype=pl.Int64)
+            return pl.int_range(low, high + 1, dtype=pl.Int64, eager=True).alias("id")
+        if not connection.in_atomic_block:
+            raise RuntimeError("ids_reserve on SQLite needs the write transaction (transaction.atomic)")
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
+            f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [table],
+        )
+        first = cursor.fetchone()[0] + 1
+        # taken, as AUTOINCREMENT takes them: later inserts start after these
+        cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + n - 1, table])
+        if cursor.rowcount == 0:
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, first + n - 1])
+    return pl.int_range(first, first + n, dtype=pl.Int64, eager=True).alias("id")
+
+
 def stage_create(name: str, columns: dict[str, str], indexes: Iterable[str] = ()) -> None:
     """A temporary table that disappears with the connection (and, on PostgreSQL, at commit)."""
     cols = ", ".join(f"{c} {t}" for c, t in columns.items())

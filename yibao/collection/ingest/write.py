@@ -9,10 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from yibao.collection.ingest.frames import (
-    STAGE,
-    STAGE_RES,
     copy_rows,
-    fetch,
     stage_create,
     stage_drop,
     with_defaults,
@@ -24,6 +21,7 @@ from yibao.collection.models import (
 )
 from yibao.core.clock import business_now
 from yibao.core.services import actor_fields
+from yibao.core.staging import ids_reserve
 from yibao.enrollment.models import Enrollment, EnrollmentClaim
 
 EVENT_CHUNK = 100_000  # payments whose events are built and written at once
@@ -49,8 +47,9 @@ def _write(*, rows, county_code, campaigns, explanations, actor, job, progress) 
     fresh = booked.filter(pl.col("enrollment_id").is_null())
     waiting = booked.filter(pl.col("enrollment_id").is_not_null())
     if fresh.height:
+        fresh = fresh.with_columns(ids_reserve(E, fresh.height).alias("new_enrollment_id"))
         frame = fresh.select(
-            pl.lit(county_code).alias("county_code"), "township_code", "village_code", "campaign_id",
+            pl.col("new_enrollment_id").alias("id"), pl.lit(county_code).alias("county_code"), "township_code", "village_code", "campaign_id",
             pl.col("year").alias("benefit_year"), "resident_id", "id_number",
             pl.when(pl.col("renewal")).then(pl.lit("renewal")).otherwise(pl.lit("first")).alias("kind"),
             pl.col("tier").cast(pl.Int64), pl.lit("paid").alias("status"),
@@ -59,14 +58,6 @@ def _write(*, rows, county_code, campaigns, explanations, actor, job, progress) 
             pl.lit(business_now()).alias("registered_at"), pl.lit(now).alias("updated_at"),  # 登记时间: the business day
         )
         copy_rows(E, with_defaults(Enrollment, frame))
-        years = sorted(campaigns)
-        created = fetch(
-            f"SELECT e.id, e.resident_id, e.benefit_year FROM {E} e JOIN {STAGE_RES} x ON x.resident_id = e.resident_id "
-            f"WHERE e.county_code = %s AND e.benefit_year IN ({', '.join(['%s'] * len(years))})",
-            [county_code, *years],
-            {"new_enrollment_id": pl.Int64, "resident_id": pl.Int64, "year": pl.Int32},
-        )
-        fresh = fresh.join(created, on=["resident_id", "year"], how="left")
         claims = fresh.select("id_number", pl.col("year").alias("benefit_year"), pl.lit(county_code).alias("county_code"),
                               pl.col("new_enrollment_id").alias("enrollment_id"), pl.lit(now).alias("claimed_at"),
                               pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("released_at"))
@@ -91,9 +82,10 @@ def _write(*, rows, county_code, campaigns, explanations, actor, job, progress) 
     # payments: booked ones with their enrollment, flagged ones under 待处理
     is_booked = pl.col("flag") == ""
     rows = rows.join(ids.rename({"enrollment_id": "new_enrollment"}), on="_row", how="left", maintain_order="left")
+    rows = rows.with_columns(ids_reserve(P, rows.height).alias("payment_id"))
     money = pl.Decimal(12, 2)
     payments = rows.select(
-        pl.lit(county_code).alias("county_code"), pl.col("township_code").fill_null(""), pl.col("village_code").fill_null(""),
+        pl.col("payment_id").alias("id"), pl.lit(county_code).alias("county_code"), pl.col("township_code").fill_null(""), pl.col("village_code").fill_null(""),
         "campaign_id", pl.col("year").alias("benefit_year"), "resident_id",
         pl.when(is_booked).then(pl.col("new_enrollment")).otherwise(None).alias("enrollment_id"),
         "id_number", pl.lit("file").alias("source"), "channel", "external_id", pl.col("amount").cast(money),
@@ -111,17 +103,13 @@ def _write(*, rows, county_code, campaigns, explanations, actor, job, progress) 
     progress.step(f"写入 {payments.height} 笔缴费")
     copy_rows(P, with_defaults(Payment, payments))
     del payments
-    stored = fetch(
-        f"SELECT p.id, s.row_no FROM {P} p JOIN {STAGE} s ON p.external_id = s.external_id WHERE p.county_code = %s",
-        [county_code], {"payment_id": pl.Int64, "_row": pl.Int64},
-    )
-    rows = rows.join(stored, on="_row", how="left", maintain_order="left")
 
     # 先缴后补
     later = rows.filter(is_booked & (pl.col("refund_later") > 0))
     if later.height:
+        later = later.with_columns(ids_reserve(S, later.height).alias("entry_id"))
         refunds = later.select(
-            pl.lit(county_code).alias("county_code"), "township_code", "village_code", "payment_id", "resident_id",
+            pl.col("entry_id").alias("id"), pl.lit(county_code).alias("county_code"), "township_code", "village_code", "payment_id", "resident_id",
             pl.col("year").alias("benefit_year"), pl.col("subsidy_identity").fill_null("").alias("identity"),
             pl.col("refund_later").cast(money).alias("amount"), pl.lit("pending").alias("status"),
             pl.lit(now).alias("created_at"),
@@ -140,7 +128,6 @@ def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> Non
 
     T = Event._meta.db_table
     source = f"渠道缴费明细（任务{job.pk}）" if job else "渠道缴费明细"
-    is_booked = pl.col("flag") == ""
     base = [pl.lit(county_code).alias("county_code"), pl.lit(who["actor"].pk if who["actor"] else None, dtype=pl.Int64).alias("actor_id"),
             pl.lit(who["actor_name"]).alias("actor_name"), pl.lit(now).alias("at"),
             pl.lit(request_id_get()).alias("request_id")]  # the request (or the job's request) that sent the file
@@ -149,13 +136,7 @@ def _write_events(*, rows, fresh_rows, later, county_code, who, now, job) -> Non
         part = rows.slice(offset, EVENT_CHUNK)
         copy_rows(T, pl.concat(_payment_events(part, base, source, fresh_list), how="vertical_relaxed"))
     if later.height:
-        later_ids = fetch(
-            f"SELECT r.id, r.payment_id FROM {SubsidyRefund._meta.db_table} r JOIN {Payment._meta.db_table} p "
-            f"ON p.id = r.payment_id JOIN {STAGE} s ON p.external_id = s.external_id WHERE p.county_code = %s",
-            [county_code], {"entry_id": pl.Int64, "payment_id": pl.Int64},
-        )
-        entries = rows.filter(is_booked & (pl.col("refund_later") > 0)).join(later_ids, on="payment_id")
-        copy_rows(T, entries.select(
+        copy_rows(T, later.select(
             *base, pl.lit("subsidy_refund").alias("entity"), pl.col("entry_id").cast(pl.String).alias("entity_id"),
             pl.lit("created").alias("action"), pl.lit(None, dtype=pl.String).alias("before"),
             pl.struct(pl.lit("pending").alias("status"), pl.col("refund_later").cast(pl.String).alias("amount"),
