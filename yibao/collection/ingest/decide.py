@@ -47,11 +47,23 @@ def _gate_rows(rows: pl.DataFrame, campaigns: dict) -> pl.DataFrame:
 
 
 def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
-    """Identities, group facts, enrollments, booked payments and flags of the staged residents."""
-    I, G, E, P, F = (Identity._meta.db_table, GroupFact._meta.db_table, Enrollment._meta.db_table,
-                     Payment._meta.db_table, Flag._meta.db_table)
+    """Identities, group facts, enrollments, booked payments and flags of the staged residents, and
+    the staged lines' enrollments in other counties (by row)."""
+    I, G, E, P, F, C = (Identity._meta.db_table, GroupFact._meta.db_table, Enrollment._meta.db_table,
+                        Payment._meta.db_table, Flag._meta.db_table, EnrollmentClaim._meta.db_table)
     join = f"JOIN {STAGE_RES} x ON x.resident_id = t.resident_id WHERE t.county_code = %s"
     return {
+        # this year's claim held by another county, last year's enrollment there
+        "elsewhere": fetch(
+            f"SELECT s.row_no, c.county_code FROM {STAGE} s JOIN {C} c ON c.id_number = s.id_number "
+            f"AND c.benefit_year = s.year AND c.released_at IS NULL WHERE c.county_code <> %s",
+            [county_code], {"_row": pl.Int64, "claim_county": pl.String},
+        ).unique(subset="_row", keep="first"),
+        "previous": fetch(
+            f"SELECT s.row_no, e.county_code FROM {STAGE} s JOIN {E} e ON e.id_number = s.id_number "
+            f"AND e.benefit_year = s.year - 1 WHERE e.county_code <> %s AND e.status IN ('paid', 'registered')",
+            [county_code], {"_row": pl.Int64, "previous_county": pl.String},
+        ).unique(subset="_row", keep="first"),
         "identities": fetch(
             f"SELECT t.resident_id, t.code, t.valid_from, t.valid_to FROM {I} t {join}", [county_code],
             {"resident_id": pl.Int64, "code": pl.String, "valid_from": pl.Date, "valid_to": pl.Date}),
@@ -88,6 +100,17 @@ def _person_facts(county_code: str) -> dict[str, pl.DataFrame]:
             {"resident_id": pl.Int64, "kind": pl.String, "detail": pl.String, "open": pl.Boolean, "outcome": pl.String,
              "resolution": pl.String}),
     }
+
+
+BY_ROW = ("elsewhere", "previous")  # facts keyed by the file's line, the others by resident
+
+
+def slice_facts(facts: dict[str, pl.DataFrame], rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The facts of one slice's residents and lines."""
+    residents = rows.select("resident_id").drop_nulls().unique()
+    lines = rows.select("_row")
+    return {key: frame.join(lines if key in BY_ROW else residents, on="_row" if key in BY_ROW else "resident_id",
+                            how="semi") for key, frame in facts.items()}
 
 
 def employee_years(campaigns: dict) -> dict[int, int | None]:
@@ -240,18 +263,8 @@ def _quote_scalar(policy, part: pl.DataFrame, explanations: dict) -> pl.DataFram
 
 def _block_reasons(rows: pl.DataFrame, county_code: str, facts: dict) -> pl.DataFrame:
     """(_row, block) for persons who may not enroll: the checks of enrollment_register and
-    enrollment_mark_paid, over the whole file at once."""
-    E, C = Enrollment._meta.db_table, EnrollmentClaim._meta.db_table
-    elsewhere = fetch(
-        f"SELECT s.row_no, c.county_code FROM {STAGE} s JOIN {C} c ON c.id_number = s.id_number "
-        f"AND c.benefit_year = s.year AND c.released_at IS NULL WHERE c.county_code <> %s",
-        [county_code], {"_row": pl.Int64, "claim_county": pl.String},
-    ).unique(subset="_row", keep="first")
-    previous = fetch(
-        f"SELECT s.row_no, e.county_code FROM {STAGE} s JOIN {E} e ON e.id_number = s.id_number "
-        f"AND e.benefit_year = s.year - 1 WHERE e.county_code <> %s AND e.status IN ('paid', 'registered')",
-        [county_code], {"_row": pl.Int64, "previous_county": pl.String},
-    ).unique(subset="_row", keep="first")
+    enrollment_mark_paid, over the rows at once (the other counties' claims and enrollments are in facts)."""
+    elsewhere, previous = facts["elsewhere"], facts["previous"]
     flags = facts["flags"].with_columns(pl.col("kind").replace_strict(dict(Flag.Kind.choices), default=pl.col("kind")).alias("kind_label"))
     detail = pl.when(pl.col("detail").fill_null("") != "").then(pl.format("（{}）", pl.col("detail"))).otherwise(pl.lit(""))
     flag_text = flags.with_columns(

@@ -14,9 +14,10 @@ from yibao.collection.ingest.decide import (
     _classify,
     _gate_rows,
     _person_facts,
-    employee_years,
     _quote_rows,
+    employee_years,
     gate_births,
+    slice_facts,
 )
 from yibao.collection.ingest.frames import (
     STAGE,
@@ -144,56 +145,51 @@ def _ingest_rows(*, rows: pl.DataFrame, county_code: str, actor, job, progress: 
     for year in sorted(campaigns):
         receipt_series_lock(county_code=county_code, benefit_year=year)
 
+    progress.step("查找缴费人")
+    lines = rows.height
+    rows, facts, unchanged, repeat_issues = _file_lookup(rows, county_code)
+    result["unchanged"] += unchanged
+    issues.append(repeat_issues)
+    progress.advance(lines // 10)
+    years_asked = employee_years(campaigns)
+
     parts = slices(rows, ingest_slice_rows())
     del rows
     quoted: dict = {}  # decision keys already quoted in an earlier slice, by year
     for i in range(len(parts)):
         part, parts[i] = parts[i], None  # a written slice is let go
-        counts, part_issues = _ingest_slice(rows=part, county_code=county_code, campaigns=campaigns, actor=actor,
-                                            job=job, progress=progress, quoted=quoted)
+        counts, part_issues = _ingest_slice(rows=part, county_code=county_code, campaigns=campaigns, facts=facts,
+                                            employee_years=years_asked, actor=actor, job=job, progress=progress,
+                                            quoted=quoted)
         del part
         for key in ("booked", "flagged", "unchanged"):
             result[key] += counts[key]
         for kind, n in counts["flagged_by_kind"].items():
             result["flagged_by_kind"][kind] += n
         issues.append(part_issues)
-    stage_drop(STAGE)
-    stage_drop(STAGE_RES)
     issues = [i for i in issues if i.height] or [empty_issues]
     return result, pl.concat(issues, how="vertical_relaxed") if len(issues) > 1 else issues[0]
 
 
-def slices(rows: pl.DataFrame, size: int) -> list[pl.DataFrame]:
-    """The checked lines in slices of about `size`, every line of one ID number in one slice, each in file order."""
-    n = -(-rows.height // size)
-    if n <= 1:
-        return [rows]
-    keyed = rows.with_columns((pl.col("id_number").hash(seed=14) % n).alias("_slice"))
-    return [part.sort("_row") for part in keyed.partition_by("_slice", maintain_order=True, include_key=False)]
-
-
-def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, actor, job, progress: Progress,
-                  quoted: dict):
-    """One slice of the file: look its people up, quote, classify and write it (in the file's transaction)."""
-    result = {"booked": 0, "flagged": 0, "flagged_by_kind": {}, "unchanged": 0}
+def _file_lookup(rows: pl.DataFrame, county_code: str):
+    """Once for the whole file, not per slice (each lookup reads the county's range of a table once):
+    the payment ids already stored, the payers in the register, and their facts as the file began.
+    Returns (rows to decide, with their resident columns; facts; lines unchanged; their warnings)."""
     issues = pl.DataFrame(schema=ISSUE_SCHEMA)
-    lines = rows.height
-    progress.step("查找缴费人")
     stage_create(STAGE, {"row_no": "bigint", "external_id": "varchar(64)", "id_number": "varchar(18)", "year": "integer",
                          "amount": "numeric(12, 2)"})
     copy_rows(STAGE, rows.select(pl.col("_row").alias("row_no"), "external_id", "id_number", "year", "amount"))
     stage_index(STAGE, ["external_id", "id_number"])
 
     P = Payment._meta.db_table
-    # repeats across files: the payment id is already stored for this county (one pass; the lines
-    # whose content differs from what is stored get a warning each)
+    # repeats across files: the payment id is already stored for this county (the lines whose content
+    # differs from what is stored get a warning each)
     stored = fetch(
         f"SELECT s.row_no, CASE WHEN p.id_number <> s.id_number OR p.amount <> s.amount THEN 1 ELSE 0 END "
         f"FROM {STAGE} s JOIN {P} p ON p.county_code = %s AND p.external_id = s.external_id",
         [county_code], {"_row": pl.Int64, "differs": pl.Boolean},
     )
     if stored.height:
-        result["unchanged"] = stored.height
         changed = stored.filter(pl.col("differs")).get_column("_row").to_list()
         if changed:
             detail = fetch(
@@ -207,9 +203,6 @@ def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, acto
                           pl.col("stored_id_number"), pl.col("stored_amount")),
                 level="warning", value=pl.col("external_id"))
         rows = rows.filter(~pl.col("_row").is_in(stored.get_column("_row").implode()))
-    if rows.height == 0:
-        progress.advance(lines)
-        return result, issues
 
     R = Resident._meta.db_table
     residents = fetch(
@@ -224,18 +217,39 @@ def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, acto
     copy_rows(STAGE_RES, residents.select("resident_id"))
     stage_index(STAGE_RES, ["resident_id"])
     del residents
-    progress.advance(lines // 10)
-
     facts = _person_facts(county_code)
-    rows = _attach_facts(rows, facts, employee_years(campaigns))
+    stage_drop(STAGE)
+    stage_drop(STAGE_RES)
+    return rows, facts, stored.height, issues
+
+
+def slices(rows: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """The checked lines in slices of about `size`, every line of one ID number in one slice, each in file order."""
+    n = -(-rows.height // size)
+    if n <= 1:
+        return [rows]
+    keyed = rows.with_columns((pl.col("id_number").hash(seed=14) % n).alias("_slice"))
+    return [part.sort("_row") for part in keyed.partition_by("_slice", maintain_order=True, include_key=False)]
+
+
+def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, facts: dict, employee_years: dict,
+                  actor, job, progress: Progress, quoted: dict):
+    """One slice of the file: attach its people's facts, quote, classify and write it (in the file's transaction)."""
+    result = {"booked": 0, "flagged": 0, "flagged_by_kind": {}, "unchanged": 0}
+    issues = pl.DataFrame(schema=ISSUE_SCHEMA)
+    lines = rows.height
+    if lines == 0:
+        return result, issues
+    part_facts = slice_facts(facts, rows)
+    rows = _attach_facts(rows, part_facts, employee_years)
 
     progress.step("按政策测算应缴金额")
     rows, explanations = _quote_rows(rows, campaigns, quoted=quoted)
     progress.advance(lines // 5)
 
     progress.step("核对缴费状态")
-    rows = _classify(rows, county_code, facts)
-    del facts
+    rows = _classify(rows, county_code, part_facts)
+    del part_facts
     flags = rows.get_column("flag")
     for kind, n in flags.filter(flags != "").value_counts().iter_rows():
         result["flagged_by_kind"][kind] = n
@@ -244,7 +258,7 @@ def _ingest_slice(*, rows: pl.DataFrame, county_code: str, campaigns: dict, acto
 
     progress.step("写入数据库")
     _write(rows=rows, county_code=county_code, campaigns=campaigns, explanations=explanations,
-           actor=actor, job=job, progress=_Share(progress, lines * 8 // 10 - lines // 10 - lines // 5))
+           actor=actor, job=job, progress=_Share(progress, lines * 8 // 10 - lines // 5))
     return result, issues
 
 

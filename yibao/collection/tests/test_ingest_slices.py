@@ -137,3 +137,28 @@ def test_a_line_paid_before_the_payers_birth_is_held_and_the_file_goes_on(tmp_pa
     assert held.flag == "not_accepted" and "缴费日期早于户籍名单中的出生日期（2024-11-02）" in held.flag_advice
     assert Payment.objects.get(external_id="B002").flag == ""
     assert result["booked"] == 1 and result["flagged"] == 1
+
+
+def test_the_file_is_looked_up_once_however_many_slices(tmp_path, county, monkeypatch):  # noqa: F811
+    """The stored payment ids, the payers and their facts are read once for the file: the statements that
+    read the county's tables do not multiply with the slices (each used to read the county's range again)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    calls = []
+    real = run._ingest_slice
+    monkeypatch.setattr(run, "_ingest_slice", lambda **kw: calls.append(1) or real(**kw))
+
+    def lookups(size: int) -> list[str]:
+        calls.clear()
+        with CaptureQueriesContext(connection) as seen, override_settings(YIBAO_INGEST_SLICE_ROWS=size), \
+                transaction.atomic():
+            payments_ingest(path=_file(tmp_path, county), actor="测试", county_code="340321",
+                            report_path=tmp_path / f"report-{size}.xlsx")
+            transaction.set_rollback(True)
+        assert (len(calls) == 1) if size > 100 else (len(calls) > 3), calls  # in one piece, or in many slices
+        return [q["sql"] for q in seen.captured_queries
+                if "collection_stage_payment" in q["sql"] or "collection_stage_resident" in q["sql"]]
+
+    whole, sliced = lookups(10_000), lookups(1)
+    assert len(whole) > 5 and len(sliced) == len(whole)
