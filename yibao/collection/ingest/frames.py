@@ -30,10 +30,27 @@ def stage_index(name: str, columns) -> None:
     staging.stage_index(name, columns, analyze=is_postgres())
 
 
+FETCH_CHUNK = 100_000  # rows turned from Python tuples into columns at a time
+
+
 def fetch(sql: str, params, schema: dict) -> pl.DataFrame:
-    with connection.cursor() as cursor:
+    """A query's rows as a DataFrame of `schema`, a chunk of rows at a time: a million rows held as Python
+    tuples cost hundreds of MB, their columns a few dozen."""
+    parts = []
+    with connection.chunked_cursor() as cursor:  # server-side on PostgreSQL: the rows come as they are read
         cursor.execute(sql, list(params))
-        rows = cursor.fetchall()
+        while True:
+            rows = cursor.fetchmany(FETCH_CHUNK)
+            if not rows:
+                break
+            parts.append(_frame(rows, schema))
+            del rows
+    if not parts:
+        return _frame([], schema)
+    return pl.concat(parts, how="vertical", rechunk=True) if len(parts) > 1 else parts[0]
+
+
+def _frame(rows: list, schema: dict) -> pl.DataFrame:
     names = list(schema)
     columns = list(zip(*rows)) if rows else [()] * len(names)
     data = {}
