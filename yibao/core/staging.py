@@ -67,10 +67,12 @@ def ids_reserve(table: str, n: int) -> pl.Series:
     with connection.cursor() as cursor:
         if is_postgres():
             # one row back: the range when no one else drew meanwhile (the usual case), else the ids themselves
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]  # named once: asked per row, the lookup costs more than nextval
             cursor.execute(
                 "SELECT MIN(v), MAX(v), CASE WHEN MAX(v) - MIN(v) + 1 = COUNT(*) THEN NULL ELSE ARRAY_AGG(v) END "
-                "FROM (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS v FROM generate_series(1, %s)) drawn",
-                [table, n],
+                "FROM (SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)) drawn",
+                [sequence, n],
             )
             low, high, scattered = cursor.fetchone()
             if scattered is not None:
