@@ -119,6 +119,7 @@ STAGE_COLUMNS = {
 
 
 HSTAGE = "imports_stage_household"
+HEADS = "imports_stage_heads"
 HSTAGE_COLUMNS = {
     "id": "bigint",
     "county_code": "varchar(6)",
@@ -261,15 +262,27 @@ def residents_write(
 
         if households:
             progress.step("确定户主")
+            # the households that existed before, with the head the file names: staged first, from the two staging
+            # tables alone. In one statement with the county's tables the planner, which has no statistics yet for
+            # a county being loaded, could rescan the staging table for every household (two 1,000,000-person
+            # counties imported at once in one database: over 15 minutes, no row written).
+            stage_create(HEADS, {"number": "varchar(40)", "head_id_number": "varchar(18)"})
             cursor.execute(
-                f"""UPDATE {H} SET head_id = x.rid, updated_at = %s
-                FROM (SELECT s.household_number AS num, r.id AS rid
-                      FROM {STAGE} s JOIN {R} r ON r.county_code = %s AND r.id_number = s.head_id_number
-                      WHERE s.is_household_row = 1 AND s.household_number <> '' AND s.head_id_number <> ''
-                        AND NOT EXISTS (SELECT 1 FROM {HSTAGE} hs WHERE hs.number = s.household_number)) x
-                WHERE {H}.county_code = %s AND {H}.number = x.num AND ({H}.head_id IS NULL OR {H}.head_id <> x.rid)""",
-                [now, county_code, county_code],
+                f"""INSERT INTO {HEADS} (number, head_id_number)
+                SELECT s.household_number, s.head_id_number FROM {STAGE} s
+                WHERE s.is_household_row = 1 AND s.household_number <> '' AND s.head_id_number <> ''
+                  AND NOT EXISTS (SELECT 1 FROM {HSTAGE} hs WHERE hs.number = s.household_number)"""
             )
+            if cursor.rowcount:
+                stage_index(HEADS, ["number"])
+                cursor.execute(
+                    f"""UPDATE {H} SET head_id = x.rid, updated_at = %s
+                    FROM (SELECT t.number AS num, r.id AS rid
+                          FROM {HEADS} t JOIN {R} r ON r.county_code = %s AND r.id_number = t.head_id_number) x
+                    WHERE {H}.county_code = %s AND {H}.number = x.num AND ({H}.head_id IS NULL OR {H}.head_id <> x.rid)""",
+                    [now, county_code, county_code],
+                )
+            stage_drop(HEADS)
             stage_drop(HSTAGE)
     _record_updates(changed, entity="resident", county_code=county_code, reason=reason, actor=actor)
     stage_drop(STAGE)
