@@ -51,6 +51,17 @@ def test_same_file_twice_changes_nothing(imported_family, tmp_path):
     assert Event.objects.count() == events
 
 
+def test_a_new_head_of_an_existing_household_is_recorded(imported_family, tmp_path):
+    """The next year's register names the wife as 户主 of H001: the household's head follows it."""
+    rows, _ = imported_family
+    rows = [list(r) for r in rows]
+    rows[0][5], rows[1][5] = "配偶", "户主"
+    import_residents(tmp_path, rows, name="new-head.csv")
+    household = Household.objects.get(county_code=COUNTY, number="H001")
+    assert household.head.id_number == rows[1][0]
+    assert Household.objects.get(county_code=COUNTY, number="H002").head.id_number == rows[3][0]  # untouched
+
+
 def test_changed_row_updates_the_resident_and_records_before_and_after(imported_family, tmp_path):
     rows, _ = imported_family
     rows = [list(r) for r in rows]
