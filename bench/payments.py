@@ -8,9 +8,9 @@ county of N residents is generated (8% with an identity, 2% migrant workers, 90%
 year, 0.5% flagged), and a payment file of about N lines: most pay what the policy gives on their
 day, some pay late, some too little or too much, some twice, some are unknown, a few lines are
 broken. The figures:
-  ingest    `payments_ingest` end to end: read and check the file, then a slice of lines at a time
-            (settings.YIBAO_INGEST_SLICE_ROWS) look the residents up, quote, classify, write
-            payments, enrollments, claims, 先缴后补, explanations, events; then the report;
+  ingest    `payments_ingest` end to end: read and check the file, look its payers and their facts up
+            once, then a slice of lines at a time (settings.YIBAO_INGEST_SLICE_ROWS) quote, classify,
+            write payments, enrollments, claims, 先缴后补, explanations, events; then the report;
   baseline  a raw bulk insert of everything the ingest wrote: the same rows (ids included) into the
             same tables of a copy of the database taken just before the ingest (a file copy on
             SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL; untimed), so each table holds what it
