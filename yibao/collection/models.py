@@ -224,7 +224,8 @@ class SubsidyRefund(RegionCodes):
 
     class Meta:
         verbose_name = "先缴后补"
-        indexes = [models.Index(fields=["township_code", "benefit_year", "status"])]
+        indexes = [models.Index(fields=["township_code", "benefit_year", "status"]),
+                   models.Index(fields=["county_code", "benefit_year", "status"])]  # the county's 待审核 count
 
 
 class QuoteExplanation(models.Model):

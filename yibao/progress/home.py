@@ -33,7 +33,8 @@ def channel_card(*, scope, year: int) -> dict:
 
     flagged = scope.filter(Payment.objects.filter(county_code=scope.county_code, benefit_year=year,
                                                   status=Payment.Status.FLAGGED, source=Payment.Source.FILE))
-    live_refund = Refund.objects.exclude(status=Refund.Status.REJECTED).values("payment_id")
+    live_refund = Refund.objects.filter(county_code=scope.county_code).exclude(
+        status=Refund.Status.REJECTED).values("payment_id")  # the county's own: not every county's refunds
     waiting = flagged.exclude(pk__in=live_refund)
     by_flag = dict(waiting.order_by().values_list("flag").annotate(n=Count("pk")).values_list("flag", "n"))
     total = sum(by_flag.values())

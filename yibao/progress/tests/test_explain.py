@@ -220,3 +220,16 @@ def test_the_check_finds_a_read_of_every_county(two_counties):
     else:
         problems = _sqlite_problems(sql, params)
     assert problems and all("enrollment" in p for p in problems)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_county_home_cards_read_only_their_county(two_counties):
+    """The county_admin's home: every card's query names the county (refunds and 先缴后补 included)."""
+    from yibao.progress.selectors import home_cards
+
+    scope = Scope(role="county_admin", region_code=b.COUNTY, user_id=1)
+    LARGE.update({"collection_refund", "collection_subsidyrefund", "reconciliation_mismatch"})
+    try:
+        _check(lambda: home_cards(scope=scope, today=dt.date(2024, 11, 15)))
+    finally:
+        LARGE.difference_update({"collection_refund", "collection_subsidyrefund", "reconciliation_mismatch"})
