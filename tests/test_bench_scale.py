@@ -50,7 +50,8 @@ def test_scale_bench_runs_at_a_tiny_size(tmp_path):
     together = f["together"]
     assert [i["county"] for i in together["imports"]] == ["140622", "140623"]
     assert all(i["imported"] == 300 and i["rejected"] == 0 for i in f["imports"] + together["imports"])
-    assert together["deadlocks"] == 0 and together["lock_samples"] > 0 and together["logical_wait_samples"] == 0
+    assert together["deadlocks"] == 0 and together["logical_wait_samples"] == 0
+    assert together["lock_samples"] + together["samples_outside"] > 0  # sampled, inside or outside the both-writing window
 
     assert set(f["years"]) == {"140621", "140622", "140623"}
     for county, year in f["years"].items():
