@@ -162,3 +162,30 @@ def test_the_file_is_looked_up_once_however_many_slices(tmp_path, county, monkey
 
     whole, sliced = lookups(10_000), lookups(1)
     assert len(whole) > 5 and len(sliced) == len(whole)
+
+
+@pytest.mark.parametrize("size", [50, 100_000])
+def test_the_progress_bar_ends_full_and_never_past_the_end(tmp_path, county, size):  # noqa: F811
+    """500 lines (unknown payers: looked up, flagged, written): the bar's steps add up to the file, not past it."""
+    from yibao.core.idnumber import check_character
+
+    numbers = [f"34032119800101{i:03d}" for i in range(500)]
+    path = write_csv(tmp_path, [line(f"B{i:04d}", n + check_character(n), "400") for i, n in enumerate(numbers)])
+
+    class Bar:
+        total, done = 0, 0
+
+        def start(self, total, message=""):
+            self.total = total
+
+        def advance(self, n=1):
+            self.done += n
+
+        def step(self, message):
+            pass
+
+    bar = Bar()
+    with override_settings(YIBAO_INGEST_SLICE_ROWS=size):
+        result = payments_ingest(path=path, actor="测试", county_code="340321", progress=bar)
+    assert result["flagged"] == 500 and bar.total == 500
+    assert 0.9 * bar.total <= bar.done <= bar.total
