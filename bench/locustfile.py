@@ -142,12 +142,16 @@ class ProgressUser(HttpUser):
             raise StopUser()
 
     @task
+    def progress_then_home(self):
+        """Both pages in turn (the same mix as two tasks of equal weight, and a short run always has both)."""
+        self.progress()
+        self.home()
+
     def progress(self):
         with self.client.get("/progress/", name="progress", catch_response=True) as answer:
             if answer.status_code != 200 or "进度" not in (answer.text or ""):
                 answer.failure(f"进度页 {answer.status_code}")
 
-    @task
     def home(self):
         with self.client.get("/", name="home", catch_response=True) as answer:
             if answer.status_code != 200:
