@@ -57,6 +57,16 @@ def copy_rows(table: str, df: pl.DataFrame, progress: Progress | None = None) ->
     return df.height
 
 
+def sqlite_last_id(cursor, table: str) -> int:
+    """The largest id a SQLite AUTOINCREMENT table has given (a deleted row's id is not given again)."""
+    cursor.execute(
+        f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
+        f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+        [table],
+    )
+    return cursor.fetchone()[0]
+
+
 def ids_reserve(table: str, n: int) -> pl.Series:
     """`n` new primary keys of `table`, taken now, for rows copied in with their ids (no lookup of the
     ids afterwards). PostgreSQL draws them from the table's sequence; on SQLite the caller holds the
@@ -80,12 +90,7 @@ def ids_reserve(table: str, n: int) -> pl.Series:
             return pl.int_range(low, high + 1, dtype=pl.Int64, eager=True).alias("id")
         if not connection.in_atomic_block:
             raise RuntimeError("ids_reserve on SQLite needs the write transaction (transaction.atomic)")
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
-            f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
-            [table],
-        )
-        first = cursor.fetchone()[0] + 1
+        first = sqlite_last_id(cursor, table) + 1
         # taken, as AUTOINCREMENT takes them: later inserts start after these
         cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + n - 1, table])
         if cursor.rowcount == 0:

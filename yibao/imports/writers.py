@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record
-from yibao.core.staging import BATCH, copy_rows, is_postgres, stage_create, stage_drop, stage_index  # noqa: F401
+from yibao.core.staging import (  # noqa: F401
+    BATCH, copy_rows, is_postgres, sqlite_last_id, stage_create, stage_drop, stage_index,
+)
 from yibao.registry.models import EmployeeInsuranceRecord, Flag, Household, Identity, Resident
 
 LOOKUP_BATCH = 5_000
@@ -138,13 +140,8 @@ def _reserve_household_ids(cursor, county_code: str) -> int:
         next_id = "nextval(%s::regclass)"
         params = [cursor.fetchone()[0]]
     else:  # the write lock is held: no one else takes ids meanwhile
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {H}), 0), "
-            f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
-            [H],
-        )
         next_id = "%s + ROW_NUMBER() OVER (ORDER BY s.row_no)"
-        params = [cursor.fetchone()[0]]
+        params = [sqlite_last_id(cursor, H)]
     cursor.execute(
         f"""INSERT INTO {HSTAGE} (id, county_code, township_code, village_code, number, head_id_number)
         SELECT {next_id}, s.county_code, s.township_code, s.village_code, s.household_number, s.head_id_number
