@@ -145,7 +145,8 @@ def policy_show_command(
     if not data.subsidies.items and data.subsidies.deferred:
         typer.echo(f"  {data.subsidies.deferred.reference}")
     window = data.collection.main_window
-    typer.echo(f"征缴期：{window.start} 至 {window.end}")
+    days = f"，{window.days_text()}" if window.days_text() else ""
+    typer.echo(f"征缴期：{window.start} 至 {window.end}{days}")
     typer.echo("规则（依次判断，先符合者适用）：")
     for rule in data.rules:
         outcome = "不予受理" if rule.outcome == "refuse" else "受理"

@@ -36,10 +36,10 @@ def _day(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
 
 def _counter_day(rng, campaign, policy) -> dt.date:
     """A day inside the window that the policy accepts (朔州: only days 1-25 of each month)."""
-    days = policy.data.collection.main_window.days_of_month
+    window = policy.data.collection.main_window
     while True:
         day = _day(rng, campaign.collection_start, campaign.collection_end)
-        if days is None or days.first <= day.day <= days.last:
+        if window.takes_day(day):
             return day
 
 

@@ -69,17 +69,17 @@ def default_assessment_date(*, policy: Policy, start: dt.date, end: dt.date, tod
     moves to the next open day of the window, or back to the last open one.
     """
     day = start if today < start else today if today <= end else end
-    days = policy.data.collection.main_window.days_of_month
-    if days is None or days.first <= day.day <= days.last:
+    window = policy.data.collection.main_window
+    if window.takes_day(day):
         return day
     forward = day
     while forward <= end:
-        if days.first <= forward.day <= days.last:
+        if window.takes_day(forward):
             return forward
         forward += dt.timedelta(days=1)
     back = day
     while back >= start:
-        if days.first <= back.day <= days.last:
+        if window.takes_day(back):
             return back
         back -= dt.timedelta(days=1)
     return day

@@ -197,11 +197,7 @@ def _in_range(value: int, bounds) -> bool:
 
 
 def paid_in_main_window(policy: Policy, paid_on: dt.date) -> bool:
-    window = policy.data.collection.main_window
-    if not (window.start <= paid_on <= window.end):
-        return False
-    days = window.days_of_month
-    return days is None or days.first <= paid_on.day <= days.last
+    return policy.data.collection.main_window.open_on(paid_on)
 
 
 def _event_holds(cond: Condition, event: dt.date | None, paid_on: dt.date) -> bool:
@@ -417,10 +413,11 @@ def _refusal_without_rule(policy: Policy, paid_on: dt.date) -> tuple[str, object
     window = policy.data.collection.main_window
     if paid_on < window.start:
         return f"征缴期尚未开始：{cn_date(window.start)}起方可缴费。", window
-    if window.start <= paid_on <= window.end and window.days_of_month is not None:
-        days = window.days_of_month
-        if not days.first <= paid_on.day <= days.last:
-            return f"征缴期内每月{days.first}日至{days.last}日办理缴费，{paid_on.month}月{paid_on.day}日不受理。", window
+    if window.start <= paid_on <= window.end and not window.takes_day(paid_on):
+        days = window.days_for(paid_on)
+        said = f"每月{days.first}日至{days.last}日" if window.days_by_month is None else (
+            f"{paid_on.month}月{days.first}日至{days.last}日")
+        return f"征缴期内{said}办理缴费，{paid_on.month}月{paid_on.day}日不受理。", window
     return policy.data.collection.late_refusal.reason, policy.data.collection.late_refusal
 
 

@@ -22,6 +22,7 @@ FIELD_LABELS: dict[str, str] = {
     "age_any_of": "年龄条件", "age_applies_to_role": "年龄条件只约束", "requires_any_of": "须同时持有的身份",
     "min": "下限", "below": "上限（不含）", "max": "上限",
     "collection": "征缴", "main_window": "集中征缴期", "start": "起始", "end": "截止", "days_of_month": "每月缴费日",
+    "days_by_month": "分月缴费日",
     "first": "首日", "last": "末日", "late_refusal": "逾期不予受理", "reason": "原因",
     "rules": "规则", "when": "条件", "outcome": "结果", "refuse_reason": "不予受理原因",
     "allow_before_year_start": "可早于年度首日", "charge": "收费", "waiting_period": "待遇等待期",
@@ -61,12 +62,14 @@ MODEL_FIELD_LABELS: dict[str, str] = {
     "Rule.label": "规则名称", "PolicyFile.id": "政策编号", "Refusal.reason": "不予受理原因",
     "WaitingFloor.months": "最少月数", "WaitingFloor.gap_years": "断保年数不少于",
     "BenefitStart.date": "固定起始日", "EmployeeMonths.year": "职工医保缴费年度", "EnrolleeKind.kind": "类别",
+    "MonthDays.months": "月份",
 }
 
 # list key → how one element is counted ("第3条规则")
 ITEM_NOUNS: dict[str, str] = {
     "rules": "条规则", "standards": "项缴费标准", "items": "项资助", "cases": "个用例", "notes": "条其他规定",
     "kinds": "类参保对象", "age_any_of": "个年龄条件", "any_of": "个条件", "checklist": "项清单确认",
+    "days_by_month": "项分月缴费日",
 }
 
 

@@ -261,17 +261,89 @@ class DayRange(Strict):
     first: int = Field(ge=1, le=31)
     last: int = Field(ge=1, le=31)
 
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.first > self.last:
+            raise ValueError(f"每月缴费日的首日 {self.first} 晚于末日 {self.last}")
+        return self
+
+
+class MonthDays(DayRange):
+    """Days of some calendar months (“9-11月1-25日，12月1-28日”)."""
+
+    months: list[int] = Field(min_length=1, description="适用的月份，如 [9, 10, 11]")
+
+    @field_validator("months")
+    @classmethod
+    def _calendar_months(cls, months: list[int]) -> list[int]:
+        wrong = [m for m in months if not 1 <= m <= 12]
+        if wrong:
+            raise ValueError(f"月份只能是1至12，{wrong[0]}不是月份")
+        return months
+
+
+def _months_between(start: dt.date, end: dt.date) -> list[int]:
+    months, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        months.append(month)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
 
 class Window(Cited):
     start: dt.date
     end: dt.date
     days_of_month: DayRange | None = None
+    days_by_month: list[MonthDays] | None = Field(
+        None, min_length=1, description="各月缴费日不同时分月写，如 [{months: [9, 10, 11], first: 1, last: 25}, "
+        "{months: [12], first: 1, last: 28}]；与“每月缴费日”只写一个")
 
     @model_validator(mode="after")
     def _ordered(self):
         if self.start > self.end:
             raise ValueError(f"征缴期起始日 {self.start} 晚于截止日 {self.end}")
+        if self.days_by_month is not None:
+            if self.days_of_month is not None:
+                raise ValueError("“每月缴费日”和“分月缴费日”只能写一个")
+            seen: set[int] = set()
+            for days in self.days_by_month:
+                twice = sorted(seen & set(days.months))
+                if twice:
+                    raise ValueError(f"{twice[0]}月在“分月缴费日”中写了两次")
+                seen |= set(days.months)
+            missing = [m for m in dict.fromkeys(_months_between(self.start, self.end)) if m not in seen]
+            if missing:
+                raise ValueError(f"征缴期包括{'、'.join(f'{m}月' for m in missing)}，“分月缴费日”没有写它的缴费日")
         return self
+
+    def days_for(self, day: dt.date) -> DayRange | None:
+        """The days of `day`'s month on which payments are taken; None when the notice limits none
+        (or, with days by month, names no days for that month: it lies outside the window)."""
+        if self.days_by_month is None:
+            return self.days_of_month
+        return next((days for days in self.days_by_month if day.month in days.months), None)
+
+    def takes_day(self, day: dt.date) -> bool:
+        """Whether the notice's days of the month allow `day` (the start and end are not looked at)."""
+        if self.days_by_month is not None and not any(day.month in d.months for d in self.days_by_month):
+            return False
+        days = self.days_for(day)
+        return days is None or days.first <= day.day <= days.last
+
+    def open_on(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end and self.takes_day(day)
+
+    def days_text(self) -> str | None:
+        """“每月1日至25日” or “9月、10月、11月每月1日至25日，12月1日至28日”."""
+        if self.days_by_month is not None:
+            parts = []
+            for days in self.days_by_month:
+                months = "、".join(f"{m}月" for m in days.months)
+                parts.append(f"{months}{'每月' if len(days.months) > 1 else ''}{days.first}日至{days.last}日")
+            return "，".join(parts)
+        if self.days_of_month is not None:
+            return f"每月{self.days_of_month.first}日至{self.days_of_month.last}日"
+        return None
 
 
 class Refusal(Cited):

@@ -114,9 +114,7 @@ def policy_summary(policy: Policy) -> dict:
         "benefit_year": data.benefit_year,
         "collection_start": window.start,
         "collection_end": window.end,
-        "days_of_month": (
-            f"每月{window.days_of_month.first}日至{window.days_of_month.last}日" if window.days_of_month else None
-        ),
+        "days_of_month": window.days_text(),
         "tiers": sorted(data.contribution.tiers()),
         "version": policy.version,
     }

@@ -21,10 +21,13 @@ class PaceWindow:
     first_day: int | None = None  # days_of_month, when the notice limits them
     last_day: int | None = None
     source: str = ""  # the policy id or campaign the dates came from
+    by_month: tuple[tuple[int, int, int], ...] = ()  # (month, first, last) where days differ by month
 
     def open_on(self, day: dt.date) -> bool:
         if not (self.start <= day <= self.deadline):
             return False
+        if self.by_month:
+            return any(month == day.month and first <= day.day <= last for month, first, last in self.by_month)
         if self.first_day is None:
             return True
         return self.first_day <= day.day <= (self.last_day or 31)
@@ -34,7 +37,7 @@ class PaceWindow:
         end = min(until or self.deadline, self.deadline)
         if end < self.start:
             return 0
-        if self.first_day is None:
+        if self.first_day is None and not self.by_month:
             return (end - self.start).days + 1
         return sum(1 for n in range((end - self.start).days + 1) if self.open_on(self.start + dt.timedelta(days=n)))
 
