@@ -184,7 +184,7 @@ def _receipt_no_of(event) -> str:
 
 
 def _receipt(event, ctx):
-    a, b = event.after or {}, event.before or {}
+    a = event.after or {}
     r = ctx.receipts.get(_int(event.entity_id))
     no = a.get("receipt_no") or (r.receipt_no if r else f"（编号 {event.entity_id}）")
     payer = f"，缴款人 {r.payer_name}" if r and r.payer_name else ""

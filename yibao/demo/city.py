@@ -37,7 +37,7 @@ def second_policy_text() -> tuple[str, str]:
         "# 只用于演示市级汇总；引用仍是怀远县通知的原文。\n"
     )
     policy = re.sub(r"^id: .*$", f"id: {SECOND_POLICY_ID}", policy, count=1, flags=re.M)
-    policy = re.sub(r"^title: .*$", f"title: 五河县2025年度城乡居民医保参保缴费（演示：沿用怀远县方案）", policy,
+    policy = re.sub(r"^title: .*$", "title: 五河县2025年度城乡居民医保参保缴费（演示：沿用怀远县方案）", policy,
                     count=1, flags=re.M)
     policy = policy.replace("  county: 怀远县\n", f"  county: {SECOND_NAME}\n", 1)
     policy = policy.replace('  region_prefix: "340321"\n', f'  region_prefix: "{SECOND_CODE}"\n', 1)

@@ -148,7 +148,7 @@ def takings_card(*, scope, today: dt.date | None = None) -> dict | None:
     detail = "，".join(f"{names.get(c, c)} {n} 笔 {_yuan(t)} 元" for c, n, t in sorted(rows, key=lambda r: -(r[2] or 0)))
     return {
         "key": "takings", "title": f"今日收款（{today:%m-%d}，本人）", "value": f"{count} 笔 · {_yuan(amount)} 元",
-        "detail": detail or "今天还没有收款", "url": reverse("collection:payments") + f"?source=counter",
+        "detail": detail or "今天还没有收款", "url": reverse("collection:payments") + "?source=counter",
         "tone": "", "count": count, "amount": amount,
     }
 
