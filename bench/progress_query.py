@@ -195,7 +195,7 @@ def _home_ms() -> tuple[float, float]:
     import datetime as dt
 
     from yibao.accounts.scope import Scope
-    from yibao.progress.selectors import home_cards
+    from yibao.progress.home import home_cards
 
     on = dt.date(2024, 11, 15)
     county = Scope(role="county_admin", region_code=COUNTY, user_id=1)

@@ -347,7 +347,8 @@ def step_measure(args) -> dict:
     from django.db import connection
 
     from yibao.accounts.scope import Scope
-    from yibao.progress.selectors import home_cards, remind_rows
+    from yibao.progress.remind import remind_rows
+    from yibao.progress.home import home_cards
     from yibao.registry.models import Resident
 
     county = args.county

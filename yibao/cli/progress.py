@@ -275,7 +275,7 @@ def remind_command(
     from django.http import Http404
 
     from yibao.progress.reports import remind_json, write_remind_xlsx
-    from yibao.progress.selectors import remind_rows
+    from yibao.progress.remind import remind_rows
 
     if state not in ("open", "refused", "closed", "all"):
         fail(f"--state 应为 open、refused、closed 或 all，收到：{state}")

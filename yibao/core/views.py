@@ -16,7 +16,8 @@ from yibao.core.selectors import event_list, event_shown, job_list, job_progress
 @scoped_view
 def home(request):
     """The tiles of the user's menu, and above them what needs doing in the user's area."""
-    from yibao.progress.selectors import benefit_year_default, home_cards
+    from yibao.progress.selectors import benefit_year_default
+    from yibao.progress.home import home_cards
     from yibao.progress.services import progress_ensure
 
     scope = request.scope

@@ -16,7 +16,7 @@ from yibao.accounts.api import ErrorOut, error_response
 from yibao.core.clock import business_time
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
-from yibao.progress import reports, selectors, services
+from yibao.progress import remind, reports, selectors, services
 from yibao.progress.models import RemindMark
 from yibao.regions.selectors import region_labels
 from yibao.core.api_types import Count, DbId, IsoDate, Money, PlainText, RegionLevel, Year
@@ -437,7 +437,7 @@ def progress_renewal(request, region: str | None = None, year: Year | None = Non
     scope.require("remind.view")
     on = _on(on)
     region, year = _ensure(scope, region, year, request.user, on)
-    data = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
+    data = remind.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
 
     def row(item):
         u = item["unit"]
@@ -498,7 +498,7 @@ def remind_list(request, village: str, year: Year | None = None, state: str = "o
     year = _year(scope, village, year)
     if state not in REMIND_STATES:
         raise Http404("state 应为 open、refused、closed 或 all。")
-    rows = selectors.remind_rows(scope=scope, village_code=village, benefit_year=year, state=state)
+    rows = remind.remind_rows(scope=scope, village_code=village, benefit_year=year, state=state)
     return {"village_code": village, "benefit_year": year, "state": state, "count": len(rows), "people": reports.remind_json(rows)}
 
 
@@ -536,7 +536,7 @@ def remind_mark(request, resident_id: DbId, payload: MarkIn):
 
     scope = request.auth
     scope.require("remind.mark")
-    resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
+    resident = remind.remind_resident(scope=scope, resident_id=resident_id)
     try:
         mark, change = status_change_apply(
             actor=request.user, resident=resident, kind="remind_mark", capability="remind.mark",

@@ -1,4 +1,4 @@
-"""The task-first cards of each role's home (selectors.home_cards adds the area's progress, 催缴,
+"""The task-first cards of each role's home (home_cards adds the area's progress, 催缴,
 cash and reconciliation cards): the tax officer's channel lines and reconciliation due dates, the
 department reporter's latest list, the counter's takings today.
 
@@ -13,10 +13,14 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
 from yibao.core.clock import business_today
+from yibao.progress.pace import percent as pace_percent
+from yibao.progress.remind import renewal_summary
+from yibao.progress.selectors import benefit_year_default
 
 
 def _yuan(amount) -> str:
@@ -159,7 +163,6 @@ def takings_card(*, scope, today: dt.date | None = None) -> dict | None:
 def above_county_cards(*, scope) -> list[dict]:
     """A city's or province's home: the roll-up of its counties (/progress/), then one card per county
     linking to that county's progress (county → township → village). No person-level cards."""
-    from yibao.progress.selectors import benefit_year_default
     from yibao.regions.selectors import region_name, scope_counties
 
     progress = reverse("progress:dashboard")
@@ -174,4 +177,110 @@ def above_county_cards(*, scope) -> list[dict]:
             "key": f"county-{code}", "title": name, "value": f"{year}年度" if year else "未开启征缴",
             "detail": "查看本县进度（县 → 乡镇 → 村）", "url": f"{progress}?region={code}", "tone": "",
         })
+    return cards
+
+
+# ---------------------------------------------------------------- all cards of a home
+
+
+def home_cards(*, scope, today: dt.date | None = None) -> list[dict]:
+    """What needs doing in the user's area, one card per task the role has: progress against the
+    target, people left to 催缴, counter cash not yet handed over, the latest reconciliation's
+    mismatches (those naming the user first) and refunds waiting for approval.
+
+    Each card: title, value, detail, url, tone ('good', 'bad' or ''). Nothing for an account
+    without a region, or a county without a campaign year.
+    """
+    from yibao.collection.models import Refund, SubsidyRefund
+    from yibao.reconciliation import selectors as reconciliation
+    from yibao.reconciliation.models import Mismatch
+
+    if not scope.region_code:
+        return []
+    if scope.role == "department_clerk" and not scope.superuser:
+        return department_cards(scope=scope)
+    if scope.above_county:
+        return above_county_cards(scope=scope)
+    county = scope.county_code
+    year = benefit_year_default(county)
+    if not year:
+        return []
+    cards: list[dict] = []
+    counter = scope.can("payments.collect") and scope.level in (9, 12)
+    if counter:
+        takings = takings_card(scope=scope, today=today)
+        if takings:
+            cards.append(takings)
+    if scope.can("payments.ingest"):
+        cards.append(channel_card(scope=scope, year=year))
+    if scope.can("reconcile.run"):
+        due = reconcile_due(scope=scope, year=year, today=today)
+        if due:
+            cards.append(due)
+    if scope.can("progress.view") or scope.can("remind.view"):
+        try:
+            summary = renewal_summary(scope=scope, region_code=scope.region_code, benefit_year=year)
+        except Http404:
+            summary = None
+        if summary and scope.can("progress.view"):
+            unit = summary["unit"]
+            detail = f"参保率 {pace_percent(unit.rate)}" if unit.target else "尚未下达目标任务"
+            if unit.on_pace is not None:
+                detail += "，已达序时进度" if unit.on_pace else f"，未达序时进度，差 {unit.behind} 人"
+            cards.append({
+                "key": "progress", "title": f"{year}年度参保", "url": reverse("progress:dashboard"),
+                "value": f"{unit.enrolled}" + (f" / {unit.target}" if unit.target else "") + " 人",
+                "detail": detail, "tone": "" if unit.on_pace is None else ("good" if unit.on_pace else "bad"),
+            })
+        if summary and scope.can("remind.view") and summary["total"]["unit"].last_year:
+            left = summary["total"]["open"]
+            cards.append({
+                "key": "remind", "title": "我的催缴（上年参保、今年未续）" if counter else "待催缴（上年参保、今年未续）",
+                "url": reverse("progress:remind"),
+                "value": f"{left} 人", "tone": "bad" if left else "good",
+                "detail": f"上年参保 {summary['total']['unit'].last_year} 人，已续保 {summary['total']['unit'].renewed} 人",
+            })
+    if scope.can("payments.view") and scope.level in (9, 12):  # those who hand over or receive the cash; the
+        # county reads it per collector on the 现金交款 page (a county-wide sum scans every payment of the year)
+        rows = reconciliation.cash_by_collector(scope=scope, benefit_year=year, as_of=today)
+        mine = scope.role == "village_collector"
+        if mine:
+            rows = [r for r in rows if r["collector_id"] == scope.user_id]
+        taken = sum((r["outstanding"] for r in rows if r["outstanding"] > 0), Decimal(0))
+        if rows:
+            cards.append({
+                "key": "cash", "title": "手中现金（未登记交款）" if mine else "征收员未交现金",
+                "url": reverse("reconciliation:handovers"), "value": f"{taken:,.2f} 元", "tone": "bad" if taken else "good",
+                "detail": f"窗口现金收款 {sum((r['taken'] for r in rows), Decimal(0)):,.2f} 元，"
+                          f"已交款 {sum((r['handed'] for r in rows), Decimal(0)):,.2f} 元",
+            })
+    if scope.can("reconcile.view"):
+        run = reconciliation.run_list(scope=scope, county_code=county, benefit_year=year).first()
+        if run is not None:
+            shown = reconciliation.my_open_mismatches(scope=scope, run=run)  # not yet marked 已整改
+            count = shown.count()
+            naming_me = shown.filter(responsible=Mismatch.Responsible.COLLECTOR,
+                                     collector_key=f"u{scope.user_id}").count() if scope.user_id else 0
+            detail = f"{run.ran_on:%Y-%m-%d} 对账（截止 {run.as_of:%Y-%m-%d}）"
+            if naming_me:
+                detail += f"，其中 {naming_me} 条由你整改"
+            cards.append({
+                "key": "reconcile", "title": "我的对账差异（待整改）" if counter else "对账差异（待整改）",
+                "url": reverse("reconciliation:run_detail", args=[run.pk]) + "?state=open",
+                "value": f"{count} 条", "detail": detail, "tone": "bad" if count else "good",
+            })
+    if scope.can("refunds.approve"):
+        waiting = scope.filter(Refund.objects.filter(county_code=county, status=Refund.Status.REQUESTED)).count()
+        cards.append({"key": "refunds", "title": "待审批退费", "url": reverse("collection:refunds") + "?status=requested",
+                      "value": f"{waiting} 笔", "detail": "参保人申请的退费，审批后由税务退款",
+                      "tone": "bad" if waiting else "good"})
+    if scope.can("subsidy_refunds.approve"):
+        waiting = scope.filter(SubsidyRefund.objects.filter(county_code=county, benefit_year=year,
+                                                            status=SubsidyRefund.Status.PENDING)).count()
+        cards.append({"key": "subsidy_refunds", "title": "先缴后补待审核",
+                      "url": reverse("collection:subsidy_refunds") + "?status=pending", "value": f"{waiting} 人",
+                      "detail": "先按标准缴费、事后返还资助的人员", "tone": "bad" if waiting else "good"})
+    if counter:  # the counter's own work first: takings, cash in hand, my 催缴, my differences
+        first = ("takings", "cash", "remind", "reconcile")
+        cards.sort(key=lambda c: first.index(c["key"]) if c["key"] in first else len(first))
     return cards

@@ -1,7 +1,7 @@
 """The 催缴 workbook of a county or a township: one sheet per village (named by the village) and a 汇总 sheet.
 
 A village's sheet is the same table as the village's own 催缴 export; ID numbers are masked as there
-(`scope.show_id` in selectors.remind_rows).
+(`scope.show_id` in remind.remind_rows).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.http import Http404
 
-from yibao.progress import reports, selectors
+from yibao.progress import remind, reports
 
 SHEET_MAX = 31
 _BAD = re.compile(r"[\[\]:*?/\\]")
@@ -67,12 +67,12 @@ def remind_book_lists(*, scope, region_code: str, benefit_year: int, state: str 
         raise Http404(f"区划 {region_code} 下没有村（社区）。")
     townships = dict(Region.objects.filter(level=9, code__startswith=region_code[:6]).values_list("code", "name"))
     with_rows = set(
-        selectors.remind_base(county_code=region_code[:6], benefit_year=benefit_year)
+        remind.remind_base(county_code=region_code[:6], benefit_year=benefit_year)
         .filter(resident__village_code__startswith=region_code).values_list("resident__village_code", flat=True).distinct()
     )
     out = []
     for code, name in villages:
-        rows = (selectors.remind_rows(scope=scope, village_code=code, benefit_year=benefit_year, state=state, on=on)
+        rows = (remind.remind_rows(scope=scope, village_code=code, benefit_year=benefit_year, state=state, on=on)
                 if code in with_rows else [])
         out.append(VillageList(code=code, name=name, township=townships.get(code[:9], code[:9]), rows=rows))
     return out
@@ -137,7 +137,7 @@ def remind_export(*, scope, code: str, year: int, state: str, on=None) -> tuple[
 
     state = state if state in dict(STATES) else "open"
     if len(code) == 12:
-        rows = selectors.remind_rows(scope=scope, village_code=code, benefit_year=year, state=state, on=on)
+        rows = remind.remind_rows(scope=scope, village_code=code, benefit_year=year, state=state, on=on)
         content, people = reports.write_remind_xlsx(rows, village_code=code, benefit_year=year), len(rows)
     else:
         lists = remind_book_lists(scope=scope, region_code=code, benefit_year=year, state=state, on=on)

@@ -66,6 +66,7 @@ def refused_marks(*, county_code: str, benefit_year: int, villages=None, until: 
     from django.db.models import Subquery
 
     from yibao.progress import selectors
+    from yibao.progress import remind
 
     marks = RemindMark.objects.filter(county_code=county_code, benefit_year=benefit_year)
     if until is not None:
@@ -75,7 +76,7 @@ def refused_marks(*, county_code: str, benefit_year: int, villages=None, until: 
     if villages:
         rows = rows.filter(resident__village_code__in=villages)
     if until is None:
-        rows = rows.filter(resident_id__in=selectors.remind_base(county_code=county_code, benefit_year=benefit_year)
+        rows = rows.filter(resident_id__in=remind.remind_base(county_code=county_code, benefit_year=benefit_year)
                            .values("resident_id"))
     else:
         last = selectors.Enrollment.objects.filter(selectors.covered_q(), county_code=county_code,

@@ -18,6 +18,7 @@ from yibao.core.downloads import content_disposition
 from yibao.core.inputs import parse_date, parse_year, posted_text
 from yibao.core.services import event_record
 from yibao.core.uploads import upload_check
+from yibao.progress import remind as reminders
 from yibao.progress import remindbook, reports, selectors, services, snapshots
 from yibao.progress.models import RemindMark, Target
 from yibao.progress.pace import AMBER_POINTS, percent, standing_colour
@@ -312,7 +313,7 @@ def remind(request):
         state = request.GET.get("state", "open")
         if state not in dict(STATES):
             state = "open"
-        rows = selectors.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state, on=on)
+        rows = reminders.remind_rows(scope=scope, village_code=region, benefit_year=year, state=state, on=on)
         from yibao.registry.views_undo import undo_banner
 
         return render(request, "progress/remind_village.html", {**undo_banner(request),
@@ -320,7 +321,7 @@ def remind(request):
             "state": state, "states": STATES, "outcomes": RemindMark.Outcome.choices,
             "can_mark": scope.can("remind.mark"), "up": region[:9] if scope.contains(region[:9]) else None,
         })
-    summary = selectors.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
+    summary = reminders.renewal_summary(scope=scope, region_code=region, benefit_year=year, on=on)
     return render(request, "progress/remind_summary.html", {**summary, "year": year, "region": region})
 
 
@@ -333,7 +334,7 @@ def remind_mark(request, resident_id: int):
     from yibao.registry.views_undo import confirm_fragment, confirm_page, confirmed, undo_fragment, with_undo
 
     scope = request.scope
-    resident = selectors.remind_resident(scope=scope, resident_id=resident_id)
+    resident = reminders.remind_resident(scope=scope, resident_id=resident_id)
     year = _year_param(request, resident.county_code)
     htmx = bool(request.headers.get("HX-Request"))
     back = f"{reverse('progress:remind')}?{urlencode({'village': resident.village_code, 'year': year})}"

@@ -201,7 +201,7 @@ def person_overview(*, scope, resident: Resident) -> dict:
     out["remind_marks"], out["on_remind_list"] = [], False
     if scope.can("remind.view"):
         from yibao.progress.models import RemindMark
-        from yibao.progress.selectors import remind_base
+        from yibao.progress.remind import remind_base
 
         out["remind_marks"] = list(
             scope.filter(RemindMark.objects.filter(county_code=resident.county_code, resident=resident))

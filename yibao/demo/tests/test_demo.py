@@ -83,7 +83,7 @@ def test_demo_year_starts_from_last_years_roster(db):
     from yibao.collection.models import Payment
     from yibao.demo.year import demo_year
     from yibao.enrollment.models import Campaign, Enrollment
-    from yibao.progress.selectors import remind_base
+    from yibao.progress.remind import remind_base
 
     demo_build(residents=500, seed=11)
     summary = demo_year(seed=11)

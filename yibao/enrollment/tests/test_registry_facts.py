@@ -114,7 +114,7 @@ def test_channel_ingest_reads_employee_months_from_the_registry(tmp_path, monkey
 
 
 def test_the_remind_list_estimate_reads_household_enrollment_like_the_counter(monkeypatch):
-    from yibao.progress.selectors import _owed_quotes
+    from yibao.progress.remind import _owed_quotes
 
     monkeypatch.setenv("YIBAO_POLICY_DIRS", str(SHIYAN.parent))
     village = "439901100001"

@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 
 from yibao.accounts.scope import Scope
 from yibao.progress import services
-from yibao.progress.selectors import history_rows, progress_tree, remind_base, remind_rows
+from yibao.progress.selectors import history_rows, progress_tree
+from yibao.progress.remind import remind_base, remind_rows
 from yibao.progress.tests import builders as b
 
 OTHER, OTHER_TOWN, OTHER_VILLAGE = "340322", "340322100", "340322100201"
@@ -225,7 +226,7 @@ def test_the_check_finds_a_read_of_every_county(two_counties):
 @pytest.mark.django_db(transaction=False)
 def test_county_home_cards_read_only_their_county(two_counties):
     """The county_admin's home: every card's query names the county (refunds and 先缴后补 included)."""
-    from yibao.progress.selectors import home_cards
+    from yibao.progress.home import home_cards
 
     scope = Scope(role="county_admin", region_code=b.COUNTY, user_id=1)
     LARGE.update({"collection_refund", "collection_subsidyrefund", "reconciliation_mismatch"})

@@ -11,7 +11,7 @@ from yibao.cli import app
 from yibao.core.models import Job
 from yibao.enrollment.models import Campaign
 from yibao.imports.tests.roster import paid, roster_import
-from yibao.progress import selectors, services
+from yibao.progress import remind, selectors, services
 from yibao.progress.models import VillageProgress
 from yibao.progress.tests import builders as b
 
@@ -52,22 +52,22 @@ def first_year(db, tmp_path):
 
 
 def test_remind_list_has_last_years_imported_enrollees_who_have_not_paid(first_year):
-    rows = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
+    rows = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
     assert [r.resident.name for r in rows] == ["乙"]  # 甲 paid; 丁's 2024 ended before any cover
     yi = rows[0]
     assert (yi.household_number, yi.head_name, yi.last_status, yi.this_status) == ("H1", "甲", "正常参保", "未登记")
     assert yi.owed is not None and yi.owed_basis == "测算"  # quoted with the 2025 policy, no gap
-    west = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.XICUN, benefit_year=2025, on=ON)
+    west = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.XICUN, benefit_year=2025, on=ON)
     assert [(r.resident.name, r.last_status) for r in west] == [("丙", "参保暂停")]
 
 
 def test_12_10_comparison_counts_the_imported_year(first_year):
-    summary = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
+    summary = remind.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
     rows = {r["unit"].code: r for r in summary["rows"]}
     dong, xi = rows[b.DONGCUN]["unit"], rows[b.XICUN]["unit"]
     assert (dong.last_year, dong.renewed, dong.not_renewed) == (2, 1, 1)
     assert (xi.last_year, xi.renewed) == (1, 0)
-    county = selectors.renewal_summary(scope=COUNTY_SCOPE, benefit_year=2025)["total"]["unit"]
+    county = remind.renewal_summary(scope=COUNTY_SCOPE, benefit_year=2025)["total"]["unit"]
     assert (county.last_year, county.renewed, county.new_enrolled) == (3, 1, 1)  # 戊 is new
 
 
@@ -123,6 +123,6 @@ def test_the_history_year_itself_shows_without_a_policy(client, login, first_yea
 def test_owed_for_a_history_year_says_why_there_is_no_amount(first_year, tmp_path):
     """A 2024 催缴 list (2023 enrollees, also imported) has nothing to quote with: the note says so."""
     roster_import(tmp_path, [paid(first_year["d"], 2023)], name="2023.csv")
-    rows = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2024, on=ON)
+    rows = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2024, on=ON)
     ding = next(r for r in rows if r.resident.name == "丁")
     assert ding.owed is None and ding.owed_note == "2024年度为导入的历史名单，没有缴费政策，无法测算"

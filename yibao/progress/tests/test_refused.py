@@ -16,7 +16,8 @@ from yibao.core.models import Event
 from yibao.enrollment.models import Enrollment
 from yibao.progress import services
 from yibao.progress.models import DaySnapshot, RemindMark
-from yibao.progress.selectors import progress_tree, remind_rows
+from yibao.progress.selectors import progress_tree
+from yibao.progress.remind import remind_rows
 from yibao.progress.tests import builders as b
 from yibao.registry.models import Resident, StatusChange
 

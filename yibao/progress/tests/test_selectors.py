@@ -9,7 +9,7 @@ from django.http import Http404
 
 from yibao.accounts.scope import Scope
 from yibao.enrollment.models import Enrollment
-from yibao.progress import selectors, services
+from yibao.progress import remind, selectors, services
 from yibao.progress.models import RemindMark
 from yibao.progress.tests import builders as b
 
@@ -84,14 +84,14 @@ def test_pace_window_uses_the_notice_deadline_and_open_days():
 
 
 def test_remind_list_has_last_years_enrollees_who_have_not_paid(county):
-    rows = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
+    rows = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
     assert [r.resident.name for r in rows] == ["乙", "丁"]  # 甲 paid; 丙 was not enrolled last year
     yi, ding = rows
     assert (yi.household_number, yi.head_name) == ("H1", "甲")
     assert (yi.owed, yi.owed_basis, yi.owed_note) == (Decimal("60.00"), "测算", "dibao")  # 怀远 低保: 400 − 340
     assert (ding.owed, ding.resident.phone, ding.this_status) == (Decimal("400.00"), "13900000004", "未登记")
     b.assess(county["d"], payable="200.00", identity="monitored")
-    ding = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)[1]
+    ding = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)[1]
     assert (ding.owed, ding.owed_basis) == (Decimal("200.00"), "核定")
 
 
@@ -106,49 +106,49 @@ def test_remind_list_owes_what_the_counter_would_take_after_the_window_and_after
     b.assess(county["d"], payable="200.00", identity="monitored")
     b.enroll(county["b"], 2025, status=Enrollment.Status.REGISTERED)
     campaign = Campaign.objects.get(county_code=b.COUNTY, benefit_year=2025)
-    rows = {r.resident.name: r for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
+    rows = {r.resident.name: r for r in remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
                                                               benefit_year=2025, on=late)}
     for name, key in (("乙", "b"), ("丁", "d")):
         counter = collection.due_quote(resident=county[key], campaign=campaign, paid_on=late)
         assert counter.accepted and rows[name].owed == counter.payable and rows[name].owed_basis == "测算"
     assert rows["丁"].owed == Decimal("400.00")  # the monitored 核定 of 200 no longer holds
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CLOSED)
-    rows = {r.resident.name: r for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
+    rows = {r.resident.name: r for r in remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN,
                                                               benefit_year=2025, on=late)}
     counter = collection.due_quote(resident=county["d"], campaign=campaign, paid_on=late)
     assert counter.rule == "late_enrollment_waiting_period"  # the counter registers him under the late rule
     assert (rows["丁"].owed, rows["丁"].owed_basis) == (counter.payable, "测算")
     assert rows["乙"].owed == Decimal("60.00")  # registered before the close: late rules still take him
     settings.YIBAO_TODAY = "2025-12-31"  # the year over: the policy's refusal comes first, as at the counter
-    over = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=dt.date(2025, 12, 31))
+    over = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=dt.date(2025, 12, 31))
     ding = [r for r in over if r.resident.name == "丁"][0]
     counter = collection.due_quote(resident=county["d"], campaign=campaign, paid_on=dt.date(2025, 12, 31))
     assert not counter.accepted and (ding.owed_basis, ding.owed_note) == ("不予受理", counter.reason)
     assert "已晚于2025年度末" in ding.owed_note
-    in_window = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
+    in_window = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, on=ON)
     assert in_window[1].owed_basis == "不予受理" and "征缴已结束" in in_window[1].owed_note
 
 
 def test_remind_list_separates_closed_people_and_masks_ids_for_auditors(county):
     services.remind_mark(actor="测试", resident=county["d"], benefit_year=2025, outcome="moved_away", note="迁往合肥")
     services.remind_mark(actor="测试", resident=county["b"], benefit_year=2025, outcome="contacted")
-    open_rows = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025)
-    closed = selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, state="closed")
+    open_rows = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025)
+    closed = remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.DONGCUN, benefit_year=2025, state="closed")
     assert [r.resident.name for r in open_rows] == ["乙"] and open_rows[0].mark.outcome == RemindMark.Outcome.CONTACTED
     assert [r.resident.name for r in closed] == ["丁"]
     auditor = Scope(role="auditor", region_code=b.COUNTY)
-    shown = selectors.remind_rows(scope=auditor, village_code=b.DONGCUN, benefit_year=2025)[0].shown_id
+    shown = remind.remind_rows(scope=auditor, village_code=b.DONGCUN, benefit_year=2025)[0].shown_id
     assert "*" in shown and shown != county["b"].id_number
     with pytest.raises(PermissionDenied):
-        selectors.remind_rows(scope=Scope(role="village_collector", region_code=b.XICUN), village_code=b.DONGCUN,
+        remind.remind_rows(scope=Scope(role="village_collector", region_code=b.XICUN), village_code=b.DONGCUN,
                               benefit_year=2025)
     with pytest.raises(Http404):
-        selectors.remind_rows(scope=COUNTY_SCOPE, village_code=b.LIUCHENG, benefit_year=2025)
+        remind.remind_rows(scope=COUNTY_SCOPE, village_code=b.LIUCHENG, benefit_year=2025)
 
 
 def test_renewal_summary_compares_with_last_year(county):
     services.remind_mark(actor="测试", resident=county["d"], benefit_year=2025, outcome="deceased", note="9月死亡")
-    summary = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
+    summary = remind.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
     rows = {r["unit"].code: r for r in summary["rows"]}
     dong = rows[b.DONGCUN]
     assert (dong["unit"].last_year, dong["unit"].renewed, dong["unit"].not_renewed) == (3, 1, 2)

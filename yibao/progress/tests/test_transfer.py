@@ -6,7 +6,7 @@ from yibao.accounts.scope import Scope
 from yibao.core.models import Event
 from yibao.enrollment.models import Enrollment
 from yibao.enrollment.services import enrollment_transfer
-from yibao.progress import selectors, services
+from yibao.progress import remind, services
 from yibao.progress.models import RemindMark
 from yibao.progress.tests import builders as b
 from yibao.registry.services import resident_move
@@ -76,17 +76,17 @@ def test_remind_follows_the_person_and_their_mark(county, settings):
     resident_move(actor="测试", resident=ding, to_village_code=b.BEICUN, reason="购房迁入")
 
     def listed(village, state):
-        return [r.resident.name for r in selectors.remind_rows(scope=COUNTY_SCOPE, village_code=village,
+        return [r.resident.name for r in remind.remind_rows(scope=COUNTY_SCOPE, village_code=village,
                                                                benefit_year=2025, state=state)]
 
     assert listed(b.DONGCUN, "all") == ["乙"] and listed(b.DONGCUN, "open") == ["乙"]
     assert listed(b.BEICUN, "closed") == ["丁"] and listed(b.BEICUN, "open") == []
-    summary = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.COUNTY, benefit_year=2025)
+    summary = remind.renewal_summary(scope=COUNTY_SCOPE, region_code=b.COUNTY, benefit_year=2025)
     assert summary["total"]["open"] == 1 and summary["total"]["closed"] == 1
-    town = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
+    town = remind.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LIUCHENG, benefit_year=2025)
     by_village = {r["unit"].code: (r["unit"].not_renewed, r["closed"], r["open"]) for r in town["rows"]}
     assert by_village[b.DONGCUN] == (1, 0, 1)  # 乙 still to chase
-    other = selectors.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LONGKANG, benefit_year=2025)
+    other = remind.renewal_summary(scope=COUNTY_SCOPE, region_code=b.LONGKANG, benefit_year=2025)
     by_village = {r["unit"].code: (r["unit"].not_renewed, r["closed"], r["open"]) for r in other["rows"]}
     assert by_village[b.BEICUN] == (1, 1, 0)  # 丁, checked
 
