@@ -13,7 +13,9 @@ from django.db import transaction
 from yibao.accounts.scope import actor_scope
 from yibao.core.services import event_record
 from yibao.progress.models import Target
-from yibao.progress.services import _count, _import_rows, _snapshot, target_set, targets_rollup
+from yibao.progress.services import target_set, targets_rollup
+from yibao.progress.services.common import _snapshot
+from yibao.progress.services.targets import _count, _import_rows
 from yibao.progress.tables import TaskTableError, normalise, parse_task_table, total_mismatches
 from yibao.regions.models import Region
 

@@ -120,7 +120,7 @@ def _unit_rows(*, county_code: str, benefit_year: int, day: dt.date, villages: d
 
 
 def _write(rows: list[tuple]) -> None:
-    from yibao.progress.services import _insert_rows
+    from yibao.progress.services.refresh import _insert_rows
 
     _insert_rows(DaySnapshot, COLUMNS, rows)
 
@@ -175,7 +175,7 @@ def _rebuilt_villages(county_code: str, benefit_year: int, day: dt.date) -> dict
     from yibao.collection.models import Payment
     from yibao.enrollment.models import Enrollment
     from yibao.progress import selectors
-    from yibao.progress.services import _by
+    from yibao.progress.services.refresh import _by
 
     figures: dict[str, dict] = defaultdict(dict)
     curve = (VillageDay.objects.filter(county_code=county_code, benefit_year=benefit_year, day__lte=day)

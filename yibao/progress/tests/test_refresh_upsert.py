@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, connections
 
 from yibao.progress import services
+from yibao.progress.services import refresh
 from yibao.progress.models import AreaDay, VillageDay, VillageProgress
 from yibao.progress.tests import builders as b
 
@@ -32,7 +33,7 @@ def _rollup() -> dict:
 def batch(request, monkeypatch):
     """As written (a few rows a statement), and with batches of one row (on PostgreSQL: the COPY and staging
     table path that a whole county takes)."""
-    monkeypatch.setattr(services, "UPSERT_BATCH", request.param)
+    monkeypatch.setattr(refresh, "UPSERT_BATCH", request.param)
     return request.param
 
 
@@ -56,7 +57,7 @@ def test_a_row_written_by_another_refresh_between_the_count_and_the_write_is_upd
     """Deterministic on SQLite: just before the refresh writes each table, another refresh's row for the same
     key appears (with stale figures). The write brings it up to date."""
     right = _rollup()
-    original = services._insert_rows
+    original = refresh._insert_rows
     planted = []
 
     def another_refresh_first(model, columns, rows):
@@ -68,7 +69,7 @@ def test_a_row_written_by_another_refresh_between_the_count_and_the_write_is_upd
             planted.append(model.__name__)
         return original(model, columns, rows)
 
-    monkeypatch.setattr(services, "_insert_rows", another_refresh_first)
+    monkeypatch.setattr(refresh, "_insert_rows", another_refresh_first)
     services.progress_refresh(county_code=b.COUNTY, benefit_year=2025, village_codes=villages)
     assert {"VillageProgress", "VillageDay", "AreaDay", "DaySnapshot"} <= set(planted)
     assert _rollup() == right
