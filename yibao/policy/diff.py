@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from yibao.policy.catalog import VALUE_NAMES
 from yibao.policy.engine import Policy
 from yibao.policy.fieldnames import field_label
+from yibao.policy.schema import DayRange, MonthDays
 from yibao.policy.vocabulary import group_name, identity_name
 
 CITATION_KEYS = {"reference", "source", "note"}
@@ -41,12 +42,17 @@ def show(value, key: str = "") -> str:
         return f"{value.normalize():f}"
     if isinstance(value, dt.date):
         return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, MonthDays):
+        return f"{'、'.join(f'{m}月' for m in value.months)}{value.first}日至{value.last}日"
+    if isinstance(value, DayRange):
+        return f"每月{value.first}日至{value.last}日"
     if isinstance(value, BaseModel):
         parts = [f"{field_label(k, model=type(value).__name__)} {show(getattr(value, k), k)}"
                  for k in value.model_fields_set if k not in CITATION_KEYS and getattr(value, k) is not None]
         return "，".join(sorted(parts)) or "（空）"
     if isinstance(value, (list, tuple, set, frozenset)):
-        return "、".join(show(v, key) for v in value) or "（空）"
+        joint = "；" if any(isinstance(v, DayRange) for v in value) else "、"
+        return joint.join(show(v, key) for v in value) or "（空）"
     if isinstance(value, dict):
         return "，".join(f"{k} {show(v)}" for k, v in value.items()) or "（空）"
     text = str(value)

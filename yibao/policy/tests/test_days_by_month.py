@@ -96,3 +96,15 @@ def broken_shiyan(tmp_path, old, new):
     with pytest.raises(PolicyFileError) as caught:
         load_policy_file(path)
     return caught.value, text
+
+
+def test_the_diff_says_which_months_days_changed(shiyan, tmp_path):
+    from yibao.policy.diff import policy_diff
+
+    shutil.copytree(FIXTURES / "notices", tmp_path / "notices")
+    text = SOURCE.read_text(encoding="utf-8").replace("- {months: [12], first: 1, last: 31}",
+                                                       "- {months: [12], first: 1, last: 28}")
+    (tmp_path / SOURCE.name).write_text(text, encoding="utf-8")
+    changes = policy_diff(shiyan, load_policy_file(tmp_path / SOURCE.name))
+    assert [c.text for c in changes] == [
+        "集中征缴期的分月缴费日：9月、10月、11月1日至25日；12月1日至31日 → 9月、10月、11月1日至25日；12月1日至28日"]
