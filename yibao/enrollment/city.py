@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from yibao.enrollment.models import Campaign
-from yibao.enrollment.services import CampaignError, _check, campaign_open
+from yibao.enrollment.services import CampaignError, campaign_open
+from yibao.enrollment.services.campaigns import _check
 
 
 @dataclass

@@ -212,7 +212,8 @@ def groups_reassess(*, county_code: str, touched: pl.DataFrame, group: str, acto
     whether accepted, or 待遇起始日 changed gets a change-log entry (resident.group_reassessed) and
     a line of the review list, returned as report lines (level "review")."""
     from yibao.enrollment.models import Assessment, Campaign
-    from yibao.enrollment.services import _assess, assessment_date
+    from yibao.enrollment.services import assessment_date
+    from yibao.enrollment.services.assessment import _assess
 
     progress = progress or NullProgress()
     ids = touched.get_column("resident_id").unique().to_list() if touched.height else []

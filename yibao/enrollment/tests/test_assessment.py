@@ -165,7 +165,7 @@ def test_a_new_policy_version_or_a_move_rewrites_the_rows():
     assert moved["assessed"] == 1
     assert Assessment.objects.get(resident=person).village_code == "340321100002"
 
-    import yibao.enrollment.services as services
+    import yibao.enrollment.services.assessment as services
 
     real = services._campaign_policy_checked
 
