@@ -17,19 +17,15 @@ from django.utils import timezone
 from yibao.core.progress import NullProgress, Progress
 from yibao.core.services import event_bulk_record
 from yibao.imports.readers import Table
-from yibao.imports.validation import (
-    Checked,
-    Context,
-    IssueLog,
+from yibao.imports.validation import Checked, Context, IssueLog, map_distinct, row_hashes
+from yibao.imports.validation.common import (
     _check_date,
     _check_duplicates,
     _check_ids,
     _check_length,
-    _join_residents,
     _without_errors,
-    map_distinct,
-    row_hashes,
 )
+from yibao.imports.validation.lists import _join_residents
 from yibao.policy.vocabulary import GROUPS, UnknownTerm, group_code, group_name
 from yibao.registry.models import GroupFact
 
