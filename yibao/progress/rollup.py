@@ -28,7 +28,7 @@ from yibao.progress.pace import rate, standing
 # figures that add up from part to whole
 SUMMED = ("target", "paid", "enrolled", "amount", "special_people", "special_enrolled", "last_year", "renewed",
           "remind_closed", "remind_refused", "expected", "behind", "counties", "counties_open", "counties_targeted",
-          "reconcile_ok", "reconcile_judged", "reconcile_runs", "mismatches")
+          "reconcile_ok", "reconcile_judged", "reconcile_runs", "mismatches", "enrolled_targeted")
 COUNTS = ("paid", "enrolled", "special_people", "special_enrolled", "last_year", "renewed", "amount")
 
 SORTS = {
@@ -62,6 +62,7 @@ class RollupRow:
     counties: int = 0
     counties_open: int = 0  # with a campaign of the year
     counties_targeted: int = 0  # with a county target
+    enrolled_targeted: int = 0  # 参保人数 of the counties with a target: a whole's 参保率 and gap read these
     reconcile_ok: int = 0  # counties whose every judged month had enough reconciliations
     reconcile_judged: int = 0  # counties with a campaign to judge
     reconcile_runs: int = 0
@@ -78,7 +79,9 @@ class RollupRow:
 
     @property
     def rate(self) -> Decimal | None:
-        return rate(self.enrolled, self.target)
+        """参保率. Above a county, of the counties with a target only: a county without one adds its people
+        to 参保人数 but nothing to 应参保人数, and would lift the whole's rate."""
+        return rate(self.enrolled if self.level == 6 else self.enrolled_targeted, self.target)
 
     @property
     def special_rate(self) -> Decimal | None:
@@ -104,7 +107,8 @@ class RollupRow:
 
     @property
     def gap(self) -> int | None:
-        return None if self.target is None else max(0, self.target - self.enrolled)
+        return None if self.target is None else max(0, self.target - (
+            self.enrolled if self.level == 6 else self.enrolled_targeted))
 
     @property
     def reconcile_status(self) -> str:
@@ -141,7 +145,8 @@ class RollupRow:
             "special_rate": self.special_rate, "last_year": self.last_year, "renewed": self.renewed,
             "renewal_rate": self.renewal_rate, "remind_closed": self.remind_closed, "remind_open": self.remind_open,
             "remind_refused": self.remind_refused, "counties": self.counties, "counties_open": self.counties_open,
-            "counties_targeted": self.counties_targeted, "reconcile_status": self.reconcile_status,
+            "counties_targeted": self.counties_targeted, "enrolled_targeted": self.enrolled_targeted,
+            "reconcile_status": self.reconcile_status,
             "reconcile_label": self.reconcile_label, "reconcile_ok": self.reconcile_ok,
             "reconcile_judged": self.reconcile_judged, "reconcile_runs": self.reconcile_runs,
             "reconcile_required": self.reconcile_required, "last_run": self.last_run, "mismatches": self.mismatches,
@@ -360,6 +365,7 @@ def county_rows(*, region_code: str, benefit_year: int, on: dt.date | None = Non
         row.campaign = campaign is not None and not campaign.imported
         row.counties_open = int(row.campaign)
         row.counties_targeted = int(row.target is not None)
+        row.enrolled_targeted = row.enrolled if row.target is not None else 0
         window = pace_window(county, benefit_year, campaign) if campaign is not None else None
         share = window.share(on) if window else None
         figures = standing(row.enrolled, row.target, share)

@@ -41,6 +41,7 @@ class RollupRowOut(Schema):
     counties: int
     counties_open: int
     counties_targeted: int
+    enrolled_targeted: int  # 已下达目标的县的参保人数：合计的参保率、差额按它计算
     reconcile_status: str
     reconcile_label: str
     reconcile_ok: int

@@ -57,8 +57,12 @@ def assert_sum(whole, parts):
     for name in MAYBE:
         known = [figures(p, name) for p in parts if figures(p, name) is not None]
         assert figures(whole, name) == (sum(known) if known else None), name
+    # the whole's 参保率 counts the people of the parts that have a target, over their targets
+    targeted = sum(p.enrolled if p.level == 6 else p.enrolled_targeted for p in parts if p.target is not None)
+    assert whole.enrolled_targeted == targeted
     assert whole.rate == (None if not whole.target else
-                          (Decimal(whole.enrolled) / Decimal(whole.target)).quantize(Decimal("0.0001")))
+                          (Decimal(targeted) / Decimal(whole.target)).quantize(Decimal("0.0001")))
+    assert whole.gap == (None if whole.target is None else max(0, whole.target - targeted))
 
 
 village_counts = st.fixed_dictionaries({
@@ -170,6 +174,22 @@ def test_a_county_without_campaign_or_target_still_appears_marked(db):
     chibi = next(r for r in city.rows if r.code == CHIBI)
     assert chibi.marks == ["未开征", "未下达目标"] and chibi.rank is None and chibi.reconcile_label == "未开征"
     assert city.total.target == 100 and city.total.counties == 2 and city.total.counties_targeted == 1
+
+
+def test_a_county_without_a_target_does_not_lift_the_citys_rate(db, settings):
+    """崇阳县 90 of its 100; 赤壁市, without a target, 500 people: the city is at 90%, 10 short, not 590%."""
+    settings.YIBAO_TODAY = "2024-11-15"
+    hubei()
+    Target.objects.create(county_code=CHONGYANG, region_code=CHONGYANG, level=6, benefit_year=2025, total=100,
+                          source="manual")
+    for county, enrolled in ((CHONGYANG, 90), (CHIBI, 500)):
+        VillageProgress.objects.create(county_code=county, township_code=county + "100", village_code=county + "100201",
+                                       benefit_year=2025, paid=enrolled, enrolled=enrolled)
+    total = rollup.rollup(scope=scope(), region_code=CITY, benefit_year=2025).total
+    assert total.enrolled == 590 and total.enrolled_targeted == 90
+    assert total.rate == Decimal("0.9000") and total.gap == 10
+    province = rollup.rollup(scope=scope(PROVINCE, "province_viewer"), region_code=PROVINCE, benefit_year=2025).total
+    assert province.rate == Decimal("0.9000") and province.gap == 10
 
 
 def test_reconciliation_is_judged_against_the_policys_runs_a_month(db, settings):
