@@ -15,8 +15,8 @@ from yibao.core.services import event_record
 from yibao.progress.models import Target
 from yibao.progress.services import target_set, targets_rollup
 from yibao.progress.services.common import _snapshot
-from yibao.progress.services.targets import _count, _import_rows
-from yibao.progress.tables import TaskTableError, normalise, parse_task_table, total_mismatches
+from yibao.progress.services.targets import _checked_table, _count, _import_rows
+from yibao.progress.tables import TaskTableError, normalise, parse_task_table
 from yibao.regions.models import Region
 
 
@@ -177,12 +177,7 @@ def city_targets_import(*, actor, content: bytes, filename: str, city_code: str 
             continue
         seen[county.code] = row.line
         matched[row.line] = county
-    mismatches = total_mismatches(table)
-    if mismatches and not accept_total_mismatch:
-        errors += [m + "。请核对后重新导入，或确认以各行数值为准后选择“合计不符仍导入”" for m in mismatches]
-    if errors:
-        raise ValidationError(errors)
-    warnings = list(table.warnings) + mismatches
+    warnings = _checked_table(table, errors, accept_total_mismatch=accept_total_mismatch)
     units = []
 
     def written(county, values, target, before, changed):

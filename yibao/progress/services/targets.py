@@ -109,6 +109,16 @@ def _write_target(*, region_code: str, benefit_year: int, values: dict, source: 
     return target, before, changed
 
 
+def _checked_table(table: TaskTable, errors: list[str], *, accept_total_mismatch: bool) -> list[str]:
+    """Refuse the table with its errors and any 合计不符 not accepted; else its warnings (合计不符 included)."""
+    mismatches = total_mismatches(table)
+    if mismatches and not accept_total_mismatch:
+        errors = errors + [m + "。请核对后重新导入，或确认以各行数值为准后选择“合计不符仍导入”" for m in mismatches]
+    if errors:
+        raise ValidationError(errors)
+    return list(table.warnings) + mismatches
+
+
 def _import_rows(*, table: TaskTable, matched: dict[int, Region], benefit_year: int, actor, source_name: str,
                  layout: str, supplementary_label: str = "", written=None) -> tuple[tuple[int, int, int], list[dict]]:
     """Write each row of a task table as the target (source 导入) of the region matched to its line, in order.
@@ -207,12 +217,7 @@ def targets_import(*, actor, content: bytes, filename: str, county_code: str | N
     if not 2000 <= int(benefit_year) <= 2100:
         raise ValidationError(f"待遇年度 {benefit_year} 不正确。")
     matched, errors = _match_units(table, county_code, township_code)
-    mismatches = total_mismatches(table)
-    if mismatches and not accept_total_mismatch:
-        errors += [m + "。请核对后重新导入，或确认以各行数值为准后选择“合计不符仍导入”" for m in mismatches]
-    if errors:
-        raise ValidationError(errors)
-    warnings = list(table.warnings) + mismatches
+    warnings = _checked_table(table, errors, accept_total_mismatch=accept_total_mismatch)
     (created, updated, unchanged), changes = _import_rows(
         table=table, matched=matched, benefit_year=benefit_year, actor=actor, source_name=filename,
         layout=table.layout, supplementary_label=table.supplementary_label,
