@@ -38,6 +38,7 @@ def test_a_city_admin_sees_its_counties_ranked_and_never_another_citys(client, l
     assert "随县" not in html and "4321" not in html and w.SUIXIAN not in html
     first = rows_of(response)[0]
     assert first.startswith(w.CHONGYANG) and "60.00%" in first  # 600 of 1000
+    assert "按已下达目标的 1 个县计算（参保 600 人）" in html  # 赤壁市 has no target
     assert client.get("/progress/", {"region": w.OTHER_CITY}).status_code == 403
     assert client.get("/progress/", {"region": w.SUIXIAN}).status_code == 403
     assert client.get("/progress/", {"region": w.PROVINCE}).status_code == 403
