@@ -253,6 +253,11 @@ def report(f: dict) -> str:
         ratio = _ratio(every[key], alone[key])
         goal = f"（目标 ≤ {GOAL_RATIO}×，{_verdict(ratio <= GOAL_RATIO)}）" if key != "remind_ms" else ""
         lines.append(f"    {label:<12}  {alone[key]:>8} 毫秒 → {every[key]:>8} 毫秒  = {ratio}×{goal}")
+    waits = [(name, f[key].get("quiet")) for name, key in (("单独", "alone"), ("全部", "all")) if f[key].get("quiet")]
+    if waits:
+        lines.append("    测量前先等 autovacuum 结束（它在大批写入后扫大表，2 核机器上与查询争 CPU 和磁盘）："
+                     + "，".join(f"{name} {q['waited_seconds']} 秒" + ("（仍在运行）" if q["still_running"] else "")
+                                for name, q in waits))
     same = alone["answer"] == every["answer"]
     lines.append(f"    两次查询的全县数字{'相同' if same else '不同'}：参保 {every['answer']['enrolled']:,}，"
                  f"缴费 {every['answer']['paid']:,}，目标 {every['answer']['target'] or 0:,}")

@@ -44,6 +44,9 @@ def test_scale_bench_runs_at_a_tiny_size(tmp_path):
     for key in ("query_ms", "home_ms", "remind_ms", "ranking_ms"):
         assert 0 < alone[key] < 60_000 and 0 < every[key] < 60_000, key
     assert {"progress", "remind"} <= set(every["cards"])
+    for measured in (alone, every):  # measured once autovacuum was done (or the wait gave up and says so)
+        assert measured["quiet"]["waited_seconds"] >= 0 and isinstance(measured["quiet"]["still_running"], list)
+    assert "测量前先等 autovacuum 结束" in out
     assert every["ranking_counties"] == 3 and alone["ranking_counties"] == 3  # the ranking lists every county of the city
 
     assert [i["county"] for i in f["imports"]] == ["140621"]
