@@ -415,9 +415,8 @@ def _refusal_without_rule(policy: Policy, paid_on: dt.date) -> tuple[str, object
         return f"征缴期尚未开始：{cn_date(window.start)}起方可缴费。", window
     if window.start <= paid_on <= window.end and not window.takes_day(paid_on):
         days = window.days_for(paid_on)
-        said = f"每月{days.first}日至{days.last}日" if window.days_by_month is None else (
-            f"{paid_on.month}月{days.first}日至{days.last}日")
-        return f"征缴期内{said}办理缴费，{paid_on.month}月{paid_on.day}日不受理。", window
+        which = "每月" if window.days_by_month is None else f"{paid_on.month}月"
+        return f"征缴期内{which}{days.first}日至{days.last}日办理缴费，{paid_on.month}月{paid_on.day}日不受理。", window
     return policy.data.collection.late_refusal.reason, policy.data.collection.late_refusal
 
 

@@ -325,10 +325,10 @@ class Window(Cited):
 
     def takes_day(self, day: dt.date) -> bool:
         """Whether the notice's days of the month allow `day` (the start and end are not looked at)."""
-        if self.days_by_month is not None and not any(day.month in d.months for d in self.days_by_month):
-            return False
         days = self.days_for(day)
-        return days is None or days.first <= day.day <= days.last
+        if days is None:
+            return self.days_by_month is None  # by month, a month without days takes none
+        return days.first <= day.day <= days.last
 
     def open_on(self, day: dt.date) -> bool:
         return self.start <= day <= self.end and self.takes_day(day)

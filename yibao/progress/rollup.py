@@ -78,10 +78,14 @@ class RollupRow:
     marks: list[str] = field(default_factory=list)
 
     @property
+    def enrolled_against_target(self) -> int:
+        """参保人数 set against 应参保人数: a county's own; above a county, of the counties with a target only
+        (one without adds its people to 参保人数 but nothing to 应参保人数, and would lift the whole's rate)."""
+        return self.enrolled if self.level == 6 else self.enrolled_targeted
+
+    @property
     def rate(self) -> Decimal | None:
-        """参保率. Above a county, of the counties with a target only: a county without one adds its people
-        to 参保人数 but nothing to 应参保人数, and would lift the whole's rate."""
-        return rate(self.enrolled if self.level == 6 else self.enrolled_targeted, self.target)
+        return rate(self.enrolled_against_target, self.target)
 
     @property
     def special_rate(self) -> Decimal | None:
@@ -107,8 +111,7 @@ class RollupRow:
 
     @property
     def gap(self) -> int | None:
-        return None if self.target is None else max(0, self.target - (
-            self.enrolled if self.level == 6 else self.enrolled_targeted))
+        return None if self.target is None else max(0, self.target - self.enrolled_against_target)
 
     @property
     def reconcile_status(self) -> str:

@@ -92,9 +92,8 @@ def pace_window(county_code: str, benefit_year: int, campaign=_ASK) -> PaceWindo
         return None
     deadline = targets.deadline if targets and targets.deadline else end
     days = window.days_of_month if window is not None else None
-    by_month = tuple(
-        (month, d.first, d.last) for d in (window.days_by_month if window is not None else None) or () for month in d.months
-    )
+    by_month = tuple((month, d.first, d.last) for d in (window.days_by_month or ()) for month in d.months) \
+        if window is not None else ()
     return PaceWindow(
         start=start, deadline=max(deadline, start), first_day=days.first if days else None,
         last_day=days.last if days else None, source=source, by_month=by_month,
